@@ -1,0 +1,101 @@
+import Foundation
+
+/// A registered OAuth 2.0 client as stored in the database.
+public struct Client: Sendable, Equatable {
+    public var clientID: String
+    /// bcrypt hash of the secret; nil for a public client (PKCE only).
+    public var secretHash: String?
+    public var verifierURL: String
+    public var verifierManagementAPIPath: String
+    public var verifierQuery: VerifierQueryLanguage
+    public var verifierBearerToken: String?
+    public var redirectURI: String
+    public var acceptedIssuerDIDs: [String]
+    public var defaultScope: [String]?
+    public var failureError: FailureError
+    public var webhookAPIKeyHeader: String?
+    public var webhookAPIKeyValue: String?
+
+    public init(clientID: String, secretHash: String?, verifierURL: String,
+                verifierManagementAPIPath: String = ClientConfig.defaultManagementAPIPath,
+                verifierQuery: VerifierQueryLanguage = .dcql, verifierBearerToken: String? = nil,
+                redirectURI: String, acceptedIssuerDIDs: [String] = [], defaultScope: [String]? = nil,
+                failureError: FailureError = .accessDenied, webhookAPIKeyHeader: String? = nil, webhookAPIKeyValue: String? = nil) {
+        self.clientID = clientID
+        self.secretHash = secretHash
+        self.verifierURL = verifierURL
+        self.verifierManagementAPIPath = verifierManagementAPIPath
+        self.verifierQuery = verifierQuery
+        self.verifierBearerToken = verifierBearerToken
+        self.redirectURI = redirectURI
+        self.acceptedIssuerDIDs = acceptedIssuerDIDs
+        self.defaultScope = defaultScope
+        self.failureError = failureError
+        self.webhookAPIKeyHeader = webhookAPIKeyHeader
+        self.webhookAPIKeyValue = webhookAPIKeyValue
+    }
+
+    /// The full URL of the verifier's management API for creating verifications.
+    public var verificationsEndpoint: String {
+        var base = verifierURL
+        while base.hasSuffix("/") { base.removeLast() }
+        return base + verifierManagementAPIPath
+    }
+}
+
+extension Client {
+    /// A client from a `[client_*]` config section, with its secret hashed (or `existingHash` kept
+    /// when it still matches the secret, so a re-sync does not churn hashes).
+    public init(config c: ClientConfig, existingHash: String? = nil) {
+        let hash: String
+        if let existingHash, Secrets.verifySecret(c.clientSecret, hash: existingHash) {
+            hash = existingHash
+        } else {
+            hash = Secrets.hashSecret(c.clientSecret)
+        }
+        self.init(clientID: c.clientID, secretHash: hash, verifierURL: c.verifierURL,
+                  verifierManagementAPIPath: c.verifierManagementAPIPath, verifierQuery: c.verifierQuery,
+                  verifierBearerToken: c.verifierBearerToken, redirectURI: c.redirectURI,
+                  acceptedIssuerDIDs: c.acceptedIssuerDIDs, defaultScope: c.defaultScope,
+                  failureError: c.failureError, webhookAPIKeyHeader: c.webhookAPIKeyHeader,
+                  webhookAPIKeyValue: c.webhookAPIKeyValue)
+    }
+}
+
+/// Storage of registered clients.
+public protocol ClientRepository: Sendable {
+    func listClients() async throws -> [Client]
+    func client(id: String) async throws -> Client?
+    /// Throws ``ClientStoreError/duplicateClientID(_:)`` if the id is taken.
+    func createClient(_ client: Client) async throws
+    /// Replaces the stored client with the same id; throws ``ClientStoreError/unknownClient(_:)``.
+    func updateClient(_ client: Client) async throws
+    /// Deletes the client and, by cascade, its sessions, codes and tokens. False if unknown.
+    func deleteClient(id: String) async throws -> Bool
+    /// Creates or updates every given client, and with `prune` deletes all others, in one transaction.
+    func syncClients(_ clients: [Client], prune: Bool) async throws -> ClientSyncReport
+}
+
+/// What a sync changed.
+public struct ClientSyncReport: Sendable, Equatable {
+    public var created: [String] = []
+    public var updated: [String] = []
+    public var deleted: [String] = []
+    public init(created: [String] = [], updated: [String] = [], deleted: [String] = []) {
+        self.created = created
+        self.updated = updated
+        self.deleted = deleted
+    }
+}
+
+public enum ClientStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    case duplicateClientID(String)
+    case unknownClient(String)
+
+    public var description: String {
+        switch self {
+        case .duplicateClientID(let id): "a client with id \"\(id)\" already exists"
+        case .unknownClient(let id): "no client with id \"\(id)\""
+        }
+    }
+}

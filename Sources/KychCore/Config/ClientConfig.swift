@@ -1,0 +1,115 @@
+import Foundation
+
+/// The OAuth error code sent to a client's redirect URI when a verification fails.
+/// RFC 6749's `access_denied` by default; Taler exchanges need `unauthorized_client`.
+public enum FailureError: String, Sendable, CaseIterable {
+    case accessDenied = "access_denied"
+    case unauthorizedClient = "unauthorized_client"
+}
+
+/// One `[client_*]` section: an OAuth client as the operator declared it.
+public struct ClientConfig: Sendable, Equatable {
+    public var section: String
+    public var clientID: String
+    public var clientSecret: String
+    public var verifierURL: String
+    public var verifierManagementAPIPath: String
+    public var redirectURI: String
+    public var acceptedIssuerDIDs: [String]
+    public var defaultScope: [String]?
+    public var verifierQuery: VerifierQueryLanguage
+    public var verifierBearerToken: String?
+    public var failureError: FailureError
+    public var webhookAPIKeyHeader: String?
+    public var webhookAPIKeyValue: String?
+
+    public static let defaultManagementAPIPath = "/management/api/verifications"
+    static let keys: Set<String> = [
+        "CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL", "VERIFIER_MANAGEMENT_API_PATH", "REDIRECT_URI",
+        "ACCEPTED_ISSUER_DIDS", "DEFAULT_SCOPE", "VERIFIER_QUERY", "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR",
+        "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE",
+    ]
+
+    static func validate(_ section: IniFile.Section, validator v: inout Validator) -> ClientConfig? {
+        for entry in section.entries where !keys.contains(entry.key.uppercased()) {
+            v.warn(section, entry, "unknown option (ignored)")
+        }
+        let before = v.errors.count
+        func required(_ key: String) -> IniFile.Entry? {
+            guard let e = section.entry(key), !e.value.isEmpty else { v.missing(section, key); return nil }
+            return e
+        }
+        let id = required("CLIENT_ID"), secret = required("CLIENT_SECRET")
+        let verifier = required("VERIFIER_URL"), redirect = required("REDIRECT_URI")
+        if let id, let problem = ClientRules.clientIDProblem(id.value) { v.error(section, id, problem) }
+        if let secret, let problem = ClientRules.secretProblem(secret.value) { v.error(section, secret, problem) }
+        if let verifier, Validator.absoluteURL(verifier.value) == nil {
+            v.error(section, verifier, "\"\(verifier.value)\" is not an absolute http(s) URL")
+        }
+        if let redirect, let problem = ClientRules.redirectURIProblem(redirect.value) { v.error(section, redirect, problem) }
+        let path = section.entry("VERIFIER_MANAGEMENT_API_PATH")
+        if let path, !path.value.hasPrefix("/") { v.error(section, path, "must start with /") }
+        var query = VerifierQueryLanguage.dcql
+        if let e = section.entry("VERIFIER_QUERY") {
+            if let q = VerifierQueryLanguage(setting: e.value) { query = q } else {
+                v.error(section, e, "\"\(e.value)\" is not one of dcql, presentation_definition")
+            }
+        }
+        var failure = FailureError.accessDenied
+        if let e = section.entry("FAILURE_ERROR") {
+            if let f = FailureError(rawValue: e.value.lowercased()) { failure = f } else {
+                v.error(section, e, "\"\(e.value)\" is not one of access_denied, unauthorized_client")
+            }
+        }
+        let header = section.entry("WEBHOOK_API_KEY_HEADER")?.value.nilIfEmpty
+        let headerValue = section.entry("WEBHOOK_API_KEY_VALUE")?.value.nilIfEmpty
+        if (header == nil) != (headerValue == nil) {
+            let e = section.entry("WEBHOOK_API_KEY_HEADER") ?? section.entry("WEBHOOK_API_KEY_VALUE")!
+            v.error(section, e, "WEBHOOK_API_KEY_HEADER and WEBHOOK_API_KEY_VALUE must be set together")
+        }
+        guard v.errors.count == before, let id, let secret, let verifier, let redirect else { return nil }
+        return ClientConfig(
+            section: section.name, clientID: id.value, clientSecret: secret.value,
+            verifierURL: verifier.value,
+            verifierManagementAPIPath: path?.value.nilIfEmpty ?? defaultManagementAPIPath,
+            redirectURI: redirect.value,
+            acceptedIssuerDIDs: section.entry("ACCEPTED_ISSUER_DIDS").map { IniFile.list($0.value) } ?? [],
+            defaultScope: section.entry("DEFAULT_SCOPE").map { IniFile.list($0.value) },
+            verifierQuery: query,
+            verifierBearerToken: section.entry("VERIFIER_BEARER_TOKEN")?.value.nilIfEmpty,
+            failureError: failure, webhookAPIKeyHeader: header, webhookAPIKeyValue: headerValue)
+    }
+}
+
+/// Rules shared by the config file and the client-management CLI.
+public enum ClientRules {
+    /// Client ids go raw into URL paths and queries: RFC 3986 unreserved characters only.
+    public static func clientIDProblem(_ id: String) -> String? {
+        if id.isEmpty || id.utf8.count > 128 { return "must be 1 to 128 characters long" }
+        let ok = id.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-._~".unicodeScalars.contains($0)) }
+        return ok ? nil : "\"\(id)\" may contain only A-Z a-z 0-9 - . _ ~"
+    }
+
+    /// Secrets are sent after `Bearer `, and bcrypt reads at most 72 bytes.
+    public static func secretProblem(_ secret: String) -> String? {
+        if secret.utf8.count > 72 { return "is longer than 72 bytes (bcrypt ignores the rest); use a shorter secret" }
+        if secret.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7f }) { return "must not contain spaces or control characters" }
+        return nil
+    }
+
+    /// A redirect URI must be an absolute URL without a fragment.
+    public static func redirectURIProblem(_ uri: String) -> String? {
+        guard let url = Validator.absoluteURL(uri) else { return "\"\(uri)\" is not an absolute http(s) URL" }
+        if url.fragment != nil { return "\"\(uri)\" must not contain a fragment" }
+        return nil
+    }
+
+    /// A verifier base URL must be an absolute http(s) URL.
+    public static func verifierURLProblem(_ uri: String) -> String? {
+        Validator.absoluteURL(uri) == nil ? "\"\(uri)\" is not an absolute http(s) URL" : nil
+    }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}

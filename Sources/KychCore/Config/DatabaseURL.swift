@@ -1,0 +1,81 @@
+import Foundation
+
+/// A PostgreSQL connection string, `postgres://user:password@host:port/database`.
+///
+/// A Unix socket is selected libpq-style, by a `host` query parameter naming a directory
+/// (`postgres:///kych?host=/var/run/postgresql`) or by a percent-encoded path as the host
+/// (`postgres://%2Fvar%2Frun%2Fpostgresql/kych`). Credentials are percent-decoded.
+public struct DatabaseURL: Sendable, Equatable {
+    public enum Endpoint: Sendable, Equatable {
+        case tcp(host: String, port: Int)
+        case unixSocket(path: String)
+    }
+
+    public var endpoint: Endpoint
+    public var username: String
+    public var password: String?
+    public var database: String
+    /// `sslmode=require` (or stricter) asks for TLS.
+    public var requireTLS: Bool
+
+    public init(endpoint: Endpoint, username: String, password: String?, database: String, requireTLS: Bool = false) {
+        self.endpoint = endpoint
+        self.username = username
+        self.password = password
+        self.database = database
+        self.requireTLS = requireTLS
+    }
+
+    /// Parses `string`; throws a message suitable for the operator (credentials never echoed).
+    public init(parsing string: String) throws(DatabaseURLError) {
+        guard let components = URLComponents(string: string), let scheme = components.scheme?.lowercased() else {
+            throw DatabaseURLError(message: "not a URL of the form postgres://user:password@host:port/database")
+        }
+        guard scheme == "postgres" || scheme == "postgresql" else {
+            throw DatabaseURLError(message: "unsupported scheme \"\(scheme)\" (expected postgres://)")
+        }
+        var query: [String: String] = [:]
+        for item in components.queryItems ?? [] { query[item.name.lowercased()] = item.value ?? "" }
+        let port = components.port ?? query["port"].flatMap(Int.init) ?? 5432
+        let user = components.percentEncodedUser?.removingPercentEncoding ?? query["user"] ?? "postgres"
+        let password = components.percentEncodedPassword?.removingPercentEncoding ?? query["password"]
+        var db = components.path
+        if db.hasPrefix("/") { db.removeFirst() }
+        db = db.removingPercentEncoding ?? db
+        if db.isEmpty { db = query["dbname"] ?? user }
+        let host = components.percentEncodedHost?.removingPercentEncoding ?? ""
+        if let dir = query["host"], dir.hasPrefix("/") {
+            endpoint = .unixSocket(path: "\(dir)/.s.PGSQL.\(port)")
+        } else if host.hasPrefix("/") {
+            endpoint = .unixSocket(path: "\(host)/.s.PGSQL.\(port)")
+        } else if host.isEmpty {
+            endpoint = .unixSocket(path: "/var/run/postgresql/.s.PGSQL.\(port)")
+        } else {
+            endpoint = .tcp(host: host, port: port)
+        }
+        username = user
+        self.password = password
+        database = db
+        requireTLS = ["require", "verify-ca", "verify-full"].contains(query["sslmode"]?.lowercased() ?? "")
+    }
+
+    /// The same connection with another database name.
+    public func with(database: String) -> DatabaseURL {
+        var copy = self
+        copy.database = database
+        return copy
+    }
+
+    /// A description safe for logs: no password.
+    public var redacted: String {
+        switch endpoint {
+        case .tcp(let host, let port): "postgres://\(username)@\(host):\(port)/\(database)"
+        case .unixSocket(let path): "postgres://\(username)@[\(path)]/\(database)"
+        }
+    }
+}
+
+public struct DatabaseURLError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { "invalid DATABASE: \(message)" }
+}

@@ -1,0 +1,225 @@
+import Foundation
+
+/// Where the gateway listens: a TCP address or a Unix domain socket, never both.
+public enum ServerBinding: Sendable, Equatable {
+    case tcp(host: String, port: Int)
+    case unix(path: String, mode: UInt16)
+}
+
+/// Which query language a verifier speaks: DCQL (swiyu 3.x/4.x) or DIF Presentation Exchange (2.x).
+public enum VerifierQueryLanguage: String, Sendable, Equatable, CaseIterable {
+    case dcql
+    case presentationDefinition = "presentation_definition"
+
+    /// Parses the config/CLI spelling; `pe` is accepted as an alias of `presentation_definition`.
+    public init?(setting: String) {
+        switch setting.lowercased() {
+        case "dcql": self = .dcql
+        case "presentation_definition", "pe": self = .presentationDefinition
+        default: return nil
+        }
+    }
+}
+
+/// The whole `[kych-oauth2-gateway]` configuration plus its `[client_*]` sections, validated.
+public struct GatewayConfig: Sendable {
+    public var file: String
+    public var binding: ServerBinding
+    public var database: String
+    public var nonceBytes: Int
+    public var tokenBytes: Int
+    public var authCodeBytes: Int
+    public var authCodeTTLMinutes: Int
+    public var sessionTTLMinutes: Int
+    public var accessTokenTTLSeconds: Int
+    public var allowedScopes: [String]?
+    public var vcType: String
+    public var vcFormat: String
+    public var vcAlgorithms: [String]
+    public var vcClaims: [String]
+    public var clients: [ClientConfig]
+    /// Non-fatal findings (unknown sections or keys).
+    public var warnings: [ConfigError]
+
+    public static let defaultPath = "/etc/kych/kych.conf"
+    public static let mainSection = "kych-oauth2-gateway"
+    /// Sections other components of KyCH read; the gateway neither validates nor warns about them.
+    static let otherKnownSections: Set<String> = ["kych-verifier", "kych-demo", "paths"]
+
+    /// Every claim of the Swiss Beta-ID credential, the default for VC_CLAIMS.
+    public static let betaIDClaims = [
+        "family_name", "given_name", "birth_date", "sex", "portrait", "place_of_origin", "birth_place",
+        "nationality", "personal_administrative_number", "age_over_16", "age_over_18", "age_over_65",
+        "age_birth_year", "document_number", "issuance_date", "expiry_date", "issuing_authority",
+        "issuing_country", "verification_type", "verification_organization", "reference_id_type",
+        "reference_id_expiry_date", "additional_person_info",
+    ]
+
+    static let mainKeys: Set<String> = [
+        "HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "DATABASE", "NONCE_BYTES", "TOKEN_BYTES",
+        "AUTH_CODE_BYTES", "AUTH_CODE_TTL_MINUTES", "SESSION_TTL_MINUTES", "ACCESS_TOKEN_TTL_SECONDS",
+        "ALLOWED_SCOPES", "VC_TYPE", "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS",
+    ]
+
+    /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
+    public var grantableScopes: [String] {
+        guard let allowedScopes else { return vcClaims }
+        return vcClaims.filter(allowedScopes.contains)
+    }
+
+    /// Loads and validates the file at `path`. Throws ``ConfigErrors`` listing every problem found.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigErrors) -> GatewayConfig {
+        let ini: IniFile
+        do { ini = try IniFile.load(path: path, environment: environment) } catch { throw ConfigErrors(errors: [error]) }
+        return try validate(ini)
+    }
+
+    /// Validates a parsed file.
+    public static func validate(_ ini: IniFile) throws(ConfigErrors) -> GatewayConfig {
+        var v = Validator(file: ini.path)
+        guard let main = ini.section(mainSection) else {
+            throw ConfigErrors(errors: [ConfigError(file: ini.path, line: nil, section: mainSection, key: nil,
+                                                    message: "section is missing")])
+        }
+        for entry in main.entries where !mainKeys.contains(entry.key.uppercased()) {
+            v.warn(main, entry, "unknown option (ignored)")
+        }
+        for section in ini.sections {
+            let lower = section.name.lowercased()
+            if lower == mainSection || lower.hasPrefix("client_") || otherKnownSections.contains(lower) { continue }
+            v.warnings.append(ConfigError(file: ini.path, line: section.line, section: section.name, key: nil,
+                                          message: "unknown section (ignored)"))
+        }
+
+        // Binding
+        let host = main.entry("HOST"), port = main.entry("PORT")
+        let unixPath = main.entry("UNIXPATH"), unixMode = main.entry("UNIXPATH_MODE")
+        var binding = ServerBinding.tcp(host: "127.0.0.1", port: 8080)
+        let tcpSet = host != nil || port != nil
+        if tcpSet && unixPath != nil {
+            v.error(main, unixPath!, "both TCP (HOST/PORT) and Unix socket (UNIXPATH) binding are set; choose one")
+        } else if !tcpSet && unixPath == nil {
+            v.errors.append(ConfigError(file: ini.path, line: main.line, section: main.name, key: nil,
+                                        message: "no server binding: set HOST and PORT, or UNIXPATH"))
+        } else if let unixPath {
+            var mode: UInt16 = 0o666
+            if let unixMode {
+                if let m = UInt16(unixMode.value, radix: 8), m <= 0o777, !unixMode.value.isEmpty {
+                    mode = m
+                } else {
+                    v.error(main, unixMode, "\"\(unixMode.value)\" is not an octal permission mode (e.g. 660)")
+                }
+            }
+            if unixPath.value.isEmpty || !unixPath.value.hasPrefix("/") {
+                v.error(main, unixPath, "must be an absolute path to the socket file")
+            }
+            binding = .unix(path: unixPath.value, mode: mode)
+        } else {
+            guard let host, !host.value.isEmpty else {
+                v.errors.append(ConfigError(file: ini.path, line: port?.line ?? main.line, section: main.name, key: "HOST",
+                                            message: "HOST is required with PORT"))
+                throw ConfigErrors(errors: v.errors)
+            }
+            guard let port else {
+                v.error(main, host, "PORT is required with HOST")
+                throw ConfigErrors(errors: v.errors)
+            }
+            if let p = Int(port.value), (1...65535).contains(p) {
+                binding = .tcp(host: host.value, port: p)
+            } else {
+                v.error(main, port, "\"\(port.value)\" is not a port number (1-65535)")
+            }
+        }
+
+        let database = main.entry("DATABASE")
+        if database == nil || database!.value.isEmpty {
+            v.errors.append(ConfigError(file: ini.path, line: database?.line ?? main.line, section: main.name, key: "DATABASE",
+                                        message: "DATABASE is required (e.g. postgres://kych@localhost/kych)"))
+        }
+
+        let nonceBytes = v.integer(main, "NONCE_BYTES", default: 32, min: 16, max: 1024, minMessage: "must be at least 16 bytes")
+        let tokenBytes = v.integer(main, "TOKEN_BYTES", default: 32, min: 16, max: 1024, minMessage: "must be at least 16 bytes")
+        let codeBytes = v.integer(main, "AUTH_CODE_BYTES", default: 32, min: 16, max: 1024, minMessage: "must be at least 16 bytes")
+        let codeTTL = v.integer(main, "AUTH_CODE_TTL_MINUTES", default: 10, min: 1, max: 1440, minMessage: "must be at least 1 minute")
+        let sessionTTL = v.integer(main, "SESSION_TTL_MINUTES", default: 15, min: 1, max: 1440, minMessage: "must be at least 1 minute")
+        let tokenTTL = v.integer(main, "ACCESS_TOKEN_TTL_SECONDS", default: 3600, min: 60, max: 86400 * 30, minMessage: "must be at least 60 seconds")
+
+        let vcClaims = main.entry("VC_CLAIMS").map { IniFile.list($0.value) } ?? betaIDClaims
+        if let e = main.entry("VC_CLAIMS"), vcClaims.isEmpty { v.error(main, e, "must list at least one claim") }
+        var allowedScopes: [String]?
+        if let e = main.entry("ALLOWED_SCOPES") {
+            let list = IniFile.list(e.value)
+            allowedScopes = list
+            for scope in list where !vcClaims.contains(scope) {
+                v.error(main, e, "scope \"\(scope)\" is not in VC_CLAIMS")
+            }
+        }
+        let vcAlgorithms = main.entry("VC_ALGORITHMS").map { IniFile.list($0.value) } ?? ["ES256"]
+
+        // Clients
+        var clients: [ClientConfig] = []
+        var seen: [String: String] = [:]
+        for section in ini.sections where section.name.lowercased().hasPrefix("client_") {
+            guard let client = ClientConfig.validate(section, validator: &v) else { continue }
+            if let other = seen[client.clientID] {
+                v.error(section, section.entry("CLIENT_ID")!, "duplicate CLIENT_ID \"\(client.clientID)\" (also in [\(other)])")
+                continue
+            }
+            if let scope = client.defaultScope {
+                let grantable = allowedScopes.map { a in vcClaims.filter(a.contains) } ?? vcClaims
+                for s in scope where !grantable.contains(s) {
+                    v.error(section, section.entry("DEFAULT_SCOPE")!, "scope \"\(s)\" is not in ALLOWED_SCOPES/VC_CLAIMS")
+                }
+            }
+            seen[client.clientID] = section.name
+            clients.append(client)
+        }
+
+        guard v.errors.isEmpty else { throw ConfigErrors(errors: v.errors) }
+        return GatewayConfig(
+            file: ini.path, binding: binding, database: database!.value,
+            nonceBytes: nonceBytes, tokenBytes: tokenBytes, authCodeBytes: codeBytes,
+            authCodeTTLMinutes: codeTTL, sessionTTLMinutes: sessionTTL, accessTokenTTLSeconds: tokenTTL,
+            allowedScopes: allowedScopes,
+            vcType: main.entry("VC_TYPE")?.value ?? "betaid-sdjwt",
+            vcFormat: main.entry("VC_FORMAT")?.value ?? "vc+sd-jwt",
+            vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, warnings: v.warnings)
+    }
+}
+
+/// Collects errors and warnings while validating one file.
+struct Validator {
+    var file: String
+    var errors: [ConfigError] = []
+    var warnings: [ConfigError] = []
+
+    mutating func error(_ section: IniFile.Section, _ entry: IniFile.Entry, _ message: String) {
+        errors.append(ConfigError(file: file, line: entry.line, section: section.name, key: entry.key, message: message))
+    }
+
+    mutating func missing(_ section: IniFile.Section, _ key: String) {
+        errors.append(ConfigError(file: file, line: section.line, section: section.name, key: key, message: "\(key) is required"))
+    }
+
+    mutating func warn(_ section: IniFile.Section, _ entry: IniFile.Entry, _ message: String) {
+        warnings.append(ConfigError(file: file, line: entry.line, section: section.name, key: entry.key, message: message))
+    }
+
+    mutating func integer(_ section: IniFile.Section, _ key: String, default value: Int, min: Int, max: Int, minMessage: String) -> Int {
+        guard let entry = section.entry(key) else { return value }
+        guard let n = Int(entry.value) else {
+            error(section, entry, "\"\(entry.value)\" is not a whole number")
+            return value
+        }
+        if n < min { error(section, entry, "\(minMessage) (got \(n))"); return value }
+        if n > max { error(section, entry, "must be at most \(max) (got \(n))"); return value }
+        return n
+    }
+
+    /// An absolute http(s) URL with a host, or nil.
+    static func absoluteURL(_ s: String) -> URL? {
+        guard let url = URL(string: s), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http",
+              let host = url.host, !host.isEmpty else { return nil }
+        return url
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+
+/// A parsed INI file in GNU Taler's dialect: `[section]` headers, `KEY = VALUE` lines,
+/// whole-line comments starting with `#` or `;`, case-insensitive section and key names.
+///
+/// Values keep everything after the first `=` (so they may hold `=`, `:`, `#` and spaces),
+/// trimmed of surrounding white space and of one pair of enclosing double quotes.
+/// `$NAME`, `${NAME}` and `${NAME:-default}` expand from the environment; `$$` is a literal `$`.
+public struct IniFile: Sendable {
+    /// One `KEY = VALUE` line.
+    public struct Entry: Sendable, Equatable {
+        public var key: String
+        public var value: String
+        public var line: Int
+    }
+
+    /// One `[name]` section, with its entries in file order.
+    public struct Section: Sendable {
+        public var name: String
+        public var line: Int
+        public var entries: [Entry]
+
+        /// The entry for `key` (case-insensitive); the last one wins if a key repeats.
+        public func entry(_ key: String) -> Entry? {
+            entries.last { $0.key.caseInsensitiveCompare(key) == .orderedSame }
+        }
+    }
+
+    public var path: String
+    public var sections: [Section]
+
+    /// The section called `name` (case-insensitive).
+    public func section(_ name: String) -> Section? {
+        sections.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }
+    }
+
+    /// Reads and parses the file at `path`.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> IniFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(file: path, line: nil, section: nil, key: nil, message: "cannot read the configuration file (missing or not readable)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, line: nil, section: nil, key: nil, message: "the configuration file is not valid UTF-8")
+        }
+        return try parse(text, path: path, environment: environment)
+    }
+
+    /// Parses INI text; `path` is used in error messages only.
+    public static func parse(_ text: String, path: String, environment: [String: String]) throws(ConfigError) -> IniFile {
+        var sections: [Section] = []
+        var lineNumber = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]"), line.count > 2 else {
+                    throw ConfigError(file: path, line: lineNumber, section: nil, key: nil, message: "malformed section header \(line)")
+                }
+                let name = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+                if let index = sections.firstIndex(where: { $0.name.caseInsensitiveCompare(name) == .orderedSame }) {
+                    // A repeated header continues the earlier section, as in GNU Taler.
+                    let existing = sections.remove(at: index)
+                    sections.append(existing)
+                } else {
+                    sections.append(Section(name: name, line: lineNumber, entries: []))
+                }
+                continue
+            }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw ConfigError(file: path, line: lineNumber, section: sections.last?.name, key: nil,
+                                  message: "expected KEY = VALUE, a [section] header or a comment")
+            }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                throw ConfigError(file: path, line: lineNumber, section: sections.last?.name, key: key.isEmpty ? nil : key,
+                                  message: "invalid key name")
+            }
+            guard !sections.isEmpty else {
+                throw ConfigError(file: path, line: lineNumber, section: nil, key: key, message: "option outside of any [section]")
+            }
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                value = String(value.dropFirst().dropLast())
+            }
+            let expanded: String
+            do {
+                expanded = try expand(value, environment: environment)
+            } catch let failure as ExpansionFailure {
+                throw ConfigError(file: path, line: lineNumber, section: sections[sections.count - 1].name, key: key,
+                                  message: failure.message)
+            } catch {
+                throw ConfigError(file: path, line: lineNumber, section: sections[sections.count - 1].name, key: key,
+                                  message: "\(error)")
+            }
+            sections[sections.count - 1].entries.append(Entry(key: key, value: expanded, line: lineNumber))
+        }
+        return IniFile(path: path, sections: sections)
+    }
+
+    struct ExpansionFailure: Error { var message: String }
+
+    /// Expands `$NAME`, `${NAME}`, `${NAME:-default}` and `$$`.
+    static func expand(_ value: String, environment: [String: String]) throws -> String {
+        guard value.contains("$") else { return value }
+        var out = ""
+        var chars = Array(value)[...]
+        func isNameChar(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber || c == "_") }
+        while let c = chars.popFirst() {
+            guard c == "$" else { out.append(c); continue }
+            guard let next = chars.first else { out.append("$"); break }
+            if next == "$" { chars.removeFirst(); out.append("$"); continue }
+            if next == "{" {
+                chars.removeFirst()
+                guard let close = chars.firstIndex(of: "}") else {
+                    throw ExpansionFailure(message: "unterminated ${...} in value")
+                }
+                let body = String(chars[..<close])
+                chars = chars[chars.index(after: close)...]
+                let name: String
+                var fallback: String?
+                if let range = body.range(of: ":-") {
+                    name = String(body[..<range.lowerBound])
+                    fallback = String(body[range.upperBound...])
+                } else {
+                    name = body
+                }
+                guard !name.isEmpty, name.allSatisfy(isNameChar) else {
+                    throw ExpansionFailure(message: "invalid variable name ${\(body)}")
+                }
+                if let v = environment[name], !(fallback != nil && v.isEmpty) {
+                    out += v
+                } else if let fallback {
+                    out += try expand(fallback, environment: environment)
+                } else {
+                    throw ExpansionFailure(message: "environment variable \(name) is not set")
+                }
+                continue
+            }
+            guard isNameChar(next) else { out.append("$"); continue }
+            var name = ""
+            while let n = chars.first, isNameChar(n) { name.append(n); chars.removeFirst() }
+            guard let v = environment[name] else {
+                throw ExpansionFailure(message: "environment variable \(name) is not set")
+            }
+            out += v
+        }
+        return out
+    }
+}
+
+/// A configuration problem, located as precisely as known: file, line, section and key.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var section: String?
+    public var key: String?
+    public var message: String
+
+    public init(file: String, line: Int?, section: String?, key: String?, message: String) {
+        self.file = file
+        self.line = line
+        self.section = section
+        self.key = key
+        self.message = message
+    }
+
+    /// `FILE:LINE: [section] KEY: message`
+    public var description: String {
+        var s = file
+        if let line { s += ":\(line)" }
+        s += ":"
+        if let section { s += " [\(section)]" }
+        if let key { s += " \(key.uppercased()):" } else if section != nil { s += ":" }
+        return s + " " + message
+    }
+}
+
+/// Several configuration problems found together; `warnings` did not stop the load.
+public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
+    public var errors: [ConfigError]
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
+
+extension IniFile {
+    /// Splits a bracketed list `{a, b, c}` (the braces are optional) into trimmed, non-empty items.
+    public static func list(_ value: String) -> [String] {
+        var v = value.trimmingCharacters(in: .whitespaces)
+        if v.hasPrefix("{") && v.hasSuffix("}") { v = String(v.dropFirst().dropLast()) }
+        return v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}

@@ -1,0 +1,14 @@
+import Foundation
+
+/// Housekeeping for the gateway's Unix socket file.
+public enum UnixSocketFile {
+    /// Removes a socket file left behind by an earlier run; refuses to remove anything that is not a socket.
+    public static func removeStale(at path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard (info.st_mode & S_IFMT) == S_IFSOCK else {
+            throw CLIError("UNIXPATH \(path) exists and is not a socket; refusing to replace it")
+        }
+        unlink(path)
+    }
+}

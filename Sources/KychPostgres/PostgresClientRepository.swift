@@ -1,0 +1,111 @@
+import KychCore
+import Logging
+import PostgresNIO
+
+/// ``ClientRepository`` on PostgreSQL (`oauth2gw.clients`).
+public struct PostgresClientRepository: ClientRepository {
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    static let columns = """
+        client_id, secret_hash, verifier_url, verifier_management_api_path, verifier_query, verifier_bearer_token,
+        redirect_uri, accepted_issuer_dids, default_scope, failure_error, webhook_api_key_header, webhook_api_key_value
+        """
+
+    static func decode(_ row: PostgresRow) throws -> Client {
+        let (id, hash, url, path, query, bearer, redirect, dids, scope, failure, header, value) = try row.decode(
+            (String, String?, String, String, String, String?, String, [String], [String]?, String, String?, String?).self)
+        return Client(clientID: id, secretHash: hash, verifierURL: url, verifierManagementAPIPath: path,
+                      verifierQuery: VerifierQueryLanguage(rawValue: query) ?? .dcql, verifierBearerToken: bearer,
+                      redirectURI: redirect, acceptedIssuerDIDs: dids, defaultScope: scope,
+                      failureError: FailureError(rawValue: failure) ?? .accessDenied,
+                      webhookAPIKeyHeader: header, webhookAPIKeyValue: value)
+    }
+
+    public func listClients() async throws -> [Client] {
+        let rows = try await client.query("SELECT \(unescaped: Self.columns) FROM oauth2gw.clients ORDER BY client_id", logger: logger)
+        var out: [Client] = []
+        for try await row in rows { out.append(try Self.decode(row)) }
+        return out
+    }
+
+    public func client(id: String) async throws -> Client? {
+        let rows = try await client.query("SELECT \(unescaped: Self.columns) FROM oauth2gw.clients WHERE client_id = \(id)", logger: logger)
+        for try await row in rows { return try Self.decode(row) }
+        return nil
+    }
+
+    public func createClient(_ c: Client) async throws {
+        do {
+            try await client.withConnection { try await Self.insert(c, on: $0, logger: logger) }
+        } catch where PostgresDatabase.sqlState(error) == "23505" {
+            throw ClientStoreError.duplicateClientID(c.clientID)
+        }
+    }
+
+    public func updateClient(_ c: Client) async throws {
+        let updated = try await client.withConnection { try await Self.update(c, on: $0, logger: logger) }
+        if !updated { throw ClientStoreError.unknownClient(c.clientID) }
+    }
+
+    public func deleteClient(id: String) async throws -> Bool {
+        let rows = try await client.query("DELETE FROM oauth2gw.clients WHERE client_id = \(id) RETURNING 1", logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    public func syncClients(_ clients: [Client], prune: Bool) async throws -> ClientSyncReport {
+        try await client.withTransaction(logger: logger) { connection in
+            var report = ClientSyncReport()
+            for c in clients {
+                if try await Self.update(c, on: connection, logger: logger) {
+                    report.updated.append(c.clientID)
+                } else {
+                    try await Self.insert(c, on: connection, logger: logger)
+                    report.created.append(c.clientID)
+                }
+            }
+            if prune {
+                let keep = clients.map(\.clientID)
+                let rows = try await connection.query(
+                    "DELETE FROM oauth2gw.clients WHERE NOT (client_id = ANY(\(keep))) RETURNING client_id", logger: logger)
+                for try await id in rows.decode(String.self) { report.deleted.append(id) }
+                report.deleted.sort()
+            }
+            return report
+        }
+    }
+
+    static func insert(_ c: Client, on connection: PostgresConnection, logger: Logger) async throws {
+        let type = c.secretHash == nil ? "public" : "confidential"
+        try await connection.query("""
+            INSERT INTO oauth2gw.clients (client_id, secret_hash, client_type, verifier_url, verifier_management_api_path,
+              verifier_query, verifier_bearer_token, redirect_uri, accepted_issuer_dids, default_scope, failure_error,
+              webhook_api_key_header, webhook_api_key_value)
+            VALUES (\(c.clientID), \(c.secretHash), \(type), \(c.verifierURL), \(c.verifierManagementAPIPath),
+              \(c.verifierQuery.rawValue), \(c.verifierBearerToken), \(c.redirectURI), \(c.acceptedIssuerDIDs),
+              \(c.defaultScope), \(c.failureError.rawValue), \(c.webhookAPIKeyHeader), \(c.webhookAPIKeyValue))
+            """, logger: logger)
+    }
+
+    /// Returns false when no client has that id.
+    static func update(_ c: Client, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let type = c.secretHash == nil ? "public" : "confidential"
+        let rows = try await connection.query("""
+            UPDATE oauth2gw.clients SET secret_hash = \(c.secretHash), client_type = \(type), verifier_url = \(c.verifierURL),
+              verifier_management_api_path = \(c.verifierManagementAPIPath), verifier_query = \(c.verifierQuery.rawValue),
+              verifier_bearer_token = \(c.verifierBearerToken), redirect_uri = \(c.redirectURI),
+              accepted_issuer_dids = \(c.acceptedIssuerDIDs), default_scope = \(c.defaultScope),
+              failure_error = \(c.failureError.rawValue), webhook_api_key_header = \(c.webhookAPIKeyHeader),
+              webhook_api_key_value = \(c.webhookAPIKeyValue), updated_at = now()
+            WHERE client_id = \(c.clientID) RETURNING 1
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+}

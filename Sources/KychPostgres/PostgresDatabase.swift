@@ -1,0 +1,82 @@
+import KychCore
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+
+/// Opens PostgreSQL connections for KyCH from a ``DatabaseURL``, failing fast with a clear message.
+public enum PostgresDatabase {
+    /// PostgresNIO pool configuration for `url`.
+    public static func clientConfiguration(_ url: DatabaseURL, maxConnections: Int = 20) -> PostgresClient.Configuration {
+        var config: PostgresClient.Configuration
+        switch url.endpoint {
+        case .tcp(let host, let port):
+            config = .init(host: host, port: port, username: url.username, password: url.password,
+                           database: url.database, tls: url.requireTLS ? .require(.makeClientConfiguration()) : .disable)
+        case .unixSocket(let path):
+            config = .init(unixSocketPath: path, username: url.username, password: url.password, database: url.database)
+        }
+        config.options.maximumConnections = maxConnections
+        config.options.minimumConnections = 0
+        return config
+    }
+
+    static func connectionConfiguration(_ url: DatabaseURL) throws -> PostgresConnection.Configuration {
+        switch url.endpoint {
+        case .tcp(let host, let port):
+            .init(host: host, port: port, username: url.username, password: url.password, database: url.database,
+                  tls: url.requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+        case .unixSocket(let path):
+            .init(unixSocketPath: path, username: url.username, password: url.password, database: url.database)
+        }
+    }
+
+    /// Opens one connection for `body`, then closes it. Connection failures become ``DatabaseUnavailable``
+    /// at once (the pool would retry for a minute).
+    public static func withConnection<T: Sendable>(_ url: DatabaseURL, logger: Logger,
+                                                   _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: try connectionConfiguration(url), id: 1, logger: logger)
+        } catch {
+            throw DatabaseUnavailable(url: url, reason: describe(error))
+        }
+        do {
+            let result = try await body(connection)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// Checks that the database answers, so a server can refuse to start with a clear message.
+    public static func preflight(_ url: DatabaseURL, logger: Logger) async throws {
+        try await withConnection(url, logger: logger) { connection in
+            _ = try await connection.query("SELECT 1", logger: logger)
+        }
+    }
+
+    /// A short operator-facing description of a PostgreSQL error (no query text, no binds).
+    public static func describe(_ error: any Error) -> String {
+        if let e = error as? PSQLError {
+            if let message = e.serverInfo?[.message] { return message }
+            if let underlying = e.underlying { return "\(underlying)" }
+            return "\(e.code)"
+        }
+        return "\(error)"
+    }
+
+    /// The SQLSTATE of a server error, if any (e.g. "23505" unique violation).
+    static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+}
+
+/// The database could not be reached or refused the login.
+public struct DatabaseUnavailable: Error, CustomStringConvertible {
+    public var url: DatabaseURL
+    public var reason: String
+    public var description: String { "cannot connect to the database \(url.redacted): \(reason)" }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import KychCore
+import Logging
+import PostgresNIO
+
+/// Applies KyCH's SQL patch files (the same files an operator runs with `psql -f`), skipping
+/// patches already recorded in `_v.patches`.
+public struct SchemaInstaller: Sendable {
+    /// The patch files of the gateway, in order; `versioning.sql` comes first, always.
+    public static let gatewayPatches = ["oauth2gw-0001"]
+    /// Schemas `--reset` drops.
+    public static let gatewaySchemas = ["oauth2gw"]
+
+    public var directory: URL
+    public var logger: Logger
+
+    public init(directory: URL, logger: Logger) {
+        self.directory = directory
+        self.logger = logger
+    }
+
+    /// Finds the `oauth2_gatewaydb` directory: `explicit`, then `$KYCH_SQL_DIR`, then next to or above the
+    /// running executable (source tree or `PREFIX/share/kych/oauth2_gatewaydb`), then `/usr/share` and `/usr/local/share`.
+    public static func locateSQLDirectory(explicit: String? = nil) -> URL? {
+        let fm = FileManager.default
+        func valid(_ url: URL) -> Bool { fm.fileExists(atPath: url.appendingPathComponent("versioning.sql").path) }
+        if let explicit { return URL(fileURLWithPath: explicit) }
+        if let env = ProcessInfo.processInfo.environment["KYCH_SQL_DIR"], !env.isEmpty { return URL(fileURLWithPath: env) }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<8 {
+            for candidate in [dir.appendingPathComponent("oauth2_gatewaydb"),
+                              dir.appendingPathComponent("share/kych/oauth2_gatewaydb")] where valid(candidate) {
+                return candidate
+            }
+            dir = dir.deletingLastPathComponent()
+        }
+        for prefix in ["/usr/local/share/kych/oauth2_gatewaydb", "/usr/share/kych/oauth2_gatewaydb"] {
+            let url = URL(fileURLWithPath: prefix)
+            if valid(url) { return url }
+        }
+        return nil
+    }
+
+    /// Applies `versioning.sql` and every patch not yet applied. Returns the names of the patches applied now.
+    @discardableResult
+    public func install(on connection: PostgresConnection, patches: [String] = SchemaInstaller.gatewayPatches) async throws -> [String] {
+        try await run(file: "versioning", on: connection)
+        var applied: [String] = []
+        for patch in patches {
+            let rows = try await connection.query("SELECT 1 FROM _v.patches WHERE patch_name = \(patch)", logger: logger)
+            var exists = false
+            for try await _ in rows { exists = true }
+            if exists { continue }
+            try await run(file: patch, on: connection)
+            applied.append(patch)
+            logger.info("database patch applied", metadata: ["patch": "\(patch)"])
+        }
+        return applied
+    }
+
+    /// Drops the given schemas and their `_v` records, so `install` recreates them.
+    public func reset(on connection: PostgresConnection, schemas: [String] = SchemaInstaller.gatewaySchemas,
+                      patches: [String] = SchemaInstaller.gatewayPatches) async throws {
+        let drops = schemas.map { "DROP SCHEMA IF EXISTS \($0) CASCADE;" }.joined(separator: "\n")
+        let names = patches.map { "'\($0)'" }.joined(separator: ",")
+        try await simple("""
+            BEGIN;
+            \(drops)
+            DO $$ BEGIN
+              IF to_regclass('_v.patches') IS NOT NULL THEN
+                DELETE FROM _v.patches WHERE patch_name IN (\(names));
+              END IF;
+            END $$;
+            COMMIT;
+            """, on: connection)
+        logger.info("database schemas dropped", metadata: ["schemas": "\(schemas.joined(separator: ","))"])
+    }
+
+    private func run(file name: String, on connection: PostgresConnection) async throws {
+        let url = directory.appendingPathComponent("\(name).sql")
+        guard let data = FileManager.default.contents(atPath: url.path), let sql = String(data: data, encoding: .utf8) else {
+            throw SchemaInstallerError(message: "cannot read \(url.path)")
+        }
+        do {
+            try await simple(sql, on: connection)
+        } catch {
+            throw SchemaInstallerError(message: "\(url.lastPathComponent): \(PostgresDatabase.describe(error))")
+        }
+    }
+
+    private func simple(_ sql: String, on connection: PostgresConnection) async throws {
+        _ = try await connection.simpleQuery(sql).get()
+    }
+}
+
+public struct SchemaInstallerError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,242 @@
+import ArgumentParser
+import Foundation
+import KychCore
+import KychPostgres
+import Logging
+
+/// `kych-client-management`: registers, changes and removes KyCH's OAuth clients in the database.
+@main
+struct ClientManagement: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kych-client-management",
+        abstract: "Manage the OAuth 2.0 clients registered with a KyCH gateway.",
+        subcommands: [List.self, Show.self, Create.self, Update.self, Delete.self, Sync.self])
+
+    @Option(name: [.short, .long], help: "Configuration file (for the DATABASE setting and [client_*] sections).")
+    var config: String = GatewayConfig.defaultPath
+
+    /// Loads the configuration and runs `body` with the client repository.
+    func withRepository<T: Sendable>(_ body: @Sendable (GatewayConfig, PostgresClientRepository) async throws -> T) async throws -> T {
+        let gatewayConfig = try CLISupport.loadConfig(config)
+        var logger = Logger(label: "kych-client-management")
+        logger.logLevel = .error
+        let url = try DatabaseURL(parsing: gatewayConfig.database)
+        let log = logger
+        return try await PostgresDatabase.withPool(url, logger: logger) { pool in
+            try await body(gatewayConfig, PostgresClientRepository(client: pool, logger: log))
+        }
+    }
+}
+
+/// Flags shared by `create` and `update`; in `update` every one is optional.
+struct ClientOptions: ParsableArguments {
+    @Option(help: "Client secret (stored as a bcrypt hash; use the RFC 8959 secret-token: prefix).")
+    var secret: String?
+    @Option(help: "Base URL of the swiyu Verifier this client uses.")
+    var verifierURL: String?
+    @Option(help: "Path of the verifier's management API (default /management/api/verifications).")
+    var verifierApiPath: String?
+    @Option(help: "Redirect URI; must match the authorization request's redirect_uri exactly.")
+    var redirectURI: String?
+    @Option(help: "Trusted issuer DIDs, as a bracketed list: \"{did:a, did:b}\".")
+    var acceptedIssuerDids: String?
+    @Option(help: "Claims granted when a request has no scope, as a bracketed list: \"{given_name, family_name}\".")
+    var defaultScope: String?
+    @Option(help: "Verifier query language: dcql (swiyu 3.x/4.x, default) or presentation_definition (2.x).")
+    var verifierQuery: String?
+    @Option(help: "Static bearer token for the verifier's management API.")
+    var verifierBearerToken: String?
+    @Option(help: "OAuth error for failed verifications: access_denied (default) or unauthorized_client (Taler).")
+    var failureError: String?
+    @Option(help: "Header name the verifier's webhook must carry (with --webhook-api-key-value).")
+    var webhookApiKeyHeader: String?
+    @Option(help: "Value of that webhook header.")
+    var webhookApiKeyValue: String?
+
+    /// Applies the given flags to `client`, validating each.
+    func apply(to client: inout Client, config: GatewayConfig) throws {
+        if let secret {
+            if let p = ClientRules.secretProblem(secret) { throw CLIError("--secret \(p)") }
+            client.secretHash = Secrets.hashSecret(secret)
+        }
+        if let verifierURL {
+            if let p = ClientRules.verifierURLProblem(verifierURL) { throw CLIError("--verifier-url \(p)") }
+            client.verifierURL = verifierURL
+        }
+        if let verifierApiPath {
+            guard verifierApiPath.hasPrefix("/") else { throw CLIError("--verifier-api-path must start with /") }
+            client.verifierManagementAPIPath = verifierApiPath
+        }
+        if let redirectURI {
+            if let p = ClientRules.redirectURIProblem(redirectURI) { throw CLIError("--redirect-uri \(p)") }
+            client.redirectURI = redirectURI
+        }
+        if let acceptedIssuerDids { client.acceptedIssuerDIDs = IniFile.list(acceptedIssuerDids) }
+        if let defaultScope {
+            let scope = IniFile.list(defaultScope)
+            for s in scope where !config.grantableScopes.contains(s) {
+                throw CLIError("--default-scope: \"\(s)\" is not in ALLOWED_SCOPES/VC_CLAIMS of \(config.file)")
+            }
+            client.defaultScope = scope.isEmpty ? nil : scope
+        }
+        if let verifierQuery {
+            guard let q = VerifierQueryLanguage(setting: verifierQuery) else {
+                throw CLIError("--verifier-query must be dcql or presentation_definition")
+            }
+            client.verifierQuery = q
+        }
+        if let verifierBearerToken { client.verifierBearerToken = verifierBearerToken.isEmpty ? nil : verifierBearerToken }
+        if let failureError {
+            guard let f = FailureError(rawValue: failureError) else {
+                throw CLIError("--failure-error must be access_denied or unauthorized_client")
+            }
+            client.failureError = f
+        }
+        if let webhookApiKeyHeader { client.webhookAPIKeyHeader = webhookApiKeyHeader.isEmpty ? nil : webhookApiKeyHeader }
+        if let webhookApiKeyValue { client.webhookAPIKeyValue = webhookApiKeyValue.isEmpty ? nil : webhookApiKeyValue }
+        if (client.webhookAPIKeyHeader == nil) != (client.webhookAPIKeyValue == nil) {
+            throw CLIError("--webhook-api-key-header and --webhook-api-key-value must be set together")
+        }
+    }
+}
+
+extension ClientManagement {
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List all registered clients.")
+        @ParentCommand var root: ClientManagement
+
+        func run() async throws {
+            let clients = try await root.withRepository { _, repo in try await repo.listClients() }
+            if clients.isEmpty {
+                print("No clients registered.")
+                return
+            }
+            let rows = [["CLIENT_ID", "VERIFIER_URL", "REDIRECT_URI"]] + clients.map { [$0.clientID, $0.verifierURL, $0.redirectURI] }
+            let widths = (0..<3).map { i in rows.map { $0[i].count }.max() ?? 0 }
+            for row in rows {
+                print(row.enumerated().map { i, cell in i == 2 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  "))
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one client's settings (never its secret).")
+        @ParentCommand var root: ClientManagement
+        @Argument(help: "The client id.") var clientID: String
+
+        func run() async throws {
+            let id = clientID
+            guard let c = try await root.withRepository({ _, repo in try await repo.client(id: id) }) else {
+                throw CLIError(ClientStoreError.unknownClient(id).description)
+            }
+            let lines: [(String, String)] = [
+                ("client_id", c.clientID),
+                ("client_secret", c.secretHash == nil ? "(none: public client)" : "(set; stored as a bcrypt hash)"),
+                ("verifier_url", c.verifierURL),
+                ("verifier_management_api_path", c.verifierManagementAPIPath),
+                ("verifier_query", c.verifierQuery.rawValue),
+                ("verifier_bearer_token", c.verifierBearerToken == nil ? "(not set)" : "(set)"),
+                ("redirect_uri", c.redirectURI),
+                ("accepted_issuer_dids", "{" + c.acceptedIssuerDIDs.joined(separator: ", ") + "}"),
+                ("default_scope", c.defaultScope.map { "{" + $0.joined(separator: ", ") + "}" } ?? "(gateway default)"),
+                ("failure_error", c.failureError.rawValue),
+                ("webhook_api_key_header", c.webhookAPIKeyHeader ?? "(not set)"),
+                ("webhook_api_key_value", c.webhookAPIKeyValue == nil ? "(not set)" : "(set)"),
+            ]
+            let width = lines.map(\.0.count).max() ?? 0
+            for (k, v) in lines { print("\(k.padding(toLength: width, withPad: " ", startingAt: 0))  \(v)") }
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a new client.")
+        @ParentCommand var root: ClientManagement
+        @Option(help: "The new client's id (A-Z a-z 0-9 - . _ ~).") var clientID: String
+        @OptionGroup var options: ClientOptions
+
+        func validate() throws {
+            for (flag, value) in [("--secret", options.secret), ("--verifier-url", options.verifierURL), ("--redirect-uri", options.redirectURI)]
+            where value == nil {
+                throw ValidationError("Missing expected argument '\(flag)'")
+            }
+            if let p = ClientRules.clientIDProblem(clientID) { throw ValidationError("--client-id \(p)") }
+        }
+
+        func run() async throws {
+            let id = clientID, options = options
+            try await root.withRepository { config, repo in
+                var client = Client(clientID: id, secretHash: nil, verifierURL: "", redirectURI: "")
+                try options.apply(to: &client, config: config)
+                try await repo.createClient(client)
+            }
+            print("Client \(id) created.")
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a client; only the given options change.")
+        @ParentCommand var root: ClientManagement
+        @Argument(help: "The client id.") var clientID: String
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            let id = clientID, options = options
+            try await root.withRepository { config, repo in
+                guard var client = try await repo.client(id: id) else { throw ClientStoreError.unknownClient(id) }
+                try options.apply(to: &client, config: config)
+                try await repo.updateClient(client)
+            }
+            print("Client \(id) updated.")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a client and, with it, all its sessions, codes and tokens.")
+        @ParentCommand var root: ClientManagement
+        @Argument(help: "The client id.") var clientID: String
+        @Flag(name: .short, help: "Do not ask for confirmation.") var y = false
+
+        func run() async throws {
+            let id = clientID
+            if !y {
+                guard isatty(STDIN_FILENO) == 1 else {
+                    throw CLIError("refusing to delete \(id) without confirmation: standard input is not a terminal (use -y)")
+                }
+                FileHandle.standardError.write(Data("Delete client \(id) and all its sessions, codes and tokens? [y/N] ".utf8))
+                let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+                guard answer == "y" || answer == "yes" else {
+                    print("Not deleted.")
+                    throw ExitCode(1)
+                }
+            }
+            let deleted = try await root.withRepository { _, repo in try await repo.deleteClient(id: id) }
+            guard deleted else { throw CLIError(ClientStoreError.unknownClient(id).description) }
+            print("Client \(id) deleted.")
+        }
+    }
+
+    struct Sync: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or update every [client_*] section of the configuration in the database.")
+        @ParentCommand var root: ClientManagement
+        @Flag(help: "Also delete clients that are not in the configuration file (with their sessions and tokens).")
+        var prune = false
+
+        func run() async throws {
+            let prune = prune
+            let report = try await root.withRepository { config, repo in
+                var clients: [Client] = []
+                for c in config.clients {
+                    clients.append(Client(config: c, existingHash: try await repo.client(id: c.clientID)?.secretHash))
+                }
+                return try await repo.syncClients(clients, prune: prune)
+            }
+            for id in report.created { print("created \(id)") }
+            for id in report.updated { print("updated \(id)") }
+            for id in report.deleted { print("deleted \(id)") }
+            print("Sync complete: \(report.created.count) created, \(report.updated.count) updated, \(report.deleted.count) deleted.")
+        }
+    }
+}

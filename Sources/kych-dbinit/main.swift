@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import KychCore
+import KychPostgres
+import Logging
+
+/// `kych-dbinit`: installs or upgrades KyCH's database schemas, idempotently.
+@main
+struct DBInit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kych-dbinit",
+        abstract: "Create or upgrade the KyCH database schemas (same SQL files as the manual's psql commands).")
+
+    @Option(name: [.short, .long], help: "Configuration file (for the DATABASE setting).")
+    var config: String = GatewayConfig.defaultPath
+    @Option(help: "Directory holding versioning.sql and the patch files (default: found automatically).")
+    var sqlDir: String?
+    @Flag(help: "Drop KyCH's schemas (ALL DATA) and create them anew.")
+    var reset = false
+    @Flag(name: .short, help: "With --reset: do not ask for confirmation.")
+    var y = false
+
+    func run() async throws {
+        let gatewayConfig = try CLISupport.loadConfig(config)
+        let url = try DatabaseURL(parsing: gatewayConfig.database)
+        guard let directory = SchemaInstaller.locateSQLDirectory(explicit: sqlDir) else {
+            throw CLIError("cannot find the SQL files (oauth2_gatewaydb/versioning.sql); pass --sql-dir or set KYCH_SQL_DIR")
+        }
+        if reset && !y {
+            guard isatty(STDIN_FILENO) == 1 else {
+                throw CLIError("refusing to reset without confirmation: standard input is not a terminal (use -y)")
+            }
+            FileHandle.standardError.write(Data("Drop all KyCH data in \(url.redacted)? [y/N] ".utf8))
+            let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+            guard answer == "y" || answer == "yes" else {
+                print("Nothing changed.")
+                throw ExitCode(1)
+            }
+        }
+        var logger = Logger(label: "kych-dbinit")
+        logger.logLevel = .error
+        let installer = SchemaInstaller(directory: directory, logger: logger)
+        let reset = reset
+        let applied = try await PostgresDatabase.withConnection(url, logger: logger) { connection in
+            if reset { try await installer.reset(on: connection) }
+            return try await installer.install(on: connection)
+        }
+        print(applied.isEmpty ? "Database is up to date." : "Applied: \(applied.joined(separator: ", "))")
+    }
+}

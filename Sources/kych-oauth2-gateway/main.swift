@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import KychCore
+import KychGateway
+import KychPostgres
+import Logging
+
+/// `kych-oauth2-gateway`: the KyCH HTTP server.
+@main
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kych-oauth2-gateway",
+        abstract: "KyCH: OAuth 2.0 gateway for identity verification with swiyu wallets.")
+
+    @Option(name: [.short, .long], help: "Configuration file.")
+    var config: String = GatewayConfig.defaultPath
+    @Flag(help: "Only load and validate the configuration, then exit.")
+    var checkConfig = false
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let gatewayConfig = try CLISupport.loadConfig(config)
+        if checkConfig {
+            print("Configuration \(config) is valid.")
+            return
+        }
+        var logger = Logger(label: "kych-oauth2-gateway")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let url = try DatabaseURL(parsing: gatewayConfig.database)
+        try await PostgresDatabase.preflight(url, logger: logger)
+        if case .unix(let path, _) = gatewayConfig.binding { try UnixSocketFile.removeStale(at: path) }
+        let app = try buildApplication(gatewayConfig, logger: logger)
+        defer { if case .unix(let path, _) = gatewayConfig.binding { unlink(path) } }
+        try await app.runService()
+    }
+}
