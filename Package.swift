@@ -56,7 +56,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "kych-client-management",
-            dependencies: ["KychCore", "KychPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["KychCore", "KychPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .executableTarget(
             name: "kych-dbinit",

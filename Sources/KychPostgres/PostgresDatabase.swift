@@ -68,6 +68,14 @@ public enum PostgresDatabase {
         return "\(error)"
     }
 
+    /// A database error as an operator should read it, with a hint when the schema is missing.
+    public static func operatorMessage(_ error: any Error) -> String {
+        if sqlState(error) == "42P01" || sqlState(error) == "3F000" {
+            return "database error: \(describe(error)) (is the schema installed? run kych-dbinit -c FILE, or the psql commands of the manual)"
+        }
+        return "database error: \(describe(error))"
+    }
+
     /// The SQLSTATE of a server error, if any (e.g. "23505" unique violation).
     static func sqlState(_ error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]

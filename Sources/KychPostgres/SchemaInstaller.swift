@@ -88,8 +88,19 @@ public struct SchemaInstaller: Sendable {
         }
     }
 
+    /// Runs a script statement by statement; if one fails inside the script's transaction, rolls it back.
+    /// The statements of an SQL script, split as ``SchemaInstaller`` runs them.
+    public static func statements(_ sql: String) -> [String] { SQLScript.statements(sql) }
+
     private func simple(_ sql: String, on connection: PostgresConnection) async throws {
-        _ = try await connection.simpleQuery(sql).get()
+        do {
+            for statement in SQLScript.statements(sql) {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
     }
 }
 

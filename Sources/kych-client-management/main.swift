@@ -3,6 +3,7 @@ import Foundation
 import KychCore
 import KychPostgres
 import Logging
+import PostgresNIO
 
 /// `kych-client-management`: registers, changes and removes KyCH's OAuth clients in the database.
 @main
@@ -22,8 +23,12 @@ struct ClientManagement: AsyncParsableCommand {
         logger.logLevel = .error
         let url = try DatabaseURL(parsing: gatewayConfig.database)
         let log = logger
-        return try await PostgresDatabase.withPool(url, logger: logger) { pool in
-            try await body(gatewayConfig, PostgresClientRepository(client: pool, logger: log))
+        do {
+            return try await PostgresDatabase.withPool(url, logger: logger) { pool in
+                try await body(gatewayConfig, PostgresClientRepository(client: pool, logger: log))
+            }
+        } catch let error as PSQLError {
+            throw CLIError(PostgresDatabase.operatorMessage(error))
         }
     }
 }

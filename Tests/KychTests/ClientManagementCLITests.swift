@@ -1,0 +1,173 @@
+import Foundation
+import KychCore
+import Testing
+
+/// The manual's "Client Management" examples, run verbatim (only the config path differs) against PostgreSQL.
+@Suite struct ClientManagementCLITests {
+    /// A config with the manual's [client_exchange] section, pointing at a fresh database.
+    private func setUp() async throws -> (TestDatabase, String) {
+        let db = try await TestDatabase.create()
+        let conf = try temporaryFile("""
+            [kych-oauth2-gateway]
+            UNIXPATH = /run/kych/kych.sock
+            UNIXPATH_MODE = 666
+            DATABASE = \(db.connectionString)
+            VC_CLAIMS = {family_name, given_name, birth_date, age_over_18}
+
+            [client_exchange]
+            CLIENT_ID = exchange_production
+            CLIENT_SECRET = secret-token:your-secure-secret-here
+            VERIFIER_URL = https://swiyu-verifier.example.com
+            VERIFIER_MANAGEMENT_API_PATH = /management/api/verifications
+            REDIRECT_URI = https://exchange.example.com/kyc/kych-redirect
+            ACCEPTED_ISSUER_DIDS = {did:tdw:trusted_issuer_1, did:tdw:trusted_issuer_2}
+            """)
+        return (db, conf)
+    }
+
+    /// Runs a manual command line: shell-style words, `/etc/kych/kych.conf` replaced by `conf`.
+    private func manual(_ line: String, _ conf: String, stdin: String? = nil) throws -> ProcessResult {
+        let words = shellWords(line.replacingOccurrences(of: "/etc/kych/kych.conf", with: conf))
+        #expect(words.first == "kych-client-management")
+        return try Run.program("kych-client-management", Array(words.dropFirst()), stdin: stdin)
+    }
+
+    @Test func manualExamplesWorkVerbatim() async throws {
+        let (db, conf) = try await setUp()
+        let create = try manual("""
+            kych-client-management --config /etc/kych/kych.conf create \\
+            --client-id exchange_prod \\
+            --secret "secret-token:your-secure-secret" \\
+            --verifier-url https://swiyu-verifier.example.com \\
+            --redirect-uri https://exchange.example.com/kyc/kych-redirect \\
+            --accepted-issuer-dids "{did:tdw:trusted_issuer}"
+            """, conf)
+        #expect(create.status == 0, "\(create.stderr)")
+
+        let list = try manual("kych-client-management --config /etc/kych/kych.conf list", conf)
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("exchange_prod") && list.stdout.contains("https://swiyu-verifier.example.com"))
+
+        let show = try manual("kych-client-management --config /etc/kych/kych.conf show exchange_prod", conf)
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("verifier_management_api_path  /management/api/verifications"))
+        #expect(show.stdout.contains("accepted_issuer_dids          {did:tdw:trusted_issuer}"))
+        #expect(!show.stdout.contains("your-secure-secret") && !show.stdout.contains("$2"))
+
+        let hash = try await db.strings("SELECT secret_hash FROM oauth2gw.clients WHERE client_id = 'exchange_prod'")
+        #expect(hash.first?.hasPrefix("$2") == true)
+        #expect(Secrets.verifySecret("secret-token:your-secure-secret", hash: hash.first ?? ""))
+
+        let update = try manual("""
+            kych-client-management --config /etc/kych/kych.conf update exchange_prod \\
+            --redirect-uri https://new-exchange.example.com/kyc/kych-redirect
+            """, conf)
+        #expect(update.status == 0, "\(update.stderr)")
+        #expect(try await db.strings("SELECT redirect_uri || ' ' || verifier_url FROM oauth2gw.clients WHERE client_id = 'exchange_prod'")
+            == ["https://new-exchange.example.com/kyc/kych-redirect https://swiyu-verifier.example.com"])
+        #expect(try await db.strings("SELECT secret_hash FROM oauth2gw.clients WHERE client_id = 'exchange_prod'") == hash)
+
+        let sync = try manual("kych-client-management --config /etc/kych/kych.conf sync", conf)
+        #expect(sync.status == 0 && sync.stdout.contains("created exchange_production"), "\(sync.stderr)")
+        #expect(try await db.strings("SELECT client_id FROM oauth2gw.clients ORDER BY 1") == ["exchange_prod", "exchange_production"])
+
+        // Without -y and without a terminal, delete refuses and changes nothing.
+        let refused = try manual("kych-client-management --config /etc/kych/kych.conf delete exchange_prod", conf)
+        #expect(refused.status != 0 && refused.stderr.contains("standard input is not a terminal"))
+        #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.clients") == ["2"])
+
+        let prune = try manual("kych-client-management --config /etc/kych/kych.conf sync --prune", conf)
+        #expect(prune.status == 0 && prune.stdout.contains("deleted exchange_prod"))
+        #expect(try await db.strings("SELECT client_id FROM oauth2gw.clients") == ["exchange_production"])
+
+        let delete = try manual("kych-client-management --config /etc/kych/kych.conf delete exchange_production -y", conf)
+        #expect(delete.status == 0)
+        #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.clients") == ["0"])
+    }
+
+    @Test func deletePromptsOnATerminal() async throws {
+        let (db, conf) = try await setUp()
+        #expect(try manual("kych-client-management --config /etc/kych/kych.conf sync", conf).status == 0)
+        let script = try #require(Run.which("script"), "script(1) from util-linux is needed for a pseudo-terminal")
+        let bin = TestEnvironment.binDirectory.appendingPathComponent("kych-client-management").path
+        let command = "\(bin) --config \(conf) delete exchange_production"
+        let no = try Run.program(script, ["-qec", command, "/dev/null"], stdin: "n\n")
+        #expect(no.stdout.contains("[y/N]") && no.status != 0)
+        #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.clients") == ["1"])
+        let yes = try Run.program(script, ["-qec", command, "/dev/null"], stdin: "y\n")
+        #expect(yes.status == 0 && yes.stdout.contains("Client exchange_production deleted."), "\(yes.stdout)")
+        #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.clients") == ["0"])
+    }
+
+    @Test func errorsLeaveTheDatabaseUnchanged() async throws {
+        let (db, conf) = try await setUp()
+        #expect(try manual("kych-client-management --config /etc/kych/kych.conf sync", conf).status == 0)
+        let before = try await db.strings("SELECT client_id || redirect_uri || secret_hash FROM oauth2gw.clients")
+
+        let duplicate = try Run.program("kych-client-management", ["--config", conf, "create", "--client-id", "exchange_production",
+            "--secret", "s", "--verifier-url", "https://v.example", "--redirect-uri", "https://r.example/cb"])
+        #expect(duplicate.status != 0 && duplicate.stderr.contains("a client with id \"exchange_production\" already exists"))
+
+        let badURL = try Run.program("kych-client-management", ["--config", conf, "update", "exchange_production", "--redirect-uri", "not-a-url"])
+        #expect(badURL.status != 0 && badURL.stderr.contains("--redirect-uri \"not-a-url\" is not an absolute http(s) URL"))
+
+        let unknown = try Run.program("kych-client-management", ["--config", conf, "update", "nobody", "--redirect-uri", "https://x.example"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("no client with id \"nobody\""))
+        let show = try Run.program("kych-client-management", ["-c", conf, "show", "nobody"])
+        #expect(show.status != 0 && show.stderr.contains("no client with id \"nobody\""))
+        let delete = try Run.program("kych-client-management", ["-c", conf, "delete", "nobody", "-y"])
+        #expect(delete.status != 0 && delete.stderr.contains("no client with id \"nobody\""))
+
+        let missing = try Run.program("kych-client-management", ["--config", conf, "create", "--client-id", "x", "--secret", "s"])
+        #expect(missing.status != 0 && missing.stderr.contains("--verifier-url"))
+
+        let scope = try Run.program("kych-client-management", ["--config", conf, "update", "exchange_production", "--default-scope", "{portrait}"])
+        #expect(scope.status != 0 && scope.stderr.contains("\"portrait\" is not in ALLOWED_SCOPES/VC_CLAIMS"))
+
+        #expect(try await db.strings("SELECT client_id || redirect_uri || secret_hash FROM oauth2gw.clients") == before)
+    }
+
+    @Test func syncKeepsHashOfUnchangedSecretAndOptionalFlagsRoundTrip() async throws {
+        let (db, conf) = try await setUp()
+        #expect(try manual("kych-client-management --config /etc/kych/kych.conf sync", conf).status == 0)
+        let hash = try await db.strings("SELECT secret_hash FROM oauth2gw.clients")
+        #expect(try manual("kych-client-management --config /etc/kych/kych.conf sync", conf).stdout.contains("updated exchange_production"))
+        #expect(try await db.strings("SELECT secret_hash FROM oauth2gw.clients") == hash)
+
+        let update = try Run.program("kych-client-management", ["-c", conf, "update", "exchange_production",
+            "--default-scope", "{given_name, family_name}", "--verifier-query", "presentation_definition",
+            "--failure-error", "unauthorized_client", "--webhook-api-key-header", "x-api-key", "--webhook-api-key-value", "k"])
+        #expect(update.status == 0, "\(update.stderr)")
+        let show = try Run.program("kych-client-management", ["-c", conf, "show", "exchange_production"]).stdout
+        #expect(show.contains("default_scope                 {given_name, family_name}"))
+        #expect(show.contains("verifier_query                presentation_definition"))
+        #expect(show.contains("failure_error                 unauthorized_client"))
+        #expect(show.contains("webhook_api_key_value         (set)") && !show.contains(" k\n"))
+    }
+
+    @Test func invalidConfigIsReportedWithoutStack() throws {
+        let conf = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 99999\nDATABASE = postgres://x@127.0.0.1/x\n")
+        let result = try Run.program("kych-client-management", ["-c", conf, "list"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("\(conf):3: [kych-oauth2-gateway] PORT: \"99999\" is not a port number (1-65535)"))
+        #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("Stack"))
+        let gateway = try Run.program("kych-oauth2-gateway", ["-c", conf])
+        #expect(gateway.status != 0 && gateway.stderr.contains("PORT: \"99999\" is not a port number"))
+    }
+}
+
+/// Splits a shell command line into words: double quotes group, backslash-newline continues.
+func shellWords(_ line: String) -> [String] {
+    var words: [String] = [], current = "", inQuotes = false, hasWord = false
+    for c in line.replacingOccurrences(of: "\\\n", with: " ") {
+        if c == "\"" { inQuotes.toggle(); hasWord = true; continue }
+        if c.isWhitespace && !inQuotes {
+            if hasWord { words.append(current); current = ""; hasWord = false }
+            continue
+        }
+        current.append(c)
+        hasWord = true
+    }
+    if hasWord { words.append(current) }
+    return words
+}

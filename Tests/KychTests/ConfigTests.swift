@@ -1,0 +1,266 @@
+import Foundation
+import KychCore
+import Testing
+
+/// The `[kych-oauth2-gateway]` section of the manual, TCP variant, used as a base by the tests.
+private let base = """
+    [kych-oauth2-gateway]
+    HOST = 127.0.0.1
+    PORT = 8080
+    DATABASE = postgres://kych:password@localhost/kych
+    """
+
+private func parse(_ text: String, env: [String: String] = [:]) throws -> GatewayConfig {
+    let ini = try IniFile.parse(text, path: "/etc/kych/kych.conf", environment: env)
+    return try GatewayConfig.validate(ini)
+}
+
+/// The single error message a config produces (fails the test if it loads or gives several).
+private func error(_ text: String, env: [String: String] = [:]) -> String {
+    do {
+        _ = try parse(text, env: env)
+        Issue.record("configuration was accepted")
+    } catch let e as ConfigErrors {
+        #expect(e.errors.count == 1, "\(e.errors)")
+        return e.errors.first?.description ?? ""
+    } catch {
+        return "\(error)"
+    }
+    return ""
+}
+
+@Suite struct ConfigParsingTests {
+    @Test func manualMainSectionLoads() throws {
+        let config = try parse("""
+            [kych-oauth2-gateway]
+            # Server binding - choose either TCP or Unix socket (not both)
+            #HOST = 127.0.0.1
+            #PORT = 8080
+            UNIXPATH = /run/kych/kych.sock
+            UNIXPATH_MODE = 666
+            DATABASE = postgres://kych:password@localhost/kych
+            NONCE_BYTES = 32
+            TOKEN_BYTES = 32
+            AUTH_CODE_BYTES = 32
+            AUTH_CODE_TTL_MINUTES = 10
+            #ALLOWED_SCOPES = {family_name, given_name, birth_date}
+            VC_TYPE = betaid-sdjwt
+            VC_FORMAT = vc+sd-jwt
+            VC_ALGORITHMS = {ES256}
+            VC_CLAIMS = {family_name, given_name, birth_date, age_over_18}
+
+            [client_exchange]
+            CLIENT_ID = exchange_production
+            CLIENT_SECRET = secret-token:your-secure-secret-here
+            VERIFIER_URL = https://swiyu-verifier.example.com
+            VERIFIER_MANAGEMENT_API_PATH = /management/api/verifications
+            REDIRECT_URI = https://exchange.example.com/kyc/kych-redirect
+            ACCEPTED_ISSUER_DIDS = {did:tdw:trusted_issuer_1, did:tdw:trusted_issuer_2}
+            """)
+        #expect(config.binding == .unix(path: "/run/kych/kych.sock", mode: 0o666))
+        #expect(config.database == "postgres://kych:password@localhost/kych")
+        #expect(config.nonceBytes == 32 && config.tokenBytes == 32 && config.authCodeBytes == 32)
+        #expect(config.authCodeTTLMinutes == 10)
+        #expect(config.allowedScopes == nil)
+        #expect(config.vcType == "betaid-sdjwt" && config.vcFormat == "vc+sd-jwt" && config.vcAlgorithms == ["ES256"])
+        #expect(config.vcClaims == ["family_name", "given_name", "birth_date", "age_over_18"])
+        #expect(config.grantableScopes == config.vcClaims)
+        #expect(config.warnings.isEmpty)
+        let client = try #require(config.clients.first)
+        #expect(client.clientID == "exchange_production")
+        #expect(client.clientSecret == "secret-token:your-secure-secret-here")
+        #expect(client.verifierURL == "https://swiyu-verifier.example.com")
+        #expect(client.verifierManagementAPIPath == "/management/api/verifications")
+        #expect(client.redirectURI == "https://exchange.example.com/kyc/kych-redirect")
+        #expect(client.acceptedIssuerDIDs == ["did:tdw:trusted_issuer_1", "did:tdw:trusted_issuer_2"])
+        #expect(client.verifierQuery == .dcql && client.failureError == .accessDenied && client.defaultScope == nil)
+    }
+
+    @Test func defaultsApplyWhenKeysAreAbsent() throws {
+        let config = try parse(base)
+        #expect(config.binding == .tcp(host: "127.0.0.1", port: 8080))
+        #expect(config.nonceBytes == 32 && config.authCodeTTLMinutes == 10 && config.sessionTTLMinutes == 15)
+        #expect(config.accessTokenTTLSeconds == 3600)
+        #expect(config.vcClaims == GatewayConfig.betaIDClaims)
+    }
+
+    @Test func commentsCaseAndValuesWithSpecialCharacters() throws {
+        let config = try parse("""
+            ; a semicolon comment
+            [KYCH-OAUTH2-GATEWAY]
+            host = 127.0.0.1
+            Port = 8080
+            database = "postgres://u:p=q@h:5432/db?sslmode=disable"
+            VC_CLAIMS = {given_name,family_name , age_over_18}
+            ALLOWED_SCOPES = {age_over_18}
+            [Client_A]
+            client_id = a
+            CLIENT_SECRET = secret-token:with:colons=and=equals
+            VERIFIER_URL = http://127.0.0.1:9000
+            REDIRECT_URI = https://x.example/cb?a=1&b=two words
+            """)
+        #expect(config.database == "postgres://u:p=q@h:5432/db?sslmode=disable")
+        #expect(config.vcClaims == ["given_name", "family_name", "age_over_18"])
+        #expect(config.grantableScopes == ["age_over_18"])
+        #expect(config.clients.first?.clientSecret == "secret-token:with:colons=and=equals")
+    }
+
+    @Test func environmentExpansion() throws {
+        let env = ["KYCH_DB": "postgres://kych@db/kych", "SECRET": "secret-token:abc"]
+        let config = try parse("""
+            [kych-oauth2-gateway]
+            UNIXPATH = ${RUNDIR:-/run/kych}/kych.sock
+            DATABASE = $KYCH_DB
+            [client_x]
+            CLIENT_ID = x
+            CLIENT_SECRET = ${SECRET}
+            VERIFIER_URL = https://v.example
+            REDIRECT_URI = https://c.example/cb?cost=$$5
+            """, env: env)
+        #expect(config.database == "postgres://kych@db/kych")
+        #expect(config.binding == .unix(path: "/run/kych/kych.sock", mode: 0o666))
+        #expect(config.clients.first?.clientSecret == "secret-token:abc")
+        #expect(config.clients.first?.redirectURI == "https://c.example/cb?cost=$5")
+        #expect(error(base + "\nTOKEN_BYTES = ${MISSING}") == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] TOKEN_BYTES: environment variable MISSING is not set")
+    }
+
+    @Test func bindingErrors() {
+        #expect(error(base + "\nUNIXPATH = /run/kych.sock") ==
+            "/etc/kych/kych.conf:5: [kych-oauth2-gateway] UNIXPATH: both TCP (HOST/PORT) and Unix socket (UNIXPATH) binding are set; choose one")
+        #expect(error("[kych-oauth2-gateway]\nDATABASE = postgres://x@y/z") ==
+            "/etc/kych/kych.conf:1: [kych-oauth2-gateway]: no server binding: set HOST and PORT, or UNIXPATH")
+        #expect(error(base.replacingOccurrences(of: "PORT = 8080", with: "PORT = 80a")) ==
+            "/etc/kych/kych.conf:3: [kych-oauth2-gateway] PORT: \"80a\" is not a port number (1-65535)")
+        #expect(error(base.replacingOccurrences(of: "PORT = 8080", with: "PORT = 70000")).contains("is not a port number"))
+        #expect(error("[kych-oauth2-gateway]\nUNIXPATH = /run/k.sock\nUNIXPATH_MODE = 689\nDATABASE = postgres://x@y/z") ==
+            "/etc/kych/kych.conf:3: [kych-oauth2-gateway] UNIXPATH_MODE: \"689\" is not an octal permission mode (e.g. 660)")
+        #expect(error("[kych-oauth2-gateway]\nUNIXPATH = /run/k.sock\nUNIXPATH_MODE = 1777\nDATABASE = postgres://x@y/z")
+            .contains("is not an octal permission mode"))
+    }
+
+    @Test func byteCountsAndNumbers() {
+        #expect(error(base + "\nNONCE_BYTES = 8") == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] NONCE_BYTES: must be at least 16 bytes (got 8)")
+        #expect(error(base + "\nTOKEN_BYTES = 15") == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] TOKEN_BYTES: must be at least 16 bytes (got 15)")
+        #expect(error(base + "\nAUTH_CODE_BYTES = 0") == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] AUTH_CODE_BYTES: must be at least 16 bytes (got 0)")
+        #expect(error(base + "\nAUTH_CODE_TTL_MINUTES = ten") == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] AUTH_CODE_TTL_MINUTES: \"ten\" is not a whole number")
+    }
+
+    @Test func databaseIsRequired() {
+        #expect(error("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 1") ==
+            "/etc/kych/kych.conf:1: [kych-oauth2-gateway] DATABASE: DATABASE is required (e.g. postgres://kych@localhost/kych)")
+        #expect(error("") == "/etc/kych/kych.conf: [kych-oauth2-gateway]: section is missing")
+    }
+
+    @Test func scopesMustBeClaims() {
+        #expect(error(base + "\nVC_CLAIMS = {given_name}\nALLOWED_SCOPES = {given_name, portrait}") ==
+            "/etc/kych/kych.conf:6: [kych-oauth2-gateway] ALLOWED_SCOPES: scope \"portrait\" is not in VC_CLAIMS")
+    }
+
+    @Test func unknownSectionsAndKeysWarn() throws {
+        let config = try parse(base + "\nCOLOUR = blue\n[mystery]\nX = 1")
+        #expect(config.warnings.map(\.description) == [
+            "/etc/kych/kych.conf:5: [kych-oauth2-gateway] COLOUR: unknown option (ignored)",
+            "/etc/kych/kych.conf:6: [mystery]: unknown section (ignored)",
+        ])
+    }
+
+    @Test func syntaxErrors() {
+        #expect(error("[kych-oauth2-gateway\nHOST=1") == "/etc/kych/kych.conf:1: malformed section header [kych-oauth2-gateway")
+        #expect(error("HOST = 1") == "/etc/kych/kych.conf:1: HOST: option outside of any [section]")
+        #expect(error("[kych-oauth2-gateway]\njust words") ==
+            "/etc/kych/kych.conf:2: [kych-oauth2-gateway]: expected KEY = VALUE, a [section] header or a comment")
+        #expect(error("[kych-oauth2-gateway]\nHOST = ${unterminated") ==
+            "/etc/kych/kych.conf:2: [kych-oauth2-gateway] HOST: unterminated ${...} in value")
+    }
+
+    @Test func missingFileIsAClearError() {
+        #expect(throws: ConfigErrors.self) { try GatewayConfig.load(path: "/nonexistent/kych.conf") }
+        do { _ = try GatewayConfig.load(path: "/nonexistent/kych.conf") } catch {
+            #expect(error.description == "/nonexistent/kych.conf: cannot read the configuration file (missing or not readable)")
+        }
+    }
+}
+
+@Suite struct ClientSectionTests {
+    private let client = """
+
+        [client_exchange]
+        CLIENT_ID = exchange_production
+        CLIENT_SECRET = secret-token:s3cret
+        VERIFIER_URL = https://swiyu-verifier.example.com
+        REDIRECT_URI = https://exchange.example.com/kyc-proof/swiyu
+        """
+
+    @Test func missingRequiredKeys() {
+        for key in ["CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL", "REDIRECT_URI"] {
+            let text = base + "\n" + client.split(separator: "\n").filter { !$0.hasPrefix(key) }.joined(separator: "\n")
+            #expect(error(text) == "/etc/kych/kych.conf:5: [client_exchange] \(key): \(key) is required")
+        }
+    }
+
+    @Test func duplicateClientID() {
+        let second = client.replacingOccurrences(of: "[client_exchange]", with: "[client_other]")
+        #expect(error(base + "\n" + client + "\n" + second) ==
+            "/etc/kych/kych.conf:13: [client_other] CLIENT_ID: duplicate CLIENT_ID \"exchange_production\" (also in [client_exchange])")
+    }
+
+    @Test func redirectURIMustBeAbsolute() {
+        let bad = client.replacingOccurrences(of: "https://exchange.example.com/kyc-proof/swiyu", with: "/kyc-proof/swiyu")
+        #expect(error(base + bad) == "/etc/kych/kych.conf:9: [client_exchange] REDIRECT_URI: \"/kyc-proof/swiyu\" is not an absolute http(s) URL")
+        let fragment = client.replacingOccurrences(of: "kyc-proof/swiyu", with: "kyc-proof/swiyu#x")
+        #expect(error(base + fragment).hasSuffix("must not contain a fragment"))
+    }
+
+    @Test func otherClientRules() {
+        #expect(error(base + client.replacingOccurrences(of: "https://swiyu-verifier.example.com", with: "swiyu"))
+            == "/etc/kych/kych.conf:8: [client_exchange] VERIFIER_URL: \"swiyu\" is not an absolute http(s) URL")
+        #expect(error(base + client.replacingOccurrences(of: "exchange_production", with: "exchange production"))
+            == "/etc/kych/kych.conf:6: [client_exchange] CLIENT_ID: \"exchange production\" may contain only A-Z a-z 0-9 - . _ ~")
+        #expect(error(base + client + "\nVERIFIER_QUERY = sql")
+            == "/etc/kych/kych.conf:10: [client_exchange] VERIFIER_QUERY: \"sql\" is not one of dcql, presentation_definition")
+        #expect(error(base + client + "\nFAILURE_ERROR = nope")
+            == "/etc/kych/kych.conf:10: [client_exchange] FAILURE_ERROR: \"nope\" is not one of access_denied, unauthorized_client")
+        #expect(error(base + client + "\nWEBHOOK_API_KEY_HEADER = x-api-key")
+            == "/etc/kych/kych.conf:10: [client_exchange] WEBHOOK_API_KEY_HEADER: WEBHOOK_API_KEY_HEADER and WEBHOOK_API_KEY_VALUE must be set together")
+        #expect(error(base + "\nVC_CLAIMS = {given_name}" + client + "\nDEFAULT_SCOPE = {birth_date}")
+            == "/etc/kych/kych.conf:11: [client_exchange] DEFAULT_SCOPE: scope \"birth_date\" is not in ALLOWED_SCOPES/VC_CLAIMS")
+    }
+
+    @Test func optionalClientKeys() throws {
+        let config = try parse(base + client + """
+
+            DEFAULT_SCOPE = {given_name, family_name}
+            VERIFIER_QUERY = presentation_definition
+            VERIFIER_BEARER_TOKEN = tok
+            FAILURE_ERROR = unauthorized_client
+            WEBHOOK_API_KEY_HEADER = x-api-key
+            WEBHOOK_API_KEY_VALUE = k
+            """)
+        let c = try #require(config.clients.first)
+        #expect(c.defaultScope == ["given_name", "family_name"])
+        #expect(c.verifierQuery == .presentationDefinition && c.verifierBearerToken == "tok")
+        #expect(c.failureError == .unauthorizedClient && c.webhookAPIKeyHeader == "x-api-key" && c.webhookAPIKeyValue == "k")
+    }
+}
+
+@Suite struct DatabaseURLTests {
+    @Test func tcpWithCredentials() throws {
+        let url = try DatabaseURL(parsing: "postgres://kych:p%40ss@db.example:6543/kych")
+        #expect(url.endpoint == .tcp(host: "db.example", port: 6543))
+        #expect(url.username == "kych" && url.password == "p@ss" && url.database == "kych")
+        #expect(url.redacted == "postgres://kych@db.example:6543/kych")
+    }
+
+    @Test func defaultsAndSockets() throws {
+        #expect(try DatabaseURL(parsing: "postgres://kych:password@localhost/kych").endpoint == .tcp(host: "localhost", port: 5432))
+        #expect(try DatabaseURL(parsing: "postgresql:///kych?host=/tmp/pg").endpoint == .unixSocket(path: "/tmp/pg/.s.PGSQL.5432"))
+        #expect(try DatabaseURL(parsing: "postgres://%2Fvar%2Frun%2Fpostgresql:5433/kych").endpoint
+            == .unixSocket(path: "/var/run/postgresql/.s.PGSQL.5433"))
+        #expect(try DatabaseURL(parsing: "postgres://a@h/d?sslmode=require").requireTLS)
+    }
+
+    @Test func rejectsOtherSchemes() {
+        #expect(throws: DatabaseURLError.self) { try DatabaseURL(parsing: "mysql://x@y/z") }
+        #expect(throws: DatabaseURLError.self) { try DatabaseURL(parsing: "not a url") }
+    }
+}

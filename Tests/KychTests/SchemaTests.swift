@@ -1,0 +1,118 @@
+import Foundation
+import KychCore
+import KychPostgres
+import PostgresNIO
+import Testing
+
+@Suite struct SchemaTests {
+    /// The manual's "Database setup" commands, verbatim, against a fresh `kych` database owned by role `kych`.
+    @Test func manualPsqlCommandsCreateSchemasAndRefuseSecondApply() async throws {
+        let psql = try #require(Run.which("psql"), "psql not on PATH")
+        try await TestEnvironment.withAdminConnection { c in
+            let log = TestEnvironment.logger
+            try await c.query("DROP DATABASE IF EXISTS kych", logger: log)
+            try await c.query("DROP ROLE IF EXISTS kych", logger: log)
+            try await c.query("CREATE ROLE kych LOGIN", logger: log)       // createuser kych
+            try await c.query("CREATE DATABASE kych OWNER kych", logger: log) // createdb -O kych kych
+        }
+        let server = try TestEnvironment.serverURL()
+        guard case .tcp(let host, let port) = server.endpoint else { Issue.record("expected TCP"); return }
+        let env = ["PGHOST": host, "PGPORT": "\(port)"]
+        func run(_ command: String) throws -> ProcessResult {
+            let args = Array(command.split(separator: " ").dropFirst().map(String.init))
+            return try Run.program(psql, args, environment: env, currentDirectory: TestEnvironment.packageRoot)
+        }
+        #expect(try run("psql -U kych -d kych -f oauth2_gatewaydb/versioning.sql").status == 0)
+        #expect(try run("psql -U kych -d kych -f oauth2_gatewaydb/oauth2gw-0001.sql").status == 0)
+
+        let db = TestDatabase(name: "kych", url: server.with(database: "kych"))
+        let tables = try await db.strings("""
+            SELECT table_schema || '.' || table_name FROM information_schema.tables
+            WHERE table_schema IN ('_v', 'oauth2gw') ORDER BY 1
+            """)
+        #expect(tables == ["_v.patches", "oauth2gw.access_tokens", "oauth2gw.authorization_codes",
+                           "oauth2gw.clients", "oauth2gw.verification_sessions"])
+        try await db.execute("""
+            INSERT INTO oauth2gw.clients (client_id, secret_hash, verifier_url, redirect_uri)
+            VALUES ('keep', 'x', 'https://v', 'https://r')
+            """)
+
+        // A second run of either file changes nothing.
+        #expect(try run("psql -U kych -d kych -f oauth2_gatewaydb/versioning.sql").status == 0)
+        let again = try run("psql -U kych -d kych -f oauth2_gatewaydb/oauth2gw-0001.sql")
+        #expect(again.stderr.contains("Patch oauth2gw-0001 is already applied"))
+        #expect(try await db.strings("SELECT patch_name FROM _v.patches") == ["oauth2gw-0001"])
+        #expect(try await db.strings("SELECT client_id FROM oauth2gw.clients") == ["keep"])
+
+        // kych-dbinit on the same database sees nothing to do.
+        let conf = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 1\nDATABASE = postgres://kych@\(host):\(port)/kych\n")
+        let dbinit = try Run.program("kych-dbinit", ["-c", conf, "--sql-dir", TestEnvironment.sqlDirectory.path])
+        #expect(dbinit.status == 0 && dbinit.stdout == "Database is up to date.\n", "\(dbinit.stderr)")
+    }
+
+    @Test func dbinitIsIdempotentAndResetNeedsConfirmation() async throws {
+        let db = try await TestDatabase.create(installSchema: false)
+        let conf = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 1\nDATABASE = \(db.connectionString)\n")
+        let first = try Run.program("kych-dbinit", ["-c", conf])
+        #expect(first.status == 0 && first.stdout == "Applied: oauth2gw-0001\n", "\(first.stderr)")
+        #expect(try Run.program("kych-dbinit", ["-c", conf]).stdout == "Database is up to date.\n")
+        try await db.execute("INSERT INTO oauth2gw.clients (client_id, secret_hash, verifier_url, redirect_uri) VALUES ('c', 'x', 'https://v', 'https://r')")
+
+        let refused = try Run.program("kych-dbinit", ["-c", conf, "--reset"])
+        #expect(refused.status != 0 && refused.stderr.contains("refusing to reset without confirmation"))
+        #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.clients") == ["1"])
+
+        let reset = try Run.program("kych-dbinit", ["-c", conf, "--reset", "-y"])
+        #expect(reset.status == 0 && reset.stdout == "Applied: oauth2gw-0001\n", "\(reset.stderr)")
+        #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.clients") == ["0"])
+    }
+
+    @Test func deletingAClientCascadesToSessionsCodesAndTokens() async throws {
+        let db = try await TestDatabase.create()
+        try await db.execute("""
+            WITH c AS (INSERT INTO oauth2gw.clients (client_id, secret_hash, verifier_url, redirect_uri)
+                       VALUES ('gone', 'x', 'https://v', 'https://r') RETURNING client_serial),
+                 s AS (INSERT INTO oauth2gw.verification_sessions (client_serial, nonce, status, claims, expires_at)
+                       SELECT client_serial, 'n1', 'completed', '{}', now() + interval '1 hour' FROM c RETURNING session_serial, client_serial),
+                 k AS (INSERT INTO oauth2gw.authorization_codes (client_serial, session_serial, code_hash, redirect_uri, expires_at)
+                       SELECT client_serial, session_serial, sha256('code'), 'https://r', now() FROM s RETURNING code_serial, session_serial, client_serial)
+            INSERT INTO oauth2gw.access_tokens (client_serial, session_serial, code_serial, token_hash, expires_at)
+            SELECT client_serial, session_serial, code_serial, sha256('token'), now() FROM k
+            """)
+        let counts = "SELECT (SELECT count(*) FROM oauth2gw.verification_sessions) || '/' || (SELECT count(*) FROM oauth2gw.authorization_codes) || '/' || (SELECT count(*) FROM oauth2gw.access_tokens)"
+        #expect(try await db.strings(counts) == ["1/1/1"])
+        try await db.execute("DELETE FROM oauth2gw.clients WHERE client_id = 'gone'")
+        #expect(try await db.strings(counts) == ["0/0/0"])
+    }
+
+    @Test func constraintsRejectBadRows() async throws {
+        let db = try await TestDatabase.create()
+        try await db.execute("INSERT INTO oauth2gw.clients (client_id, secret_hash, verifier_url, redirect_uri) VALUES ('c', 'x', 'https://v', 'https://r')")
+        await #expect(throws: PSQLError.self) {
+            try await db.execute("INSERT INTO oauth2gw.clients (client_id, secret_hash, verifier_url, redirect_uri) VALUES ('c', 'y', 'https://v', 'https://r')")
+        }
+        await #expect(throws: PSQLError.self) {
+            try await db.execute("INSERT INTO oauth2gw.verification_sessions (client_serial, nonce, status, expires_at) SELECT client_serial, 'n', 'bogus', now() FROM oauth2gw.clients")
+        }
+        await #expect(throws: PSQLError.self) {  // codes are stored as 32-byte hashes only
+            try await db.execute("INSERT INTO oauth2gw.verification_sessions (client_serial, nonce, expires_at) SELECT client_serial, 'n', now() FROM oauth2gw.clients; INSERT INTO oauth2gw.authorization_codes (client_serial, session_serial, code_hash, redirect_uri, expires_at) SELECT client_serial, session_serial, 'plain', 'https://r', now() FROM oauth2gw.verification_sessions")
+        }
+    }
+}
+
+@Suite struct SQLScriptTests {
+    @Test func splitsOutsideQuotesAndComments() {
+        let sql = """
+            BEGIN; -- a comment; with a semicolon
+            SELECT 'a;b', "x;y";
+            CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END; $$;
+            DO $body$ BEGIN PERFORM 1; END $body$;
+            /* block; comment */ COMMIT;
+            """
+        #expect(SchemaInstaller.statements(sql) == [
+            "BEGIN", "SELECT 'a;b', \"x;y\"",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END; $$",
+            "DO $body$ BEGIN PERFORM 1; END $body$", "COMMIT",
+        ])
+    }
+}
