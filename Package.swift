@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Domain: configuration, models, store protocols, verifier client. No HTTP-framework types.
@@ -28,8 +30,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // QR code encoder (byte mode, versions 1-40, SVG output).
+        .target(name: "KychQR"),
         // PostgreSQL implementation of the store protocols, and the schema installer.
         .target(
             name: "KychPostgres",
@@ -46,7 +51,9 @@ let package = Package(
             dependencies: [
                 "KychCore",
                 "KychPostgres",
+                "KychQR",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -69,6 +76,7 @@ let package = Package(
                 "KychCore",
                 "KychPostgres",
                 "KychGateway",
+                "KychQR",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

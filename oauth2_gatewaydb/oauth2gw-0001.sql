@@ -58,6 +58,8 @@ COMMENT ON TABLE oauth2gw.clients IS 'Registered OAuth 2.0 clients and their con
 CREATE TABLE oauth2gw.verification_sessions (
   session_serial BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   client_serial BIGINT NOT NULL REFERENCES oauth2gw.clients (client_serial) ON DELETE CASCADE,
+  -- Opaque public id of the flow (given to the client by /info); not personal data.
+  session_id TEXT NOT NULL,
   nonce TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT 'pending'
     CHECK (status IN ('pending', 'authorized', 'verified', 'failed', 'completed', 'expired')),
@@ -85,11 +87,13 @@ CREATE TABLE oauth2gw.verification_sessions (
   created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
   expires_at TIMESTAMPTZ NOT NULL,
   authorized_at TIMESTAMPTZ,
+  verified_at TIMESTAMPTZ,
   finished_at TIMESTAMPTZ,
   CONSTRAINT sessions_verified_has_claims
     CHECK (status NOT IN ('verified', 'completed') OR claims IS NOT NULL)
 );
 CREATE UNIQUE INDEX verification_sessions_nonce ON oauth2gw.verification_sessions (nonce);
+CREATE UNIQUE INDEX verification_sessions_session_id ON oauth2gw.verification_sessions (session_id);
 CREATE UNIQUE INDEX verification_sessions_verification_id
   ON oauth2gw.verification_sessions (verification_id) WHERE verification_id IS NOT NULL;
 CREATE INDEX verification_sessions_client ON oauth2gw.verification_sessions (client_serial);

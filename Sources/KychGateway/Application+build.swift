@@ -5,25 +5,37 @@ import KychPostgres
 import Logging
 import NIOCore
 import PostgresNIO
+import ServiceLifecycle
 
 /// Builds the gateway application for `config`: the composition root.
 public func buildApplication(_ config: GatewayConfig, logger: Logger) throws -> some ApplicationProtocol {
     let url = try DatabaseURL(parsing: config.database)
     let postgres = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url), backgroundLogger: logger)
+    let store = PostgresFlowStore(client: postgres, logger: logger)
+    let flow = VerificationFlow(
+        config: config,
+        clients: PostgresClientRepository(client: postgres, logger: logger),
+        store: store,
+        verifier: SwiyuVerifierClient(builder: VerificationRequestBuilder(config: config), logger: logger),
+        logger: logger)
+
     let router = Router(context: GatewayRequestContext.self)
+    router.add(middleware: ErrorMiddleware(logger: logger))
     router.get("/health") { _, _ in
         try await postgres.query("SELECT 1", logger: logger)
         return HealthStatus(status: "ok")
     }
+    GatewayRoutes(flow: flow, logger: logger).register(on: router)
+
     var app = Application(
         router: router,
         configuration: .init(address: config.binding.bindAddress, serverName: "KyCH"),
         onServerRunning: { _ in
             if case .unix(let path, let mode) = config.binding { chmod(path, mode_t(mode)) }
-            logger.info("server started", metadata: ["address": "\(config.binding)"])
+            logger.info("server started", metadata: ["address": "\(config.binding.description)"])
         },
         logger: logger)
-    app.addServices(postgres)
+    app.addServices(postgres, PurgeService(store: store, logger: logger))
     return app
 }
 
@@ -45,5 +57,41 @@ extension ServerBinding {
         case .tcp(let host, let port): .hostname(host, port: port)
         case .unix(let path, _): .unixDomainSocket(path: path)
         }
+    }
+
+    var description: String {
+        switch self {
+        case .tcp(let host, let port): "\(host):\(port)"
+        case .unix(let path, _): "unix:\(path)"
+        }
+    }
+}
+
+/// Marks expired sessions and deletes dead rows once a minute.
+struct PurgeService: Service {
+    let store: any FlowStore
+    let logger: Logger
+    var interval: Duration = .seconds(60)
+    var retention: TimeInterval = 86_400
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let report = try await store.purge(retention: retention)
+                if report != PurgeReport() {
+                    logger.info("purge", metadata: [
+                        "expired_sessions": "\(report.expiredSessions)", "deleted_sessions": "\(report.deletedSessions)",
+                        "deleted_codes": "\(report.deletedCodes)", "deleted_tokens": "\(report.deletedTokens)",
+                    ])
+                }
+            } catch {
+                logger.warning("purge failed", metadata: ["error": "\(PostgresDatabase.describe(error))"])
+            }
+            try? await gracefulShutdownSleep(interval)
+        }
+    }
+
+    private func gracefulShutdownSleep(_ duration: Duration) async throws {
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
     }
 }

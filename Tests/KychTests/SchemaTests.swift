@@ -72,8 +72,8 @@ import Testing
         try await db.execute("""
             WITH c AS (INSERT INTO oauth2gw.clients (client_id, secret_hash, verifier_url, redirect_uri)
                        VALUES ('gone', 'x', 'https://v', 'https://r') RETURNING client_serial),
-                 s AS (INSERT INTO oauth2gw.verification_sessions (client_serial, nonce, status, claims, expires_at)
-                       SELECT client_serial, 'n1', 'completed', '{}', now() + interval '1 hour' FROM c RETURNING session_serial, client_serial),
+                 s AS (INSERT INTO oauth2gw.verification_sessions (client_serial, session_id, nonce, status, claims, expires_at)
+                       SELECT client_serial, 's1', 'n1', 'completed', '{}', now() + interval '1 hour' FROM c RETURNING session_serial, client_serial),
                  k AS (INSERT INTO oauth2gw.authorization_codes (client_serial, session_serial, code_hash, redirect_uri, expires_at)
                        SELECT client_serial, session_serial, sha256('code'), 'https://r', now() FROM s RETURNING code_serial, session_serial, client_serial)
             INSERT INTO oauth2gw.access_tokens (client_serial, session_serial, code_serial, token_hash, expires_at)
@@ -92,10 +92,14 @@ import Testing
             try await db.execute("INSERT INTO oauth2gw.clients (client_id, secret_hash, verifier_url, redirect_uri) VALUES ('c', 'y', 'https://v', 'https://r')")
         }
         await #expect(throws: PSQLError.self) {
-            try await db.execute("INSERT INTO oauth2gw.verification_sessions (client_serial, nonce, status, expires_at) SELECT client_serial, 'n', 'bogus', now() FROM oauth2gw.clients")
+            try await db.execute("INSERT INTO oauth2gw.verification_sessions (client_serial, session_id, nonce, status, expires_at) SELECT client_serial, 's', 'n', 'bogus', now() FROM oauth2gw.clients")
         }
+        try await db.execute("INSERT INTO oauth2gw.verification_sessions (client_serial, session_id, nonce, expires_at) SELECT client_serial, 's', 'n', now() FROM oauth2gw.clients")
         await #expect(throws: PSQLError.self) {  // codes are stored as 32-byte hashes only
-            try await db.execute("INSERT INTO oauth2gw.verification_sessions (client_serial, nonce, expires_at) SELECT client_serial, 'n', now() FROM oauth2gw.clients; INSERT INTO oauth2gw.authorization_codes (client_serial, session_serial, code_hash, redirect_uri, expires_at) SELECT client_serial, session_serial, 'plain', 'https://r', now() FROM oauth2gw.verification_sessions")
+            try await db.execute("INSERT INTO oauth2gw.authorization_codes (client_serial, session_serial, code_hash, redirect_uri, expires_at) SELECT client_serial, session_serial, 'plain', 'https://r', now() FROM oauth2gw.verification_sessions")
+        }
+        await #expect(throws: PSQLError.self) {  // a verified session must have claims
+            try await db.execute("UPDATE oauth2gw.verification_sessions SET status = 'verified'")
         }
     }
 }

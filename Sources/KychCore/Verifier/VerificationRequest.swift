@@ -1,0 +1,67 @@
+import Foundation
+
+/// Builds the body of `POST {VERIFIER_URL}{VERIFIER_MANAGEMENT_API_PATH}` for the granted claims:
+/// DCQL for swiyu 3.x/4.x, DIF Presentation Exchange for 2.x.
+public struct VerificationRequestBuilder: Sendable {
+    public var vcType: String
+    public var vcFormat: String
+    public var vcAlgorithms: [String]
+
+    /// The DCQL credential id KyCH uses; the 4.x result is wrapped by it.
+    public static let credentialID = "kych"
+    /// The Beta-ID's newer vct, listed alongside `betaid-sdjwt`.
+    public static let betaIDAlias = "urn:vct:ch.admin.bcs.betaid"
+
+    public init(vcType: String, vcFormat: String, vcAlgorithms: [String]) {
+        self.vcType = vcType
+        self.vcFormat = vcFormat
+        self.vcAlgorithms = vcAlgorithms
+    }
+
+    public init(config: GatewayConfig) {
+        self.init(vcType: config.vcType, vcFormat: config.vcFormat, vcAlgorithms: config.vcAlgorithms)
+    }
+
+    /// The vct values accepted for VC_TYPE.
+    public var vctValues: [String] {
+        vcType == "betaid-sdjwt" ? [vcType, Self.betaIDAlias] : [vcType]
+    }
+
+    public func body(claims: [String], acceptedIssuerDIDs: [String], query: VerifierQueryLanguage) -> JSON {
+        var body: [String: JSON] = [
+            "accepted_issuer_dids": .array(acceptedIssuerDIDs.map(JSON.string)),
+        ]
+        switch query {
+        case .dcql:
+            let format = vcFormat == "vc+sd-jwt" ? "dc+sd-jwt" : vcFormat
+            var credential: [String: JSON] = [
+                "id": .string(Self.credentialID),
+                "format": .string(format),
+                "meta": .object(["vct_values": .array(vctValues.map(JSON.string))]),
+                "require_cryptographic_holder_binding": .bool(true),
+            ]
+            if !claims.isEmpty {
+                credential["claims"] = .array(claims.map { .object(["path": .array([.string($0)])]) })
+            }
+            body["response_mode"] = .string("direct_post.jwt")
+            body["dcql_query"] = .object(["credentials": .array([.object(credential)])])
+        case .presentationDefinition:
+            let algorithms = JSON.array(vcAlgorithms.map(JSON.string))
+            var fields: [JSON] = [.object([
+                "path": .array([.string("$.vct")]),
+                "filter": .object(["type": .string("string"), "const": .string(vcType)]),
+            ])]
+            fields += claims.map { .object(["path": .array([.string("$.\($0)")])]) }
+            body["jwt_secured_authorization_request"] = .bool(true)
+            body["presentation_definition"] = .object([
+                "id": .string(UUID().uuidString.lowercased()),
+                "input_descriptors": .array([.object([
+                    "id": .string(Self.credentialID),
+                    "format": .object([vcFormat: .object(["sd-jwt_alg_values": algorithms, "kb-jwt_alg_values": algorithms])]),
+                    "constraints": .object(["fields": .array(fields)]),
+                ])]),
+            ])
+        }
+        return .object(body)
+    }
+}

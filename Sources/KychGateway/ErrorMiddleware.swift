@@ -1,0 +1,65 @@
+import Foundation
+import Hummingbird
+import KychCore
+import Logging
+
+/// Turns every error into a response in one place: OAuth JSON errors, error pages, redirects.
+/// Nothing unexpected leaks: an unknown error is a JSON `server_error` and one log line.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as FlowError {
+            return Self.response(for: error, request: request)
+        } catch let error as any HTTPResponseError {
+            let status = error.status
+            let code = status == .notFound ? "not_found" : status.code == 405 ? "method_not_allowed" : "invalid_request"
+            let description = status == .notFound ? "no such endpoint" : status.reasonPhrase
+            return Self.json(status: status, ["error": code, "error_description": description])
+        } catch {
+            logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: type(of: error)))"])
+            return Self.json(status: .internalServerError, ["error": "server_error", "error_description": "internal error; please retry later"])
+        }
+    }
+
+    static func response(for error: FlowError, request: Request) -> Response {
+        switch error {
+        case .oauth(let status, let code, let description, let challenge):
+            var response = json(status: .init(code: status), ["error": code, "error_description": description])
+            if let challenge { response.headers[.wwwAuthenticate] = challenge }
+            return response
+        case .page(let status, let title, let message):
+            if request.wantsJSON {
+                return json(status: .init(code: status), ["error": Self.oauthCode(status), "error_description": message])
+            }
+            return Pages.error(status: .init(code: status), title: title, message: message)
+        case .redirect(let location):
+            return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
+        }
+    }
+
+    static func oauthCode(_ status: Int) -> String {
+        switch status {
+        case 502, 503: "temporarily_unavailable"
+        case 500...: "server_error"
+        case 404: "not_found"
+        case 410: "expired"
+        default: "invalid_request"
+        }
+    }
+
+    static func json(status: HTTPResponse.Status, _ body: [String: String]) -> Response {
+        let text = JSON.object(body.mapValues(JSON.string)).serialized()
+        return Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+extension Request {
+    /// Whether the client asked for JSON rather than a page.
+    var wantsJSON: Bool {
+        headers[.accept]?.lowercased().contains("application/json") == true
+    }
+}

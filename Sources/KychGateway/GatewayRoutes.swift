@@ -1,0 +1,145 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KychCore
+import Logging
+
+/// The KyCH endpoints: thin adapters from HTTP to ``VerificationFlow``.
+struct GatewayRoutes {
+    let flow: VerificationFlow
+    let logger: Logger
+    static let bindingCookie = "kych_binding"
+
+    func register(on router: Router<GatewayRequestContext>) {
+        router.post("/setup/:client_id", use: setup)
+        router.get("/authorize/:nonce", use: authorize)
+        router.get("/authorize", use: authorize)
+        router.post("/notification", use: notification)
+        router.get("/status/:verification_id", use: status)
+        router.get("/finalize/:verification_id", use: finalize)
+        router.post("/token", use: token)
+        router.get("/info", use: info)
+    }
+
+    @Sendable func setup(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let clientID = try context.parameters.require("client_id")
+        let nonce = try await flow.setup(clientID: clientID, bearerSecret: request.bearerCredential)
+        return .json(["nonce": .string(nonce)])
+    }
+
+    @Sendable func authorize(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let q = request.uri.queryParameters
+        let query = VerificationFlow.AuthorizationRequest(
+            responseType: q["response_type"].map(String.init), clientID: q["client_id"].map(String.init),
+            redirectURI: q["redirect_uri"].map(String.init), state: q["state"].map(String.init), scope: q["scope"].map(String.init))
+        let result = try await flow.authorize(nonce: context.parameters.get("nonce"), request: query)
+        var response: Response
+        if request.wantsJSON {
+            var body: [String: JSON] = [
+                "verification_id": .string(result.verification.id),
+                "verification_url": .string(result.verification.verificationURL),
+                "verification_deeplink": .string(result.verification.deeplink),
+            ]
+            body["state"] = result.session.state.map(JSON.string) ?? .null
+            response = .json(body)
+        } else {
+            response = Pages.verification(result)
+        }
+        if let cookie = result.bindingCookie {
+            let maxAge = max(60, Int(result.session.expiresAt.timeIntervalSinceNow) + 600)
+            response.headers[values: .setCookie].append(
+                "\(Self.bindingCookie)=\(cookie); Path=/finalize/\(result.verification.id.urlPathSafe); Max-Age=\(maxAge); Secure; HttpOnly; SameSite=Lax")
+        }
+        return response
+    }
+
+    @Sendable func notification(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        guard let json = try? JSON.parse(Data(buffer: body)), let id = json["verification_id"]?.stringValue, !id.isEmpty else {
+            throw FlowError.oauth(status: 400, error: "invalid_request", description: "expected JSON {\"verification_id\": ..., \"timestamp\": ...}")
+        }
+        try await flow.notification(verificationID: id) { name in request.headers[HTTPField.Name(name)!] }
+        return Response(status: .noContent)
+    }
+
+    @Sendable func status(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let id = try context.parameters.require("verification_id")
+        let q = request.uri.queryParameters
+        let timeout = q["timeout_ms"].flatMap { Int(String($0)) }.map { Duration.milliseconds(max(0, $0)) } ?? .zero
+        let status = try await flow.status(verificationID: id, state: q["state"].map(String.init), timeout: timeout)
+        return .json(["status": .string(status.rawValue)])
+    }
+
+    @Sendable func finalize(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let id = try context.parameters.require("verification_id")
+        let location = try await flow.finalize(verificationID: id, state: request.uri.queryParameters["state"].map(String.init),
+                                               bindingCookie: request.cookies[Self.bindingCookie]?.value)
+        return Response(status: .found, headers: [.location: location, .cacheControl: "no-store", .referrerPolicy: "no-referrer"])
+    }
+
+    @Sendable func token(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        let form = FormEncoding.decode(String(buffer: body))
+        let response = try await flow.token(.init(form: form, basic: request.basicCredentials))
+        return .json(["access_token": .string(response.access_token), "token_type": .string(response.token_type),
+                      "expires_in": .int(Int64(response.expires_in))])
+    }
+
+    @Sendable func info(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let info = try await flow.info(bearerToken: request.bearerCredential)
+        var body: [String: JSON] = [
+            "id": .string(info.id), "status": .string(info.status), "claims": .object(info.claims),
+            "credential": .object(["vct": info.credential.vct.map(JSON.string) ?? .null,
+                                   "issuer": info.credential.issuer.map(JSON.string) ?? .null]),
+        ]
+        body["verified_at"] = info.verified_at.map(JSON.string) ?? .null
+        return .json(body)
+    }
+}
+
+extension Response {
+    /// A JSON response that must not be cached.
+    static func json(_ object: [String: JSON], status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(string: JSON.object(object).serialized())))
+    }
+}
+
+extension Request {
+    /// The credential after `Bearer ` (any visible characters, e.g. RFC 8959 `secret-token:` values).
+    var bearerCredential: String? {
+        guard let header = headers[.authorization], header.count > 7,
+              header.prefix(7).lowercased() == "bearer " else { return nil }
+        return header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// HTTP Basic client credentials, form-decoded as RFC 6749 §2.3.1 asks.
+    var basicCredentials: (clientID: String, secret: String)? {
+        guard let header = headers[.authorization], header.count > 6, header.prefix(6).lowercased() == "basic ",
+              let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+              let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
+        return (FormEncoding.unescape(String(text[..<colon])), FormEncoding.unescape(String(text[text.index(after: colon)...])))
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding (`+` is a space).
+enum FormEncoding {
+    static func decode(_ body: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in body.split(separator: "&") where !pair.isEmpty {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = unescape(String(parts[0]))
+            if fields[name] == nil { fields[name] = parts.count > 1 ? unescape(String(parts[1])) : "" }
+        }
+        return fields
+    }
+
+    static func unescape(_ s: String) -> String {
+        let spaced = s.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+}
+
+extension String {
+    var urlPathSafe: String { addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? self }
+}

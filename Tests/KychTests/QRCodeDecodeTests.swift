@@ -1,0 +1,68 @@
+import Foundation
+import KychQR
+import Testing
+
+/// Round trip through real tools: SVG → PNG with `rsvg-convert` (Debian librsvg2-bin),
+/// decoded by `zbarimg` (Debian zbar-tools).
+/// Fails, rather than skips, when either tool is missing from PATH.
+@Suite("QR code decode round trip")
+struct QRCodeDecodeTests {
+    static let swiyuDeeplink = "swiyu-verify://?client_id=decentralized_identifier%3Adid%3Ajwk%3A"
+        + "eyJrdHkiOiJFQyIsImNydiI6IlAtMjU2IiwieCI6IjNxYk1ZQ2VSWlJ6TnpIb0E1cDZ0Z2VOcXJ5S3BzdGY0SmJNRGxxR3F0N1kiLCJ5Ijoi"
+        + "VzNqR3lqS2FKZEpIM2tUcE95dFd1c0NnX0lQd3N3V3B2Q2ZQbW5aZ0ZfQSJ9"
+        + "&request_uri=https%3A%2F%2Fkych.example.ch%2Foid4vp%2Frequest-object%2F7f3c9a2e-5b1d-4c8e-9f60-2a4b8d1e3c57"
+
+    @Test("Short text decodes exactly")
+    func shortText() throws {
+        try Self.expectRoundTrip("KyCH", errorCorrection: .medium)
+    }
+
+    @Test("A swiyu verification deeplink of 300+ characters decodes exactly", arguments: QRErrorCorrection.allCases)
+    func swiyuDeeplink(level: QRErrorCorrection) throws {
+        try #require(Self.swiyuDeeplink.utf8.count >= 300)
+        try Self.expectRoundTrip(Self.swiyuDeeplink, errorCorrection: level)
+    }
+
+    private static func expectRoundTrip(_ text: String, errorCorrection: QRErrorCorrection) throws {
+        let rsvgConvert = try #require(executable(named: "rsvg-convert"),
+                                       "rsvg-convert not found in PATH: install it (Debian: apt-get install librsvg2-bin)")
+        let zbarimg = try #require(executable(named: "zbarimg"),
+                                   "zbarimg not found in PATH: install it (Debian: apt-get install zbar-tools)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kych-qr-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let svgFile = directory.appendingPathComponent("code.svg")
+        let pngFile = directory.appendingPathComponent("code.png")
+
+        let code = try QRCode(text: text, errorCorrection: errorCorrection)
+        try code.svg().write(to: svgFile, atomically: true, encoding: .utf8)
+        _ = try run(rsvgConvert, ["--format", "png", "--output", pngFile.path, svgFile.path])
+        let decoded = try run(zbarimg, ["--raw", "-q", pngFile.path])
+        #expect(decoded == text + "\n", "zbarimg decoded a version \(code.version) symbol differently")
+    }
+
+    private static func executable(named name: String) -> URL? {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "")
+            .split(separator: ":")
+            .map { URL(fileURLWithPath: String($0)).appendingPathComponent(name) }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    /// Runs `executable` to completion and returns its standard output; a non-zero exit fails the test.
+    private static func run(_ executable: URL, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let status = process.terminationStatus
+        try #require(status == 0, "\(executable.lastPathComponent) exited with \(status): \(String(decoding: errorData, as: UTF8.self))")
+        return String(decoding: outputData, as: UTF8.self)
+    }
+}
