@@ -1,0 +1,290 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import KychCore
+import Testing
+
+/// The whole flow over HTTP against PostgreSQL and a test swiyu verifier.
+@Suite struct FlowTests {
+    @Test func completeFlowWithWebhookDCQL() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let started = try await flow.start()
+            let request = try #require(harness.verifier.request(started.verificationID))
+            #expect(request["response_mode"] == "direct_post.jwt")
+            #expect(request["accepted_issuer_dids"] == ["did:tdw:trusted"])
+            let credential = try #require(request["dcql_query"]?["credentials"]?.arrayValue?.first)
+            #expect(credential["format"] == "dc+sd-jwt")
+            #expect(credential["meta"]?["vct_values"] == ["betaid-sdjwt", "urn:vct:ch.admin.bcs.betaid"])
+            #expect(credential["claims"] == [["path": ["given_name"]], ["path": ["family_name"]], ["path": ["birth_date"]], ["path": ["age_over_18"]]])
+            #expect(try await flow.status(started.verificationID) == "authorized")
+
+            let info = try await flow.complete(started)
+            #expect(info["status"] == "success")
+            #expect(info["claims"] == ["given_name": "Helvetia", "family_name": "National", "birth_date": "1848-09-12", "age_over_18": true])
+            #expect(info["credential"] == ["vct": "betaid-sdjwt", "issuer": "did:tdw:trusted"])
+            #expect(info["id"]?.stringValue?.isEmpty == false && info["verified_at"]?.stringValue != nil)
+            #expect(try await flow.status(started.verificationID) == "completed")
+        }
+        // Only hashes of codes and tokens are stored.
+        #expect(try await harness.db.strings("SELECT octet_length(code_hash)::text FROM oauth2gw.authorization_codes") == ["32"])
+        #expect(try await harness.db.strings("SELECT octet_length(token_hash)::text FROM oauth2gw.access_tokens") == ["32"])
+    }
+
+    @Test func completeFlowWithoutWebhook() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let started = try await flow.start(scope: "given_name age_over_18")
+            let info = try await flow.complete(started, webhook: false)
+            #expect(info["claims"] == ["given_name": "Helvetia", "age_over_18": true])
+        }
+    }
+
+    @Test func completeFlowWithPresentationDefinitionVerifier() async throws {
+        let harness = try await GatewayHarness.make(shape: .v2, clientSettings: "VERIFIER_QUERY = presentation_definition")
+        try await harness.run { flow in
+            let started = try await flow.start(scope: "family_name birth_date")
+            let request = try #require(harness.verifier.request(started.verificationID))
+            #expect(request["dcql_query"] == nil)
+            let fields = request["presentation_definition"]?["input_descriptors"]?.arrayValue?.first?["constraints"]?["fields"]
+            #expect(fields == [["path": ["$.vct"], "filter": ["type": "string", "const": "betaid-sdjwt"]],
+                               ["path": ["$.family_name"]], ["path": ["$.birth_date"]]])
+            let info = try await flow.complete(started)
+            #expect(info["claims"] == ["family_name": "National", "birth_date": "1848-09-12"])
+        }
+    }
+
+    @Test func repeatedAuthorizeReturnsTheSameVerification() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let nonce = try await flow.nonce()
+            let first = try await flow.request(flow.authorizeURI(nonce), headers: [.accept: "application/json"])
+            let second = try await flow.request(flow.authorizeURI(nonce), headers: [.accept: "application/json"])
+            #expect(first.json["verification_id"] == second.json["verification_id"])
+            #expect(harness.verifier.createdIDs.count == 1)
+            let page = try await flow.request(flow.authorizeURI(nonce))
+            #expect(page.status == .ok && page.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(page.text.contains("<svg") && page.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
+        }
+    }
+
+    @Test func failedVerificationRedirectsWithTheClientsFailureError() async throws {
+        let harness = try await GatewayHarness.make(clientSettings: "FAILURE_ERROR = unauthorized_client")
+        try await harness.run { flow in
+            let started = try await flow.start()
+            harness.verifier.fail(started.verificationID, code: "credential_revoked")
+            #expect(try await flow.notify(started.verificationID).status == .noContent)
+            #expect(try await flow.status(started.verificationID) == "failed")
+            let redirect = try #require(try await flow.finalize(started))
+            #expect(redirect["error"] == "unauthorized_client" && redirect["code"] == nil)
+            #expect(redirect["state"] == GatewayHarness.state && redirect["error_description"]?.contains("credential_revoked") == true)
+        }
+        #expect(try await harness.db.strings("SELECT failure_code FROM oauth2gw.verification_sessions") == ["credential_revoked"])
+    }
+}
+
+/// Each error of the flow gets a clear, well-formed answer.
+@Suite struct FlowErrorTests {
+    @Test func setupRejectsWrongSecretAndUnknownClient() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            (try await flow.setup(secret: "secret-token:wrong")).expectOAuthError("invalid_client", status: .unauthorized)
+            (try await flow.setup(client: "nobody")).expectOAuthError("invalid_client", status: .unauthorized)
+            (try await flow.request("/setup/test-client", .post)).expectOAuthError("invalid_client", status: .unauthorized)
+        }
+    }
+
+    @Test func authorizeErrorsBeforeAndAfterTheRedirectURIIsTrusted() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let nonce = try await flow.nonce()
+            // Wrong redirect URI: an error page, never a redirect.
+            let wrong = try await flow.request(flow.authorizeURI(nonce, redirect: "https://evil.example/cb"))
+            #expect(wrong.status == .badRequest && wrong.headers[.location] == nil && wrong.text.contains("redirect_uri"))
+            // Unknown nonce, and a nonce of another client.
+            #expect(try await flow.request(flow.authorizeURI("no-such-nonce")).status == .notFound)
+            #expect(try await flow.request(flow.authorizeURI(nonce, clientID: "other-client")).status == .notFound)
+            // Bad response_type and bad scope go back to the client with the state.
+            for (uri, error) in [(flow.authorizeURI(nonce, responseType: "token"), "unsupported_response_type"),
+                                 (flow.authorizeURI(nonce, scope: "given_name shoe_size"), "invalid_scope")] {
+                let response = try await flow.request(uri)
+                #expect(response.status == .found)
+                let location = try #require(response.headers[.location])
+                #expect(location.hasPrefix(GatewayHarness.redirect + "?error=\(error)&error_description="))
+                #expect(location.hasSuffix("&state=\(GatewayHarness.state)"))
+            }
+            #expect(harness.verifier.createdIDs.isEmpty)
+        }
+    }
+
+    @Test func expiredSessionIsGone() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let nonce = try await flow.nonce()
+            try await harness.db.execute("UPDATE oauth2gw.verification_sessions SET expires_at = now() - interval '1 second'")
+            let response = try await flow.request(flow.authorizeURI(nonce))
+            #expect(response.status == .gone && response.text.contains("expired"))
+            (try await flow.request(flow.authorizeURI(nonce), headers: [.accept: "application/json"])).expectOAuthError("expired", status: .gone)
+        }
+    }
+
+    @Test func verifierDownIs502AndTheSessionCanBeRetried() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let nonce = try await flow.nonce()
+            harness.verifier.setDown(true)
+            let down = try await flow.request(flow.authorizeURI(nonce))
+            #expect(down.status == .badGateway && down.text.contains("not reachable"))
+            harness.verifier.setDown(false)
+            let retry = try await flow.request(flow.authorizeURI(nonce), headers: [.accept: "application/json"])
+            #expect(retry.status == .ok && retry.json["verification_id"]?.stringValue != nil)
+        }
+    }
+
+    @Test func codeReplayRevokesTheToken() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let started = try await flow.start()
+            harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
+            _ = try await flow.notify(started.verificationID)
+            let code = try #require(try await flow.finalize(started)?["code"])
+            let token = try #require(try await flow.token(code: code).json["access_token"]?.stringValue)
+            #expect(try await flow.info(token).status == .ok)
+            (try await flow.token(code: code)).expectOAuthError("invalid_grant", status: .badRequest)
+            (try await flow.info(token)).expectOAuthError("invalid_token", status: .unauthorized)
+            #expect(try await flow.info(token).headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+        }
+    }
+
+    @Test func codeChecksAtTheTokenEndpoint() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            func freshCode() async throws -> String {
+                let started = try await flow.start()
+                harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
+                _ = try await flow.notify(started.verificationID)
+                return try #require(try await flow.finalize(started)?["code"])
+            }
+            let code = try await freshCode()
+            (try await flow.token(code: code, clientID: "other-client", secret: "secret-token:other", redirect: "https://other.example.com/cb"))
+                .expectOAuthError("invalid_grant", status: .badRequest)
+            (try await flow.token(code: code, redirect: "https://exchange.example.com/other")).expectOAuthError("invalid_grant", status: .badRequest)
+            (try await flow.token(code: code, secret: "secret-token:wrong")).expectOAuthError("invalid_client", status: .unauthorized)
+            (try await flow.token(code: "made-up")).expectOAuthError("invalid_grant", status: .badRequest)
+            #expect(try await flow.token(code: code).status == .ok)   // the failed attempts did not burn it
+
+            let expired = try await freshCode()
+            try await harness.db.execute("UPDATE oauth2gw.authorization_codes SET expires_at = now() - interval '1 second' WHERE used_at IS NULL")
+            (try await flow.token(code: expired)).expectOAuthError("invalid_grant", status: .badRequest)
+
+            let form = try await flow.request("/token", .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                              body: "grant_type=password&client_id=test-client&client_secret=x")
+            form.expectOAuthError("unsupported_grant_type", status: .badRequest)
+            (try await flow.request("/token", .post, body: "")).expectOAuthError("invalid_client", status: .unauthorized)
+        }
+    }
+
+    @Test func basicAuthAtTheTokenEndpoint() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let started = try await flow.start()
+            harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
+            _ = try await flow.notify(started.verificationID)
+            let code = try #require(try await flow.finalize(started)?["code"])
+            let basic = Data("test-client:\(GatewayHarness.secret.formEscaped)".utf8).base64EncodedString()
+            let response = try await flow.request("/token", .post, headers: [.authorization: "Basic \(basic)", .contentType: "application/x-www-form-urlencoded"],
+                                                  body: "grant_type=authorization_code&code=\(code)&redirect_uri=\(GatewayHarness.redirect.formEscaped)")
+            #expect(response.status == .ok, "\(response.text)")
+            let bad = Data("test-client:nope".utf8).base64EncodedString()
+            let refused = try await flow.request("/token", .post, headers: [.authorization: "Basic \(bad)"], body: "grant_type=authorization_code&code=x&redirect_uri=y")
+            refused.expectOAuthError("invalid_client", status: .unauthorized)
+            #expect(refused.headers[.wwwAuthenticate]?.hasPrefix("Basic") == true)
+        }
+    }
+
+    @Test func badTokensAtInfo() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            (try await flow.info("not-a-token")).expectOAuthError("invalid_token", status: .unauthorized)
+            let none = try await flow.request("/info")
+            none.expectOAuthError("invalid_token", status: .unauthorized)
+            #expect(none.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+        }
+    }
+
+    @Test func finalizeNeedsTheBrowserThatStarted() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            var started = try await flow.start()
+            harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
+            #expect(try await flow.finalize(started) == nil)           // not verified yet at KyCH: no webhook, no poll
+            _ = try await flow.notify(started.verificationID)
+            let cookie = started.cookie
+            started.cookie = "kych_binding=stolen"
+            #expect(try await flow.finalize(started) == nil)
+            #expect(try await flow.request("/finalize/\(started.verificationID)").status == .forbidden)
+            started.cookie = cookie
+            #expect(try await flow.finalize(started)?["code"] != nil)
+            #expect(try await flow.finalize(started) == nil)           // single use
+        }
+    }
+
+    @Test func webhookWithAPIKeyAndDuplicatesAndOutOfOrder() async throws {
+        let harness = try await GatewayHarness.make(clientSettings: "WEBHOOK_API_KEY_HEADER = x-api-key\nWEBHOOK_API_KEY_VALUE = hook-key")
+        try await harness.run { flow in
+            let started = try await flow.start()
+            harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
+            (try await flow.notify(started.verificationID)).expectOAuthError("invalid_client", status: .unauthorized)
+            (try await flow.notify(started.verificationID, headers: [.init("x-api-key")!: "wrong"])).expectOAuthError("invalid_client", status: .unauthorized)
+            #expect(try await flow.status(started.verificationID) == "authorized")   // unchanged
+            let key: HTTPFields = [.init("x-api-key")!: "hook-key"]
+            #expect(try await flow.notify(started.verificationID, headers: key).status == .noContent)
+            #expect(try await flow.notify(started.verificationID, headers: key).status == .noContent)   // duplicate
+            // A late FAILED seen by the verifier after SUCCESS must not undo the verified state.
+            harness.verifier.fail(started.verificationID, code: "credential_revoked")
+            #expect(try await flow.notify(started.verificationID, headers: key).status == .noContent)
+            #expect(try await flow.status(started.verificationID) == "verified")
+            // Unknown ids are accepted (so the verifier stops retrying); malformed bodies are not.
+            #expect(try await flow.notify("00000000-0000-0000-0000-000000000000").status == .noContent)
+            (try await flow.request("/notification", .post, body: "{not json")).expectOAuthError("invalid_request", status: .badRequest)
+        }
+    }
+
+    @Test func concurrentWebhooksApplyOnce() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let started = try await flow.start()
+            harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        let response = try await flow.notify(started.verificationID)
+                        #expect(response.status == .noContent)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await flow.status(started.verificationID) == "verified")
+        }
+    }
+
+    @Test func verifierExpiryEndsTheFlow() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let started = try await flow.start()
+            harness.verifier.expire(started.verificationID)
+            #expect(try await flow.notify(started.verificationID).status == .noContent)
+            #expect(try await flow.status(started.verificationID) == "expired")
+            #expect(try await flow.request("/finalize/\(started.verificationID)", headers: [.cookie: started.cookie]).status == .gone)
+        }
+    }
+
+    @Test func unknownRoutesAnswerJSON() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            (try await flow.request("/nope")).expectOAuthError("not_found", status: .notFound)
+            (try await flow.request("/status/unknown")).expectOAuthError("not_found", status: .notFound)
+            #expect(try await flow.request("/health").json == ["status": "ok"])
+        }
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import KychCore
+import KychGateway
+import KychPostgres
+import Logging
+import Testing
+
+/// A gateway on a fresh database with one registered client and a test verifier: the fixture of the flow tests.
+struct GatewayHarness {
+    static let secret = "secret-token:test-secret"
+    static let redirect = "https://exchange.example.com/kyc-proof/kych"
+    static let state = "0123456789ABCDEFGHJKMNPQRSTVWXYZ0123456789ABCDEFGHJKM"   // 52 chars, Taler-like
+    static let claims: [String: JSON] = [
+        "given_name": "Helvetia", "family_name": "National", "birth_date": "1848-09-12", "age_over_18": "true",
+        "portrait": "iVBORw0KGgo", "personal_administrative_number": "756.3658.1881.91",
+    ]
+
+    let db: TestDatabase
+    let verifier: TestVerifier
+    let config: GatewayConfig
+
+    /// `clientSettings` adds lines to the `[client_test]` section (e.g. `VERIFIER_QUERY = presentation_definition`).
+    static func make(shape: TestVerifier.Shape = .v4, clientSettings: String = "", mainSettings: String = "") async throws -> GatewayHarness {
+        let db = try await TestDatabase.create()
+        let verifier = TestVerifier(shape: shape)
+        try await verifier.start()
+        let text = """
+            [kych-oauth2-gateway]
+            HOST = 127.0.0.1
+            PORT = \(Ports.free())
+            DATABASE = \(db.connectionString)
+            VC_CLAIMS = {given_name, family_name, birth_date, age_over_18, portrait, personal_administrative_number}
+            \(mainSettings)
+            [client_test]
+            CLIENT_ID = test-client
+            CLIENT_SECRET = \(secret)
+            VERIFIER_URL = \(verifier.baseURL)
+            REDIRECT_URI = \(redirect)
+            ACCEPTED_ISSUER_DIDS = {did:tdw:trusted}
+            DEFAULT_SCOPE = {given_name, family_name, birth_date, age_over_18}
+            \(clientSettings)
+            [client_other]
+            CLIENT_ID = other-client
+            CLIENT_SECRET = secret-token:other
+            VERIFIER_URL = \(verifier.baseURL)
+            REDIRECT_URI = https://other.example.com/cb
+            """
+        let config = try GatewayConfig.validate(try IniFile.parse(text, path: "test.conf", environment: [:]))
+        try await db.withPool { pool in
+            _ = try await PostgresClientRepository(client: pool, logger: TestEnvironment.logger)
+                .syncClients(config.clients.map { Client(config: $0) }, prune: false)
+        }
+        return GatewayHarness(db: db, verifier: verifier, config: config)
+    }
+
+    func run(_ body: @Sendable (FlowClient) async throws -> Void) async throws {
+        defer { verifier.stop() }
+        let app = try buildApplication(config, logger: TestEnvironment.logger)
+        try await app.test(.router) { client in try await body(FlowClient(client: client, harness: self)) }
+    }
+}
+
+/// Drives the flow's HTTP requests as a client, a browser and a verifier would send them.
+struct FlowClient {
+    let client: any TestClientProtocol
+    let harness: GatewayHarness
+
+    struct Started {
+        var verificationID: String
+        var cookie: String
+    }
+
+    @discardableResult
+    func request(_ uri: String, _ method: HTTPRequest.Method = .get, headers: HTTPFields = [:], body: String? = nil) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+    }
+
+    func setup(client id: String = "test-client", secret: String = GatewayHarness.secret) async throws -> TestResponse {
+        try await request("/setup/\(id)", .post, headers: [.authorization: "Bearer \(secret)",
+                                                           .contentType: "application/x-www-form-urlencoded"], body: "")
+    }
+
+    func nonce() async throws -> String {
+        let response = try await setup()
+        #expect(response.status == .ok)
+        return try #require(response.json["nonce"]?.stringValue)
+    }
+
+    func authorizeURI(_ nonce: String?, scope: String? = nil, redirect: String = GatewayHarness.redirect,
+                      responseType: String = "code", clientID: String = "test-client") -> String {
+        var uri = "/authorize" + (nonce.map { "/\($0)" } ?? "")
+        uri += "?response_type=\(responseType)&client_id=\(clientID)&redirect_uri=\(redirect.formEscaped)&state=\(GatewayHarness.state)"
+        if let scope { uri += "&scope=\(scope.formEscaped)" }
+        return uri
+    }
+
+    /// setup + authorize (JSON): the verification id and the browser-binding cookie.
+    func start(scope: String? = nil) async throws -> Started {
+        let response = try await request(authorizeURI(try await nonce(), scope: scope), headers: [.accept: "application/json"])
+        #expect(response.status == .ok, "\(response.text)")
+        let id = try #require(response.json["verification_id"]?.stringValue)
+        #expect(response.json["state"]?.stringValue == GatewayHarness.state)
+        let setCookie = try #require(response.headers[.setCookie])
+        #expect(setCookie.contains("HttpOnly") && setCookie.contains("Secure") && setCookie.contains("SameSite=Lax"))
+        let cookie = String(setCookie.split(separator: ";")[0])
+        return Started(verificationID: id, cookie: cookie)
+    }
+
+    func notify(_ id: String, headers: HTTPFields = [:]) async throws -> TestResponse {
+        var h = headers
+        h[.contentType] = "application/json"
+        return try await request("/notification", .post, headers: h,
+                                 body: #"{"verification_id":"\#(id)","timestamp":"2026-08-21T11:35:46.123456Z"}"#)
+    }
+
+    func status(_ id: String, timeoutMS: Int = 0) async throws -> String? {
+        try await request("/status/\(id)?state=\(GatewayHarness.state)&timeout_ms=\(timeoutMS)").json["status"]?.stringValue
+    }
+
+    /// /finalize with the cookie: the query items of the redirect, or nil if no redirect.
+    func finalize(_ started: Started) async throws -> [String: String]? {
+        let response = try await request("/finalize/\(started.verificationID)?state=\(GatewayHarness.state)",
+                                          headers: [.cookie: started.cookie])
+        guard response.status == .found, let location = response.headers[.location] else { return nil }
+        #expect(location.hasPrefix(GatewayHarness.redirect + "?"))
+        return URLComponents(string: location)?.queryItems?.reduce(into: [:]) { $0[$1.name] = $1.value }
+    }
+
+    /// The token request exactly as the Taler exchange sends it.
+    func token(code: String, clientID: String = "test-client", secret: String = GatewayHarness.secret,
+               redirect: String = GatewayHarness.redirect) async throws -> TestResponse {
+        let body = "client_id=\(clientID)&redirect_uri=\(redirect.formEscaped)&state=\(GatewayHarness.state)"
+            + "&client_secret=\(secret.formEscaped)&code=\(code.formEscaped)&grant_type=authorization_code"
+        return try await request("/token", .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: body)
+    }
+
+    func info(_ token: String) async throws -> TestResponse {
+        try await request("/info", headers: [.authorization: "Bearer \(token)"])
+    }
+
+    /// The whole happy path after `start`: verifier success, webhook, finalize, token, info.
+    func complete(_ started: Started, webhook: Bool = true) async throws -> JSON {
+        harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
+        if webhook {
+            #expect(try await notify(started.verificationID).status == .noContent)
+            #expect(try await status(started.verificationID) == "verified")
+        } else {
+            #expect(try await status(started.verificationID, timeoutMS: 10_000) == "verified")
+        }
+        let redirect = try #require(try await finalize(started))
+        #expect(redirect["state"] == GatewayHarness.state)
+        let code = try #require(redirect["code"])
+        let token = try await token(code: code)
+        #expect(token.status == .ok, "\(token.text)")
+        #expect(token.headers[.cacheControl] == "no-store")
+        #expect(token.json["token_type"] == "Bearer" && token.json["expires_in"] == .int(3600))
+        let accessToken = try #require(token.json["access_token"]?.stringValue)
+        let info = try await info(accessToken)
+        #expect(info.status == .ok && info.headers[.contentType] == "application/json")
+        return info.json
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+    var json: JSON { (try? JSON.parse(Data(text.utf8))) ?? .null }
+
+    /// An OAuth JSON error with both fields, as the Taler exchange requires.
+    func expectOAuthError(_ code: String, status expected: HTTPResponse.Status, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(status == expected, "\(text)", sourceLocation: sourceLocation)
+        #expect(headers[.contentType] == "application/json", sourceLocation: sourceLocation)
+        #expect(json["error"]?.stringValue == code, "\(text)", sourceLocation: sourceLocation)
+        #expect(json["error_description"]?.stringValue?.isEmpty == false, sourceLocation: sourceLocation)
+    }
+}
+
+extension String {
+    /// libcurl-style escaping: unreserved characters kept, everything else %XX.
+    var formEscaped: String { addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? self }
+}
+
+/// Free loopback TCP ports for servers under test.
+enum Ports {
+    static func free() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
