@@ -33,6 +33,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // JOSE, did:jwk, SD-JWT VC issuance/presentation/verification, token status lists.
+        .target(
+            name: "KychSDJWT",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
         // QR code encoder (byte mode, versions 1-40, SVG output).
         .target(name: "KychQR"),
         // PostgreSQL implementation of the store protocols, and the schema installer.
@@ -77,8 +82,12 @@ let package = Package(
                 "KychPostgres",
                 "KychGateway",
                 "KychQR",
+                "KychSDJWT",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]
