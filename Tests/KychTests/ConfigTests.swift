@@ -264,3 +264,29 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         #expect(throws: DatabaseURLError.self) { try DatabaseURL(parsing: "not a url") }
     }
 }
+
+@Suite struct ShippedConfigTests {
+    /// contrib/kych.conf documents every key and loads as shipped.
+    @Test func exampleConfigLoads() throws {
+        let path = TestEnvironment.packageRoot.appendingPathComponent("contrib/kych.conf").path
+        let config = try GatewayConfig.load(path: path, environment: [:])
+        #expect(config.warnings.isEmpty, "\(config.warnings)")
+        #expect(config.binding == .unix(path: "/run/kych/kych.sock", mode: 0o660))
+        #expect(config.clients.map(\.clientID) == ["exchange_production"])
+        #expect(config.clients.first?.failureError == .unauthorizedClient)
+        let text = try String(contentsOfFile: path, encoding: .utf8).uppercased()
+        for key in ["HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "DATABASE", "NONCE_BYTES", "TOKEN_BYTES", "AUTH_CODE_BYTES",
+                    "AUTH_CODE_TTL_MINUTES", "SESSION_TTL_MINUTES", "ACCESS_TOKEN_TTL_SECONDS", "ALLOWED_SCOPES", "VC_TYPE",
+                    "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL",
+                    "VERIFIER_MANAGEMENT_API_PATH", "REDIRECT_URI", "ACCEPTED_ISSUER_DIDS", "DEFAULT_SCOPE", "VERIFIER_QUERY",
+                    "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR", "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE"] {
+            #expect(text.contains("\n\(key) =") || text.contains("#\(key) ="), "contrib/kych.conf lacks \(key)")
+        }
+    }
+
+    @Test func demoConfigLoads() throws {
+        let path = TestEnvironment.packageRoot.appendingPathComponent("contrib/demo.conf").path
+        let config = try GatewayConfig.load(path: path, environment: ["KYCH_DATABASE": "postgres://x@127.0.0.1/kych"])
+        #expect(config.clients.map(\.clientID) == ["demo"] && config.warnings.isEmpty)
+    }
+}
