@@ -1,0 +1,133 @@
+import Foundation
+import KychCore
+import Testing
+
+@Suite struct SessionStateMachineTests {
+    @Test func transitionsOnlyFromTheirStates() {
+        #expect(SessionEvent.verificationCreated.apply(to: .pending) == .authorized)
+        #expect(SessionEvent.verificationCreated.apply(to: .authorized) == nil)
+        #expect(SessionEvent.verifierSucceeded.apply(to: .authorized) == .verified)
+        #expect(SessionEvent.verifierSucceeded.apply(to: .failed) == nil)
+        #expect(SessionEvent.verifierFailed.apply(to: .verified) == nil)     // a late FAILED never undoes SUCCESS
+        #expect(SessionEvent.codeIssued.apply(to: .verified) == .completed)
+        #expect(SessionEvent.codeIssued.apply(to: .completed) == nil)        // single use
+        #expect(SessionEvent.timedOut.apply(to: .verified) == .expired)
+        #expect(SessionEvent.timedOut.apply(to: .completed) == nil)
+        #expect(SessionEvent.verificationVanished.apply(to: .verified) == nil)
+    }
+
+    @Test func everyNonFinalStateHasAWayToAFinalOne() {
+        let events: [SessionEvent] = [.verificationCreated, .verifierSucceeded, .verifierFailed, .verificationVanished, .codeIssued, .timedOut]
+        for status in SessionStatus.allCases where !status.isFinal {
+            #expect(events.contains { $0.apply(to: status)?.isFinal == true }, "\(status) cannot end")
+        }
+        for status in SessionStatus.allCases where status.isFinal {
+            #expect(events.allSatisfy { $0.apply(to: status) == nil }, "\(status) is final")
+        }
+    }
+
+    @Test func effectiveStatusExpiresWaitingSessions() {
+        let past = Date().addingTimeInterval(-1)
+        func session(_ status: SessionStatus) -> VerificationSession {
+            VerificationSession(serial: 1, clientID: "c", sessionID: "s", nonce: "n", status: status, createdAt: past, expiresAt: past)
+        }
+        #expect(session(.authorized).effectiveStatus(now: Date()) == .expired)
+        #expect(session(.pending).effectiveStatus(now: Date()) == .expired)
+        #expect(session(.completed).effectiveStatus(now: Date()) == .completed)
+        #expect(session(.failed).effectiveStatus(now: Date()) == .failed)
+    }
+}
+
+@Suite struct VerifierProtocolTests {
+    let builder = VerificationRequestBuilder(vcType: "betaid-sdjwt", vcFormat: "vc+sd-jwt", vcAlgorithms: ["ES256"])
+
+    @Test func dcqlBody() {
+        let body = builder.body(claims: ["given_name", "age_over_18"], acceptedIssuerDIDs: ["did:tdw:a"], query: .dcql)
+        #expect(body == [
+            "accepted_issuer_dids": ["did:tdw:a"],
+            "response_mode": "direct_post.jwt",
+            "dcql_query": ["credentials": [[
+                "id": "kych", "format": "dc+sd-jwt",
+                "meta": ["vct_values": ["betaid-sdjwt", "urn:vct:ch.admin.bcs.betaid"]],
+                "claims": [["path": ["given_name"]], ["path": ["age_over_18"]]],
+                "require_cryptographic_holder_binding": true,
+            ]]],
+        ])
+        let other = VerificationRequestBuilder(vcType: "my-vc", vcFormat: "dc+sd-jwt", vcAlgorithms: ["ES256"])
+        #expect(other.vctValues == ["my-vc"])
+    }
+
+    @Test func presentationDefinitionBody() {
+        let body = builder.body(claims: ["birth_date"], acceptedIssuerDIDs: [], query: .presentationDefinition)
+        let descriptor = body["presentation_definition"]?["input_descriptors"]?.arrayValue?.first
+        #expect(body["jwt_secured_authorization_request"] == true && body["dcql_query"] == nil)
+        #expect(descriptor?["format"] == ["vc+sd-jwt": ["sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"]]])
+        #expect(descriptor?["constraints"]?["fields"] == [
+            ["path": ["$.vct"], "filter": ["type": "string", "const": "betaid-sdjwt"]], ["path": ["$.birth_date"]],
+        ])
+    }
+
+    @Test func createResponseWithAndWithoutDeeplink() throws {
+        let v = try VerifierResponse.verification(from: ["id": "abc", "request_nonce": "n", "state": "PENDING",
+            "verification_url": "https://v.example/oid4vp/api/request-object/abc", "verification_deeplink": "swiyu-verify://?x"])
+        #expect(v == VerifierVerification(id: "abc", requestNonce: "n", verificationURL: "https://v.example/oid4vp/api/request-object/abc", deeplink: "swiyu-verify://?x"))
+        let legacy = try VerifierResponse.verification(from: ["id": "abc", "verification_url": "https://v.example/r/abc"])
+        #expect(legacy.deeplink == "swiyu-verify://?client_id=&request_uri=https%3A%2F%2Fv.example%2Fr%2Fabc")
+        #expect(throws: VerifierError.self) { try VerifierResponse.verification(from: ["state": "PENDING"]) }
+    }
+
+    private let subject: JSON = ["iss": "did:tdw:i", "vct": "betaid-sdjwt", "iat": 1739801909000, "given_name": "Helvetia",
+                                 "age_over_18": "TRUE", "age_over_65": false, "age_birth_year": "1848", "portrait": "iVBOR"]
+
+    @Test func successWrappedAndFlatShapesKeepOnlyGrantedClaims() {
+        let granted = ["given_name", "age_over_18", "age_over_65", "age_birth_year"]
+        let expected = VerifierOutcome.success(VerifiedCredential(
+            claims: ["given_name": "Helvetia", "age_over_18": true, "age_over_65": false, "age_birth_year": 1848],
+            vct: "betaid-sdjwt", issuer: "did:tdw:i"))
+        let wrapped: JSON = ["state": "SUCCESS", "wallet_response": ["error_code": nil, "credential_subject_data": ["kych": [subject]]]]
+        let flat: JSON = ["state": "SUCCESS", "wallet_response": ["credential_subject_data": subject]]
+        #expect(VerifierResponse.outcome(from: wrapped, granted: granted, expectedVCTs: builder.vctValues) == expected)
+        #expect(VerifierResponse.outcome(from: flat, granted: granted, expectedVCTs: builder.vctValues) == expected)
+    }
+
+    @Test func successThatKyCHRejects() {
+        let missing = VerifierResponse.outcome(from: ["state": "SUCCESS", "wallet_response": ["credential_subject_data": subject]],
+                                               granted: ["family_name"], expectedVCTs: builder.vctValues)
+        #expect(missing == .failed(code: "credential_missing_data", description: "the credential lacks the claim family_name"))
+        let wrongType = VerifierResponse.outcome(from: ["state": "SUCCESS", "wallet_response": ["credential_subject_data": ["vct": "other", "given_name": "x"]]],
+                                                 granted: ["given_name"], expectedVCTs: builder.vctValues)
+        #expect(wrongType == .failed(code: "invalid_presentation_submission", description: "unexpected credential type other"))
+        let badBoolean = VerifierResponse.outcome(from: ["state": "SUCCESS", "wallet_response": ["credential_subject_data": ["age_over_18": "yes"]]],
+                                                  granted: ["age_over_18"], expectedVCTs: [])
+        #expect(badBoolean == .failed(code: "credential_invalid", description: "the claim age_over_18 has an invalid value"))
+    }
+
+    @Test func failedAndPending() {
+        #expect(VerifierResponse.outcome(from: ["state": "FAILED", "wallet_response": ["error_code": "CLIENT_REJECTED", "error_description": "declined"]],
+                                         granted: [], expectedVCTs: []) == .failed(code: "client_rejected", description: "declined"))
+        #expect(VerifierResponse.outcome(from: ["state": "FAILED", "wallet_response": ["error_code": nil]], granted: [], expectedVCTs: [])
+            == .failed(code: nil, description: nil))
+        #expect(VerifierResponse.outcome(from: ["state": "PENDING"], granted: [], expectedVCTs: []) == .pending)
+    }
+
+    @Test func redirectURIs() {
+        #expect(RedirectURI.with("https://x.example/cb", [("code", "a b"), ("state", "S1"), ("iss", nil)])
+            == "https://x.example/cb?code=a%20b&state=S1")
+        #expect(RedirectURI.with("https://x.example/cb?tenant=1", [("error", "access_denied")]) == "https://x.example/cb?tenant=1&error=access_denied")
+    }
+}
+
+@Suite struct ClientAuthenticatorTests {
+    @Test func cachesOnlyWhatWasVerified() async {
+        let authenticator = ClientAuthenticator()
+        var client = Client(clientID: "c", secretHash: Secrets.hashSecret("secret-token:one"), verifierURL: "https://v", redirectURI: "https://r")
+        #expect(await authenticator.authenticate(client, secret: "secret-token:one"))
+        #expect(await authenticator.authenticate(client, secret: "secret-token:one"))   // from the cache
+        #expect(!(await authenticator.authenticate(client, secret: "secret-token:two")))
+        client.secretHash = Secrets.hashSecret("secret-token:two")                       // the secret changed
+        #expect(!(await authenticator.authenticate(client, secret: "secret-token:one")))
+        #expect(await authenticator.authenticate(client, secret: "secret-token:two"))
+        client.secretHash = nil
+        #expect(!(await authenticator.authenticate(client, secret: "secret-token:two")))  // public clients have no secret
+    }
+}

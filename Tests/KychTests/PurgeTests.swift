@@ -1,0 +1,37 @@
+import Foundation
+import KychCore
+import KychPostgres
+import Testing
+
+@Suite struct PurgeTests {
+    @Test func purgeEndsWaitingSessionsAndDeletesDeadRows() async throws {
+        let harness = try await GatewayHarness.make()
+        defer { harness.verifier.stop() }
+        try await harness.run { flow in
+            let waiting = try await flow.start()
+            let done = try await flow.start()
+            _ = try await flow.complete(done)
+            _ = waiting
+        }
+        try await harness.db.execute("UPDATE oauth2gw.verification_sessions SET expires_at = now() - interval '1 minute'")
+        let report = try await harness.db.withPool { pool in
+            try await PostgresFlowStore(client: pool, logger: TestEnvironment.logger).purge(retention: 3600)
+        }
+        #expect(report.expiredSessions == 1 && report.deletedSessions == 0)
+        #expect(try await harness.db.strings("SELECT status FROM oauth2gw.verification_sessions ORDER BY status") == ["completed", "expired"])
+
+        // Past the retention, everything without a live token goes; the completed flow's token keeps its session.
+        try await harness.db.execute("UPDATE oauth2gw.verification_sessions SET expires_at = now() - interval '2 hours'")
+        try await harness.db.execute("UPDATE oauth2gw.authorization_codes SET expires_at = now() - interval '2 hours'")
+        let second = try await harness.db.withPool { pool in
+            try await PostgresFlowStore(client: pool, logger: TestEnvironment.logger).purge(retention: 3600)
+        }
+        #expect(second.deletedSessions == 1 && second.deletedTokens == 0 && second.deletedCodes == 0)
+        try await harness.db.execute("UPDATE oauth2gw.access_tokens SET expires_at = now() - interval '2 hours'")
+        let third = try await harness.db.withPool { pool in
+            try await PostgresFlowStore(client: pool, logger: TestEnvironment.logger).purge(retention: 3600)
+        }
+        #expect(third.deletedTokens == 1 && third.deletedCodes == 1 && third.deletedSessions == 1)
+        #expect(try await harness.db.strings("SELECT count(*)::text FROM oauth2gw.verification_sessions") == ["0"])
+    }
+}
