@@ -113,8 +113,9 @@ public struct PostgresFlowStore: FlowStore {
                 """
         case .failed(let code, let description):
             let from = Self.statuses(.verifierFailed), to = SessionEvent.verifierFailed.to.rawValue
+            let kind = FailureKind(errorCode: code).rawValue
             query = """
-                UPDATE oauth2gw.verification_sessions SET status = \(to), failure_kind = 'verification',
+                UPDATE oauth2gw.verification_sessions SET status = \(to), failure_kind = \(kind),
                   failure_code = \(code), failure_description = \(description), finished_at = now()
                 WHERE verification_id = \(verificationID) AND status = ANY(\(from)) RETURNING status
                 """

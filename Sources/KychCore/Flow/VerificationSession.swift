@@ -60,6 +60,21 @@ public enum SessionEvent: Sendable, Equatable {
 public enum FailureKind: String, Sendable, Codable {
     case verification
     case server
+
+    /// Error codes that say the verifier or a registry could not do its job, not that the person or the
+    /// credential failed. A missing code (e.g. a decryption fault inside the verifier) counts as such too.
+    static let serverCodes: Set<String> = [
+        "authorization_request_object_not_found", "authorization_request_missing_error_param",
+        "invalid_presentation_definition", "invalid_presentation_definition_uri", "invalid_presentation_definition_reference",
+        "invalid_request", "invalid_client", "invalid_scope", "vp_formats_not_supported",
+        "unresolvable_status_list", "public_key_of_issuer_unresolvable", "invalid_token_status_list",
+    ]
+
+    /// Classifies a verifier `error_code` (compared case-insensitively).
+    public init(errorCode: String?) {
+        guard let code = errorCode?.lowercased(), !code.isEmpty else { self = .server; return }
+        self = Self.serverCodes.contains(code) ? .server : .verification
+    }
 }
 
 /// One verification flow as stored.

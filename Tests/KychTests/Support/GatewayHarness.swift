@@ -21,8 +21,10 @@ struct GatewayHarness {
     let verifier: TestVerifier
     let config: GatewayConfig
 
-    /// `clientSettings` adds lines to the `[client_test]` section (e.g. `VERIFIER_QUERY = presentation_definition`).
-    static func make(shape: TestVerifier.Shape = .v4, clientSettings: String = "", mainSettings: String = "") async throws -> GatewayHarness {
+    /// `clientSettings` adds lines to the `[client_test]` section (e.g. `VERIFIER_QUERY = presentation_definition`);
+    /// `extraClients` adds sections, with `%VERIFIER%` standing for the test verifier's URL.
+    static func make(shape: TestVerifier.Shape = .v4, clientSettings: String = "", mainSettings: String = "",
+                     extraClients: String = "") async throws -> GatewayHarness {
         let db = try await TestDatabase.create()
         let verifier = TestVerifier(shape: shape)
         try await verifier.start()
@@ -46,6 +48,7 @@ struct GatewayHarness {
             CLIENT_SECRET = secret-token:other
             VERIFIER_URL = \(verifier.baseURL)
             REDIRECT_URI = https://other.example.com/cb
+            \(extraClients.replacingOccurrences(of: "%VERIFIER%", with: verifier.baseURL))
             """
         let config = try GatewayConfig.validate(try IniFile.parse(text, path: "test.conf", environment: [:]))
         try await db.withPool { pool in
