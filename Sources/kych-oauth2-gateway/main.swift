@@ -26,6 +26,7 @@ struct GatewayCommand: AsyncParsableCommand {
             print("Configuration \(config) is valid.")
             return
         }
+        LoggingSystem.bootstrap(RedactingLogHandler.init)
         var logger = Logger(label: "kych-oauth2-gateway")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let url = try DatabaseURL(parsing: gatewayConfig.database)

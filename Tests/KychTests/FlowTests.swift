@@ -54,6 +54,19 @@ import Testing
         }
     }
 
+    @Test func verifierBearerTokenIsSent() async throws {
+        let harness = try await GatewayHarness.make(clientSettings: "VERIFIER_BEARER_TOKEN = mgmt-token", verifierBearer: "mgmt-token")
+        try await harness.run { flow in
+            let info = try await flow.complete(try await flow.start())
+            #expect(info["status"] == "success")
+        }
+        let refused = try await GatewayHarness.make(verifierBearer: "mgmt-token")   // the client sends none
+        try await refused.run { flow in
+            let nonce = try await flow.nonce()
+            #expect(try await flow.request(flow.authorizeURI(nonce)).status == .badGateway)
+        }
+    }
+
     @Test func repeatedAuthorizeReturnsTheSameVerification() async throws {
         let harness = try await GatewayHarness.make()
         try await harness.run { flow in

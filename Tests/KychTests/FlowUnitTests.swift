@@ -131,3 +131,13 @@ import Testing
         #expect(!(await authenticator.authenticate(client, secret: "secret-token:two")))  // public clients have no secret
     }
 }
+
+@Suite struct LogRedactionTests {
+    @Test func credentialsAreBlankedOut() {
+        #expect(RedactingLogHandler.redact("client secret-token:abc123 failed") == "client secret-token:<redacted> failed")
+        #expect(RedactingLogHandler.redact(#"header "Authorization: Bearer eyJ.x.y", next"#) == #"header "Authorization: Bearer <redacted>", next"#)
+        #expect(RedactingLogHandler.redact("Basic dXNlcjpwYXNz") == "Basic <redacted>")
+        #expect(RedactingLogHandler.redact("nothing to hide") == "nothing to hide")
+        #expect(RedactingLogHandler.redact("a secret-token:x b secret-token:y") == "a secret-token:<redacted> b secret-token:<redacted>")
+    }
+}

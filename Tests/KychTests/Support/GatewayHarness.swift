@@ -24,9 +24,9 @@ struct GatewayHarness {
     /// `clientSettings` adds lines to the `[client_test]` section (e.g. `VERIFIER_QUERY = presentation_definition`);
     /// `extraClients` adds sections, with `%VERIFIER%` standing for the test verifier's URL.
     static func make(shape: TestVerifier.Shape = .v4, clientSettings: String = "", mainSettings: String = "",
-                     extraClients: String = "") async throws -> GatewayHarness {
+                     extraClients: String = "", verifierBearer: String? = nil) async throws -> GatewayHarness {
         let db = try await TestDatabase.create()
-        let verifier = TestVerifier(shape: shape)
+        let verifier = TestVerifier(shape: shape, requiredBearer: verifierBearer)
         try await verifier.start()
         let text = """
             [kych-oauth2-gateway]

@@ -16,7 +16,7 @@ final class GatewayProcess: @unchecked Sendable {
     init(configPath: String, baseURL: String) async throws {
         self.baseURL = baseURL
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("kych-gw-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = TestEnvironment.binDirectory.appendingPathComponent("kych-oauth2-gateway")
         process.arguments = ["-c", configPath]
         let log = try FileHandle(forWritingTo: logFile)

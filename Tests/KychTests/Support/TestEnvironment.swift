@@ -47,13 +47,13 @@ struct TestDatabase: Sendable {
 
     static func create(installSchema: Bool = true) async throws -> TestDatabase {
         let name = "kych_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await TestEnvironment.withAdminConnection { c in
+        _ = try await TestEnvironment.withAdminConnection { c in
             try await c.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: TestEnvironment.logger)
         }
         let db = TestDatabase(name: name, url: try TestEnvironment.serverURL().with(database: name))
         if installSchema {
             let installer = SchemaInstaller(directory: TestEnvironment.sqlDirectory, logger: TestEnvironment.logger)
-            try await PostgresDatabase.withConnection(db.url, logger: TestEnvironment.logger) { try await installer.install(on: $0) }
+            _ = try await PostgresDatabase.withConnection(db.url, logger: TestEnvironment.logger) { try await installer.install(on: $0) }
         }
         return db
     }

@@ -75,6 +75,7 @@ final class TestVerifier: Sendable {
         }
         router.get("/management/api/verifications/:id") { request, context -> Response in
             if self.down.withLock({ $0 }) { return Self.json(500, [:]) }
+            if let bearer = self.requiredBearer, request.headers[.authorization] != "Bearer \(bearer)" { return Self.json(401, [:]) }
             let id = try context.parameters.require("id")
             guard let v = self.verifications.withLock({ $0[id] }), !v.gone else {
                 return Self.json(404, ["detail": .string("The verification with the identifier '\(id)' was not found")])
