@@ -8,11 +8,14 @@ let package = Package(
         .executable(name: "kych-oauth2-gateway", targets: ["kych-oauth2-gateway"]),
         .executable(name: "kych-client-management", targets: ["kych-client-management"]),
         .executable(name: "kych-dbinit", targets: ["kych-dbinit"]),
+        .executable(name: "kych-verifier", targets: ["kych-verifier"]),
+        .executable(name: "kych-wallet", targets: ["kych-wallet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -20,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
@@ -51,12 +55,33 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // SQLite implementation of the store protocols: the embedded default.
+        .target(
+            name: "KychSQLite",
+            dependencies: [
+                "KychCore",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Opens the configured store (PostgreSQL or SQLite) behind the store protocols.
+        .target(
+            name: "KychStorage",
+            dependencies: [
+                "KychCore",
+                "KychPostgres",
+                "KychSQLite",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The Hummingbird HTTP layer: routes, request context, error mapping.
         .target(
             name: "KychGateway",
             dependencies: [
                 "KychCore",
-                "KychPostgres",
+                "KychStorage",
                 "KychQR",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -66,16 +91,58 @@ let package = Package(
         ),
         .executableTarget(
             name: "kych-oauth2-gateway",
-            dependencies: ["KychGateway", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["KychGateway", "KychStorage", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "kych-client-management",
-            dependencies: ["KychCore", "KychPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["KychCore", "KychStorage", "KychPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .executableTarget(
             name: "kych-dbinit",
-            dependencies: ["KychCore", "KychPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["KychCore", "KychStorage", "KychPostgres", "KychSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The built-in swiyu-compatible OpenID4VP verifier: verifications, DCQL, request objects,
+        // presentation checks, DID and status-list resolution, webhook outbox, PostgreSQL store.
+        .target(
+            name: "KychVerifier",
+            dependencies: [
+                "KychCore",
+                "KychSDJWT",
+                "KychPostgres",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
+        // The verifier's Hummingbird routes and application (standalone or inside the gateway).
+        .target(
+            name: "KychVerifierServer",
+            dependencies: [
+                "KychCore",
+                "KychPostgres",
+                "KychSDJWT",
+                "KychVerifier",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
+        // A test wallet and Beta-ID-like issuer (used by kych-wallet, the tests and the demo).
+        .target(
+            name: "KychWallet",
+            dependencies: ["KychSDJWT", "KychVerifier", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .executableTarget(
+            name: "kych-verifier",
+            dependencies: ["KychVerifierServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "kych-wallet",
+            dependencies: ["KychWallet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "KychTests",
@@ -85,6 +152,9 @@ let package = Package(
                 "KychGateway",
                 "KychQR",
                 "KychSDJWT",
+                "KychVerifier",
+                "KychVerifierServer",
+                "KychWallet",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -21,8 +21,7 @@ struct DBInit: AsyncParsableCommand {
     var y = false
 
     func run() async throws {
-        let gatewayConfig = try CLISupport.loadConfig(config)
-        let url = try DatabaseURL(parsing: gatewayConfig.database)
+        let plans = try SchemaPlan.plans(configPath: config)
         guard let directory = SchemaInstaller.locateSQLDirectory(explicit: sqlDir) else {
             throw CLIError("cannot find the SQL files (oauth2_gatewaydb/versioning.sql); pass --sql-dir or set KYCH_SQL_DIR")
         }
@@ -30,7 +29,8 @@ struct DBInit: AsyncParsableCommand {
             guard isatty(STDIN_FILENO) == 1 else {
                 throw CLIError("refusing to reset without confirmation: standard input is not a terminal (use -y)")
             }
-            FileHandle.standardError.write(Data("Drop all KyCH data in \(url.redacted)? [y/N] ".utf8))
+            let databases = plans.map(\.url.redacted).joined(separator: ", ")
+            FileHandle.standardError.write(Data("Drop all KyCH data in \(databases)? [y/N] ".utf8))
             let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
             guard answer == "y" || answer == "yes" else {
                 print("Nothing changed.")
@@ -41,9 +41,12 @@ struct DBInit: AsyncParsableCommand {
         logger.logLevel = .error
         let installer = SchemaInstaller(directory: directory, logger: logger)
         let reset = reset
-        let applied = try await PostgresDatabase.withConnection(url, logger: logger) { connection in
-            if reset { try await installer.reset(on: connection) }
-            return try await installer.install(on: connection)
+        var applied: [String] = []
+        for plan in plans {
+            applied += try await PostgresDatabase.withConnection(plan.url, logger: logger) { connection in
+                if reset { try await installer.reset(on: connection, schemas: plan.schemas, patches: plan.patches) }
+                return try await installer.install(on: connection, patches: plan.patches)
+            }
         }
         print(applied.isEmpty ? "Database is up to date." : "Applied: \(applied.joined(separator: ", "))")
     }

@@ -1,0 +1,200 @@
+import Foundation
+
+/// The `[kych-verifier]` section: KyCH's built-in swiyu-compatible verifier. Its keys mirror the
+/// swiyu Generic Verifier's settings (`EXTERNAL_URL`, `VERIFIER_DID`, `WEBHOOK_*`, ...).
+public struct VerifierConfig: Sendable {
+    public var file: String
+    /// Where the verifier listens; `nil` when it runs inside the gateway (`EMBEDDED = yes`).
+    public var binding: ServerBinding?
+    /// The gateway serves the verifier's endpoints itself (`EMBEDDED = yes`).
+    public var embedded: Bool
+    public var database: String
+    /// The public base URL wallets reach the verifier at (no trailing slash).
+    public var externalURL: String
+    /// `nil`: the `did:jwk` of the signing key.
+    public var verifierDID: String?
+    /// The `kid` of the request objects; `nil`: `<VERIFIER_DID>#0`.
+    public var verificationMethod: String?
+    /// PEM file of the verifier's P-256 signing key; created (mode 0600) when missing.
+    public var signingKeyFile: String
+    /// `nil`: no webhook events are recorded or sent.
+    public var webhookCallbackURI: String?
+    public var webhookAPIKeyHeader: String?
+    public var webhookAPIKeyValue: String?
+    public var webhookIntervalMilliseconds: Int
+    public var verificationTTLSeconds: Int
+    /// How far a KB-JWT `iat` may be from now.
+    public var proofTimeWindowSeconds: Int
+    /// `nil`: the management API is open (as in the swiyu verifier's default).
+    public var managementBearerToken: String?
+    /// The deeplink scheme, `swiyu-verify` by default.
+    public var deeplinkScheme: String
+    /// `client_name` in the request object's `client_metadata`.
+    public var clientName: String
+    public var warnings: [ConfigError]
+
+    public static let section = "kych-verifier"
+
+    static let keys: Set<String> = [
+        "HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "EMBEDDED", "DATABASE", "EXTERNAL_URL", "VERIFIER_DID",
+        "DID_VERIFICATION_METHOD", "SIGNING_KEY_FILE", "WEBHOOK_CALLBACK_URI", "WEBHOOK_API_KEY_HEADER",
+        "WEBHOOK_API_KEY_VALUE", "WEBHOOK_INTERVAL", "VERIFICATION_TTL_SEC", "VERIFICATION_PROOF_TIME_WINDOW_SEC",
+        "MANAGEMENT_BEARER_TOKEN", "DEEPLINK_SCHEMA", "CLIENT_NAME",
+    ]
+
+    /// Loads the file at `path` and validates its `[kych-verifier]` section.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigErrors) -> VerifierConfig {
+        let ini: IniFile
+        do { ini = try IniFile.load(path: path, environment: environment) } catch { throw ConfigErrors(errors: [error]) }
+        return try validate(ini)
+    }
+
+    /// Validates the `[kych-verifier]` section of a parsed file; other sections are left to their readers.
+    public static func validate(_ ini: IniFile) throws(ConfigErrors) -> VerifierConfig {
+        var v = Validator(file: ini.path)
+        guard let main = ini.section(section) else {
+            throw ConfigErrors(errors: [ConfigError(file: ini.path, line: nil, section: section, key: nil, message: "section is missing")])
+        }
+        for entry in main.entries where !keys.contains(entry.key.uppercased()) {
+            v.warn(main, entry, "unknown option (ignored)")
+        }
+        let embedded = v.yesNo(main, "EMBEDDED", default: false)
+        let binding = embedded ? nil : v.serverBinding(main)
+        if embedded, let entry = main.entry("HOST") ?? main.entry("PORT") ?? main.entry("UNIXPATH") {
+            v.warn(main, entry, "ignored: an embedded verifier is served by the gateway")
+        }
+
+        func required(_ key: String) -> IniFile.Entry? {
+            guard let entry = main.entry(key), !entry.value.isEmpty else { v.missing(main, key); return nil }
+            return entry
+        }
+        let database = embedded ? main.entry("DATABASE") : required("DATABASE")
+        let external = required("EXTERNAL_URL")
+        if let external, !Self.isAcceptableExternalURL(external.value) {
+            v.error(main, external, "must be an https URL (plain http only for loopback hosts) without query or fragment")
+        }
+        let keyFile = required("SIGNING_KEY_FILE")
+        if let keyFile, !keyFile.value.hasPrefix("/") { v.error(main, keyFile, "must be an absolute path") }
+        let did = main.entry("VERIFIER_DID").flatMap { $0.value.isEmpty ? nil : $0 }
+        if let did, !did.value.hasPrefix("did:") || did.value.contains("#") {
+            v.error(main, did, "must be a DID (did:method:...) without a fragment")
+        }
+        let method = main.entry("DID_VERIFICATION_METHOD").flatMap { $0.value.isEmpty ? nil : $0 }
+        if let method {
+            if did == nil { v.error(main, method, "needs VERIFIER_DID") }
+            if let did, !method.value.hasPrefix(did.value + "#") { v.error(main, method, "must be a DID URL <VERIFIER_DID>#fragment") }
+        }
+        let webhook = main.entry("WEBHOOK_CALLBACK_URI").flatMap { $0.value.isEmpty ? nil : $0 }
+        if let webhook, Validator.absoluteURL(webhook.value) == nil {
+            v.error(main, webhook, "\"\(webhook.value)\" is not an absolute http(s) URL")
+        }
+        let header = main.entry("WEBHOOK_API_KEY_HEADER").flatMap { $0.value.isEmpty ? nil : $0 }
+        let headerValue = main.entry("WEBHOOK_API_KEY_VALUE").flatMap { $0.value.isEmpty ? nil : $0 }
+        if let header, !header.value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }) {
+            v.error(main, header, "is not an HTTP header name")
+        }
+        if let headerValue, header == nil { v.error(main, headerValue, "needs WEBHOOK_API_KEY_HEADER") }
+        let interval = v.integer(main, "WEBHOOK_INTERVAL", default: 2000, min: 10, max: 3_600_000, minMessage: "must be at least 10 ms")
+        let ttl = v.integer(main, "VERIFICATION_TTL_SEC", default: 900, min: 10, max: 86_400, minMessage: "must be at least 10 seconds")
+        let window = v.integer(main, "VERIFICATION_PROOF_TIME_WINDOW_SEC", default: 120, min: 1, max: 86_400,
+                               minMessage: "must be at least 1 second")
+        let scheme = main.entry("DEEPLINK_SCHEMA")
+        if let scheme, scheme.value.isEmpty || !scheme.value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }) {
+            v.error(main, scheme, "is not a URI scheme (e.g. swiyu-verify or openid4vp)")
+        }
+
+        guard v.errors.isEmpty, let external, let keyFile else { throw ConfigErrors(errors: v.errors) }
+        var externalURL = external.value
+        while externalURL.hasSuffix("/") { externalURL.removeLast() }
+        return VerifierConfig(
+            file: ini.path, binding: binding, embedded: embedded, database: database?.value ?? "",
+            externalURL: externalURL, verifierDID: did?.value, verificationMethod: method?.value,
+            signingKeyFile: keyFile.value, webhookCallbackURI: webhook?.value,
+            webhookAPIKeyHeader: header?.value, webhookAPIKeyValue: header == nil ? nil : (headerValue?.value ?? ""),
+            webhookIntervalMilliseconds: interval, verificationTTLSeconds: ttl, proofTimeWindowSeconds: window,
+            managementBearerToken: main.entry("MANAGEMENT_BEARER_TOKEN").flatMap { $0.value.isEmpty ? nil : $0.value },
+            deeplinkScheme: scheme?.value ?? "swiyu-verify",
+            clientName: main.entry("CLIENT_NAME").flatMap { $0.value.isEmpty ? nil : $0.value } ?? "KyCH Verifier",
+            warnings: v.warnings)
+    }
+
+    /// `https://…`, or `http://…` on a loopback host (for development and tests).
+    static func isAcceptableExternalURL(_ value: String) -> Bool {
+        guard let url = Validator.absoluteURL(value), url.query == nil, url.fragment == nil else { return false }
+        return url.scheme?.lowercased() == "https" || LoopbackHost.contains(url.host)
+    }
+}
+
+/// Host names that always mean this machine: `localhost`, `127.0.0.0/8` and `::1`.
+public enum LoopbackHost {
+    public static func contains(_ host: String?) -> Bool {
+        guard var host = host?.lowercased() else { return false }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+}
+
+extension Validator {
+    /// `yes`/`no` (also `true`/`false`, `1`/`0`).
+    mutating func yesNo(_ section: IniFile.Section, _ key: String, default value: Bool) -> Bool {
+        guard let entry = section.entry(key) else { return value }
+        switch entry.value.lowercased() {
+        case "yes", "true", "1": return true
+        case "no", "false", "0": return false
+        default:
+            error(section, entry, "\"\(entry.value)\" is not yes or no")
+            return value
+        }
+    }
+
+    /// `HOST` + `PORT`, or `UNIXPATH` (+ `UNIXPATH_MODE`); exactly one of the two is required.
+    mutating func serverBinding(_ section: IniFile.Section) -> ServerBinding? {
+        let host = section.entry("HOST"), port = section.entry("PORT"), unixPath = section.entry("UNIXPATH")
+        if let unixPath {
+            if let other = host ?? port {
+                error(section, other, "HOST/PORT and UNIXPATH are both set; choose one")
+                return nil
+            }
+            guard unixPath.value.hasPrefix("/") else {
+                error(section, unixPath, "must be an absolute path to the socket file")
+                return nil
+            }
+            var mode: UInt16 = 0o666
+            if let entry = section.entry("UNIXPATH_MODE") {
+                guard let parsed = UInt16(entry.value, radix: 8), parsed <= 0o777 else {
+                    error(section, entry, "\"\(entry.value)\" is not an octal permission mode (e.g. 660)")
+                    return nil
+                }
+                mode = parsed
+            }
+            return .unix(path: unixPath.value, mode: mode)
+        }
+        guard let host, !host.value.isEmpty, let port else {
+            errors.append(ConfigError(file: file, line: (host ?? port)?.line ?? section.line, section: section.name,
+                                      key: host == nil ? "HOST" : "PORT",
+                                      message: "no server binding: set HOST and PORT, or UNIXPATH"))
+            return nil
+        }
+        guard let number = Int(port.value), (1...65535).contains(number) else {
+            error(section, port, "\"\(port.value)\" is not a port number (1-65535)")
+            return nil
+        }
+        return .tcp(host: host.value, port: number)
+    }
+}
+
+extension CLISupport {
+    /// Loads and validates the `[kych-verifier]` section; warnings go to standard error, errors become a
+    /// ``CLIError`` listing each problem with its file, line and key.
+    public static func loadVerifierConfig(_ path: String) throws -> VerifierConfig {
+        do {
+            let config = try VerifierConfig.load(path: path)
+            for warning in config.warnings { printError("warning: \(warning)") }
+            return config
+        } catch {
+            throw CLIError("invalid configuration:\n" + error.errors.map { "  \($0)" }.joined(separator: "\n"))
+        }
+    }
+}

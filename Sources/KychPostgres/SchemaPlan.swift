@@ -1,0 +1,39 @@
+import KychCore
+
+/// The schemas a configuration file needs, per database: the gateway's for
+/// `[kych-oauth2-gateway]`, the built-in verifier's for `[kych-verifier]`.
+public struct SchemaPlan: Sendable {
+    public var url: DatabaseURL
+    public var patches: [String]
+    public var schemas: [String]
+
+    /// One plan per distinct database. A file without either section is read as a gateway
+    /// configuration, so its error names the missing `[kych-oauth2-gateway]` section.
+    public static func plans(configPath: String) throws -> [SchemaPlan] {
+        let ini: IniFile
+        do { ini = try IniFile.load(path: configPath) } catch { throw CLIError("invalid configuration:\n  \(error)") }
+        let hasVerifier = ini.section(VerifierConfig.section) != nil
+        var gatewayDatabase: String?
+        var plans: [SchemaPlan] = []
+        if ini.section(GatewayConfig.mainSection) != nil || !hasVerifier {
+            let gateway = try CLISupport.loadConfig(configPath)
+            gatewayDatabase = gateway.database
+            plans.append(SchemaPlan(url: try DatabaseURL(parsing: gateway.database),
+                                    patches: SchemaInstaller.gatewayPatches, schemas: SchemaInstaller.gatewaySchemas))
+        }
+        if hasVerifier {
+            let verifier = try CLISupport.loadVerifierConfig(configPath)
+            guard let database = verifier.database.isEmpty ? gatewayDatabase : verifier.database else {
+                throw CLIError("[kych-verifier] has no DATABASE and there is no [kych-oauth2-gateway] to share one with")
+            }
+            let url = try DatabaseURL(parsing: database)
+            if let index = plans.firstIndex(where: { $0.url == url }) {
+                plans[index].patches += SchemaInstaller.verifierPatches
+                plans[index].schemas += SchemaInstaller.verifierSchemas
+            } else {
+                plans.append(SchemaPlan(url: url, patches: SchemaInstaller.verifierPatches, schemas: SchemaInstaller.verifierSchemas))
+            }
+        }
+        return plans
+    }
+}

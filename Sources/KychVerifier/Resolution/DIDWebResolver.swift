@@ -1,0 +1,77 @@
+import Crypto
+import Foundation
+import KychCore
+import KychSDJWT
+
+/// The `did:web` method (W3C CCG did:web): `did:web:example.com:user:alice` is the document at
+/// `https://example.com/user/alice/did.json`, `did:web:example.com` the one at
+/// `https://example.com/.well-known/did.json`; a port is written `%3A`. For loopback hosts the
+/// document is fetched over plain `http` (tests and development only).
+public struct DIDWebResolver: DIDResolver {
+    /// The largest DID document accepted.
+    public var maxDocumentSize = 256 * 1024
+
+    public init() {}
+
+    /// The URL of the DID document of `did`.
+    public static func documentURL(for did: String) throws(DIDResolutionError) -> URL {
+        guard did.hasPrefix("did:web:") else { throw DIDResolutionError("\(did) is not a did:web DID") }
+        let parts = did.dropFirst("did:web:".count).split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard let hostPart = parts.first?.removingPercentEncoding, !hostPart.isEmpty,
+              !hostPart.contains("/"), !hostPart.contains("@"),
+              parts.dropFirst().allSatisfy({ !$0.isEmpty && !$0.contains("/") })
+        else { throw DIDResolutionError("\(did) is not a valid did:web DID") }
+        let host = hostPart.split(separator: ":").first.map(String.init) ?? hostPart
+        let scheme = LoopbackHost.contains(host) ? "http" : "https"
+        let path = parts.count == 1 ? "/.well-known/did.json" : "/" + parts.dropFirst().joined(separator: "/") + "/did.json"
+        guard let url = URL(string: "\(scheme)://\(hostPart)\(path)") else {
+            throw DIDResolutionError("\(did) does not map to a URL")
+        }
+        return url
+    }
+
+    public func publicKey(forKeyID kid: String) async throws -> P256.Signing.PublicKey {
+        guard let hash = kid.firstIndex(of: "#") else { throw DIDResolutionError("key id \(kid) has no #fragment") }
+        let did = String(kid[..<hash]), fragment = String(kid[hash...])
+        let url = try Self.documentURL(for: did)
+        let reply: OutboundHTTP.Reply
+        do {
+            reply = try await OutboundHTTP.fetch(url, accept: "application/did+json, application/json", maxBytes: maxDocumentSize)
+        } catch {
+            throw DIDResolutionError("the DID document of \(did) cannot be fetched: \(error)")
+        }
+        guard reply.status == 200 else { throw DIDResolutionError("the DID document of \(did) answered HTTP \(reply.status)") }
+        guard let document = try? JSONText.parseObject(reply.body) else {
+            throw DIDResolutionError("the DID document of \(did) is not a JSON object")
+        }
+        guard document["id"]?.stringValue == did else { throw DIDResolutionError("the DID document's id is not \(did)") }
+        let methods = document["verificationMethod"]?.arrayValue?.compactMap(\.objectValue) ?? []
+        guard let method = methods.first(where: { $0["id"]?.stringValue == kid || $0["id"]?.stringValue == fragment }) else {
+            throw DIDResolutionError("the DID document of \(did) has no verification method \(fragment)")
+        }
+        guard let jwk = method["publicKeyJwk"]?.objectValue else {
+            throw DIDResolutionError("verification method \(kid) has no publicKeyJwk")
+        }
+        return try P256PublicJWK(jwk: jwk).signingKey()
+    }
+}
+
+/// Resolves `did:jwk` and `did:web` key ids; any other DID method is unresolvable.
+public struct VerifierDIDResolver: DIDResolver {
+    let web = DIDWebResolver()
+    let jwk = DIDJWKResolver()
+
+    public init() {}
+
+    public func publicKey(forKeyID kid: String) async throws -> P256.Signing.PublicKey {
+        if kid.hasPrefix("did:jwk:") { return try jwk.publicKey(forKeyID: kid) }
+        if kid.hasPrefix("did:web:") { return try await web.publicKey(forKeyID: kid) }
+        throw DIDResolutionError("the DID method of \(kid.prefix(40)) is not supported (did:jwk and did:web are)")
+    }
+}
+
+/// A DID or key that cannot be resolved.
+public struct DIDResolutionError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

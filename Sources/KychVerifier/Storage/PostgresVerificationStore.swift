@@ -1,0 +1,161 @@
+import Crypto
+import Foundation
+import KychPostgres
+import KychSDJWT
+import Logging
+import PostgresNIO
+
+/// ``VerificationStore`` on PostgreSQL (schema `verifier`, patch `verifier-0001`).
+public struct PostgresVerificationStore: VerificationStore {
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    public func create(_ v: Verification) async throws {
+        let query = JSONText.string(v.request.query.json)
+        try await client.query("""
+            INSERT INTO verifier.verifications (verification_id, request_nonce, oauth_state, status, response_mode,
+              dcql_query, accepted_issuer_dids, encryption_key, encryption_key_id, created_at, expires_at)
+            VALUES (\(v.id), \(v.requestNonce), \(v.state), \(v.status.rawValue), \(v.request.responseMode.rawValue),
+              \(query)::jsonb, \(v.request.acceptedIssuerDIDs), \(v.encryptionKey?.privateKey.rawRepresentation),
+              \(v.encryptionKey?.keyID), \(v.createdAt), \(v.expiresAt))
+            """, logger: logger)
+    }
+
+    public func verification(id: String) async throws -> Verification? {
+        let rows = try await client.query("""
+            SELECT verification_id, request_nonce, oauth_state, status, response_mode, dcql_query::text, accepted_issuer_dids,
+              encryption_key, encryption_key_id, error_code, error_description, credential_subject_data::text,
+              created_at, expires_at
+            FROM verifier.verifications WHERE verification_id = \(id)
+            """, logger: logger)
+        for try await row in rows { return try Self.decode(row) }
+        return nil
+    }
+
+    static func decode(_ row: PostgresRow) throws -> Verification {
+        let r = row.makeRandomAccess()
+        let id = try r[0].decode(String.self)
+        guard let status = VerificationStatus(rawValue: try r[3].decode(String.self)),
+              let mode = ResponseMode(rawValue: try r[4].decode(String.self))
+        else { throw StoredDataError(verificationID: id, problem: "unknown status or response mode") }
+        let query: DCQLQuery
+        do {
+            query = try DCQLQuery(json: try JSONText.parse(Data(try r[5].decode(String.self).utf8)))
+        } catch {
+            throw StoredDataError(verificationID: id, problem: "stored DCQL query: \(error)")
+        }
+        var key: ResponseEncryptionKey?
+        if let raw = try r[7].decode(Data?.self), let keyID = try r[8].decode(String?.self) {
+            key = ResponseEncryptionKey(keyID: keyID, privateKey: try P256.KeyAgreement.PrivateKey(rawRepresentation: raw))
+        }
+        var outcome: VerificationOutcome?
+        if status.isFinal {
+            let data = try r[11].decode(String?.self).map { try JSONText.parse(Data($0.utf8)) }
+            outcome = VerificationOutcome(errorCode: try r[9].decode(String?.self), errorDescription: try r[10].decode(String?.self),
+                                          credentialSubjectData: data)
+        }
+        return Verification(
+            id: id, requestNonce: try r[1].decode(String.self), state: try r[2].decode(String.self), status: status,
+            request: VerificationRequest(acceptedIssuerDIDs: try r[6].decode([String].self), responseMode: mode, query: query),
+            encryptionKey: key, outcome: outcome, createdAt: try r[12].decode(Date.self), expiresAt: try r[13].decode(Date.self))
+    }
+
+    public func deleteIfExpired(id: String, now: Date) async throws -> Bool {
+        try await exists("DELETE FROM verifier.verifications WHERE verification_id = \(id) AND expires_at <= \(now) RETURNING 1")
+    }
+
+    public func claim(id: String, now: Date) async throws -> Bool {
+        try await exists("""
+            UPDATE verifier.verifications SET status = \(VerificationStatus.inProgress.rawValue)
+            WHERE verification_id = \(id) AND status = \(VerificationStatus.pending.rawValue) AND expires_at > \(now)
+            RETURNING 1
+            """)
+    }
+
+    public func finish(id: String, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool {
+        let data = outcome.credentialSubjectData.map(JSONText.string)
+        return try await client.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query("""
+                UPDATE verifier.verifications SET status = \(status.rawValue), error_code = \(outcome.errorCode),
+                  error_description = \(outcome.errorDescription), credential_subject_data = \(data)::jsonb, finished_at = now()
+                WHERE verification_id = \(id) AND status = \(VerificationStatus.inProgress.rawValue)
+                RETURNING 1
+                """, logger: logger)
+            var finished = false
+            for try await _ in rows { finished = true }
+            if finished && notify {
+                try await connection.query("INSERT INTO verifier.webhook_events (verification_id) VALUES (\(id))", logger: logger)
+            }
+            return finished
+        }
+    }
+
+    public func enqueueEvent(verificationID: String) async throws {
+        try await client.query("INSERT INTO verifier.webhook_events (verification_id) VALUES (\(verificationID))", logger: logger)
+    }
+
+    public func leaseDueEvent(lease: Duration) async throws -> WebhookEvent? {
+        let rows = try await client.query("""
+            UPDATE verifier.webhook_events SET next_attempt_at = now() + make_interval(secs => \(lease.seconds))
+            WHERE event_serial = (
+              SELECT event_serial FROM verifier.webhook_events
+              WHERE next_attempt_at IS NULL OR next_attempt_at <= now()
+              ORDER BY event_serial LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING event_serial, verification_id, created_at, attempts
+            """, logger: logger)
+        for try await (serial, id, created, attempts) in rows.decode((Int64, String, Date, Int32).self) {
+            return WebhookEvent(serial: serial, verificationID: id, createdAt: created, attempts: Int(attempts))
+        }
+        return nil
+    }
+
+    public func eventDelivered(_ event: WebhookEvent) async throws {
+        try await client.query("DELETE FROM verifier.webhook_events WHERE event_serial = \(event.serial)", logger: logger)
+    }
+
+    public func eventFailed(_ event: WebhookEvent, reason: String, retryAfter: Duration) async throws {
+        try await client.query("""
+            UPDATE verifier.webhook_events SET next_attempt_at = now() + make_interval(secs => \(retryAfter.seconds)),
+              attempts = attempts + 1, last_error = \(reason)
+            WHERE event_serial = \(event.serial)
+            """, logger: logger)
+    }
+
+    public func purgeExpired(now: Date) async throws -> Int {
+        var count = 0
+        for try await _ in try await client.query(
+            "DELETE FROM verifier.verifications WHERE expires_at <= \(now) RETURNING 1", logger: logger) { count += 1 }
+        return count
+    }
+
+    private func exists(_ query: PostgresQuery) async throws -> Bool {
+        for try await _ in try await client.query(query, logger: logger) { return true }
+        return false
+    }
+}
+
+/// A stored row that cannot be read back (it was not written by this verifier).
+struct StoredDataError: Error, CustomStringConvertible {
+    var verificationID: String
+    var problem: String
+    var description: String { "verification \(verificationID): \(problem)" }
+}
+
+extension Duration {
+    /// The duration in seconds, for `make_interval(secs => …)`.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
+extension JSONText {
+    /// The compact serialization as a `String`.
+    static func string(_ value: JSONValue) -> String {
+        String(decoding: serialize(value), as: UTF8.self)
+    }
+}

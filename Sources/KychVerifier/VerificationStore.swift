@@ -1,0 +1,53 @@
+import Foundation
+
+/// Storage of the built-in verifier: verifications and the webhook outbox. Every transition is
+/// atomic, so several verifier processes can share one store.
+public protocol VerificationStore: Sendable {
+    /// Stores a new verification.
+    func create(_ verification: Verification) async throws
+
+    /// The verification with `id`, expired or not; `nil` if unknown.
+    func verification(id: String) async throws -> Verification?
+
+    /// Deletes the verification if it has expired at `now`; returns whether it did.
+    func deleteIfExpired(id: String, now: Date) async throws -> Bool
+
+    /// Moves a pending, unexpired verification to `inProgress`; `false` if it is not (any more).
+    /// Exactly one of several concurrent callers wins.
+    func claim(id: String, now: Date) async throws -> Bool
+
+    /// Records the result of an `inProgress` verification and, when `notify` is set, its webhook
+    /// event, in one transaction. `false` if the verification was not in progress.
+    func finish(id: String, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool
+
+    /// Records a webhook event without changing the verification (a late wallet submission).
+    func enqueueEvent(verificationID: String) async throws
+
+    /// Leases the oldest due event for `lease` (while it is delivered), or returns `nil`.
+    func leaseDueEvent(lease: Duration) async throws -> WebhookEvent?
+
+    /// Removes a delivered event.
+    func eventDelivered(_ event: WebhookEvent) async throws
+
+    /// Records a failed delivery; the event is due again after `retryAfter`.
+    func eventFailed(_ event: WebhookEvent, reason: String, retryAfter: Duration) async throws
+
+    /// Deletes every verification expired at `now`; returns how many.
+    func purgeExpired(now: Date) async throws -> Int
+}
+
+/// A pending webhook callback.
+public struct WebhookEvent: Sendable, Equatable {
+    public var serial: Int64
+    public var verificationID: String
+    /// When the event was recorded, sent as `timestamp`.
+    public var createdAt: Date
+    public var attempts: Int
+
+    public init(serial: Int64, verificationID: String, createdAt: Date, attempts: Int) {
+        self.serial = serial
+        self.verificationID = verificationID
+        self.createdAt = createdAt
+        self.attempts = attempts
+    }
+}

@@ -1,0 +1,235 @@
+import Crypto
+import Foundation
+import KychSDJWT
+import Logging
+
+/// The built-in verifier without HTTP: the swiyu Generic Verifier 4.x management API and wallet
+/// endpoints (`swiyu-verifier-api.md` §2, §4), each method taking request values and returning the
+/// JSON to answer, or throwing a ``VerifierAPIError`` that says how to answer.
+public struct VerifierService: Sendable {
+    public let settings: VerifierSettings
+    public let store: any VerificationStore
+    public let presentationVerifier: SDJWTVerifier
+    public let logger: Logger
+
+    public init(settings: VerifierSettings, store: any VerificationStore, presentationVerifier: SDJWTVerifier, logger: Logger) {
+        self.settings = settings
+        self.store = store
+        self.presentationVerifier = presentationVerifier
+        self.logger = logger
+    }
+
+    /// The standard wiring: `did:jwk` and `did:web` issuers, status lists fetched over the network.
+    public init(settings: VerifierSettings, store: any VerificationStore, logger: Logger) {
+        let resolver = VerifierDIDResolver()
+        self.init(
+            settings: settings, store: store,
+            presentationVerifier: SDJWTVerifier(
+                resolver: resolver, statusListChecker: RemoteStatusListChecker(resolver: resolver),
+                proofTimeWindow: settings.proofTimeWindow),
+            logger: logger)
+    }
+
+    // MARK: management API
+
+    /// `POST /management/api/verifications`: validates the body and creates a pending verification.
+    public func createVerification(body: Data, now: Date = Date()) async throws -> JSONValue {
+        let json: JSONValue
+        do {
+            json = try JSONText.parse(body)
+        } catch {
+            throw VerifierAPIError.badRequest("the body is not valid JSON")
+        }
+        let verification = Verification.new(try VerificationRequest(json: json), now: now, ttl: settings.verificationTTL)
+        try await store.create(verification)
+        logger.info("verification created", metadata: [
+            "verification_id": "\(verification.id)", "response_mode": "\(verification.request.responseMode.rawValue)",
+        ])
+        return managementJSON(verification)
+    }
+
+    /// `GET /management/api/verifications/{id}`: 404 for unknown and expired verifications (which
+    /// this call deletes).
+    public func verificationResult(id: String, now: Date = Date()) async throws -> JSONValue {
+        guard let verification = try await store.verification(id: id) else { throw VerifierAPIError.verificationNotFound(id) }
+        if verification.isExpired(at: now) {
+            _ = try await store.deleteIfExpired(id: id, now: now)
+            throw VerifierAPIError.verificationNotFound(id)
+        }
+        return managementJSON(verification)
+    }
+
+    /// The management API's view of a verification; `wallet_response` only once it is final.
+    func managementJSON(_ verification: Verification) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .string(verification.id),
+            "request_nonce": .string(verification.requestNonce),
+            "state": .string(verification.status.managementState),
+            "verification_url": .string(settings.requestObjectURL(id: verification.id)),
+            "verification_deeplink": .string(settings.deeplink(id: verification.id)),
+        ]
+        if verification.status.isFinal, let outcome = verification.outcome { object["wallet_response"] = outcome.json }
+        return .object(object)
+    }
+
+    // MARK: wallet endpoints
+
+    /// `GET /oid4vp/api/openid-client-metadata.json`.
+    public var clientMetadata: JSONValue {
+        .object([
+            "client_id": .string(settings.clientID),
+            "client_name": .string(settings.clientName),
+            "vp_formats_supported": RequestObject.vpFormatsSupported,
+            "encrypted_response_enc_values_supported": ["A256GCM"],
+        ])
+    }
+
+    /// `GET /oid4vp/api/request-object/{id}`: the request object, signed anew on every call.
+    public func requestObject(id: String, now: Date = Date()) async throws -> String {
+        guard let verification = try await store.verification(id: id), !verification.isExpired(at: now) else {
+            throw VerifierAPIError.requestObjectNotFound(id)
+        }
+        guard verification.status == .pending else { throw VerifierAPIError.closed }
+        return try RequestObject.sign(for: verification, settings: settings, now: now)
+    }
+
+    /// `POST /oid4vp/api/request-object/{id}/response-data`: a wallet's presentation or refusal.
+    /// Returns the 200 body (`{}`); a failed presentation is recorded as FAILED and thrown as a 400.
+    public func receiveWalletResponse(id: String, body: String, apiVersion: String?, now: Date = Date()) async throws -> JSONValue {
+        if let apiVersion, apiVersion.trimmingCharacters(in: .whitespaces) != "2" {
+            throw VerifierAPIError.badRequest("SWIYU-API-Version \(apiVersion) is not supported; use 2")
+        }
+        guard let verification = try await store.verification(id: id) else {
+            throw VerifierAPIError.invalidRequest("Management entity not found: \(id)")
+        }
+        guard verification.status == .pending, !verification.isExpired(at: now) else {
+            if settings.webhookEnabled { try await store.enqueueEvent(verificationID: id) }
+            logger.notice("late wallet response", metadata: ["verification_id": "\(id)"])
+            throw VerifierAPIError.closed
+        }
+        guard let form = FormURLEncoding.decode(body) else { throw VerifierAPIError.badRequest("the form body is malformed") }
+        let answer = try WalletAnswer(form: form, verification: verification)
+        guard try await store.claim(id: id, now: now) else { throw VerifierAPIError.closed }
+
+        let (status, outcome, failure) = await evaluate(answer, for: verification, now: now)
+        guard try await store.finish(id: id, status: status, outcome: outcome, notify: settings.webhookEnabled) else {
+            throw VerifierAPIError.closed
+        }
+        var metadata: Logger.Metadata = ["verification_id": "\(id)", "state": "\(status.managementState)"]
+        if let code = outcome.errorCode { metadata["error_code"] = "\(code)" }
+        logger.info("wallet response processed", metadata: metadata)
+        if let failure { throw VerifierAPIError.presentationRejected(failure) }
+        return [:]
+    }
+
+    /// The result of a wallet answer, and the failure to report to the wallet if there is one.
+    private func evaluate(_ answer: WalletAnswer, for verification: Verification,
+                          now: Date) async -> (VerificationStatus, VerificationOutcome, VerificationFailure?) {
+        switch answer {
+        case .refusal(let error, let description):
+            return (.failed, VerificationOutcome(errorCode: error, errorDescription: description), nil)
+        case .presentation(let vpToken):
+            do throws(VerificationFailure) {
+                let data = try await verify(vpToken, for: verification, now: now)
+                return (.success, VerificationOutcome(credentialSubjectData: data), nil)
+            } catch {
+                return (.failed, VerificationOutcome(errorCode: error.errorCode.rawValue, errorDescription: error.errorDescription), error)
+            }
+        }
+    }
+
+    /// The submission structure checks, then `SDJWTVerifier` for each requested credential
+    /// (`swiyu-verifier-api.md` §5). Returns `credential_subject_data`: `{credential id: [claims]}`.
+    func verify(_ vpToken: [String: JSONValue], for verification: Verification, now: Date) async throws(VerificationFailure) -> JSONValue {
+        var presentations: [(DCQLQuery.CredentialQuery, String)] = []
+        for query in verification.request.query.credentials {
+            guard let list = vpToken[query.id]?.arrayValue, list.count == 1, let token = list[0].stringValue else {
+                throw VerificationFailure(.invalidPresentationSubmission,
+                                          "vp_token needs exactly one presentation for the credential id \(query.id)")
+            }
+            presentations.append((query, token))
+        }
+        var data: [String: JSONValue] = [:]
+        for (query, token) in presentations {
+            let requirements = PresentationRequirements(
+                vctValues: query.vctValues, acceptedIssuerDIDs: verification.request.acceptedIssuerDIDs,
+                audience: settings.clientID, nonce: verification.requestNonce,
+                requireHolderBinding: query.requireCryptographicHolderBinding, claims: query.claims ?? [], format: query.format)
+            let verified = try await presentationVerifier.verify(token, requirements: requirements, now: now)
+            data[query.id] = [.object(verified.claims)]
+        }
+        return .object(data)
+    }
+}
+
+/// What a wallet posted, once decrypted and checked against its verification.
+enum WalletAnswer {
+    case presentation([String: JSONValue])
+    case refusal(error: String, description: String?)
+
+    /// The `error` values a wallet may send (`swiyu-verifier-api.md` §2.4).
+    static let walletErrors: Set<String> = [
+        "invalid_scope", "invalid_request", "invalid_client", "vp_formats_not_supported",
+        "invalid_presentation_definition_uri", "invalid_presentation_definition_reference", "client_rejected", "access_denied",
+    ]
+
+    static let stateMismatch = VerifierAPIError.badRequest("OAuth2.0 State mismatch. Expected to receive the state as in Request Object")
+
+    init(form: [String: String], verification: Verification) throws(VerifierAPIError) {
+        var fields = form.mapValues(JSONValue.string)
+        var encrypted = false
+        if let response = form["response"] {
+            fields = try Self.decrypt(response, verification: verification)
+            encrypted = true
+        }
+        if let error = fields["error"] {
+            guard let code = error.stringValue, Self.walletErrors.contains(code) else {
+                throw VerifierAPIError.badRequest("error must be one of \(Self.walletErrors.sorted().joined(separator: ", "))")
+            }
+            guard fields["state"]?.stringValue == verification.state else { throw Self.stateMismatch }
+            var description = fields["error_description"]?.stringValue.map { String($0.prefix(500)) }
+            if description == nil, code == "access_denied" || code == "client_rejected" {
+                description = "The owner has declined the verification request."
+            }
+            self = .refusal(error: code, description: description)
+            return
+        }
+        guard let token = fields["vp_token"] else {
+            throw VerifierAPIError.badRequest("the response has neither vp_token nor response nor error")
+        }
+        if verification.request.responseMode == .directPostJWT && !encrypted {
+            throw VerifierAPIError.badRequest("Lacking encryption. All elements of the response should be encrypted.")
+        }
+        guard fields["state"]?.stringValue == verification.state else { throw Self.stateMismatch }
+        var value = token
+        if let text = token.stringValue {
+            guard let parsed = try? JSONText.parse(Data(text.utf8)) else { throw VerifierAPIError.badRequest("vp_token is not JSON") }
+            value = parsed
+        }
+        if let object = value.objectValue, object.count == 1, let inner = object["vp_token"]?.objectValue { value = .object(inner) }
+        guard let object = value.objectValue else {
+            throw VerifierAPIError.badRequest("vp_token must be a JSON object keyed by credential id")
+        }
+        self = .presentation(object)
+    }
+
+    /// Decrypts a `direct_post.jwt` answer with the verification's key, returning its JSON members.
+    private static func decrypt(_ compact: String, verification: Verification) throws(VerifierAPIError) -> [String: JSONValue] {
+        guard let key = verification.encryptionKey else {
+            throw VerifierAPIError.invalidRequest("this verification expects no encrypted response")
+        }
+        let jwe: CompactJWE
+        do {
+            jwe = try CompactJWE(parsing: compact)
+        } catch {
+            throw VerifierAPIError.invalidRequest("response is not a compact JWE: \(error)")
+        }
+        guard let keyID = jwe.keyID else { throw VerifierAPIError.invalidRequest("Missing keyId. Unable to decrypt response.") }
+        guard keyID == key.keyID else { throw VerifierAPIError.invalidRequest("Unknown keyId. Unable to decrypt response.") }
+        do {
+            return try JSONText.parseObject(try jwe.decrypt(using: key.privateKey))
+        } catch {
+            throw VerifierAPIError.invalidRequest("the response cannot be decrypted or is not a JSON object")
+        }
+    }
+}

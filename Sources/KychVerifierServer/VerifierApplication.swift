@@ -1,0 +1,98 @@
+import Foundation
+import Hummingbird
+import KychCore
+import KychPostgres
+import KychVerifier
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The parts of a running verifier, for its own server and for a gateway that embeds it: the
+/// routes, and the background service (webhook outbox, cleanup of expired verifications).
+public struct VerifierComponents: Sendable {
+    public let routes: VerifierRoutes
+    public let maintenance: VerifierMaintenance
+
+    /// Loads (or creates) the signing key and wires the verifier onto `postgres`.
+    public init(config: VerifierConfig, postgres: PostgresClient, logger: Logger) throws {
+        let (key, created) = try SigningKeyFile.loadOrCreate(path: config.signingKeyFile)
+        if created {
+            logger.notice("verifier signing key created", metadata: ["file": "\(config.signingKeyFile)"])
+        } else if SigningKeyFile.isReadableByOthers(path: config.signingKeyFile) {
+            logger.warning("verifier signing key file is readable by group or others", metadata: ["file": "\(config.signingKeyFile)"])
+        }
+        let settings = try VerifierSettings(config: config, signingKey: key)
+        let store = PostgresVerificationStore(client: postgres, logger: logger)
+        var dispatcher: WebhookDispatcher?
+        if let callback = config.webhookCallbackURI {
+            dispatcher = WebhookDispatcher(
+                store: store, callbackURI: callback,
+                apiKey: config.webhookAPIKeyHeader.map { ($0, config.webhookAPIKeyValue ?? "") },
+                interval: .milliseconds(config.webhookIntervalMilliseconds), logger: logger)
+        }
+        routes = VerifierRoutes(service: VerifierService(settings: settings, store: store, logger: logger),
+                                managementBearerToken: config.managementBearerToken, logger: logger)
+        maintenance = VerifierMaintenance(store: store, dispatcher: dispatcher, logger: logger)
+        logger.info("verifier ready", metadata: ["client_id": "\(settings.clientID)", "external_url": "\(settings.externalURL)"])
+    }
+}
+
+/// Builds the standalone `kych-verifier` application for `config`: the composition root.
+public func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) throws -> some ApplicationProtocol {
+    guard let binding = config.binding else {
+        throw VerifierSettingsError("the verifier is EMBEDDED: the gateway serves it (run kych-oauth2-gateway)")
+    }
+    let url = try DatabaseURL(parsing: config.database)
+    let postgres = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url), backgroundLogger: logger)
+    let verifier = try VerifierComponents(config: config, postgres: postgres, logger: logger)
+    let router = Router()
+    router.get("/health") { _, _ -> Response in
+        try await postgres.query("SELECT 1", logger: logger)
+        return .json(["status": "ok"])
+    }
+    verifier.routes.register(on: router)
+    let (address, described): (BindAddress, String) = switch binding {
+    case .tcp(let host, let port): (.hostname(host, port: port), "\(host):\(port)")
+    case .unix(let path, _): (.unixDomainSocket(path: path), "unix:\(path)")
+    }
+    var app = Application(
+        router: router,
+        configuration: .init(address: address, serverName: "kych-verifier"),
+        onServerRunning: { _ in
+            if case .unix(let path, let mode) = binding { chmod(path, mode_t(mode)) }
+            logger.info("verifier started", metadata: ["address": "\(described)"])
+        },
+        logger: logger)
+    app.addServices(postgres, verifier.maintenance)
+    return app
+}
+
+/// Delivers webhook events every `WEBHOOK_INTERVAL` and deletes expired verifications every
+/// `purgeInterval`, until graceful shutdown.
+public struct VerifierMaintenance: Service {
+    let store: any VerificationStore
+    let dispatcher: WebhookDispatcher?
+    let logger: Logger
+    var purgeInterval: Duration = .seconds(420)
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                if let dispatcher { group.addTask { await dispatcher.run() } }
+                group.addTask { await purge() }
+            }
+        }
+    }
+
+    private func purge() async {
+        while !Task.isCancelled {
+            do {
+                let deleted = try await store.purgeExpired(now: Date())
+                if deleted > 0 { logger.info("expired verifications deleted", metadata: ["count": "\(deleted)"]) }
+            } catch {
+                logger.warning("verification purge failed", metadata: ["error": "\(PostgresDatabase.describe(error))"])
+            }
+            try? await Task.sleep(for: purgeInterval)
+        }
+    }
+}

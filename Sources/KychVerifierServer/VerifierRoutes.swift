@@ -1,0 +1,104 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KychSDJWT
+import KychVerifier
+import Logging
+import NIOFoundationCompat
+
+/// The verifier's endpoints: thin adapters from HTTP to ``VerifierService``. Every handler answers
+/// its own errors as JSON, so the routes behave the same on their own server and inside the gateway.
+public struct VerifierRoutes: Sendable {
+    public let service: VerifierService
+    /// When set, `/management/**` requires `Authorization: Bearer <token>`.
+    public let managementBearerToken: String?
+    public let logger: Logger
+
+    static let managementPath = "/management/api/verifications"
+    static let walletPath = "/oid4vp/api"
+    static let maxManagementBody = 1 << 20
+    static let maxWalletBody = 20 << 20
+    static let apiVersionHeader = HTTPField.Name("SWIYU-API-Version")!
+
+    public init(service: VerifierService, managementBearerToken: String?, logger: Logger) {
+        self.service = service
+        self.managementBearerToken = managementBearerToken
+        self.logger = logger
+    }
+
+    /// Adds the management API and the wallet endpoints to `router`.
+    public func register<Context: RequestContext>(on router: Router<Context>) {
+        router.post(RouterPath(stringLiteral: Self.managementPath)) { request, _ in
+            await respond(request) {
+                try authorize(request)
+                let body = try await collect(request, upTo: Self.maxManagementBody)
+                return .json(try await service.createVerification(body: body))
+            }
+        }
+        router.get(RouterPath(stringLiteral: Self.managementPath + "/:id")) { request, context in
+            await respond(request) {
+                try authorize(request)
+                return .json(try await service.verificationResult(id: try context.parameters.require("id")))
+            }
+        }
+        router.get(RouterPath(stringLiteral: Self.walletPath + "/openid-client-metadata.json")) { request, _ in
+            await respond(request) { .json(service.clientMetadata) }
+        }
+        router.get(RouterPath(stringLiteral: Self.walletPath + "/request-object/:id")) { request, context in
+            await respond(request) {
+                let jwt = try await service.requestObject(id: try context.parameters.require("id"))
+                return Response(status: .ok, headers: [.contentType: "application/\(RequestObject.type)", .cacheControl: "no-store"],
+                                body: .init(byteBuffer: ByteBuffer(string: jwt)))
+            }
+        }
+        router.post(RouterPath(stringLiteral: Self.walletPath + "/request-object/:id/response-data")) { request, context in
+            await respond(request) {
+                let body = try await collect(request, upTo: Self.maxWalletBody)
+                let reply = try await service.receiveWalletResponse(
+                    id: try context.parameters.require("id"), body: String(decoding: body, as: UTF8.self),
+                    apiVersion: request.headers[Self.apiVersionHeader])
+                return .json(reply)
+            }
+        }
+    }
+
+    /// Runs `body`; a ``VerifierAPIError`` becomes its JSON answer, anything else a logged 500.
+    private func respond(_ request: Request, _ body: () async throws -> Response) async -> Response {
+        do {
+            return try await body()
+        } catch let error as VerifierAPIError {
+            return .json(.object(error.body), status: .init(code: error.status))
+        } catch let error as any HTTPResponseError {
+            return .json(["error_description": .string(error.status.reasonPhrase)], status: error.status)
+        } catch {
+            logger.error("verifier request failed", metadata: [
+                "path": "\(request.uri.path)", "error": "\(String(reflecting: type(of: error)))",
+            ])
+            return .json(["error_description": "Internal Server Error. Please check again later"], status: .internalServerError)
+        }
+    }
+
+    private func authorize(_ request: Request) throws(VerifierAPIError) {
+        guard let expected = managementBearerToken else { return }
+        let header = request.headers[.authorization] ?? ""
+        let presented = header.lowercased().hasPrefix("bearer ") ? String(header.dropFirst(7)) : ""
+        // Digests compare in constant time.
+        guard SHA256.hash(data: Data(presented.utf8)) == SHA256.hash(data: Data(expected.utf8)) else {
+            throw VerifierAPIError.unauthorized
+        }
+    }
+
+    /// The request body; a larger one is answered 413 (an `HTTPResponseError`).
+    private func collect(_ request: Request, upTo limit: Int) async throws -> Data {
+        Data(buffer: try await request.body.collect(upTo: limit))
+    }
+}
+
+extension Response {
+    /// A JSON answer that must not be cached.
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(data: JSONText.serialize(value))))
+    }
+}

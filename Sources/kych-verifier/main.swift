@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import KychCore
+import KychPostgres
+import KychVerifierServer
+import Logging
+
+/// `kych-verifier`: KyCH's built-in swiyu-compatible OpenID4VP verifier.
+@main
+struct VerifierCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kych-verifier",
+        abstract: "KyCH's built-in OpenID4VP verifier, speaking the swiyu Generic Verifier 4.x API.")
+
+    @Option(name: [.short, .long], help: "Configuration file (section [kych-verifier]).")
+    var config: String = GatewayConfig.defaultPath
+    @Flag(help: "Only load and validate the configuration, then exit.")
+    var checkConfig = false
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let verifierConfig = try CLISupport.loadVerifierConfig(config)
+        if checkConfig {
+            print("Configuration \(config) is valid.")
+            return
+        }
+        guard let binding = verifierConfig.binding else {
+            throw CLIError("[kych-verifier] is EMBEDDED = yes: kych-oauth2-gateway serves it; set HOST/PORT or UNIXPATH to run it alone")
+        }
+        var logger = Logger(label: "kych-verifier")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        try await PostgresDatabase.preflight(try DatabaseURL(parsing: verifierConfig.database), logger: logger)
+        if case .unix(let path, _) = binding { try UnixSocketFile.removeStale(at: path) }
+        defer { if case .unix(let path, _) = binding { unlink(path) } }
+        let app = try buildVerifierApplication(verifierConfig, logger: logger)
+        try await app.runService()
+    }
+}
