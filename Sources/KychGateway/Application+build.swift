@@ -1,28 +1,25 @@
 import Foundation
 import Hummingbird
 import KychCore
-import KychPostgres
+import KychStorage
 import Logging
 import NIOCore
-import PostgresNIO
 import ServiceLifecycle
 
 /// Builds the gateway application for `config`: the composition root.
-public func buildApplication(_ config: GatewayConfig, logger: Logger) throws -> some ApplicationProtocol {
-    let url = try DatabaseURL(parsing: config.database)
-    let postgres = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url), backgroundLogger: logger)
-    let store = PostgresFlowStore(client: postgres, logger: logger)
+public func buildApplication(_ config: GatewayConfig, logger: Logger) async throws -> some ApplicationProtocol {
+    let stores = try await Stores.open(config.database, logger: logger)
     let flow = VerificationFlow(
         config: config,
-        clients: PostgresClientRepository(client: postgres, logger: logger),
-        store: store,
+        clients: stores.clients,
+        store: stores.flow,
         verifier: SwiyuVerifierClient(builder: VerificationRequestBuilder(config: config), logger: logger),
         logger: logger)
 
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: ErrorMiddleware(logger: logger))
     router.get("/health") { _, _ in
-        try await postgres.query("SELECT 1", logger: logger)
+        try await stores.health()
         return HealthStatus(status: "ok")
     }
     GatewayRoutes(flow: flow, logger: logger).register(on: router)
@@ -35,7 +32,8 @@ public func buildApplication(_ config: GatewayConfig, logger: Logger) throws -> 
             logger.info("server started", metadata: ["address": "\(config.binding.description)"])
         },
         logger: logger)
-    app.addServices(postgres, PurgeService(store: store, logger: logger))
+    app.addServices(stores.services)
+    app.addServices(PurgeService(store: stores.flow, logger: logger))
     return app
 }
 
@@ -85,7 +83,7 @@ struct PurgeService: Service {
                     ])
                 }
             } catch {
-                logger.warning("purge failed", metadata: ["error": "\(PostgresDatabase.describe(error))"])
+                logger.warning("purge failed", metadata: ["error": "\(Stores.describe(error))"])
             }
             try? await gracefulShutdownSleep(interval)
         }

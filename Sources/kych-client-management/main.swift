@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KychCore
 import KychPostgres
+import KychStorage
 import Logging
 import PostgresNIO
 
@@ -17,15 +18,13 @@ struct ClientManagement: AsyncParsableCommand {
     var config: String = GatewayConfig.defaultPath
 
     /// Loads the configuration and runs `body` with the client repository.
-    func withRepository<T: Sendable>(_ body: @Sendable (GatewayConfig, PostgresClientRepository) async throws -> T) async throws -> T {
+    func withRepository<T: Sendable>(_ body: @Sendable (GatewayConfig, any ClientRepository) async throws -> T) async throws -> T {
         let gatewayConfig = try CLISupport.loadConfig(config)
         var logger = Logger(label: "kych-client-management")
         logger.logLevel = .error
-        let url = try DatabaseURL(parsing: gatewayConfig.database)
-        let log = logger
         do {
-            return try await PostgresDatabase.withPool(url, logger: logger) { pool in
-                try await body(gatewayConfig, PostgresClientRepository(client: pool, logger: log))
+            return try await Stores.with(gatewayConfig.database, logger: logger) { stores in
+                try await body(gatewayConfig, stores.clients)
             }
         } catch let error as PSQLError {
             throw CLIError(PostgresDatabase.operatorMessage(error))

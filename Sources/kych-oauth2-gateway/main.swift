@@ -3,7 +3,6 @@ import Foundation
 import Hummingbird
 import KychCore
 import KychGateway
-import KychPostgres
 import Logging
 
 /// `kych-oauth2-gateway`: the KyCH HTTP server.
@@ -29,10 +28,8 @@ struct GatewayCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap(RedactingLogHandler.init)
         var logger = Logger(label: "kych-oauth2-gateway")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let url = try DatabaseURL(parsing: gatewayConfig.database)
-        try await PostgresDatabase.preflight(url, logger: logger)
         if case .unix(let path, _) = gatewayConfig.binding { try UnixSocketFile.removeStale(at: path) }
-        let app = try buildApplication(gatewayConfig, logger: logger)
+        let app = try await buildApplication(gatewayConfig, logger: logger)
         defer { if case .unix(let path, _) = gatewayConfig.binding { unlink(path) } }
         try await app.runService()
     }

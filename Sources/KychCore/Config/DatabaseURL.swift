@@ -79,3 +79,25 @@ public struct DatabaseURLError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { "invalid DATABASE: \(message)" }
 }
+
+/// Where KyCH keeps its data: PostgreSQL (`postgres://…`) or an embedded SQLite file
+/// (`sqlite:///path/to/kych.db`, or `sqlite::memory:` for a throwaway in-memory database).
+public enum DatabaseLocation: Sendable, Equatable {
+    case postgres(DatabaseURL)
+    /// nil: in memory.
+    case sqlite(path: String?)
+
+    public init(parsing string: String) throws(DatabaseURLError) {
+        let lower = string.lowercased()
+        if lower == "sqlite::memory:" || lower == "sqlite://:memory:" {
+            self = .sqlite(path: nil)
+        } else if lower.hasPrefix("sqlite:") {
+            var path = String(string.dropFirst("sqlite:".count))
+            if path.hasPrefix("//") { path.removeFirst(2) }
+            guard !path.isEmpty else { throw DatabaseURLError(message: "sqlite: needs a file path, e.g. sqlite:///var/lib/kych/kych.db") }
+            self = .sqlite(path: path.removingPercentEncoding ?? path)
+        } else {
+            self = .postgres(try DatabaseURL(parsing: string))
+        }
+    }
+}

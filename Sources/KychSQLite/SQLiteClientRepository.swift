@@ -1,0 +1,95 @@
+import Foundation
+import KychCore
+import SQLiteNIO
+
+/// ``ClientRepository`` on the embedded SQLite database.
+public struct SQLiteClientRepository: ClientRepository {
+    let db: SQLiteDatabase
+
+    public init(db: SQLiteDatabase) {
+        self.db = db
+    }
+
+    static func decode(_ row: SQLiteRow) -> Client {
+        Client(clientID: row.string("client_id") ?? "", secretHash: row.string("secret_hash"),
+               verifierURL: row.string("verifier_url") ?? "",
+               verifierManagementAPIPath: row.string("verifier_management_api_path") ?? ClientConfig.defaultManagementAPIPath,
+               verifierQuery: row.string("verifier_query").flatMap(VerifierQueryLanguage.init(rawValue:)) ?? .dcql,
+               verifierBearerToken: row.string("verifier_bearer_token"), redirectURI: row.string("redirect_uri") ?? "",
+               acceptedIssuerDIDs: row.strings("accepted_issuer_dids") ?? [], defaultScope: row.strings("default_scope"),
+               failureError: row.string("failure_error").flatMap(FailureError.init(rawValue:)) ?? .accessDenied,
+               webhookAPIKeyHeader: row.string("webhook_api_key_header"), webhookAPIKeyValue: row.string("webhook_api_key_value"))
+    }
+
+    public func listClients() async throws -> [Client] {
+        try await db.rows("SELECT * FROM clients ORDER BY client_id").map(Self.decode)
+    }
+
+    public func client(id: String) async throws -> Client? {
+        try await db.rows("SELECT * FROM clients WHERE client_id = ?", [.text(id)]).first.map(Self.decode)
+    }
+
+    public func createClient(_ client: Client) async throws {
+        try await db.transaction { tx in
+            guard try await tx.rows("SELECT 1 FROM clients WHERE client_id = ?", [.text(client.clientID)]).isEmpty else {
+                throw ClientStoreError.duplicateClientID(client.clientID)
+            }
+            try await Self.insert(client, tx)
+        }
+    }
+
+    public func updateClient(_ client: Client) async throws {
+        let updated = try await db.transaction { tx in try await Self.update(client, tx) }
+        if !updated { throw ClientStoreError.unknownClient(client.clientID) }
+    }
+
+    public func deleteClient(id: String) async throws -> Bool {
+        try await !db.rows("DELETE FROM clients WHERE client_id = ? RETURNING 1", [.text(id)]).isEmpty
+    }
+
+    public func syncClients(_ clients: [Client], prune: Bool) async throws -> ClientSyncReport {
+        try await db.transaction { tx in
+            var report = ClientSyncReport()
+            for c in clients {
+                if try await Self.update(c, tx) { report.updated.append(c.clientID) } else {
+                    try await Self.insert(c, tx)
+                    report.created.append(c.clientID)
+                }
+            }
+            if prune {
+                let keep = Set(clients.map(\.clientID))
+                for row in try await tx.rows("SELECT client_id FROM clients ORDER BY client_id") {
+                    guard let id = row.string("client_id"), !keep.contains(id) else { continue }
+                    try await tx.rows("DELETE FROM clients WHERE client_id = ?", [.text(id)])
+                    report.deleted.append(id)
+                }
+            }
+            return report
+        }
+    }
+
+    private static func values(_ c: Client) -> [SQLiteData] {
+        [.text(c.secretHash), .text(c.secretHash == nil ? "public" : "confidential"), .text(c.verifierURL),
+         .text(c.verifierManagementAPIPath), .text(c.verifierQuery.rawValue), .text(c.verifierBearerToken), .text(c.redirectURI),
+         .list(c.acceptedIssuerDIDs), .list(c.defaultScope), .text(c.failureError.rawValue), .text(c.webhookAPIKeyHeader),
+         .text(c.webhookAPIKeyValue), .date(Date()), .text(c.clientID)]
+    }
+
+    private static func insert(_ c: Client, _ tx: SQLiteDatabase.Transaction) async throws {
+        try await tx.rows("""
+            INSERT INTO clients (secret_hash, client_type, verifier_url, verifier_management_api_path, verifier_query,
+              verifier_bearer_token, redirect_uri, accepted_issuer_dids, default_scope, failure_error,
+              webhook_api_key_header, webhook_api_key_value, updated_at, client_id, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, values(c) + [.date(Date())])
+    }
+
+    private static func update(_ c: Client, _ tx: SQLiteDatabase.Transaction) async throws -> Bool {
+        try await !tx.rows("""
+            UPDATE clients SET secret_hash = ?, client_type = ?, verifier_url = ?, verifier_management_api_path = ?,
+              verifier_query = ?, verifier_bearer_token = ?, redirect_uri = ?, accepted_issuer_dids = ?, default_scope = ?,
+              failure_error = ?, webhook_api_key_header = ?, webhook_api_key_value = ?, updated_at = ?
+            WHERE client_id = ? RETURNING 1
+            """, values(c)).isEmpty
+    }
+}

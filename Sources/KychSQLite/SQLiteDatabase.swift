@@ -1,0 +1,124 @@
+import Foundation
+import KychCore
+import Logging
+import NIOCore
+import SQLiteNIO
+
+/// One SQLite connection shared by a process, with every use serialised: statements and transactions
+/// never interleave, so each state change is atomic as on PostgreSQL.
+public final class SQLiteDatabase: Sendable {
+    let connection: SQLiteConnection
+    private let lock = AsyncLock()
+
+    private init(connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    /// Opens (creating if needed) the database at `path` (nil: in memory) and installs the schema.
+    public static func open(path: String?, logger: Logger) async throws -> SQLiteDatabase {
+        if let path {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let connection = try await SQLiteConnection.open(storage: path.map { .file(path: $0) } ?? .memory, logger: logger)
+        let db = SQLiteDatabase(connection: connection)
+        for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] { _ = try await db.rows(pragma) }
+        if path != nil { _ = try await db.rows("PRAGMA journal_mode = WAL") }
+        try await SQLiteSchema.install(on: db)
+        return db
+    }
+
+    public func close() async throws {
+        try await connection.close()
+    }
+
+    /// Runs one statement and returns its rows.
+    @discardableResult
+    public func rows(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        try await lock.withLock { try await self.unlockedRows(sql, binds) }
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE … COMMIT` transaction (rolled back if it throws).
+    public func transaction<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+        try await lock.withLock {
+            _ = try await self.unlockedRows("BEGIN IMMEDIATE", [])
+            do {
+                let result = try await body(Transaction(db: self))
+                _ = try await self.unlockedRows("COMMIT", [])
+                return result
+            } catch {
+                _ = try? await self.unlockedRows("ROLLBACK", [])
+                throw error
+            }
+        }
+    }
+
+    /// Statements inside ``transaction(_:)``.
+    public struct Transaction: Sendable {
+        let db: SQLiteDatabase
+        @discardableResult
+        public func rows(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+            try await db.unlockedRows(sql, binds)
+        }
+    }
+
+    fileprivate func unlockedRows(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
+        let collected = RowCollector()
+        try await connection.query(sql, binds) { collected.append($0) }
+        return collected.rows
+    }
+}
+
+/// Gathers rows from SQLiteNIO's callback (called serially on its thread pool).
+private final class RowCollector: @unchecked Sendable {
+    private(set) var rows: [SQLiteRow] = []
+    func append(_ row: SQLiteRow) { rows.append(row) }
+}
+
+/// A FIFO async mutex.
+actor AsyncLock {
+    private var locked = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        await acquire()
+        defer { release() }
+        return try await body()
+    }
+
+    private func acquire() async {
+        if !locked {
+            locked = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func release() {
+        if waiters.isEmpty { locked = false } else { waiters.removeFirst().resume() }
+    }
+}
+
+extension SQLiteRow {
+    func string(_ name: String) -> String? { column(name)?.string }
+    func int(_ name: String) -> Int64? { column(name)?.integer.map(Int64.init) }
+    func date(_ name: String) -> Date? { column(name)?.double.map(Date.init(timeIntervalSince1970:)) }
+    func data(_ name: String) -> Data? {
+        guard case .blob(let buffer)? = column(name) else { return nil }
+        return Data(buffer.readableBytesView)
+    }
+    func strings(_ name: String) -> [String]? {
+        guard let text = string(name) else { return nil }
+        return (try? JSONDecoder().decode([String].self, from: Data(text.utf8)))
+    }
+}
+
+extension SQLiteData {
+    static func text(_ s: String?) -> SQLiteData { s.map(SQLiteData.text) ?? .null }
+    static func date(_ d: Date) -> SQLiteData { .float(d.timeIntervalSince1970) }
+    static func blob(_ d: Data?) -> SQLiteData { d.map { .blob(ByteBuffer(bytes: $0)) } ?? .null }
+    static func list(_ l: [String]?) -> SQLiteData {
+        guard let l, let data = try? JSONEncoder().encode(l) else { return .null }
+        return .text(String(decoding: data, as: UTF8.self))
+    }
+}

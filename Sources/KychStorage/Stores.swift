@@ -1,0 +1,59 @@
+import KychCore
+import KychPostgres
+import KychSQLite
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The stores of one process, on the backend `DATABASE` names.
+public struct Stores: Sendable {
+    public let clients: any ClientRepository
+    public let flow: any FlowStore
+    /// Background work the stores need while the process runs (the PostgreSQL pool), for a ServiceGroup.
+    public let services: [any Service]
+    /// Checks that the store answers.
+    public let health: @Sendable () async throws -> Void
+    /// What `DATABASE` named.
+    public let location: DatabaseLocation
+
+    /// Opens the stores for a server. PostgreSQL is checked first so a wrong address fails at once;
+    /// SQLite creates its file and schema if needed.
+    public static func open(_ database: String, logger: Logger) async throws -> Stores {
+        let location = try DatabaseLocation(parsing: database)
+        switch location {
+        case .postgres(let url):
+            try await PostgresDatabase.preflight(url, logger: logger)
+            let client = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url), backgroundLogger: logger)
+            return Stores(clients: PostgresClientRepository(client: client, logger: logger),
+                          flow: PostgresFlowStore(client: client, logger: logger), services: [client],
+                          health: { try await client.query("SELECT 1", logger: logger) }, location: location)
+        case .sqlite(let path):
+            let db = try await SQLiteDatabase.open(path: path, logger: logger)
+            return Stores(clients: SQLiteClientRepository(db: db), flow: SQLiteFlowStore(db: db), services: [],
+                          health: { try await db.rows("SELECT 1") }, location: location)
+        }
+    }
+
+    /// Opens the stores, runs `body` with their services running, then stops them: for command-line tools.
+    public static func with<T: Sendable>(_ database: String, logger: Logger, _ body: @Sendable (Stores) async throws -> T) async throws -> T {
+        let stores = try await open(database, logger: logger)
+        guard !stores.services.isEmpty else { return try await body(stores) }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            for service in stores.services {
+                group.addTask {
+                    try await service.run()
+                    return nil
+                }
+            }
+            defer { group.cancelAll() }
+            return try await body(stores)
+        }
+    }
+}
+
+extension Stores {
+    /// A short description of a store error for logs and operators (no query text, no bound values).
+    public static func describe(_ error: any Error) -> String {
+        PostgresDatabase.describe(error)
+    }
+}
