@@ -31,8 +31,9 @@ import Testing
         #expect(try await harness.db.strings("SELECT octet_length(token_hash)::text FROM oauth2gw.access_tokens") == ["32"])
     }
 
-    @Test func completeFlowWithoutWebhook() async throws {
-        let harness = try await GatewayHarness.make()
+    @Test(arguments: Backend.allCases)
+    func completeFlowWithoutWebhook(_ backend: Backend) async throws {
+        let harness = try await GatewayHarness.make(backend: backend)
         try await harness.run { flow in
             let started = try await flow.start(scope: "given_name age_over_18")
             let info = try await flow.complete(started, webhook: false)
@@ -154,8 +155,9 @@ import Testing
         }
     }
 
-    @Test func codeReplayRevokesTheToken() async throws {
-        let harness = try await GatewayHarness.make()
+    @Test(arguments: Backend.allCases)
+    func codeReplayRevokesTheToken(_ backend: Backend) async throws {
+        let harness = try await GatewayHarness.make(backend: backend)
         try await harness.run { flow in
             let started = try await flow.start()
             harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import KychCore
 import KychGateway
 import KychPostgres
+import KychStorage
 import Logging
 import Testing
 
@@ -24,15 +25,16 @@ struct GatewayHarness {
     /// `clientSettings` adds lines to the `[client_test]` section (e.g. `VERIFIER_QUERY = presentation_definition`);
     /// `extraClients` adds sections, with `%VERIFIER%` standing for the test verifier's URL.
     static func make(shape: TestVerifier.Shape = .v4, clientSettings: String = "", mainSettings: String = "",
-                     extraClients: String = "", verifierBearer: String? = nil) async throws -> GatewayHarness {
+                     extraClients: String = "", verifierBearer: String? = nil, backend: Backend = .postgres) async throws -> GatewayHarness {
         let db = try await TestDatabase.create()
+        let database = backend == .postgres ? db.connectionString : try await backend.freshDatabase()
         let verifier = TestVerifier(shape: shape, requiredBearer: verifierBearer)
         try await verifier.start()
         let text = """
             [kych-oauth2-gateway]
             HOST = 127.0.0.1
             PORT = \(Ports.free())
-            DATABASE = \(db.connectionString)
+            DATABASE = \(database)
             VC_CLAIMS = {given_name, family_name, birth_date, age_over_18, portrait, personal_administrative_number}
             \(mainSettings)
             [client_test]
@@ -51,16 +53,15 @@ struct GatewayHarness {
             \(extraClients.replacingOccurrences(of: "%VERIFIER%", with: verifier.baseURL))
             """
         let config = try GatewayConfig.validate(try IniFile.parse(text, path: "test.conf", environment: [:]))
-        try await db.withPool { pool in
-            _ = try await PostgresClientRepository(client: pool, logger: TestEnvironment.logger)
-                .syncClients(config.clients.map { Client(config: $0) }, prune: false)
+        _ = try await Stores.with(database, logger: TestEnvironment.logger) { stores in
+            try await stores.clients.syncClients(config.clients.map { Client(config: $0) }, prune: false)
         }
         return GatewayHarness(db: db, verifier: verifier, config: config)
     }
 
     func run(_ body: @Sendable (FlowClient) async throws -> Void) async throws {
         defer { verifier.stop() }
-        let app = try buildApplication(config, logger: TestEnvironment.logger)
+        let app = try await buildApplication(config, logger: TestEnvironment.logger)
         try await app.test(.router) { client in try await body(FlowClient(client: client, harness: self)) }
     }
 }
