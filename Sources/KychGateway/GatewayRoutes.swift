@@ -29,6 +29,9 @@ struct GatewayRoutes {
 
     @Sendable func authorize(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let q = request.uri.queryParameters
+        if let repeated = Self.repeatedParameter(q.map { String($0.key) }) {
+            throw FlowError.page(status: 400, title: "Invalid request", message: "The parameter \(repeated) appears more than once.")
+        }
         let query = VerificationFlow.AuthorizationRequest(
             responseType: q["response_type"].map(String.init), clientID: q["client_id"].map(String.init),
             redirectURI: q["redirect_uri"].map(String.init), state: q["state"].map(String.init), scope: q["scope"].map(String.init))
@@ -79,6 +82,10 @@ struct GatewayRoutes {
 
     @Sendable func token(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let body = try await request.body.collect(upTo: 64 * 1024)
+        let names = FormEncoding.names(String(buffer: body))
+        if let repeated = Self.repeatedParameter(names) {
+            throw FlowError.invalidRequest("the parameter \(repeated) appears more than once")
+        }
         let form = FormEncoding.decode(String(buffer: body))
         let response = try await flow.token(.init(form: form, basic: request.basicCredentials))
         return .json(["access_token": .string(response.access_token), "token_type": .string(response.token_type),
@@ -122,8 +129,21 @@ extension Request {
     }
 }
 
+extension GatewayRoutes {
+    /// RFC 6749 §3.1: a request parameter must not appear twice.
+    static func repeatedParameter(_ names: [String]) -> String? {
+        var seen = Set<String>()
+        return names.first { !seen.insert($0).inserted }
+    }
+}
+
 /// `application/x-www-form-urlencoded` decoding (`+` is a space).
 enum FormEncoding {
+    /// The field names in order, repeats included.
+    static func names(_ body: String) -> [String] {
+        body.split(separator: "&").filter { !$0.isEmpty }.map { unescape(String($0.split(separator: "=", maxSplits: 1)[0])) }
+    }
+
     static func decode(_ body: String) -> [String: String] {
         var fields: [String: String] = [:]
         for pair in body.split(separator: "&") where !pair.isEmpty {

@@ -209,6 +209,11 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         #expect(error(base + bad) == "/etc/kych/kych.conf:9: [client_exchange] REDIRECT_URI: \"/kyc-proof/swiyu\" is not an absolute http(s) URL")
         let fragment = client.replacingOccurrences(of: "kyc-proof/swiyu", with: "kyc-proof/swiyu#x")
         #expect(error(base + fragment).hasSuffix("must not contain a fragment"))
+        let http = client.replacingOccurrences(of: "https://exchange.example.com", with: "http://exchange.example.com")
+        #expect(error(base + http).hasSuffix("must use https (plain http only for localhost, 127.0.0.1 or [::1])"))
+        for loopback in ["http://127.0.0.1:8081/cb", "http://localhost/cb", "http://[::1]:9/cb"] {
+            #expect(ClientRules.redirectURIProblem(loopback) == nil, "\(loopback)")
+        }
     }
 
     @Test func otherClientRules() {

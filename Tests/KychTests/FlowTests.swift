@@ -127,6 +127,11 @@ import Testing
                 #expect(location.hasPrefix(GatewayHarness.redirect + "?error=\(error)&error_description="))
                 #expect(location.hasSuffix("&state=\(GatewayHarness.state)"))
             }
+            // Repeated parameters (RFC 6749 §3.1): an error page at /authorize, invalid_request at /token.
+            let twice = try await flow.request(flow.authorizeURI(nonce) + "&redirect_uri=https%3A%2F%2Fevil.example%2F")
+            #expect(twice.status == .badRequest && twice.headers[.location] == nil)
+            (try await flow.request("/token", .post, body: "grant_type=authorization_code&code=a&code=b&client_id=test-client&client_secret=x"))
+                .expectOAuthError("invalid_request", status: .badRequest)
             #expect(harness.verifier.createdIDs.isEmpty)
         }
     }

@@ -97,11 +97,20 @@ public enum ClientRules {
         return nil
     }
 
-    /// A redirect URI must be an absolute URL without a fragment.
+    /// A redirect URI must be an absolute https URL without a fragment (RFC 9700 §2.6); plain http only on loopback.
     public static func redirectURIProblem(_ uri: String) -> String? {
         guard let url = Validator.absoluteURL(uri) else { return "\"\(uri)\" is not an absolute http(s) URL" }
-        if url.fragment != nil { return "\"\(uri)\" must not contain a fragment" }
+        if url.fragment != nil || uri.contains("#") { return "\"\(uri)\" must not contain a fragment" }
+        if url.scheme?.lowercased() == "http", !isLoopback(host: url.host ?? "") {
+            return "\"\(uri)\" must use https (plain http only for localhost, 127.0.0.1 or [::1])"
+        }
         return nil
+    }
+
+    /// Whether `host` names this machine's loopback interface.
+    public static func isLoopback(host: String) -> Bool {
+        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return h == "localhost" || h == "::1" || h.hasPrefix("127.")
     }
 
     /// A verifier base URL must be an absolute http(s) URL.

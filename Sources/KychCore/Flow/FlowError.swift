@@ -9,7 +9,7 @@ public enum FlowError: Error, Sendable, Equatable {
     /// Sent back to the client's (validated) redirect URI.
     case redirect(String)
 
-    static func invalidRequest(_ d: String) -> FlowError { .oauth(status: 400, error: "invalid_request", description: d) }
+    public static func invalidRequest(_ d: String) -> FlowError { .oauth(status: 400, error: "invalid_request", description: d) }
     static func invalidGrant(_ d: String) -> FlowError { .oauth(status: 400, error: "invalid_grant", description: d) }
     static func invalidClient(_ d: String, basic: Bool = false) -> FlowError {
         .oauth(status: 401, error: "invalid_client", description: d, wwwAuthenticate: basic ? "Basic realm=\"kych\"" : nil)
