@@ -23,6 +23,7 @@ public func buildApplication(_ config: GatewayConfig, logger: Logger) async thro
         return HealthStatus(status: "ok")
     }
     GatewayRoutes(flow: flow, logger: logger).register(on: router)
+    PageRoutes.register(on: router)
 
     var app = Application(
         router: router,

@@ -34,7 +34,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if request.wantsJSON {
                 return json(status: .init(code: status), ["error": Self.oauthCode(status), "error_description": message])
             }
-            return Pages.error(status: .init(code: status), title: title, message: message)
+            return Pages.error(status: .init(code: status), title: title, message: message, request: request)
         case .redirect(let location):
             return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
         }

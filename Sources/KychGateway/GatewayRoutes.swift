@@ -46,7 +46,7 @@ struct GatewayRoutes {
             body["state"] = result.session.state.map(JSON.string) ?? .null
             response = .json(body)
         } else {
-            response = Pages.verification(result)
+            response = Pages.verification(result, request: request)
         }
         if let cookie = result.bindingCookie {
             let maxAge = max(60, Int(result.session.expiresAt.timeIntervalSinceNow) + 600)

@@ -4,86 +4,164 @@ import Hummingbird
 import KychCore
 import KychQR
 
-/// Server-rendered HTML pages. Every user-supplied value is escaped.
+/// The HTML pages a person sees, rendered from ``Templates`` in the request's ``Language``. Every response carries a
+/// strict CSP (a fresh nonce for the one style sheet and script), `X-Frame-Options: DENY`, `Referrer-Policy:
+/// no-referrer` and `Cache-Control: no-store`.
 enum Pages {
-    static func verification(_ a: VerificationFlow.Authorization) -> Response {
-        let qr = (try? QRCode(text: a.verification.deeplink).svg(moduleSize: 5, label: "QR code for the swiyu wallet")) ?? ""
+    /// Seconds between the reloads of the verification page when JavaScript is off.
+    static let noScriptRefreshSeconds = 10
+    /// How long one `/status` long poll of the page's script may wait, in milliseconds.
+    static let statusTimeoutMS = 25_000
+    /// URL schemes the "Open in swiyu wallet" button may link to.
+    static let deeplinkSchemes: Set<String> = ["swiyu-verify", "swiyu", "openid4vp", "haip", "https"]
+
+    /// The page of `GET /authorize/{nonce}`: QR code, wallet button, requesting client, claims, time left, live status.
+    static func verification(_ a: VerificationFlow.Authorization, request: Request) -> Response {
+        let language = Language(request)
+        let t = language.text
         let id = a.verification.id.urlPathSafe
-        let state = a.session.state.map { "?state=" + ($0.addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? "") } ?? ""
-        let claims = (a.session.scope ?? []).map { "<li>\(escape($0))</li>" }.joined()
-        let nonce = Secrets.randomToken(bytes: 16)
-        let body = """
-            <h1>Verify your identity</h1>
-            <p><strong>\(escape(a.client.clientID))</strong> asks you to share these details from your swiyu wallet:</p>
-            <ul>\(claims)</ul>
-            <div class="qr">\(qr)</div>
-            <p><a class="button" href="\(escape(a.verification.deeplink))">Open in swiyu wallet</a></p>
-            <p id="status" role="status">Waiting for your wallet…</p>
-            <noscript><p><a href="/finalize/\(id)\(escape(state))">Continue once you have confirmed in your wallet</a></p></noscript>
-            <script nonce="\(nonce)">
-            (function () {
-              var statusURL = "/status/\(id)\(jsEscape(state))", finalizeURL = "/finalize/\(id)\(jsEscape(state))";
-              function poll() {
-                var sep = statusURL.indexOf("?") < 0 ? "?" : "&";
-                fetch(statusURL + sep + "timeout_ms=20000", {headers: {"Accept": "application/json"}})
-                  .then(function (r) { return r.json(); })
-                  .then(function (j) {
-                    if (j.status === "verified" || j.status === "failed") { window.top.location.href = finalizeURL; }
-                    else if (j.status === "expired" || j.status === "completed") { document.getElementById("status").textContent = "This verification has ended."; }
-                    else { setTimeout(poll, 500); }
-                  })
-                  .catch(function () { setTimeout(poll, 3000); });
-              }
-              poll();
-            })();
-            </script>
-            """
-        return page(status: .ok, title: "Verify your identity", body: body, scriptNonce: nonce)
+        let stateItem = a.session.state.map { "state=\($0.urlPathSafe)&" } ?? ""
+        let finalizeURL = "/finalize/\(id)?\(stateItem)lang=\(language.rawValue)"
+        // The canonical address of this session's page: a nonce-less /authorize would start a new session on reload.
+        let pagePath = "/authorize/\(a.session.nonce.urlPathSafe)"
+        let ready = a.session.status == .verified || a.session.status == .failed
+        let reload = ready ? "0; url=\(finalizeURL)" : "\(noScriptRefreshSeconds); url=\(link(pagePath, query: request.uri.query, language: nil))"
+        let secondsLeft = max(0, Int(a.session.expiresAt.timeIntervalSinceNow.rounded(.down)))
+        let deeplink = a.verification.deeplink
+        let model = VerificationModel(
+            page: frame(language, title: t.verifyTitle, path: pagePath, query: request.uri.query, noscriptRefresh: reload),
+            t: t,
+            client: a.client.clientID,
+            claims: (a.session.scope ?? []).map { t.claims[$0] ?? $0 },
+            qr: try? QRCode(text: deeplink).svg(moduleSize: 5, label: t.qrLabel),
+            deeplink: deeplinkSchemes.contains(scheme(of: deeplink)) ? deeplink : nil,
+            timeLeft: String(format: "%d:%02d", secondsLeft / 60, secondsLeft % 60),
+            secondsLeft: secondsLeft,
+            statusURL: "/status/\(id)?\(stateItem)timeout_ms=\(statusTimeoutMS)",
+            finalizeURL: finalizeURL,
+            statusText: a.session.status == .verified ? t.verified : a.session.status == .failed ? t.failed : t.waiting,
+            ready: ready)
+        return html(.verification, model, status: .ok)
     }
 
-    static func error(status: HTTPResponse.Status, title: String, message: String) -> Response {
-        page(status: status, title: title, body: "<h1>\(escape(title))</h1><p>\(escape(message))</p>", scriptNonce: nil)
+    /// The page for a `FlowError.page`: what happened and what to do next, in the request's language; the flow's own
+    /// (English) message stays available under "technical details".
+    static func error(status: HTTPResponse.Status, title: String, message: String, request: Request) -> Response {
+        let language = Language(request)
+        let kind = PageErrorKind(title: title, status: status.code)
+        let text = language.text.errors[kind] ?? ErrorText(title: title, happened: message, next: "")
+        let model = MessageModel(
+            page: frame(language, title: text.title, path: request.uri.path, query: request.uri.query),
+            t: language.text, title: text.title, paragraphs: [text.happened, text.next].filter { !$0.isEmpty },
+            success: false,
+            retry: kind.isTransient ? link(request.uri.path, query: request.uri.query, language: nil) : nil,
+            detail: "HTTP \(status.code) – \(message)")
+        return html(.message, model, status: status)
     }
 
-    static func page(status: HTTPResponse.Status, title: String, body: String, scriptNonce: String?) -> Response {
-        let html = """
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(escape(title)) – KyCH</title>
-            <style nonce="\(scriptNonce ?? "s")">body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}
-            .qr svg{max-width:100%;height:auto}.button{display:inline-block;padding:.75rem 1.25rem;background:#0b57d0;color:#fff;border-radius:.5rem;text-decoration:none}</style>
-            </head><body>\(body)</body></html>
-            """
-        let csp = "default-src 'none'; script-src 'nonce-\(scriptNonce ?? "none")'; style-src 'nonce-\(scriptNonce ?? "s")'; img-src data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-        return Response(status: status, headers: [
-            .contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .contentSecurityPolicy: csp,
-            .xFrameOptions: "DENY", .referrerPolicy: "no-referrer",
-        ], body: .init(byteBuffer: ByteBuffer(string: html)))
+    /// `GET /`: where a client sends the person after a successful check.
+    static func done(request: Request) -> Response {
+        let language = Language(request)
+        let t = language.text
+        let model = MessageModel(
+            page: frame(language, title: t.doneTitle, path: request.uri.path, query: request.uri.query),
+            t: t, title: t.doneTitle, paragraphs: [t.doneMessage], success: true, retry: nil, detail: nil)
+        return html(.message, model, status: .ok)
     }
 
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
+    // MARK: rendering
+
+    struct Frame {
+        var lang: String
+        var title: String
+        var tagline: String
+        var languageLabel: String
+        var languages: [LanguageLink]
+        var noscriptRefresh: String?
+        var nonce = Secrets.randomToken(bytes: 16)
     }
 
-    /// Escapes for a double-quoted JavaScript string inside a script element.
-    static func jsEscape(_ s: String) -> String {
-        s.unicodeScalars.map { c in
-            switch c {
-            case "\"", "\\", "<", ">", "&", "'": String(format: "\\u%04x", c.value)
-            default: c.value < 0x20 ? String(format: "\\u%04x", c.value) : String(c)
-            }
-        }.joined()
+    struct LanguageLink {
+        var code: String
+        var label: String
+        var name: String
+        var href: String
+        var current: Bool
+    }
+
+    /// What every page model has: the layout's values.
+    protocol Model {
+        var page: Frame { get }
+    }
+
+    struct VerificationModel: Model {
+        var page: Frame
+        var t: PageText
+        var client: String
+        var claims: [String]
+        var qr: String?
+        var deeplink: String?
+        var timeLeft: String
+        var secondsLeft: Int
+        var statusURL: String
+        var finalizeURL: String
+        var statusText: String
+        var ready: Bool
+    }
+
+    struct MessageModel: Model {
+        var page: Frame
+        var t: PageText
+        var title: String
+        var paragraphs: [String]
+        var success: Bool
+        var retry: String?
+        var detail: String?
+    }
+
+    private static func frame(_ language: Language, title: String, path: String, query: String?,
+                              noscriptRefresh: String? = nil) -> Frame {
+        Frame(lang: language.rawValue, title: title, tagline: language.text.tagline, languageLabel: language.text.languageLabel,
+              languages: Language.allCases.map {
+                  LanguageLink(code: $0.rawValue, label: $0.rawValue.uppercased(), name: $0.name,
+                               href: link(path, query: query, language: $0), current: $0 == language)
+              },
+              noscriptRefresh: noscriptRefresh)
+    }
+
+    /// `path` with `query` (raw, as received), its `lang` parameters replaced by `language` (or just dropped).
+    static func link(_ path: String, query: String?, language: Language?) -> String {
+        var items = (query ?? "").split(separator: "&").filter { !$0.isEmpty && $0.prefix { $0 != "=" } != "lang" }.map(String.init)
+        if let language { items.append("lang=\(language.rawValue)") }
+        return items.isEmpty ? path : path + "?" + items.joined(separator: "&")
+    }
+
+    private static func scheme(of url: String) -> String {
+        url.firstIndex(of: ":").map { url[..<$0].lowercased() } ?? ""
+    }
+
+    private static func html(_ template: Templates.Name, _ model: some Model, status: HTTPResponse.Status) -> Response {
+        Response(status: status, headers: securityHeaders(nonce: model.page.nonce, language: model.page.lang),
+                 body: .init(byteBuffer: ByteBuffer(string: Templates.render(template, model))))
+    }
+
+    /// The headers of every HTML response.
+    static func securityHeaders(nonce: String, language: String) -> HTTPFields {
+        let csp = "default-src 'none'; script-src 'nonce-\(nonce)'; style-src 'nonce-\(nonce)'; connect-src 'self'; "
+            + "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        return [
+            .contentType: "text/html; charset=utf-8", .contentLanguage: language, .cacheControl: "no-store",
+            .contentSecurityPolicy: csp, .xFrameOptions: "DENY", .referrerPolicy: "no-referrer",
+            .xContentTypeOptions: "nosniff",
+        ]
+    }
+}
+
+extension Language {
+    /// The language of a page for `request`: `?lang=`, else `Accept-Language`, else English.
+    init(_ request: Request) {
+        self = .negotiate(explicit: request.uri.queryParameters["lang"].map(String.init),
+                          acceptLanguage: request.headers[.acceptLanguage])
     }
 }
 

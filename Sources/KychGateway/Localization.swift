@@ -1,0 +1,396 @@
+import Foundation
+
+/// The languages of KyCH's pages. English is the fallback.
+enum Language: String, CaseIterable, Sendable {
+    case en, de, fr, it
+
+    /// The page language: `explicit` (the `?lang=` switch) when it names one of ours, else the best match in an
+    /// `Accept-Language` header (q-values honoured, `de-CH` counts as `de`), else English. Never fails on bad input.
+    static func negotiate(explicit: String?, acceptLanguage: String?) -> Language {
+        if let explicit, let language = Language(rawValue: explicit.lowercased()) { return language }
+        var best: (language: Language, q: Double)?
+        for item in (acceptLanguage ?? "").lowercased().split(separator: ",").prefix(32) {
+            let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let tag = parts.first, let primary = tag.split(separator: "-").first,
+                  let language = Language(rawValue: String(primary)) else { continue }
+            let q = parts.dropFirst().first { $0.hasPrefix("q=") }.map { Double($0.dropFirst(2)) ?? 0 } ?? 1
+            guard q > 0, q <= 1 else { continue }
+            if q > best?.q ?? 0 { best = (language, q) }
+        }
+        return best?.language ?? .en
+    }
+
+    /// The language's own name, for the language switch.
+    var name: String {
+        switch self {
+        case .en: "English"
+        case .de: "Deutsch"
+        case .fr: "Français"
+        case .it: "Italiano"
+        }
+    }
+
+    var text: PageText {
+        switch self {
+        case .en: .english
+        case .de: .german
+        case .fr: .french
+        case .it: .italian
+        }
+    }
+}
+
+/// The error pages, one per situation the flow reports with `FlowError.page`.
+enum PageErrorKind: String, CaseIterable, Sendable {
+    case invalidRequest, unknownLink, unknownClient, invalidRedirect, expired, finished, verifierDown,
+         internalError, unknownVerification, differentBrowser, notVerifiedYet
+
+    /// The kind of a `FlowError.page`, recognised by its (stable, English) title; an unknown title falls back on the status.
+    init(title: String, status: Int) {
+        if let kind = Self.byFlowTitle[title] {
+            self = kind
+            return
+        }
+        switch status {
+        case 410: self = .expired
+        case 502, 503, 504: self = .verifierDown
+        case 500...: self = .internalError
+        case 404: self = .unknownVerification
+        default: self = .invalidRequest
+        }
+    }
+
+    /// The titles `VerificationFlow` gives its `FlowError.page` errors.
+    static let byFlowTitle: [String: PageErrorKind] = [
+        "Invalid request": .invalidRequest, "Unknown verification link": .unknownLink, "Unknown client": .unknownClient,
+        "Invalid redirect URI": .invalidRedirect, "Verification expired": .expired, "Verification finished": .finished,
+        "Verification service unavailable": .verifierDown, "Internal error": .internalError,
+        "Unknown verification": .unknownVerification, "Different browser": .differentBrowser, "Not verified yet": .notVerifiedYet,
+    ]
+
+    /// Whether sending the same request again may help (the page then offers "Try again").
+    var isTransient: Bool { self == .verifierDown || self == .internalError }
+}
+
+/// An error page's text: what happened and what the person can do next.
+struct ErrorText: Sendable {
+    var title: String
+    var happened: String
+    var next: String
+}
+
+/// Every text of the pages in one language. Claim labels and error texts cover every Beta-ID claim and every
+/// ``PageErrorKind`` (checked by the tests); an unknown claim is shown by its name.
+struct PageText: Sendable {
+    var tagline: String
+    var languageLabel: String
+    var verifyTitle: String
+    var requestedBy: String
+    var claimsHeading: String
+    var scanHint: String
+    var qrLabel: String
+    var openWallet: String
+    var sameDeviceHint: String
+    var timeLeft: String
+    var waiting: String
+    var verified: String
+    var failed: String
+    var expired: String
+    var completed: String
+    var retrying: String
+    var statusUnavailable: String
+    var continueLink: String
+    var noScriptHint: String
+    var doneTitle: String
+    var doneMessage: String
+    var tryAgain: String
+    var technicalDetails: String
+    var claims: [String: String]
+    var errors: [PageErrorKind: ErrorText]
+
+    static let english: PageText = {
+        let startAgain = "Please start again from the service that sent you here."
+        return PageText(
+            tagline: "Identity check with swiyu",
+            languageLabel: "Language",
+            verifyTitle: "Verify your identity",
+            requestedBy: "Requested by",
+            claimsHeading: "These details from your swiyu wallet will be shared:",
+            scanHint: "Scan this QR code with the swiyu app on your phone.",
+            qrLabel: "QR code for the swiyu wallet",
+            openWallet: "Open in swiyu wallet",
+            sameDeviceHint: "Is the swiyu app on this device? Use the button.",
+            timeLeft: "Time left:",
+            waiting: "Waiting for your confirmation in the swiyu wallet…",
+            verified: "Confirmed. Taking you back to the service…",
+            failed: "The verification did not succeed. Taking you back to the service…",
+            expired: "This verification has expired. " + startAgain,
+            completed: "This verification is already complete.",
+            retrying: "Connection problem – trying again…",
+            statusUnavailable: "This verification cannot be continued. " + startAgain,
+            continueLink: "Confirmed in your wallet? Continue",
+            noScriptHint: "This page checks for your confirmation every 10 seconds.",
+            doneTitle: "Verification complete",
+            doneMessage: "Your identity has been verified. You can close this window.",
+            tryAgain: "Try again",
+            technicalDetails: "Technical details",
+            claims: [
+                "family_name": "Family name", "given_name": "Given names", "birth_date": "Date of birth", "sex": "Sex",
+                "portrait": "Photo", "place_of_origin": "Place of origin", "birth_place": "Place of birth",
+                "nationality": "Nationality", "personal_administrative_number": "AHV number (social security number)",
+                "age_over_16": "Aged 16 or over", "age_over_18": "Aged 18 or over", "age_over_65": "Aged 65 or over",
+                "age_birth_year": "Year of birth", "document_number": "Document number", "issuance_date": "Date of issue",
+                "expiry_date": "Expiry date", "issuing_authority": "Issuing authority", "issuing_country": "Issuing country",
+                "verification_type": "How the identity was checked",
+                "verification_organization": "Organisation that checked the identity",
+                "reference_id_type": "Type of reference document",
+                "reference_id_expiry_date": "Expiry date of the reference document",
+                "additional_person_info": "Additional personal information",
+            ],
+            errors: [
+                .invalidRequest: ErrorText(title: "Invalid request",
+                    happened: "The link that brought you here is incomplete or has been changed.", next: startAgain),
+                .unknownLink: ErrorText(title: "Unknown verification link",
+                    happened: "This verification link is unknown or no longer valid.", next: startAgain),
+                .unknownClient: ErrorText(title: "Unknown service",
+                    happened: "The service that sent you here is not registered for identity checks.",
+                    next: "Please contact that service."),
+                .invalidRedirect: ErrorText(title: "Invalid return address",
+                    happened: "The return address in this request is not the one registered for the service, so you cannot be sent back safely.",
+                    next: startAgain + " If this happens again, contact that service."),
+                .expired: ErrorText(title: "Verification expired",
+                    happened: "The time allowed for this verification has run out.", next: startAgain),
+                .finished: ErrorText(title: "Verification already finished",
+                    happened: "This verification has already been completed and cannot be used again.",
+                    next: "If you still need to verify your identity, start again from the service that sent you here."),
+                .verifierDown: ErrorText(title: "Verification service unavailable",
+                    happened: "The identity verification service cannot be reached right now.",
+                    next: "Please wait a moment and try again."),
+                .internalError: ErrorText(title: "Something went wrong",
+                    happened: "An unexpected error occurred on our side.", next: "Please try again in a moment."),
+                .unknownVerification: ErrorText(title: "Unknown verification",
+                    happened: "This verification is not known to us.", next: startAgain),
+                .differentBrowser: ErrorText(title: "Different browser",
+                    happened: "This verification was started in another browser or app.",
+                    next: "Please finish it in the browser where you started, or start again from the service that sent you here."),
+                .notVerifiedYet: ErrorText(title: "Not confirmed yet",
+                    happened: "You have not confirmed the request in your swiyu wallet yet.",
+                    next: "Go back to the previous page, confirm in your swiyu wallet, then continue."),
+            ])
+    }()
+
+    static let german: PageText = {
+        let startAgain = "Bitte beginnen Sie erneut bei dem Dienst, der Sie hierher geschickt hat."
+        return PageText(
+            tagline: "Identitätsprüfung mit swiyu",
+            languageLabel: "Sprache",
+            verifyTitle: "Identität bestätigen",
+            requestedBy: "Angefragt von",
+            claimsHeading: "Diese Angaben aus Ihrer swiyu-Wallet werden übermittelt:",
+            scanHint: "Scannen Sie diesen QR-Code mit der swiyu-App auf Ihrem Smartphone.",
+            qrLabel: "QR-Code für die swiyu-Wallet",
+            openWallet: "In swiyu-Wallet öffnen",
+            sameDeviceHint: "Ist die swiyu-App auf diesem Gerät? Verwenden Sie die Schaltfläche.",
+            timeLeft: "Verbleibende Zeit:",
+            waiting: "Warten auf Ihre Bestätigung in der swiyu-Wallet…",
+            verified: "Bestätigt. Sie werden zum Dienst zurückgeleitet…",
+            failed: "Die Überprüfung ist fehlgeschlagen. Sie werden zum Dienst zurückgeleitet…",
+            expired: "Diese Überprüfung ist abgelaufen. " + startAgain,
+            completed: "Diese Überprüfung ist bereits abgeschlossen.",
+            retrying: "Verbindungsproblem – neuer Versuch…",
+            statusUnavailable: "Diese Überprüfung kann nicht fortgesetzt werden. " + startAgain,
+            continueLink: "In der Wallet bestätigt? Weiter",
+            noScriptHint: "Diese Seite prüft alle 10 Sekunden, ob Sie bestätigt haben.",
+            doneTitle: "Überprüfung abgeschlossen",
+            doneMessage: "Ihre Identität wurde bestätigt. Sie können dieses Fenster schliessen.",
+            tryAgain: "Erneut versuchen",
+            technicalDetails: "Technische Details",
+            claims: [
+                "family_name": "Nachname", "given_name": "Vornamen", "birth_date": "Geburtsdatum", "sex": "Geschlecht",
+                "portrait": "Foto", "place_of_origin": "Heimatort", "birth_place": "Geburtsort",
+                "nationality": "Staatsangehörigkeit", "personal_administrative_number": "AHV-Nummer",
+                "age_over_16": "Mindestens 16 Jahre alt", "age_over_18": "Mindestens 18 Jahre alt",
+                "age_over_65": "Mindestens 65 Jahre alt", "age_birth_year": "Geburtsjahr",
+                "document_number": "Ausweisnummer", "issuance_date": "Ausstellungsdatum", "expiry_date": "Ablaufdatum",
+                "issuing_authority": "Ausstellende Behörde", "issuing_country": "Ausstellungsland",
+                "verification_type": "Art der Identitätsprüfung", "verification_organization": "Prüfende Stelle",
+                "reference_id_type": "Art des Referenzdokuments",
+                "reference_id_expiry_date": "Ablaufdatum des Referenzdokuments",
+                "additional_person_info": "Zusätzliche Angaben zur Person",
+            ],
+            errors: [
+                .invalidRequest: ErrorText(title: "Ungültige Anfrage",
+                    happened: "Der Link, über den Sie hierher gelangt sind, ist unvollständig oder wurde verändert.", next: startAgain),
+                .unknownLink: ErrorText(title: "Unbekannter Überprüfungslink",
+                    happened: "Dieser Überprüfungslink ist unbekannt oder nicht mehr gültig.", next: startAgain),
+                .unknownClient: ErrorText(title: "Unbekannter Dienst",
+                    happened: "Der Dienst, der Sie hierher geschickt hat, ist für Identitätsprüfungen nicht registriert.",
+                    next: "Bitte wenden Sie sich an diesen Dienst."),
+                .invalidRedirect: ErrorText(title: "Ungültige Rücksprungadresse",
+                    happened: "Die Rücksprungadresse dieser Anfrage ist nicht die für den Dienst registrierte; Sie können deshalb nicht sicher zurückgeleitet werden.",
+                    next: startAgain + " Tritt der Fehler erneut auf, wenden Sie sich an diesen Dienst."),
+                .expired: ErrorText(title: "Überprüfung abgelaufen",
+                    happened: "Die Zeit für diese Überprüfung ist abgelaufen.", next: startAgain),
+                .finished: ErrorText(title: "Überprüfung bereits abgeschlossen",
+                    happened: "Diese Überprüfung ist bereits abgeschlossen und kann nicht erneut verwendet werden.",
+                    next: "Falls Sie Ihre Identität noch bestätigen müssen, beginnen Sie erneut bei dem Dienst, der Sie hierher geschickt hat."),
+                .verifierDown: ErrorText(title: "Überprüfungsdienst nicht erreichbar",
+                    happened: "Der Dienst für die Identitätsprüfung ist im Moment nicht erreichbar.",
+                    next: "Bitte warten Sie einen Moment und versuchen Sie es erneut."),
+                .internalError: ErrorText(title: "Etwas ist schiefgelaufen",
+                    happened: "Bei uns ist ein unerwarteter Fehler aufgetreten.", next: "Bitte versuchen Sie es in einem Moment erneut."),
+                .unknownVerification: ErrorText(title: "Unbekannte Überprüfung",
+                    happened: "Diese Überprüfung ist uns nicht bekannt.", next: startAgain),
+                .differentBrowser: ErrorText(title: "Anderer Browser",
+                    happened: "Diese Überprüfung wurde in einem anderen Browser oder einer anderen App gestartet.",
+                    next: "Bitte schliessen Sie sie im Browser ab, in dem Sie begonnen haben, oder beginnen Sie erneut bei dem Dienst, der Sie hierher geschickt hat."),
+                .notVerifiedYet: ErrorText(title: "Noch nicht bestätigt",
+                    happened: "Sie haben die Anfrage in Ihrer swiyu-Wallet noch nicht bestätigt.",
+                    next: "Gehen Sie zur vorherigen Seite zurück, bestätigen Sie in Ihrer swiyu-Wallet und fahren Sie dann fort."),
+            ])
+    }()
+
+    static let french: PageText = {
+        let startAgain = "Veuillez recommencer depuis le service qui vous a envoyé ici."
+        return PageText(
+            tagline: "Vérification d’identité avec swiyu",
+            languageLabel: "Langue",
+            verifyTitle: "Vérifier votre identité",
+            requestedBy: "Demandé par",
+            claimsHeading: "Ces informations de votre wallet swiyu seront transmises :",
+            scanHint: "Scannez ce code QR avec l’application swiyu sur votre téléphone.",
+            qrLabel: "Code QR pour le wallet swiyu",
+            openWallet: "Ouvrir dans le wallet swiyu",
+            sameDeviceHint: "L’application swiyu est sur cet appareil ? Utilisez le bouton.",
+            timeLeft: "Temps restant :",
+            waiting: "En attente de votre confirmation dans le wallet swiyu…",
+            verified: "Confirmé. Retour au service…",
+            failed: "La vérification a échoué. Retour au service…",
+            expired: "Cette vérification a expiré. " + startAgain,
+            completed: "Cette vérification est déjà terminée.",
+            retrying: "Problème de connexion – nouvel essai…",
+            statusUnavailable: "Cette vérification ne peut pas être poursuivie. " + startAgain,
+            continueLink: "Confirmé dans le wallet ? Continuer",
+            noScriptHint: "Cette page vérifie toutes les 10 secondes si vous avez confirmé.",
+            doneTitle: "Vérification terminée",
+            doneMessage: "Votre identité a été vérifiée. Vous pouvez fermer cette fenêtre.",
+            tryAgain: "Réessayer",
+            technicalDetails: "Détails techniques",
+            claims: [
+                "family_name": "Nom", "given_name": "Prénoms", "birth_date": "Date de naissance", "sex": "Sexe",
+                "portrait": "Photo", "place_of_origin": "Lieu d’origine", "birth_place": "Lieu de naissance",
+                "nationality": "Nationalité", "personal_administrative_number": "Numéro AVS",
+                "age_over_16": "16 ans ou plus", "age_over_18": "18 ans ou plus", "age_over_65": "65 ans ou plus",
+                "age_birth_year": "Année de naissance", "document_number": "Numéro du document",
+                "issuance_date": "Date d’émission", "expiry_date": "Date d’expiration",
+                "issuing_authority": "Autorité de délivrance", "issuing_country": "Pays de délivrance",
+                "verification_type": "Type de vérification d’identité",
+                "verification_organization": "Organisme qui a vérifié l’identité",
+                "reference_id_type": "Type de document de référence",
+                "reference_id_expiry_date": "Date d’expiration du document de référence",
+                "additional_person_info": "Informations personnelles supplémentaires",
+            ],
+            errors: [
+                .invalidRequest: ErrorText(title: "Requête invalide",
+                    happened: "Le lien qui vous a mené ici est incomplet ou a été modifié.", next: startAgain),
+                .unknownLink: ErrorText(title: "Lien de vérification inconnu",
+                    happened: "Ce lien de vérification est inconnu ou n’est plus valable.", next: startAgain),
+                .unknownClient: ErrorText(title: "Service inconnu",
+                    happened: "Le service qui vous a envoyé ici n’est pas enregistré pour la vérification d’identité.",
+                    next: "Veuillez contacter ce service."),
+                .invalidRedirect: ErrorText(title: "Adresse de retour invalide",
+                    happened: "L’adresse de retour de cette requête n’est pas celle enregistrée pour le service ; vous ne pouvez donc pas y être renvoyé en toute sécurité.",
+                    next: startAgain + " Si le problème persiste, contactez ce service."),
+                .expired: ErrorText(title: "Vérification expirée",
+                    happened: "Le délai prévu pour cette vérification est écoulé.", next: startAgain),
+                .finished: ErrorText(title: "Vérification déjà terminée",
+                    happened: "Cette vérification est déjà terminée et ne peut pas être réutilisée.",
+                    next: "Si vous devez encore vérifier votre identité, recommencez depuis le service qui vous a envoyé ici."),
+                .verifierDown: ErrorText(title: "Service de vérification indisponible",
+                    happened: "Le service de vérification d’identité est injoignable pour le moment.",
+                    next: "Veuillez patienter un instant, puis réessayer."),
+                .internalError: ErrorText(title: "Une erreur s’est produite",
+                    happened: "Une erreur inattendue s’est produite de notre côté.", next: "Veuillez réessayer dans un instant."),
+                .unknownVerification: ErrorText(title: "Vérification inconnue",
+                    happened: "Cette vérification nous est inconnue.", next: startAgain),
+                .differentBrowser: ErrorText(title: "Autre navigateur",
+                    happened: "Cette vérification a été commencée dans un autre navigateur ou une autre application.",
+                    next: "Veuillez la terminer dans le navigateur où vous l’avez commencée, ou recommencer depuis le service qui vous a envoyé ici."),
+                .notVerifiedYet: ErrorText(title: "Pas encore confirmé",
+                    happened: "Vous n’avez pas encore confirmé la demande dans votre wallet swiyu.",
+                    next: "Revenez à la page précédente, confirmez dans votre wallet swiyu, puis continuez."),
+            ])
+    }()
+
+    static let italian: PageText = {
+        let startAgain = "Ricominci dal servizio che l’ha indirizzata qui."
+        return PageText(
+            tagline: "Verifica dell’identità con swiyu",
+            languageLabel: "Lingua",
+            verifyTitle: "Verifica dell’identità",
+            requestedBy: "Richiesto da",
+            claimsHeading: "Questi dati del suo wallet swiyu verranno trasmessi:",
+            scanHint: "Scansioni questo codice QR con l’app swiyu sul suo telefono.",
+            qrLabel: "Codice QR per il wallet swiyu",
+            openWallet: "Apri nel wallet swiyu",
+            sameDeviceHint: "L’app swiyu è su questo dispositivo? Usi il pulsante.",
+            timeLeft: "Tempo rimanente:",
+            waiting: "In attesa della sua conferma nel wallet swiyu…",
+            verified: "Confermato. Ritorno al servizio…",
+            failed: "La verifica non è riuscita. Ritorno al servizio…",
+            expired: "Questa verifica è scaduta. " + startAgain,
+            completed: "Questa verifica è già conclusa.",
+            retrying: "Problema di connessione – nuovo tentativo…",
+            statusUnavailable: "Questa verifica non può essere proseguita. " + startAgain,
+            continueLink: "Confermato nel wallet? Continua",
+            noScriptHint: "Questa pagina controlla ogni 10 secondi se ha confermato.",
+            doneTitle: "Verifica completata",
+            doneMessage: "La sua identità è stata verificata. Può chiudere questa finestra.",
+            tryAgain: "Riprova",
+            technicalDetails: "Dettagli tecnici",
+            claims: [
+                "family_name": "Cognome", "given_name": "Nomi", "birth_date": "Data di nascita", "sex": "Sesso",
+                "portrait": "Foto", "place_of_origin": "Luogo di attinenza", "birth_place": "Luogo di nascita",
+                "nationality": "Cittadinanza", "personal_administrative_number": "Numero AVS",
+                "age_over_16": "Almeno 16 anni", "age_over_18": "Almeno 18 anni", "age_over_65": "Almeno 65 anni",
+                "age_birth_year": "Anno di nascita", "document_number": "Numero del documento",
+                "issuance_date": "Data di rilascio", "expiry_date": "Data di scadenza",
+                "issuing_authority": "Autorità di rilascio", "issuing_country": "Paese di rilascio",
+                "verification_type": "Tipo di verifica dell’identità",
+                "verification_organization": "Ente che ha verificato l’identità",
+                "reference_id_type": "Tipo di documento di riferimento",
+                "reference_id_expiry_date": "Data di scadenza del documento di riferimento",
+                "additional_person_info": "Informazioni personali aggiuntive",
+            ],
+            errors: [
+                .invalidRequest: ErrorText(title: "Richiesta non valida",
+                    happened: "Il link che l’ha portata qui è incompleto o è stato modificato.", next: startAgain),
+                .unknownLink: ErrorText(title: "Link di verifica sconosciuto",
+                    happened: "Questo link di verifica è sconosciuto o non è più valido.", next: startAgain),
+                .unknownClient: ErrorText(title: "Servizio sconosciuto",
+                    happened: "Il servizio che l’ha indirizzata qui non è registrato per la verifica dell’identità.",
+                    next: "Si rivolga a quel servizio."),
+                .invalidRedirect: ErrorText(title: "Indirizzo di ritorno non valido",
+                    happened: "L’indirizzo di ritorno di questa richiesta non è quello registrato per il servizio, quindi non può essere rimandata indietro in modo sicuro.",
+                    next: startAgain + " Se il problema si ripete, si rivolga a quel servizio."),
+                .expired: ErrorText(title: "Verifica scaduta",
+                    happened: "Il tempo a disposizione per questa verifica è scaduto.", next: startAgain),
+                .finished: ErrorText(title: "Verifica già conclusa",
+                    happened: "Questa verifica è già stata conclusa e non può essere riutilizzata.",
+                    next: "Se deve ancora verificare la sua identità, ricominci dal servizio che l’ha indirizzata qui."),
+                .verifierDown: ErrorText(title: "Servizio di verifica non disponibile",
+                    happened: "Il servizio di verifica dell’identità non è raggiungibile in questo momento.",
+                    next: "Attenda un momento e riprovi."),
+                .internalError: ErrorText(title: "Si è verificato un errore",
+                    happened: "Si è verificato un errore imprevisto da parte nostra.", next: "Riprovi tra un momento."),
+                .unknownVerification: ErrorText(title: "Verifica sconosciuta",
+                    happened: "Questa verifica non ci è nota.", next: startAgain),
+                .differentBrowser: ErrorText(title: "Browser diverso",
+                    happened: "Questa verifica è stata avviata in un altro browser o in un’altra app.",
+                    next: "La concluda nel browser in cui l’ha avviata, oppure ricominci dal servizio che l’ha indirizzata qui."),
+                .notVerifiedYet: ErrorText(title: "Non ancora confermato",
+                    happened: "Non ha ancora confermato la richiesta nel suo wallet swiyu.",
+                    next: "Torni alla pagina precedente, confermi nel wallet swiyu e poi prosegua."),
+            ])
+    }()
+}
