@@ -13,8 +13,8 @@ public struct VerifierComponents: Sendable {
     public let routes: VerifierRoutes
     public let maintenance: VerifierMaintenance
 
-    /// Loads (or creates) the signing key and wires the verifier onto `postgres`.
-    public init(config: VerifierConfig, postgres: PostgresClient, logger: Logger) throws {
+    /// Loads (or creates) the signing key and wires the verifier onto `store`.
+    public init(config: VerifierConfig, store: any VerificationStore, logger: Logger) throws {
         let (key, created) = try SigningKeyFile.loadOrCreate(path: config.signingKeyFile)
         if created {
             logger.notice("verifier signing key created", metadata: ["file": "\(config.signingKeyFile)"])
@@ -22,7 +22,6 @@ public struct VerifierComponents: Sendable {
             logger.warning("verifier signing key file is readable by group or others", metadata: ["file": "\(config.signingKeyFile)"])
         }
         let settings = try VerifierSettings(config: config, signingKey: key)
-        let store = PostgresVerificationStore(client: postgres, logger: logger)
         var dispatcher: WebhookDispatcher?
         if let callback = config.webhookCallbackURI {
             dispatcher = WebhookDispatcher(
@@ -44,7 +43,8 @@ public func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) t
     }
     let url = try DatabaseURL(parsing: config.database)
     let postgres = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url), backgroundLogger: logger)
-    let verifier = try VerifierComponents(config: config, postgres: postgres, logger: logger)
+    let verifier = try VerifierComponents(
+        config: config, store: PostgresVerificationStore(client: postgres, logger: logger), logger: logger)
     let router = Router()
     router.get("/health") { _, _ -> Response in
         try await postgres.query("SELECT 1", logger: logger)

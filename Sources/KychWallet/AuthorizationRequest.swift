@@ -17,6 +17,18 @@ public struct AuthorizationRequest: Sendable {
     /// The verifier's encryption key for `direct_post.jwt`.
     public var encryptionKey: (keyID: String, key: P256.KeyAgreement.PublicKey)?
 
+    public init(clientID: String, clientName: String?, responseURI: URL, responseMode: ResponseMode, nonce: String,
+                state: String, query: DCQLQuery, encryptionKey: (keyID: String, key: P256.KeyAgreement.PublicKey)?) {
+        self.clientID = clientID
+        self.clientName = clientName
+        self.responseURI = responseURI
+        self.responseMode = responseMode
+        self.nonce = nonce
+        self.state = state
+        self.query = query
+        self.encryptionKey = encryptionKey
+    }
+
     /// The `request_uri` (and expected `client_id`) of a deeplink
     /// (`swiyu-verify://?client_id=…&request_uri=…`, any scheme), or of a bare `https` URL.
     public static func reference(_ text: String) throws(WalletError) -> (requestURI: URL, clientID: String?) {

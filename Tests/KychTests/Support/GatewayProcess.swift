@@ -6,18 +6,18 @@ import NIOFoundationCompat
 import NIOHTTP1
 import Testing
 
-/// A real `kych-oauth2-gateway` process, its log going to a file.
+/// A real `kych-oauth2-gateway` (or other KyCH server, e.g. `kych-verifier`) process, its log going to a file.
 final class GatewayProcess: @unchecked Sendable {
     let process = Process()
     let logFile: URL
     let baseURL: String
 
     /// Starts the gateway with `configPath` and waits until `/health` answers.
-    init(configPath: String, baseURL: String) async throws {
+    init(configPath: String, baseURL: String, executable: String = "kych-oauth2-gateway") async throws {
         self.baseURL = baseURL
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("kych-gw-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        process.executableURL = TestEnvironment.binDirectory.appendingPathComponent("kych-oauth2-gateway")
+        process.executableURL = TestEnvironment.binDirectory.appendingPathComponent(executable)
         process.arguments = ["-c", configPath]
         let log = try FileHandle(forWritingTo: logFile)
         process.standardOutput = log
@@ -29,7 +29,7 @@ final class GatewayProcess: @unchecked Sendable {
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw TestSetupError("gateway did not start: \(log)")
+        throw TestSetupError("\(executable) did not start: \(log)")
     }
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
