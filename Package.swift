@@ -83,6 +83,7 @@ let package = Package(
                 "KychCore",
                 "KychStorage",
                 "KychQR",
+                "KychVerifierServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import KychCore
 import KychStorage
+import KychVerifierServer
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -24,6 +25,8 @@ public func buildApplication(_ config: GatewayConfig, logger: Logger) async thro
     }
     GatewayRoutes(flow: flow, logger: logger).register(on: router)
     PageRoutes.register(on: router)
+    let embeddedVerifier = try await EmbeddedVerifier.open(configFile: config.file, gatewayDatabase: config.database, logger: logger)
+    embeddedVerifier?.routes.register(on: router)
 
     var app = Application(
         router: router,
@@ -35,6 +38,7 @@ public func buildApplication(_ config: GatewayConfig, logger: Logger) async thro
         logger: logger)
     app.addServices(stores.services)
     app.addServices(PurgeService(store: stores.flow, logger: logger))
+    app.addServices(embeddedVerifier?.services ?? [])
     return app
 }
 

@@ -26,12 +26,13 @@ public struct WebhookDispatcher: Sendable {
         self.logger = logger
     }
 
-    /// Delivers the due events one by one; returns how many were delivered. When the callback
-    /// cannot be reached, the run stops there and the remaining events wait for the next one.
+    /// Delivers the due events one by one while `continuing()` holds; returns how many were
+    /// delivered. When the callback cannot be reached, the run stops there and the remaining events
+    /// wait for the next one.
     @discardableResult
-    public func deliverDueEvents() async throws -> Int {
+    public func deliverDueEvents(continuing: () -> Bool = { true }) async throws -> Int {
         var delivered = 0
-        while let event = try await store.leaseDueEvent(lease: lease) {
+        while continuing(), let event = try await store.leaseDueEvent(lease: lease) {
             var metadata: Logger.Metadata = ["verification_id": "\(event.verificationID)", "attempt": "\(event.attempts + 1)"]
             let status: Int
             do {
@@ -67,19 +68,4 @@ public struct WebhookDispatcher: Sendable {
     }
 
     static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-
-    /// Runs `deliverDueEvents` every `interval` until the task is cancelled; store errors are logged
-    /// and retried at the next run.
-    public func run() async {
-        while !Task.isCancelled {
-            do {
-                try await deliverDueEvents()
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("webhook run failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
-            }
-            try? await Task.sleep(for: interval)
-        }
-    }
 }

@@ -68,7 +68,7 @@ public func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) t
 }
 
 /// Delivers webhook events every `WEBHOOK_INTERVAL` and deletes expired verifications every
-/// `purgeInterval`, until graceful shutdown.
+/// `purgeInterval`. On graceful shutdown the delivery under way completes, so no event stays leased.
 public struct VerifierMaintenance: Service {
     let store: any VerificationStore
     let dispatcher: WebhookDispatcher?
@@ -76,23 +76,32 @@ public struct VerifierMaintenance: Service {
     var purgeInterval: Duration = .seconds(420)
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                if let dispatcher { group.addTask { await dispatcher.run() } }
-                group.addTask { await purge() }
+        await withDiscardingTaskGroup { group in
+            if let dispatcher {
+                group.addTask {
+                    await repeatUntilShutdown(every: dispatcher.interval, "webhook delivery") {
+                        try await dispatcher.deliverDueEvents { !Task.isShuttingDownGracefully }
+                    }
+                }
+            }
+            group.addTask {
+                await repeatUntilShutdown(every: purgeInterval, "verification purge") {
+                    let deleted = try await store.purgeExpired(now: Date())
+                    if deleted > 0 { logger.info("expired verifications deleted", metadata: ["count": "\(deleted)"]) }
+                }
             }
         }
     }
 
-    private func purge() async {
-        while !Task.isCancelled {
+    /// Runs `body`, then waits `interval`, until graceful shutdown; failures are logged and retried.
+    private func repeatUntilShutdown(every interval: Duration, _ name: String, _ body: () async throws -> Void) async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                let deleted = try await store.purgeExpired(now: Date())
-                if deleted > 0 { logger.info("expired verifications deleted", metadata: ["count": "\(deleted)"]) }
+                try await body()
             } catch {
-                logger.warning("verification purge failed", metadata: ["error": "\(PostgresDatabase.describe(error))"])
+                logger.warning("\(name) failed", metadata: ["error": "\(PostgresDatabase.describe(error))"])
             }
-            try? await Task.sleep(for: purgeInterval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }

@@ -44,6 +44,7 @@ import Testing
             ("DID_VERIFICATION_METHOD = did:web:other#0", "test.conf:7: [kych-verifier] DID_VERIFICATION_METHOD: needs VERIFIER_DID"),
             ("WEBHOOK_API_KEY_VALUE = x", "test.conf:7: [kych-verifier] WEBHOOK_API_KEY_VALUE: needs WEBHOOK_API_KEY_HEADER"),
             ("EMBEDDED = maybe", "test.conf:7: [kych-verifier] EMBEDDED: \"maybe\" is not yes or no"),
+            ("EMBEDDED = yes", "test.conf:7: [kych-verifier] EMBEDDED: needs MANAGEMENT_BEARER_TOKEN"),
             ("DATABASE = ", "test.conf:1: [kych-verifier] DATABASE: DATABASE is required"),
         ]
         for (line, message) in cases {
@@ -89,6 +90,7 @@ import Testing
         let embedded = try Self.validate("""
             [kych-verifier]
             EMBEDDED = yes
+            MANAGEMENT_BEARER_TOKEN = secret-token:m
             EXTERNAL_URL = https://kych.example.com
             SIGNING_KEY_FILE = /etc/kych/verifier.pem
             """)

@@ -59,6 +59,9 @@ public struct VerifierConfig: Sendable {
             v.warn(main, entry, "unknown option (ignored)")
         }
         let embedded = v.yesNo(main, "EMBEDDED", default: false)
+        if embedded, let entry = main.entry("EMBEDDED"), main.entry("MANAGEMENT_BEARER_TOKEN")?.value.isEmpty ?? true {
+            v.error(main, entry, "needs MANAGEMENT_BEARER_TOKEN (the gateway's endpoints are public; set the client's VERIFIER_BEARER_TOKEN to it)")
+        }
         let binding = embedded ? nil : v.serverBinding(main)
         if embedded, let entry = main.entry("HOST") ?? main.entry("PORT") ?? main.entry("UNIXPATH") {
             v.warn(main, entry, "ignored: an embedded verifier is served by the gateway")

@@ -1,0 +1,55 @@
+import Foundation
+import KychCore
+import KychGateway
+import KychPostgres
+import KychWallet
+import Testing
+
+/// `[kych-verifier] EMBEDDED = yes`: the gateway serves the built-in verifier itself, and a whole
+/// flow runs against one process.
+@Suite struct VerifierEmbeddedTests {
+    @Test func gatewayServesTheVerifierItself() async throws {
+        let db = try await TestDatabase.createWithVerifier()
+        let directory = try VerifierTestConfig.temporaryDirectory()
+        let wallet = try Wallet(directory: directory.appendingPathComponent("wallet"))
+        try wallet.issue()
+        let port = Ports.free()
+        let baseURL = "http://127.0.0.1:\(port)"
+        let token = "secret-token:embedded-management"
+        let path = try temporaryFile(
+            VerifierTestConfig.gatewaySections(port: port, database: db.connectionString, verifierURL: baseURL,
+                                               acceptedIssuers: [try wallet.issuerDID()])
+            + """
+
+            VERIFIER_BEARER_TOKEN = \(token)
+            [kych-verifier]
+            EMBEDDED = yes
+            EXTERNAL_URL = \(baseURL)
+            SIGNING_KEY_FILE = \(directory.appendingPathComponent("verifier.pem").path)
+            WEBHOOK_CALLBACK_URI = \(baseURL)/notification
+            WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
+            WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
+            WEBHOOK_INTERVAL = 50
+            MANAGEMENT_BEARER_TOKEN = \(token)
+            """)
+        let config = try GatewayConfig.load(path: path)
+        try await db.withPool { pool in
+            _ = try await PostgresClientRepository(client: pool, logger: TestEnvironment.logger)
+                .syncClients(config.clients.map { Client(config: $0) }, prune: false)
+        }
+        let gateway = try await RunningApp(try await buildApplication(config, logger: TestEnvironment.logger), baseURL: baseURL)
+        let browser = GatewayBrowser(baseURL: baseURL)
+
+        let started = try await browser.start()
+        #expect(started.deeplink.contains("request_uri=http%3A%2F%2F127.0.0.1%3A\(port)%2Foid4vp%2Fapi%2Frequest-object%2F"))
+        #expect(try await wallet.present(try await AuthorizationRequest.fetch(started.deeplink)).status == 200)
+        #expect(try await browser.status(started) == "verified")
+        let info = try await browser.info(code: try #require(try await browser.finalize(started)["code"]))
+        #expect(info.json["claims"]?["given_name"] == "Helvetia")
+        // The management API is not open on the public gateway.
+        let management = baseURL + "/management/api/verifications/" + started.verificationID
+        #expect(try await HTTP.get(management).status == 401)
+        #expect(try await HTTP.get(management, headers: [("Authorization", "Bearer \(token)")]).json["state"] == "SUCCESS")
+        await gateway.stop()
+    }
+}
