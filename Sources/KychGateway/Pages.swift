@@ -129,8 +129,10 @@ enum Pages {
               noscriptRefresh: noscriptRefresh)
     }
 
-    /// `path` with `query` (raw, as received), its `lang` parameters replaced by `language` (or just dropped).
+    /// `path` with `query` (raw, as received), its `lang` parameters replaced by `language` (or just dropped). The path
+    /// keeps one leading slash, so a request path like `//host` or `/\host` cannot turn into a link to another site.
     static func link(_ path: String, query: String?, language: Language?) -> String {
+        let path = "/" + path.drop { $0 == "/" || $0 == "\\" }
         var items = (query ?? "").split(separator: "&").filter { !$0.isEmpty && $0.prefix { $0 != "=" } != "lang" }.map(String.init)
         if let language { items.append("lang=\(language.rawValue)") }
         return items.isEmpty ? path : path + "?" + items.joined(separator: "&")

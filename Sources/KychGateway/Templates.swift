@@ -60,7 +60,7 @@ enum Templates {
         .qr{margin:0;width:100%;max-width:19rem}
         .qr svg{display:block;width:100%;height:auto;border:1px solid var(--line);border-radius:.5rem}
         .qr figcaption,.hint{color:var(--muted);font-size:.9375rem}
-        .open{width:100%;max-width:19rem}
+        .open{width:100%;max-width:19rem;margin-top:1.25rem}
         .button{display:block;padding:.875rem 1.25rem;border-radius:.5rem;background:var(--accent);color:#fff;font-weight:600;text-align:center;text-decoration:none}
         .button:hover{background:var(--accent-dark)}
         .button.secondary{background:#fff;color:var(--accent-dark);border:2px solid var(--accent)}
@@ -79,7 +79,7 @@ enum Templates {
         .message .button{display:inline-block;margin-top:.5rem}
         details{margin-top:1.5rem;color:var(--muted);font-size:.875rem}
         summary{cursor:pointer}
-        @media (max-width:40rem){.open{order:-1;margin-bottom:1rem}main{border-radius:0;border-left:0;border-right:0}}
+        @media (max-width:40rem){.open{order:-1;max-width:none;margin:0 0 1rem}main{border-radius:0;border-left:0;border-right:0}}
         @media (min-width:48rem){main{padding:2rem 2.5rem 2.5rem}.grid{grid-template-columns:minmax(0,19rem) minmax(0,1fr);gap:2.5rem;align-items:start}}
         </style>
         </head>

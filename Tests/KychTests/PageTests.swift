@@ -37,6 +37,8 @@ import Testing
         #expect(Pages.link("/", query: nil, language: .it) == "/?lang=it")
         #expect(Pages.link("/x", query: "lang=de", language: nil) == "/x")
         #expect(Pages.link("/x", query: "&&language=de&", language: nil) == "/x?language=de")
+        #expect(Pages.link("//evil.example/x", query: nil, language: nil) == "/evil.example/x")
+        #expect(Pages.link("/\\evil.example", query: "a=1", language: .en) == "/evil.example?a=1&lang=en")
     }
 
     @Test func everyLanguageHasEveryText() throws {

@@ -2,9 +2,10 @@
 """Drives KyCH's verification page in headless Debian Chromium (selenium), as a person would.
 
 Opens the authorize URL, checks that the QR code and the claims list are shown, switches the page to German with
-its language link, optionally saves screenshots (360 and 1280 px wide, English and German), then writes a JSON
-report to READY_FILE and waits for the page to take the browser to the client's redirect URI, which a small
-HTTP server on CALLBACK_PORT answers. Prints {"final_url": ...} on success; exits non-zero with a message otherwise.
+its language link, then writes a JSON report to READY_FILE and waits for the page to take the browser to the
+client's redirect URI, which a small HTTP server on CALLBACK_PORT answers. Prints {"final_url": ...} on success;
+exits non-zero with a message otherwise. With --screenshots it also saves the verification page 360 and 1280 px
+wide in English and German, and at the end the "complete" page and an error page.
 Test tooling only: run by Tests/KychTests/PageBrowserTests.swift.
 """
 import argparse
@@ -14,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import urllib.parse
 
 CHROMIUM = os.environ.get("KYCH_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("KYCH_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -83,13 +85,15 @@ def main():
     parser.add_argument("url")
     parser.add_argument("--callback-port", type=int, required=True)
     parser.add_argument("--ready-file", required=True)
-    parser.add_argument("--screenshots", help="directory for verification-page-{en,de}-{360,1280}.png")
+    parser.add_argument("--screenshots", help="directory for verification-page-{en,de}-{360,1280}.png and two more")
     parser.add_argument("--timeout", type=float, default=90)
     args = parser.parse_args()
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.callback_port), Callback)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
+    if args.screenshots:
+        os.makedirs(args.screenshots, exist_ok=True)
     driver = browser()
     try:
         driver.get(args.url)
@@ -115,6 +119,12 @@ def main():
             sys.exit("the browser did not reach the redirect URI; it is at %s, status line %r" % (
                 driver.current_url, status[0].text if status else None))
         print(json.dumps({"final_url": driver.current_url}))
+        if args.screenshots:
+            base = urllib.parse.urlsplit(args.url)
+            for name, path in (("complete-page-de-360.png", "/?lang=de"),
+                               ("error-page-de-360.png", "/finalize/unknown-verification?lang=de")):
+                driver.get(urllib.parse.urlunsplit((base.scheme, base.netloc, "", "", "")) + path)
+                screenshot(driver, args.screenshots, name, 360)
     finally:
         driver.quit()
         server.shutdown()
