@@ -9,25 +9,12 @@ import Logging
 public struct VerifierService: Sendable {
     public let settings: VerifierSettings
     public let store: any VerificationStore
-    public let presentationVerifier: SDJWTVerifier
     public let logger: Logger
 
-    public init(settings: VerifierSettings, store: any VerificationStore, presentationVerifier: SDJWTVerifier, logger: Logger) {
+    public init(settings: VerifierSettings, store: any VerificationStore, logger: Logger) {
         self.settings = settings
         self.store = store
-        self.presentationVerifier = presentationVerifier
         self.logger = logger
-    }
-
-    /// The standard wiring: `did:jwk` and `did:web` issuers, status lists fetched over the network.
-    public init(settings: VerifierSettings, store: any VerificationStore, logger: Logger) {
-        let resolver = VerifierDIDResolver()
-        self.init(
-            settings: settings, store: store,
-            presentationVerifier: SDJWTVerifier(
-                resolver: resolver, statusListChecker: RemoteStatusListChecker(resolver: resolver),
-                proofTimeWindow: settings.proofTimeWindow),
-            logger: logger)
     }
 
     // MARK: management API
@@ -149,6 +136,11 @@ public struct VerifierService: Sendable {
             }
             presentations.append((query, token))
         }
+        // Issuer keys: did:jwk, or did:web of an accepted issuer; status lists of accepted issuers.
+        let presentationVerifier = SDJWTVerifier(
+            resolver: VerifierDIDResolver(fetchableDIDs: Set(verification.request.acceptedIssuerDIDs)),
+            statusListChecker: RemoteStatusListChecker(resolver: VerifierDIDResolver()),
+            proofTimeWindow: settings.proofTimeWindow)
         var data: [String: JSONValue] = [:]
         for (query, token) in presentations {
             let requirements = PresentationRequirements(

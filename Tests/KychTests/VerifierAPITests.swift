@@ -250,6 +250,12 @@ import Testing
                                     "controller": .string(server.didWeb), "publicKeyJwk": .object(jwk)]],
         ]
         server.serve("/.well-known/did.json", String(decoding: JSONText.serialize(document), as: UTF8.self))
+        // Not fetched for a verification that does not accept the issuer.
+        let untrusted = try await verifier.createVerification()
+        let refused = try await verifier.wallet.present(
+            try await AuthorizationRequest.fetch(try #require(untrusted["verification_url"]?.stringValue)))
+        #expect(refused.body.objectValue?["error_code"] == "public_key_of_issuer_unresolvable" && server.fetchedPaths.isEmpty)
+
         let body = try verifier.requestBody().replacingOccurrences(of: try verifier.wallet.issuerDID(), with: server.didWeb)
 
         let created = try #require(try await verifier.create(body).json.objectValue)
@@ -257,6 +263,7 @@ import Testing
         #expect(try await verifier.wallet.present(request).status == 200)
         let result = try await verifier.result(try #require(created["id"]?.stringValue))
         #expect(result.json["wallet_response"]?["credential_subject_data"]?["kych"]?.arrayValue?.first?["iss"]?.stringValue == server.didWeb)
+        #expect(server.fetchedPaths == ["/.well-known/did.json"])
 
         // A DCQL format that is not SD-JWT does not match an SD-JWT VC.
         let other = try #require(try await verifier.create(body.replacingOccurrences(of: "dc+sd-jwt", with: "jwt_vc_json")).json.objectValue)

@@ -33,6 +33,9 @@ import Testing
             }
         }
 
+        /// An accepted issuer whose DID document cannot be fetched (nothing listens on port 1).
+        static let unreachableDID = "did:web:127.0.0.1%3A1"
+
         var faults: PresentationFaults {
             switch self {
             case .brokenSyntax: .brokenSyntax
@@ -53,7 +56,7 @@ import Testing
             switch self {
             case .wrongType: issuance.type = "jwt"
             case .expiredCredential: issuance.validity = -3600
-            case .unresolvableIssuer: issuance.issuerDID = "did:web:127.0.0.1%3A1"
+            case .unresolvableIssuer: issuance.issuerDID = Failure.unreachableDID
             case .revoked: issuance.status = StatusReference(uri: statusURI, index: 1)
             case .suspended: issuance.status = StatusReference(uri: statusURI, index: 2)
             case .unreachableStatusList: issuance.status = StatusReference(uri: statusServer.baseURL + "/status/missing.jwt", index: 1)
@@ -68,7 +71,13 @@ import Testing
 
     @Test(arguments: Failure.allCases)
     func badPresentationFailsTheVerificationAndTheFlow(_ failure: Failure) async throws {
-        let stack = try await VerifierStack.start(acceptedIssuers: failure == .untrustedIssuer ? ["did:web:trusted.example"] : nil)
+        let stack = try await VerifierStack.start { wallet in
+            switch failure {
+            case .untrustedIssuer: ["did:web:trusted.example"]
+            case .unresolvableIssuer: [try wallet.issuerDID(), Failure.unreachableDID]
+            default: [try wallet.issuerDID()]
+            }
+        }
         let statusServer = try await LoopbackServer()
         defer { statusServer.stop() }
         try failure.issue(into: stack.wallet, statusServer: statusServer)

@@ -60,13 +60,24 @@ public struct DIDWebResolver: DIDResolver {
 public struct VerifierDIDResolver: DIDResolver {
     let web = DIDWebResolver()
     let jwk = DIDJWKResolver()
+    /// When set, only these DIDs are resolved over the network: a presentation from an issuer that
+    /// is not trusted anyway never makes the verifier fetch anything (no request forgery).
+    public var fetchableDIDs: Set<String>?
 
-    public init() {}
+    public init(fetchableDIDs: Set<String>? = nil) {
+        self.fetchableDIDs = fetchableDIDs
+    }
 
     public func publicKey(forKeyID kid: String) async throws -> P256.Signing.PublicKey {
         if kid.hasPrefix("did:jwk:") { return try jwk.publicKey(forKeyID: kid) }
-        if kid.hasPrefix("did:web:") { return try await web.publicKey(forKeyID: kid) }
-        throw DIDResolutionError("the DID method of \(kid.prefix(40)) is not supported (did:jwk and did:web are)")
+        guard kid.hasPrefix("did:web:") else {
+            throw DIDResolutionError("the DID method of \(kid.prefix(40)) is not supported (did:jwk and did:web are)")
+        }
+        let did = String(kid.prefix { $0 != "#" })
+        if let fetchableDIDs, !fetchableDIDs.contains(did) {
+            throw DIDResolutionError("\(did) is not an accepted issuer, so its DID document is not fetched")
+        }
+        return try await web.publicKey(forKeyID: kid)
     }
 }
 

@@ -64,6 +64,7 @@ final class LoopbackServer: Sendable {
     private final class State: Sendable {
         let files = Mutex<[String: String]>([:])
         let received = Mutex<[Post]>([])
+        let fetched = Mutex<[String]>([])
         let postStatus = Mutex(204)
     }
 
@@ -75,6 +76,7 @@ final class LoopbackServer: Sendable {
         let router = Router()
         let state = state
         router.get("**") { request, _ -> Response in
+            state.fetched.withLock { $0.append(request.uri.path) }
             guard let body = state.files.withLock({ $0[request.uri.path] }) else { return Response(status: .notFound) }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body)))
         }
@@ -105,6 +107,9 @@ final class LoopbackServer: Sendable {
     func answerPosts(with status: Int) { state.postStatus.withLock { $0 = status } }
 
     var posts: [Post] { state.received.withLock { $0 } }
+
+    /// The paths of every GET so far.
+    var fetchedPaths: [String] { state.fetched.withLock { $0 } }
 
     /// The `did:web` DID of this server's root (`/.well-known/did.json`).
     var didWeb: String { "did:web:" + baseURL.dropFirst("http://".count).replacingOccurrences(of: ":", with: "%3A") }
@@ -170,7 +175,7 @@ struct VerifierStack {
     let browser: GatewayBrowser
 
     /// `acceptedIssuers`: the client's ACCEPTED_ISSUER_DIDS (default: the wallet's issuer).
-    static func start(acceptedIssuers: [String]? = nil) async throws -> VerifierStack {
+    static func start(acceptedIssuers: (Wallet) throws -> [String] = { [try $0.issuerDID()] }) async throws -> VerifierStack {
         let db = try await TestDatabase.createWithVerifier()
         let directory = try VerifierTestConfig.temporaryDirectory()
         let wallet = try Wallet(directory: directory.appendingPathComponent("wallet"))
@@ -180,7 +185,7 @@ struct VerifierStack {
             webhook: "http://127.0.0.1:\(gatewayPort)/notification")
             + "\n" + VerifierTestConfig.gatewaySections(
                 port: gatewayPort, database: db.connectionString, verifierURL: "http://127.0.0.1:\(verifierPort)",
-                acceptedIssuers: try acceptedIssuers ?? [wallet.issuerDID()])
+                acceptedIssuers: try acceptedIssuers(wallet))
         let ini = try IniFile.parse(text, path: "stack.conf", environment: [:])
         let gatewayConfig = try GatewayConfig.validate(ini)
         try await db.withPool { pool in
