@@ -69,6 +69,7 @@ import Testing
         #expect(ready["claims_en"] == ["Given names", "Family name", "Date of birth", "Aged 18 or over"])
         #expect(ready["claims_de"] == ["Vornamen", "Nachname", "Geburtsdatum", "Mindestens 18 Jahre alt"])
         #expect(ready["status_de"] == "Warten auf Ihre Bestätigung in der swiyu-Wallet…")
+        #expect(ready["csp_violations"] == [], "the page's own style and script must pass its CSP")
         #expect(harness.verifier.createdIDs.count == 1, "the language switch showed the same verification")
 
         // The wallet presents; the verifier tells KyCH; the page notices and leaves for the client.

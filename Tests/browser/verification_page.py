@@ -54,6 +54,7 @@ def browser():
                      "--window-size=1280,900", "--lang=en-US", "--hide-scrollbars"):
         options.add_argument(argument)
     options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
@@ -104,6 +105,8 @@ def main():
         driver.find_element(By.CSS_SELECTOR, "nav.langs a[hreflang=de]").click()
         report["claims_de"] = shown(driver, "de")
         report["status_de"] = driver.find_element(By.ID, "status").text
+        report["csp_violations"] = [entry["message"] for entry in driver.get_log("browser")
+                                    if "Content Security Policy" in entry["message"]]
         if args.screenshots:
             for width in (360, 1280):
                 screenshot(driver, args.screenshots, "verification-page-de-%d.png" % width, width)
