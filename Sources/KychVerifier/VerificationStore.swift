@@ -20,7 +20,8 @@ public protocol VerificationStore: Sendable {
     /// event, in one transaction. `false` if the verification was not in progress.
     func finish(id: String, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool
 
-    /// Records a webhook event without changing the verification (a late wallet submission).
+    /// Records a webhook event without changing the verification (a late wallet submission),
+    /// unless one for that verification is still waiting: the payload would be the same.
     func enqueueEvent(verificationID: String) async throws
 
     /// Leases the oldest due event for `lease` (while it is delivered), or returns `nil`.

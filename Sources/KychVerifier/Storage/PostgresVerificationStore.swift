@@ -96,7 +96,11 @@ public struct PostgresVerificationStore: VerificationStore {
     }
 
     public func enqueueEvent(verificationID: String) async throws {
-        try await client.query("INSERT INTO verifier.webhook_events (verification_id) VALUES (\(verificationID))", logger: logger)
+        try await client.query("""
+            INSERT INTO verifier.webhook_events (verification_id)
+            SELECT \(verificationID) WHERE NOT EXISTS (
+              SELECT 1 FROM verifier.webhook_events WHERE verification_id = \(verificationID))
+            """, logger: logger)
     }
 
     public func leaseDueEvent(lease: Duration) async throws -> WebhookEvent? {
