@@ -28,8 +28,10 @@ public final class SQLiteDatabase: Sendable {
         return db
     }
 
+    /// Closes the connection; runs even when the calling task is cancelled (as on shutdown).
     public func close() async throws {
-        try await connection.close()
+        let connection = connection
+        try await Task.detached { try await connection.close() }.value
     }
 
     /// Runs one statement and returns its rows.

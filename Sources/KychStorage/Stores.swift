@@ -29,7 +29,7 @@ public struct Stores: Sendable {
                           health: { try await client.query("SELECT 1", logger: logger) }, location: location)
         case .sqlite(let path):
             let db = try await SQLiteDatabase.open(path: path, logger: logger)
-            return Stores(clients: SQLiteClientRepository(db: db), flow: SQLiteFlowStore(db: db), services: [],
+            return Stores(clients: SQLiteClientRepository(db: db), flow: SQLiteFlowStore(db: db), services: [SQLiteCloser(db: db)],
                           health: { try await db.rows("SELECT 1") }, location: location)
         }
     }
@@ -37,7 +37,6 @@ public struct Stores: Sendable {
     /// Opens the stores, runs `body` with their services running, then stops them: for command-line tools.
     public static func with<T: Sendable>(_ database: String, logger: Logger, _ body: @Sendable (Stores) async throws -> T) async throws -> T {
         let stores = try await open(database, logger: logger)
-        guard !stores.services.isEmpty else { return try await body(stores) }
         return try await withThrowingTaskGroup(of: T?.self) { group in
             for service in stores.services {
                 group.addTask {
@@ -55,5 +54,15 @@ extension Stores {
     /// A short description of a store error for logs and operators (no query text, no bound values).
     public static func describe(_ error: any Error) -> String {
         PostgresDatabase.describe(error)
+    }
+}
+
+/// Keeps the SQLite connection open while the process runs and closes it on shutdown or cancellation.
+struct SQLiteCloser: Service {
+    let db: SQLiteDatabase
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await db.close()
     }
 }

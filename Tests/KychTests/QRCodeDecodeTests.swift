@@ -24,9 +24,9 @@ struct QRCodeDecodeTests {
     }
 
     private static func expectRoundTrip(_ text: String, errorCorrection: QRErrorCorrection) throws {
-        let rsvgConvert = try #require(executable(named: "rsvg-convert"),
+        let rsvgConvert = try #require(Run.which("rsvg-convert"),
                                        "rsvg-convert not found in PATH: install it (Debian: apt-get install librsvg2-bin)")
-        let zbarimg = try #require(executable(named: "zbarimg"),
+        let zbarimg = try #require(Run.which("zbarimg"),
                                    "zbarimg not found in PATH: install it (Debian: apt-get install zbar-tools)")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kych-qr-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -41,28 +41,10 @@ struct QRCodeDecodeTests {
         #expect(decoded == text + "\n", "zbarimg decoded a version \(code.version) symbol differently")
     }
 
-    private static func executable(named name: String) -> URL? {
-        (ProcessInfo.processInfo.environment["PATH"] ?? "")
-            .split(separator: ":")
-            .map { URL(fileURLWithPath: String($0)).appendingPathComponent(name) }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }
-
     /// Runs `executable` to completion and returns its standard output; a non-zero exit fails the test.
-    private static func run(_ executable: URL, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let status = process.terminationStatus
-        try #require(status == 0, "\(executable.lastPathComponent) exited with \(status): \(String(decoding: errorData, as: UTF8.self))")
-        return String(decoding: outputData, as: UTF8.self)
+    private static func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let result = try Run.program(executable, arguments)
+        try #require(result.status == 0, "\(executable) exited with \(result.status): \(result.stderr)")
+        return result.stdout
     }
 }

@@ -15,30 +15,20 @@ enum PythonHelper {
         .appendingPathComponent("Fixtures")
 
     static func run(_ script: String, _ command: String, _ request: [String: JSONValue]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", fixtures.appendingPathComponent(script).path, command]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
+        let result: ProcessResult
         do {
-            try process.run()
+            result = try Run.program("/usr/bin/env", ["python3", fixtures.appendingPathComponent(script).path, command],
+                                     input: JSONText.serialize(request))
         } catch {
             throw Failure(description: "cannot start python3 for \(script): \(error)")
         }
-        try input.fileHandleForWriting.write(contentsOf: JSONText.serialize(request))
-        try input.fileHandleForWriting.close()
-        let stdout = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        guard result.status == 0 else {
             throw Failure(description: """
-                \(script) \(command) exited with \(process.terminationStatus); the cross-check needs python3 \
-                with the PyPI packages joserfc and sd-jwt. stderr: \(String(decoding: stderr, as: UTF8.self))
+                \(script) \(command) exited with \(result.status); the cross-check needs python3 \
+                with the PyPI packages joserfc and sd-jwt. stderr: \(result.stderr)
                 """)
         }
-        return String(decoding: stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 

@@ -93,33 +93,37 @@ struct ProcessResult {
 }
 
 enum Run {
-    /// Runs `executable` with `arguments`; standard input is /dev/null unless `stdin` is given.
+    /// Runs `executable` (a path, or a name in the build's bin directory) with `arguments`. Standard input is
+    /// `stdin` or /dev/null; output goes through temporary files, so no pipe can fill up or be interrupted.
     static func program(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                         currentDirectory: URL? = nil, stdin: String? = nil) throws -> ProcessResult {
+        try program(executable, arguments, environment: environment, currentDirectory: currentDirectory, input: stdin.map { Data($0.utf8) })
+    }
+
+    static func program(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                        currentDirectory: URL? = nil, input: Data?) throws -> ProcessResult {
         let process = Process()
         process.executableURL = executable.hasPrefix("/")
             ? URL(fileURLWithPath: executable) : TestEnvironment.binDirectory.appendingPathComponent(executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         if let currentDirectory { process.currentDirectoryURL = currentDirectory }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        if let stdin {
-            let pipe = Pipe()
-            process.standardInput = pipe
-            try process.run()
-            pipe.fileHandleForWriting.write(Data(stdin.utf8))
-            try pipe.fileHandleForWriting.close()
-        } else {
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kych-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = ["in", "out", "err"].map { dir.appendingPathComponent($0) }
+        try (input ?? Data()).write(to: files[0])
+        for file in files.dropFirst() { try Data().write(to: file) }
+        let handles = try [FileHandle(forReadingFrom: files[0]), FileHandle(forWritingTo: files[1]), FileHandle(forWritingTo: files[2])]
+        defer { for handle in handles { try? handle.close() } }
+        process.standardInput = input == nil ? FileHandle.nullDevice : handles[0]
+        process.standardOutput = handles[1]
+        process.standardError = handles[2]
+        try process.run()
         process.waitUntilExit()
-        return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData, as: UTF8.self))
+        return ProcessResult(status: process.terminationStatus,
+                             stdout: String(decoding: try Data(contentsOf: files[1]), as: UTF8.self),
+                             stderr: String(decoding: try Data(contentsOf: files[2]), as: UTF8.self))
     }
 
     /// Finds a program on PATH.
