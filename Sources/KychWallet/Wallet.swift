@@ -41,8 +41,6 @@ public struct Wallet: Sendable {
         /// The issuance, `<issuer-jwt>~<disclosure>~…~`.
         public var sdJWT: String
         public var vct: String?
-        /// The issuer JWT's `typ`.
-        public var type: String?
     }
 
     /// Stores an issuance under `name` (letters, digits, `-`, `_`), replacing one of that name.
@@ -60,9 +58,8 @@ public struct Wallet: Sendable {
         let files = try FileManager.default.contentsOfDirectory(at: credentialsDirectory, includingPropertiesForKeys: nil)
         return try files.filter { $0.pathExtension == "sdjwt" }.sorted { $0.lastPathComponent < $1.lastPathComponent }.map { url in
             let sdJWT = try String(contentsOf: url, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            let jws = try? CompactJWS(parsing: String(sdJWT.prefix { $0 != "~" }))
-            return Credential(name: url.deletingPathExtension().lastPathComponent, sdJWT: sdJWT,
-                              vct: (try? jws?.claims())??["vct"]?.stringValue, type: jws?.type)
+            let claims = try? CompactJWS(parsing: String(sdJWT.prefix { $0 != "~" })).claims()
+            return Credential(name: url.deletingPathExtension().lastPathComponent, sdJWT: sdJWT, vct: claims?["vct"]?.stringValue)
         }
     }
 

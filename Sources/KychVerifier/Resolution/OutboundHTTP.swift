@@ -11,7 +11,6 @@ public enum OutboundHTTP {
     /// The reply to a request.
     public struct Reply: Sendable {
         public var status: Int
-        public var contentType: String?
         public var body: Data
     }
 
@@ -55,8 +54,7 @@ public enum OutboundHTTP {
         do {
             let response = try await client.execute(request, timeout: .seconds(10))
             let bytes = try await response.body.collect(upTo: maxBytes)
-            return Reply(status: Int(response.status.code), contentType: response.headers.first(name: "content-type"),
-                         body: Data(buffer: bytes))
+            return Reply(status: Int(response.status.code), body: Data(buffer: bytes))
         } catch is NIOTooManyBytesError {
             throw Failure("the reply from \(url) is larger than \(maxBytes) bytes")
         } catch {
