@@ -93,15 +93,17 @@ public struct VerifierMaintenance: Service {
         }
     }
 
-    /// Runs `body`, then waits `interval`, until graceful shutdown; failures are logged and retried.
+    /// Waits `interval`, then runs `body`, until graceful shutdown (waiting first leaves the
+    /// database pool time to start); failures are logged and retried at the next run.
     private func repeatUntilShutdown(every interval: Duration, _ name: String, _ body: () async throws -> Void) async {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        while true {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return }
             do {
                 try await body()
             } catch {
                 logger.warning("\(name) failed", metadata: ["error": "\(PostgresDatabase.describe(error))"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }

@@ -17,7 +17,7 @@ import Testing
         let issuer = try walletCommand(["issuer-did"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(issuer.hasPrefix("did:jwk:"))
 
-        let gatewayPort = Ports.free(), verifierPort = Ports.free()
+        let gatewayPort = TestPorts.next(), verifierPort = TestPorts.next()
         let config = try temporaryFile(
             VerifierTestConfig.gatewaySections(port: gatewayPort, database: db.connectionString,
                                                verifierURL: "http://127.0.0.1:\(verifierPort)", acceptedIssuers: [issuer])

@@ -13,7 +13,7 @@ import Testing
         let directory = try VerifierTestConfig.temporaryDirectory()
         let wallet = try Wallet(directory: directory.appendingPathComponent("wallet"))
         try wallet.issue()
-        let port = Ports.free()
+        let port = TestPorts.next()
         let baseURL = "http://127.0.0.1:\(port)"
         let token = "secret-token:embedded-management"
         let path = try temporaryFile(

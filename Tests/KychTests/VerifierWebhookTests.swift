@@ -57,7 +57,7 @@ import Testing
         receiver.answerPosts(with: 503)
         let db = try await TestDatabase.create(installSchema: false)
         let directory = try VerifierTestConfig.temporaryDirectory()
-        let port = Ports.free()
+        let port = TestPorts.next()
         let config = try temporaryFile(VerifierTestConfig.section(
             port: port, database: db.connectionString, keyFile: directory.appendingPathComponent("verifier.pem").path,
             webhook: receiver.baseURL + "/notification"))

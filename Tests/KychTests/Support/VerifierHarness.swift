@@ -25,6 +25,33 @@ extension TestDatabase {
     }
 }
 
+/// Loopback ports for the servers of these tests, never the same one twice in a run and outside
+/// Linux's ephemeral range (32768-60999), so neither another test's `bind(0)` nor an outgoing
+/// connection can take a port between choosing it and the server binding it.
+enum TestPorts {
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    static func next() -> Int {
+        while true {
+            let port = Int.random(in: 10_000..<30_000)
+            guard handedOut.withLock({ $0.insert(port).inserted }), isFree(port) else { continue }
+            return port
+        }
+    }
+
+    private static func isFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}
+
 /// A Hummingbird application serving on a real loopback port for the duration of a test.
 final class RunningApp: Sendable {
     let baseURL: String
@@ -179,7 +206,7 @@ struct VerifierStack {
         let db = try await TestDatabase.createWithVerifier()
         let directory = try VerifierTestConfig.temporaryDirectory()
         let wallet = try Wallet(directory: directory.appendingPathComponent("wallet"))
-        let verifierPort = Ports.free(), gatewayPort = Ports.free()
+        let verifierPort = TestPorts.next(), gatewayPort = TestPorts.next()
         let text = VerifierTestConfig.section(
             port: verifierPort, database: db.connectionString, keyFile: directory.appendingPathComponent("verifier.pem").path,
             webhook: "http://127.0.0.1:\(gatewayPort)/notification")
@@ -279,7 +306,7 @@ struct StandaloneVerifier {
     static func start(settings: String = "", webhook: LoopbackServer? = nil) async throws -> StandaloneVerifier {
         let db = try await TestDatabase.createWithVerifier()
         let directory = try VerifierTestConfig.temporaryDirectory()
-        let port = Ports.free()
+        let port = TestPorts.next()
         let keyFile = directory.appendingPathComponent("verifier.pem").path
         let text = VerifierTestConfig.section(port: port, database: db.connectionString, keyFile: keyFile,
                                               webhook: webhook.map { $0.baseURL + "/notification" }, extra: settings)
