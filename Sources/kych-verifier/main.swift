@@ -29,6 +29,7 @@ struct VerifierCommand: AsyncParsableCommand {
         guard let binding = verifierConfig.binding else {
             throw CLIError("[kych-verifier] is EMBEDDED = yes: kych-oauth2-gateway serves it; set HOST/PORT or UNIXPATH to run it alone")
         }
+        LoggingSystem.bootstrap(RedactingLogHandler.init)
         var logger = Logger(label: "kych-verifier")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         try await PostgresDatabase.preflight(try DatabaseURL(parsing: verifierConfig.database), logger: logger)
