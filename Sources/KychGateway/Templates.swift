@@ -5,7 +5,7 @@ import Mustache
 /// generates itself. Every page extends `layout`, which holds the style sheet; the style and the one script carry
 /// the per-response CSP nonce.
 enum Templates {
-    enum Name: String, CaseIterable {
+    enum Name: String {
         case verification, message
     }
 
