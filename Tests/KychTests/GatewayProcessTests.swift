@@ -16,7 +16,7 @@ import Testing
     @Test func twoGatewaysShareOneFlow() async throws {
         let harness = try await GatewayHarness.make()
         defer { harness.verifier.stop() }
-        let portA = Ports.free(), portB = Ports.free()
+        let portA = TestPorts.next(), portB = TestPorts.next()
         let a = try await GatewayProcess(configPath: try config(harness, binding: "HOST = 127.0.0.1\nPORT = \(portA)"),
                                          baseURL: "http://127.0.0.1:\(portA)")
         let b = try await GatewayProcess(configPath: try config(harness, binding: "HOST = 127.0.0.1\nPORT = \(portB)"),
@@ -88,7 +88,7 @@ import Testing
     @Test func sigtermDrainsInFlightRequests() async throws {
         let harness = try await GatewayHarness.make()
         defer { harness.verifier.stop() }
-        let port = Ports.free()
+        let port = TestPorts.next()
         let gateway = try await GatewayProcess(configPath: try config(harness, binding: "HOST = 127.0.0.1\nPORT = \(port)"),
                                                baseURL: "http://127.0.0.1:\(port)")
         let setup = try await HTTP.post(gateway.baseURL + "/setup/test-client", headers: [("Authorization", "Bearer \(GatewayHarness.secret)")], body: "")

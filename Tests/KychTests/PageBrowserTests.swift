@@ -17,11 +17,11 @@ import Testing
             try #require(FileManager.default.isExecutableFile(atPath: tool),
                          "\(tool) is missing: install Debian's chromium and chromium-driver (scripts/test does)")
         }
-        let callbackPort = Ports.free()
+        let callbackPort = TestPorts.next()
         let redirect = "http://127.0.0.1:\(callbackPort)/kyc-proof/kych"
         let harness = try await GatewayHarness.make(clientSettings: "REDIRECT_URI = \(redirect)")
         defer { harness.verifier.stop() }
-        let port = Ports.free()
+        let port = TestPorts.next()
         let gateway = try await GatewayProcess(configPath: try temporaryFile("""
             [kych-oauth2-gateway]
             HOST = 127.0.0.1

@@ -78,10 +78,11 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             let second = try await flow.recordAuthorization(nonce: "n1", request: Self.request("b2"), verification: Self.verification("v2"))
             #expect(second?.verification?.id == "v1" && second?.browserBindingHash == Secrets.sha256("b1"))
 
-            // Only one of two concurrent pollers gets to ask the verifier.
-            try await Task.sleep(for: .milliseconds(20))
-            async let a = flow.claimVerifierCheck(verificationID: "v1", interval: 0.01)
-            async let b = flow.claimVerifierCheck(verificationID: "v1", interval: 0.01)
+            // Within the interval nobody asks the verifier; after it, one of two concurrent pollers does.
+            #expect(!(try await flow.claimVerifierCheck(verificationID: "v1", interval: 30)))
+            try await Task.sleep(for: .milliseconds(1100))
+            async let a = flow.claimVerifierCheck(verificationID: "v1", interval: 1)
+            async let b = flow.claimVerifierCheck(verificationID: "v1", interval: 1)
             #expect([try await a, try await b].filter { $0 }.count == 1)
 
             #expect(try await flow.applyOutcome(verificationID: "v1", outcome: .pending) == nil)

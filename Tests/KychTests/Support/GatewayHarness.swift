@@ -33,7 +33,7 @@ struct GatewayHarness {
         let text = """
             [kych-oauth2-gateway]
             HOST = 127.0.0.1
-            PORT = \(Ports.free())
+            PORT = \(TestPorts.next())
             DATABASE = \(database)
             VC_CLAIMS = {given_name, family_name, birth_date, age_over_18, portrait, personal_administrative_number}
             \(mainSettings)
@@ -183,20 +183,4 @@ extension TestResponse {
 extension String {
     /// libcurl-style escaping: unreserved characters kept, everything else %XX.
     var formEscaped: String { addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? self }
-}
-
-/// Free loopback TCP ports for servers under test.
-enum Ports {
-    static func free() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
 }
