@@ -28,9 +28,7 @@ struct GatewayCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap(RedactingLogHandler.init)
         var logger = Logger(label: "kych-oauth2-gateway")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        if case .unix(let path, _) = gatewayConfig.binding { try UnixSocketFile.removeStale(at: path) }
         let app = try await buildApplication(gatewayConfig, logger: logger)
-        defer { if case .unix(let path, _) = gatewayConfig.binding { unlink(path) } }
-        try await app.runService()
+        try await gatewayConfig.binding.serve { try await app.runService() }
     }
 }

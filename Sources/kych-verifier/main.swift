@@ -33,9 +33,7 @@ struct VerifierCommand: AsyncParsableCommand {
         var logger = Logger(label: "kych-verifier")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         try await PostgresDatabase.preflight(try DatabaseURL(parsing: verifierConfig.database), logger: logger)
-        if case .unix(let path, _) = binding { try UnixSocketFile.removeStale(at: path) }
-        defer { if case .unix(let path, _) = binding { unlink(path) } }
         let app = try buildVerifierApplication(verifierConfig, logger: logger)
-        try await app.runService()
+        try await binding.serve { try await app.runService() }
     }
 }

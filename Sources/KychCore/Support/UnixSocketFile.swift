@@ -12,3 +12,14 @@ public enum UnixSocketFile {
         unlink(path)
     }
 }
+
+extension ServerBinding {
+    /// Runs a server with this binding: a stale Unix socket file is replaced first and the file is
+    /// removed when `body` returns or throws. TCP bindings need nothing.
+    public func serve(_ body: () async throws -> Void) async throws {
+        guard case .unix(let path, _) = self else { return try await body() }
+        try UnixSocketFile.removeStale(at: path)
+        defer { unlink(path) }
+        try await body()
+    }
+}
