@@ -2,27 +2,40 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import KychCore
+import KychSDJWT
+import KychVerifier
+import KychWallet
 import Testing
 
-/// The whole flow over HTTP against PostgreSQL and a test swiyu verifier.
+/// The whole flow over HTTP against PostgreSQL and the built-in verifier, completed by the test
+/// wallet's presentations (the fault-injecting stand-in only where noted).
 @Suite struct FlowTests {
     @Test func completeFlowWithWebhookDCQL() async throws {
         let harness = try await GatewayHarness.make()
         try await harness.run { flow in
             let started = try await flow.start()
-            let request = try #require(harness.verifier.request(started.verificationID))
-            #expect(request["response_mode"] == "direct_post.jwt")
-            #expect(request["accepted_issuer_dids"] == ["did:tdw:trusted"])
-            let credential = try #require(request["dcql_query"]?["credentials"]?.arrayValue?.first)
+            // What the gateway asked the verifier for, as the verifier stored it ...
+            #expect(try await harness.verifierRows() == [started.verificationID])
+            #expect(try await harness.verifierRows("response_mode") == ["direct_post.jwt"])
+            #expect(try await harness.verifierRows("array_to_string(accepted_issuer_dids, ' ')") == [harness.acceptedIssuer])
+            let stored = try JSON.parse(Data(try #require(try await harness.verifierRows("dcql_query::text").first).utf8))
+            let credential = try #require(stored["credentials"]?.arrayValue?.first)
             #expect(credential["format"] == "dc+sd-jwt")
             #expect(credential["meta"]?["vct_values"] == ["betaid-sdjwt", "urn:vct:ch.admin.bcs.betaid"])
             #expect(credential["claims"] == [["path": ["given_name"]], ["path": ["family_name"]], ["path": ["birth_date"]], ["path": ["age_over_18"]]])
+            // ... and as the wallet reads it from the signed request object.
+            let request = try await AuthorizationRequest.fetch(started.deeplink)
+            #expect(request.responseMode == .directPostJWT)
+            #expect(request.query.credentials.first?.requestedClaimNames == ["given_name", "family_name", "birth_date", "age_over_18"])
             #expect(try await flow.status(started.verificationID) == "authorized")
 
+            // The claims are the wallet's Beta-ID credential's (KychWallet's sample), age_over_18 as a boolean.
             let info = try await flow.complete(started)
             #expect(info["status"] == "success")
             #expect(info["claims"] == ["given_name": "Helvetia", "family_name": "National", "birth_date": "1848-09-12", "age_over_18": true])
-            #expect(info["credential"] == ["vct": "betaid-sdjwt", "issuer": "did:tdw:trusted"])
+            #expect(BetaID.sampleClaims["given_name"] == "Helvetia" && BetaID.sampleClaims["age_over_18"] == "true")
+            #expect(info["credential"] == ["vct": "betaid-sdjwt", "issuer": .string(harness.acceptedIssuer)])
+            #expect(harness.acceptedIssuer == (try harness.wallet.issuerDID()) && harness.acceptedIssuer.hasPrefix("did:jwk:"))
             #expect(info["id"]?.stringValue?.isEmpty == false && info["verified_at"]?.stringValue != nil)
             #expect(try await flow.status(started.verificationID) == "completed")
         }
@@ -41,11 +54,12 @@ import Testing
         }
     }
 
+    /// swiyu 2.x (`presentation_definition`): the built-in verifier speaks only 4.x, so the fault-injecting stand-in answers.
     @Test func completeFlowWithPresentationDefinitionVerifier() async throws {
-        let harness = try await GatewayHarness.make(shape: .v2, clientSettings: "VERIFIER_QUERY = presentation_definition")
+        let harness = try await GatewayHarness.make(verifier: .faultInjecting(shape: .v2), clientSettings: "VERIFIER_QUERY = presentation_definition")
         try await harness.run { flow in
             let started = try await flow.start(scope: "family_name birth_date")
-            let request = try #require(harness.verifier.request(started.verificationID))
+            let request = try #require(harness.standIn.request(started.verificationID))
             #expect(request["dcql_query"] == nil)
             let fields = request["presentation_definition"]?["input_descriptors"]?.arrayValue?.first?["constraints"]?["fields"]
             #expect(fields == [["path": ["$.vct"], "filter": ["type": "string", "const": "betaid-sdjwt"]],
@@ -56,15 +70,20 @@ import Testing
     }
 
     @Test func verifierBearerTokenIsSent() async throws {
-        let harness = try await GatewayHarness.make(clientSettings: "VERIFIER_BEARER_TOKEN = mgmt-token", verifierBearer: "mgmt-token")
+        let protected = GatewayHarness.VerifierKind.builtIn(settings: "MANAGEMENT_BEARER_TOKEN = mgmt-token")
+        let harness = try await GatewayHarness.make(verifier: protected, clientSettings: "VERIFIER_BEARER_TOKEN = mgmt-token")
         try await harness.run { flow in
-            let info = try await flow.complete(try await flow.start())
+            // The verifier's management API refuses requests without the token ...
+            #expect(try await harness.builtIn.verification("00000000-0000-0000-0000-000000000000").status == 401)
+            // ... so the whole flow working shows the gateway sends it, on creation and on every poll.
+            let info = try await flow.complete(try await flow.start(), webhook: false)
             #expect(info["status"] == "success")
         }
-        let refused = try await GatewayHarness.make(verifierBearer: "mgmt-token")   // the client sends none
+        let refused = try await GatewayHarness.make(verifier: protected)   // the client sends none
         try await refused.run { flow in
             let nonce = try await flow.nonce()
             #expect(try await flow.request(flow.authorizeURI(nonce)).status == .badGateway)
+            #expect(try await refused.verifierRows().isEmpty)
         }
     }
 
@@ -75,7 +94,7 @@ import Testing
             let first = try await flow.request(flow.authorizeURI(nonce), headers: [.accept: "application/json"])
             let second = try await flow.request(flow.authorizeURI(nonce), headers: [.accept: "application/json"])
             #expect(first.json["verification_id"] == second.json["verification_id"])
-            #expect(harness.verifier.createdIDs.count == 1)
+            #expect(try await harness.verifierRows() == [try #require(first.json["verification_id"]?.stringValue)])
             let page = try await flow.request(flow.authorizeURI(nonce))
             #expect(page.status == .ok && page.headers[.contentType] == "text/html; charset=utf-8")
             #expect(page.text.contains("<svg") && page.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
@@ -84,9 +103,14 @@ import Testing
 
     @Test func failedVerificationRedirectsWithTheClientsFailureError() async throws {
         let harness = try await GatewayHarness.make(clientSettings: "FAILURE_ERROR = unauthorized_client")
+        let statusServer = try await LoopbackServer()
+        defer { statusServer.stop() }
+        try harness.wallet.issueWithStatus(index: 1, name: "revoked", statusServer: statusServer)   // index 1: revoked
         try await harness.run { flow in
             let started = try await flow.start()
-            harness.verifier.fail(started.verificationID, code: "credential_revoked")
+            let reply = try await harness.wallet.answer(started.deeplink, credential: "revoked")
+            #expect(reply.status == 400 && reply.body.objectValue?["error_code"] == "credential_revoked", "\(reply.body)")
+            try await flow.expectVerifierState(started, "FAILED")
             #expect(try await flow.notify(started.verificationID).status == .noContent)
             #expect(try await flow.status(started.verificationID) == "failed")
             let redirect = try #require(try await flow.finalize(started))
@@ -132,7 +156,7 @@ import Testing
             #expect(twice.status == .badRequest && twice.headers[.location] == nil)
             (try await flow.request("/token", .post, body: "grant_type=authorization_code&code=a&code=b&client_id=test-client&client_secret=x"))
                 .expectOAuthError("invalid_request", status: .badRequest)
-            #expect(harness.verifier.createdIDs.isEmpty)
+            #expect(try await harness.verifierRows().isEmpty)
         }
     }
 
@@ -147,14 +171,15 @@ import Testing
         }
     }
 
+    /// A verifier that fails and recovers: the fault-injecting stand-in.
     @Test func verifierDownIs502AndTheSessionCanBeRetried() async throws {
-        let harness = try await GatewayHarness.make()
+        let harness = try await GatewayHarness.make(verifier: .faultInjecting())
         try await harness.run { flow in
             let nonce = try await flow.nonce()
-            harness.verifier.setDown(true)
+            harness.standIn.setDown(true)
             let down = try await flow.request(flow.authorizeURI(nonce))
             #expect(down.status == .badGateway && down.text.contains("not reachable"))
-            harness.verifier.setDown(false)
+            harness.standIn.setDown(false)
             let retry = try await flow.request(flow.authorizeURI(nonce), headers: [.accept: "application/json"])
             #expect(retry.status == .ok && retry.json["verification_id"]?.stringValue != nil)
         }
@@ -164,10 +189,7 @@ import Testing
     func codeReplayRevokesTheToken(_ backend: Backend) async throws {
         let harness = try await GatewayHarness.make(backend: backend)
         try await harness.run { flow in
-            let started = try await flow.start()
-            harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
-            _ = try await flow.notify(started.verificationID)
-            let code = try #require(try await flow.finalize(started)?["code"])
+            let code = try await flow.verifiedCode()
             let token = try #require(try await flow.token(code: code).json["access_token"]?.stringValue)
             #expect(try await flow.info(token).status == .ok)
             (try await flow.token(code: code)).expectOAuthError("invalid_grant", status: .badRequest)
@@ -179,13 +201,7 @@ import Testing
     @Test func codeChecksAtTheTokenEndpoint() async throws {
         let harness = try await GatewayHarness.make()
         try await harness.run { flow in
-            func freshCode() async throws -> String {
-                let started = try await flow.start()
-                harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
-                _ = try await flow.notify(started.verificationID)
-                return try #require(try await flow.finalize(started)?["code"])
-            }
-            let code = try await freshCode()
+            let code = try await flow.verifiedCode()
             (try await flow.token(code: code, clientID: "other-client", secret: "secret-token:other", redirect: "https://other.example.com/cb"))
                 .expectOAuthError("invalid_grant", status: .badRequest)
             (try await flow.token(code: code, redirect: "https://exchange.example.com/other")).expectOAuthError("invalid_grant", status: .badRequest)
@@ -193,7 +209,7 @@ import Testing
             (try await flow.token(code: "made-up")).expectOAuthError("invalid_grant", status: .badRequest)
             #expect(try await flow.token(code: code).status == .ok)   // the failed attempts did not burn it
 
-            let expired = try await freshCode()
+            let expired = try await flow.verifiedCode()
             try await harness.db.execute("UPDATE oauth2gw.authorization_codes SET expires_at = now() - interval '1 second' WHERE used_at IS NULL")
             (try await flow.token(code: expired)).expectOAuthError("invalid_grant", status: .badRequest)
 
@@ -207,10 +223,7 @@ import Testing
     @Test func basicAuthAtTheTokenEndpoint() async throws {
         let harness = try await GatewayHarness.make()
         try await harness.run { flow in
-            let started = try await flow.start()
-            harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
-            _ = try await flow.notify(started.verificationID)
-            let code = try #require(try await flow.finalize(started)?["code"])
+            let code = try await flow.verifiedCode()
             let basic = Data("test-client:\(GatewayHarness.secret.formEscaped)".utf8).base64EncodedString()
             let response = try await flow.request("/token", .post, headers: [.authorization: "Basic \(basic)", .contentType: "application/x-www-form-urlencoded"],
                                                   body: "grant_type=authorization_code&code=\(code)&redirect_uri=\(GatewayHarness.redirect.formEscaped)")
@@ -236,8 +249,8 @@ import Testing
         let harness = try await GatewayHarness.make()
         try await harness.run { flow in
             var started = try await flow.start()
-            harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
-            #expect(try await flow.finalize(started) == nil)           // not verified yet at KyCH: no webhook, no poll
+            try await flow.present(started)                             // SUCCESS at the verifier ...
+            #expect(try await flow.finalize(started) == nil)           // ... not verified yet at KyCH: no webhook, no poll
             _ = try await flow.notify(started.verificationID)
             let cookie = started.cookie
             started.cookie = "kych_binding=stolen"
@@ -253,15 +266,22 @@ import Testing
         let harness = try await GatewayHarness.make(clientSettings: "WEBHOOK_API_KEY_HEADER = x-api-key\nWEBHOOK_API_KEY_VALUE = hook-key")
         try await harness.run { flow in
             let started = try await flow.start()
-            harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
+            let key: HTTPFields = [.init("x-api-key")!: "hook-key"]
+            // Out of order: a webhook before the wallet has answered changes nothing.
+            #expect(try await flow.notify(started.verificationID, headers: key).status == .noContent)
+            #expect(try await flow.status(started.verificationID) == "authorized")
+            let request = try await AuthorizationRequest.fetch(started.deeplink)
+            #expect(try await harness.wallet.present(request).status == 200)
+            try await flow.expectVerifierState(started, "SUCCESS")
             (try await flow.notify(started.verificationID)).expectOAuthError("invalid_client", status: .unauthorized)
             (try await flow.notify(started.verificationID, headers: [.init("x-api-key")!: "wrong"])).expectOAuthError("invalid_client", status: .unauthorized)
             #expect(try await flow.status(started.verificationID) == "authorized")   // unchanged
-            let key: HTTPFields = [.init("x-api-key")!: "hook-key"]
             #expect(try await flow.notify(started.verificationID, headers: key).status == .noContent)
+            #expect(try await flow.status(started.verificationID) == "verified")
             #expect(try await flow.notify(started.verificationID, headers: key).status == .noContent)   // duplicate
-            // A late FAILED seen by the verifier after SUCCESS must not undo the verified state.
-            harness.verifier.fail(started.verificationID, code: "credential_revoked")
+            // A late wallet answer (a refusal) after SUCCESS is refused by the verifier; its webhook changes nothing.
+            #expect(try await Wallet.decline(request).status == 410)
+            try await flow.expectVerifierState(started, "SUCCESS")
             #expect(try await flow.notify(started.verificationID, headers: key).status == .noContent)
             #expect(try await flow.status(started.verificationID) == "verified")
             // Unknown ids are accepted (so the verifier stops retrying); malformed bodies are not.
@@ -270,11 +290,27 @@ import Testing
         }
     }
 
+    /// A verifier that reports FAILED after it reported SUCCESS (no wallet can make the built-in one
+    /// do that): the verified state stays. The fault-injecting stand-in.
+    @Test func aLateFailureReportDoesNotUndoTheVerifiedState() async throws {
+        let harness = try await GatewayHarness.make(verifier: .faultInjecting())
+        try await harness.run { flow in
+            let started = try await flow.start()
+            harness.standIn.succeed(started.verificationID, claims: GatewayHarness.claims)
+            #expect(try await flow.notify(started.verificationID).status == .noContent)
+            #expect(try await flow.status(started.verificationID) == "verified")
+            harness.standIn.fail(started.verificationID, code: "credential_revoked")
+            #expect(try await flow.notify(started.verificationID).status == .noContent)
+            #expect(try await flow.status(started.verificationID) == "verified")
+            #expect(try await flow.finalize(started)?["code"] != nil)
+        }
+    }
+
     @Test func concurrentWebhooksApplyOnce() async throws {
         let harness = try await GatewayHarness.make()
         try await harness.run { flow in
             let started = try await flow.start()
-            harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
+            try await flow.present(started)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
@@ -288,11 +324,12 @@ import Testing
         }
     }
 
+    /// A verification the verifier no longer knows (404) while KyCH's session lives: the fault-injecting stand-in.
     @Test func verifierExpiryEndsTheFlow() async throws {
-        let harness = try await GatewayHarness.make()
+        let harness = try await GatewayHarness.make(verifier: .faultInjecting())
         try await harness.run { flow in
             let started = try await flow.start()
-            harness.verifier.expire(started.verificationID)
+            harness.standIn.expire(started.verificationID)
             #expect(try await flow.notify(started.verificationID).status == .noContent)
             #expect(try await flow.status(started.verificationID) == "expired")
             #expect(try await flow.request("/finalize/\(started.verificationID)", headers: [.cookie: started.cookie]).status == .gone)

@@ -15,7 +15,10 @@ import Testing
 
     @Test func twoGatewaysShareOneFlow() async throws {
         let harness = try await GatewayHarness.make()
-        defer { harness.verifier.stop() }
+        try await harness.whileVerifierRuns { try await shareOneFlow(harness) }
+    }
+
+    private func shareOneFlow(_ harness: GatewayHarness) async throws {
         let portA = TestPorts.next(), portB = TestPorts.next()
         let a = try await GatewayProcess(configPath: try config(harness, binding: "HOST = 127.0.0.1\nPORT = \(portA)"),
                                          baseURL: "http://127.0.0.1:\(portA)")
@@ -31,7 +34,9 @@ import Testing
             headers: [("Accept", "application/json")])
         let id = try #require(authorize.json["verification_id"]?.stringValue)
         let cookie = String(try #require(authorize.headers["set-cookie"]).split(separator: ";")[0])
-        harness.verifier.succeed(id, claims: GatewayHarness.claims)
+        // The person's wallet presents to the built-in verifier (whose webhook is sent here by hand, to the other instance).
+        let deeplink = try #require(authorize.json["verification_deeplink"]?.stringValue)
+        #expect(try await harness.wallet.answer(deeplink).status == 200)
         let hook = try await HTTP.post(a.baseURL + "/notification", headers: [("Content-Type", "application/json")],
                                        body: #"{"verification_id":"\#(id)","timestamp":"2026-01-01T00:00:00Z"}"#)
         #expect(hook.status == 204)
@@ -44,7 +49,8 @@ import Testing
             body: "client_id=test-client&redirect_uri=\(redirect.formEscaped)&state=\(state)&client_secret=\(secret.formEscaped)&code=\(code)&grant_type=authorization_code")
         let accessToken = try #require(token.json["access_token"]?.stringValue, "\(token.body)")
         let info = try await HTTP.get(a.baseURL + "/info", headers: [("Authorization", "Bearer \(accessToken)")])
-        #expect(info.json["claims"]?["given_name"] == "Helvetia")
+        #expect(info.json["claims"] == ["given_name": "Helvetia", "family_name": "National", "birth_date": "1848-09-12", "age_over_18": true])
+        #expect(info.json["credential"]?["issuer"] == .string(harness.acceptedIssuer))
         // A replay at the other instance is refused.
         let replay = try await HTTP.post(a.baseURL + "/token", headers: [("Content-Type", "application/x-www-form-urlencoded")],
             body: "client_id=test-client&redirect_uri=\(redirect.formEscaped)&client_secret=\(secret.formEscaped)&code=\(code)&grant_type=authorization_code")
@@ -64,7 +70,10 @@ import Testing
 
     @Test func unixSocketBindingModeStaleFileAndCleanup() async throws {
         let harness = try await GatewayHarness.make()
-        defer { harness.verifier.stop() }
+        try await harness.whileVerifierRuns { try await bindUnixSocket(harness) }
+    }
+
+    private func bindUnixSocket(_ harness: GatewayHarness) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kych-sock-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("kych.sock").path
@@ -87,7 +96,10 @@ import Testing
 
     @Test func sigtermDrainsInFlightRequests() async throws {
         let harness = try await GatewayHarness.make()
-        defer { harness.verifier.stop() }
+        try await harness.whileVerifierRuns { try await drainOnSIGTERM(harness) }
+    }
+
+    private func drainOnSIGTERM(_ harness: GatewayHarness) async throws {
         let port = TestPorts.next()
         let gateway = try await GatewayProcess(configPath: try config(harness, binding: "HOST = 127.0.0.1\nPORT = \(port)"),
                                                baseURL: "http://127.0.0.1:\(port)")
@@ -96,6 +108,7 @@ import Testing
         let authorize = try await HTTP.get(gateway.baseURL + "/authorize/\(nonce)?response_type=code&client_id=test-client&redirect_uri=\(GatewayHarness.redirect.formEscaped)",
                                            headers: [("Accept", "application/json")])
         let id = try #require(authorize.json["verification_id"]?.stringValue)
+        #expect(try await harness.verifierRows() == [id])   // created at the built-in verifier
         let start = ContinuousClock.now
         async let poll = HTTP.get(gateway.baseURL + "/status/\(id)?timeout_ms=2000")
         try await Task.sleep(for: .milliseconds(500))

@@ -19,8 +19,8 @@ import Testing
         }
         let callbackPort = TestPorts.next()
         let redirect = "http://127.0.0.1:\(callbackPort)/kyc-proof/kych"
-        let harness = try await GatewayHarness.make(clientSettings: "REDIRECT_URI = \(redirect)")
-        defer { harness.verifier.stop() }
+        let harness = try await GatewayHarness.make(verifier: .faultInjecting(), clientSettings: "REDIRECT_URI = \(redirect)")
+        defer { harness.standIn.stop() }
         let port = TestPorts.next()
         let gateway = try await GatewayProcess(configPath: try temporaryFile("""
             [kych-oauth2-gateway]
@@ -70,11 +70,11 @@ import Testing
         #expect(ready["claims_de"] == ["Vornamen", "Nachname", "Geburtsdatum", "Mindestens 18 Jahre alt"])
         #expect(ready["status_de"] == "Warten auf Ihre Bestätigung in der swiyu-Wallet…")
         #expect(ready["csp_violations"] == [], "the page's own style and script must pass its CSP")
-        #expect(harness.verifier.createdIDs.count == 1, "the language switch showed the same verification")
+        #expect(harness.standIn.createdIDs.count == 1, "the language switch showed the same verification")
 
         // The wallet presents; the verifier tells KyCH; the page notices and leaves for the client.
-        let id = try #require(harness.verifier.createdIDs.first)
-        harness.verifier.succeed(id, claims: GatewayHarness.claims)
+        let id = try #require(harness.standIn.createdIDs.first)
+        harness.standIn.succeed(id, claims: GatewayHarness.claims)
         let hook = try await HTTP.post(gateway.baseURL + "/notification", headers: [("Content-Type", "application/json")],
                                        body: #"{"verification_id":"\#(id)","timestamp":"2026-01-01T00:00:00Z"}"#)
         #expect(hook.status == 204)

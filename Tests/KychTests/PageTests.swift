@@ -198,7 +198,7 @@ import Testing
     // MARK: error pages and GET / through the gateway
 
     @Test func errorPagesAreLocalizedAndSayWhatToDoNext() async throws {
-        let harness = try await GatewayHarness.make()
+        let harness = try await GatewayHarness.make(verifier: .faultInjecting())   // stand-in: setDown/succeed/createdIDs
         try await harness.run { flow in
             let unknown = try await flow.request(flow.authorizeURI(nil, clientID: "nobody"), headers: [.acceptLanguage: "de-CH"])
             #expect(unknown.status == .badRequest && unknown.headers[.location] == nil)
@@ -209,15 +209,15 @@ import Testing
             let badRedirect = try await flow.request(flow.authorizeURI(try await flow.nonce(), redirect: "https://evil.example/") + "&lang=fr")
             #expect(badRedirect.status == .badRequest && badRedirect.text.contains("<h1>Adresse de retour invalide</h1>"))
 
-            harness.verifier.setDown(true)
+            harness.standIn.setDown(true)
             let down = try await flow.request(flow.authorizeURI(try await flow.nonce()), headers: [.acceptLanguage: "it"])
             #expect(down.status == .badGateway && down.text.contains("<h1>Servizio di verifica non disponibile</h1>"))
             #expect(down.text.contains(">Riprova</a>"))
-            harness.verifier.setDown(false)
+            harness.standIn.setDown(false)
 
             // Finishing in another browser (no binding cookie), with the language the page passed on to /finalize.
             let started = try await flow.start()
-            harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
+            harness.standIn.succeed(started.verificationID, claims: GatewayHarness.claims)
             _ = try await flow.notify(started.verificationID)
             let other = try await flow.request("/finalize/\(started.verificationID)?state=\(GatewayHarness.state)&lang=it")
             #expect(other.status == .forbidden && other.text.contains("<h1>Browser diverso</h1>"))
@@ -230,7 +230,7 @@ import Testing
     }
 
     @Test func aNonceLessRequestReloadsTheSameSession() async throws {
-        let harness = try await GatewayHarness.make()
+        let harness = try await GatewayHarness.make(verifier: .faultInjecting())   // stand-in: createdIDs
         try await harness.run { flow in
             let page = try await flow.request(flow.authorizeURI(nil))
             #expect(page.status == .ok)
@@ -238,7 +238,7 @@ import Testing
             #expect(reload.hasPrefix("/authorize/"))
             let again = try await flow.request(reload)
             #expect(again.status == .ok && again.headers[.setCookie] == nil)
-            #expect(harness.verifier.createdIDs.count == 1)
+            #expect(harness.standIn.createdIDs.count == 1)
         }
     }
 

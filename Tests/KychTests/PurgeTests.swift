@@ -6,12 +6,12 @@ import Testing
 @Suite struct PurgeTests {
     @Test func purgeEndsWaitingSessionsAndDeletesDeadRows() async throws {
         let harness = try await GatewayHarness.make()
-        defer { harness.verifier.stop() }
         try await harness.run { flow in
             let waiting = try await flow.start()
             let done = try await flow.start()
-            _ = try await flow.complete(done)
-            _ = waiting
+            let info = try await flow.complete(done)   // a real presentation to the built-in verifier
+            #expect(info["claims"]?["given_name"] == "Helvetia")
+            #expect(try await flow.status(waiting.verificationID) == "authorized")
         }
         try await harness.db.execute("UPDATE oauth2gw.verification_sessions SET expires_at = now() - interval '1 minute'")
         let report = try await harness.db.withPool { pool in

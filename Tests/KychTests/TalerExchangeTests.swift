@@ -2,6 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import KychCore
+import KychSDJWT
+import KychVerifier
+import KychWallet
 import Testing
 
 /// Replays the GNU Taler exchange's OAuth2 KYC plugin byte for byte (shared/docs/taler-exchange-client.md)
@@ -77,17 +80,29 @@ extension String {
         CLIENT_SECRET = secret-token:taler-exchange-secret
         VERIFIER_URL = %VERIFIER%
         REDIRECT_URI = https://exchange.example.com/kyc-proof/kych
-        ACCEPTED_ISSUER_DIDS = {did:tdw:trusted}
+        ACCEPTED_ISSUER_DIDS = {%ISSUER%}
         DEFAULT_SCOPE = {given_name, family_name, birth_date}
         FAILURE_ERROR = unauthorized_client
         """
 
-    private func harness() async throws -> GatewayHarness {
-        try await GatewayHarness.make(extraClients: Self.clientSection)
+    private func harness(verifier: GatewayHarness.VerifierKind = .builtIn()) async throws -> GatewayHarness {
+        try await GatewayHarness.make(verifier: verifier, extraClients: Self.clientSection)
     }
 
+    /// The wallet presents the credential `credential` from the verification page's "Open in swiyu wallet" link.
+    private static func present(_ credential: String? = nil, expect status: Int = 200) -> Outcome {
+        { flow, _, deeplink in
+            let reply = try await flow.harness.wallet.answer(deeplink, credential: credential)
+            #expect(reply.status == status, "\(reply.body)")
+        }
+    }
+
+    /// What happens at the verifier between the page and /finalize: given the flow, the verification id
+    /// and the deeplink the page offers.
+    typealias Outcome = @Sendable (FlowClient, String, String) async throws -> Void
+
     /// Drives one KYC attempt as exchange + browser; returns the redirect's query as the exchange's /kyc-proof sees it.
-    private func attempt(_ exchange: TalerExchange, _ flow: FlowClient, outcome: (TestVerifier, String) -> Void) async throws -> [String: String] {
+    private func attempt(_ exchange: TalerExchange, _ flow: FlowClient, outcome: Outcome) async throws -> [String: String] {
         var nonce: String?
         if let setupURL = exchange.setupURL {
             let setup = try await flow.request(TalerExchange.path(setupURL), .post, headers: [
@@ -101,8 +116,11 @@ extension String {
         let page = try await flow.request(TalerExchange.path(exchange.browserURL(nonce: nonce)), headers: [.accept: "text/html"])
         #expect(page.status == .ok, "\(page.text)")
         let cookie = String(try #require(page.headers[.setCookie]).split(separator: ";")[0])
-        let id = try #require(flow.harness.verifier.createdIDs.last)
-        outcome(flow.harness.verifier, id)
+        // The verification id in the page's status URL, and the same-device link a wallet opens.
+        let id = try #require(page.text.captures(#"data-status-url="/status/([^?"]+)\?"#).first)
+        let deeplink = try #require(page.text.captures(#"id="open-wallet" href="([^"]+)""#).first?.htmlUnescaped)
+        #expect(deeplink.hasPrefix("swiyu-verify://?client_id=") && deeplink.contains(id))
+        try await outcome(flow, id, deeplink)
         #expect(try await flow.notify(id).status == .noContent)
         let finalize = try await flow.request("/finalize/\(id)?state=\(exchange.state)", headers: [.cookie: cookie])
         #expect(finalize.status == .found)
@@ -130,13 +148,13 @@ extension String {
         let exchange = TalerExchange(authorizeURL: "https://kych.example.com/authorize#setup")
         #expect(exchange.setupURL == "https://kych.example.com/setup/taler-exchange")
         try await harness.run { flow in
-            let query = try await attempt(exchange, flow) { verifier, id in verifier.succeed(id, claims: GatewayHarness.claims) }
+            let query = try await attempt(exchange, flow, outcome: Self.present())
             #expect(query["error"] == nil)
-            let lastID = try #require(harness.verifier.createdIDs.last)
-            let request = try #require(harness.verifier.request(lastID))
-            #expect(request["dcql_query"]?["credentials"]?.arrayValue?.first?["claims"]
+            let stored = try JSON.parse(Data(try #require(try await harness.verifierRows("dcql_query::text").last).utf8))
+            #expect(stored["credentials"]?.arrayValue?.first?["claims"]
                     == [["path": ["given_name"]], ["path": ["family_name"]], ["path": ["birth_date"]]])   // DEFAULT_SCOPE, no scope sent
             let attributes = try await proof(exchange, flow, code: try #require(query["code"]))
+            // The wallet's Beta-ID credential (KychWallet's sample): Helvetia National, born 1848-09-12.
             #expect(attributes["full_name"] == "Helvetia National" && attributes["birthdate"] == "1848-09-12")
             #expect(attributes["id"]?.stringValue?.isEmpty == false)
         }
@@ -147,7 +165,7 @@ extension String {
         let exchange = TalerExchange(authorizeURL: "https://kych.example.com/authorize")
         #expect(exchange.setupURL == nil)
         try await harness.run { flow in
-            let query = try await attempt(exchange, flow) { verifier, id in verifier.succeed(id, claims: GatewayHarness.claims) }
+            let query = try await attempt(exchange, flow, outcome: Self.present())
             let attributes = try await proof(exchange, flow, code: try #require(query["code"]))
             #expect(attributes["full_name"] == "Helvetia National")
         }
@@ -155,21 +173,47 @@ extension String {
 
     @Test func failuresReachTheExchangeInTheFormItActsOn() async throws {
         let harness = try await harness()
+        let statusServer = try await LoopbackServer()
+        defer { statusServer.stop() }
+        try harness.wallet.issueWithStatus(index: 1, name: "revoked", statusServer: statusServer)
+        // A status list the issuer names but nobody serves: the verifier cannot check it.
+        var unlisted = Wallet.Issuance()
+        unlisted.status = StatusReference(uri: statusServer.baseURL + "/status/missing.jwt", index: 1)
+        try harness.wallet.issue(unlisted, name: "unlisted")
         let exchange = TalerExchange(authorizeURL: "https://kych.example.com/authorize#setup")
         try await harness.run { flow in
             // A declined wallet and a revoked credential: unauthorized_client (the client's FAILURE_ERROR).
-            for code in ["access_denied", "credential_revoked"] {
-                let query = try await attempt(exchange, flow) { verifier, id in verifier.fail(id, code: code) }
+            let declined: Outcome = { flow, _, deeplink in
+                let reply = try await flow.harness.wallet.answer(deeplink, decline: true)
+                #expect(reply.status == 200)
+            }
+            for (outcome, code) in [(declined, "access_denied"), (Self.present("revoked", expect: 400), "credential_revoked")] {
+                let query = try await attempt(exchange, flow, outcome: outcome)
                 #expect(query["error"] == "unauthorized_client" && query["code"] == nil)
-                #expect(query["error_description"]?.isEmpty == false && query["state"] == exchange.state)
+                #expect(query["error_description"]?.contains(code) == true && query["state"] == exchange.state, "\(query)")
             }
-            // A verifier-side fault (no error code, or a registry outage): server_error.
-            for code in [nil, "unresolvable_status_list"] as [String?] {
-                let query = try await attempt(exchange, flow) { verifier, id in verifier.fail(id, code: code) }
-                #expect(query["error"] == "server_error" && query["state"] == exchange.state)
-            }
+            // A verifier-side fault (a registry outage): server_error.
+            let query = try await attempt(exchange, flow, outcome: Self.present("unlisted", expect: 400))
+            #expect(query["error"] == "server_error" && query["state"] == exchange.state, "\(query)")
+            #expect(try await harness.db.strings("SELECT failure_code FROM oauth2gw.verification_sessions ORDER BY session_serial")
+                    == ["access_denied", "credential_revoked", "unresolvable_status_list"])
             // The same state served every attempt: it is never treated as unique.
-            #expect(try await harness.db.strings("SELECT count(DISTINCT session_serial)::text FROM oauth2gw.verification_sessions WHERE state = '\(exchange.state)'") == ["4"])
+            #expect(try await harness.db.strings("SELECT count(DISTINCT session_serial)::text FROM oauth2gw.verification_sessions WHERE state = '\(exchange.state)'") == ["3"])
+        }
+    }
+
+    /// A FAILED result without an error code, which no wallet answer makes the built-in verifier
+    /// report: the fault-injecting stand-in. The exchange gets server_error.
+    @Test func aFailureWithoutErrorCodeIsAServerError() async throws {
+        let harness = try await harness(verifier: .faultInjecting())
+        let exchange = TalerExchange(authorizeURL: "https://kych.example.com/authorize#setup")
+        try await harness.run { flow in
+            for _ in 0..<2 {
+                let query = try await attempt(exchange, flow) { flow, id, _ in flow.harness.standIn.fail(id, code: nil) }
+                #expect(query["error"] == "server_error" && query["code"] == nil && query["state"] == exchange.state)
+                #expect(query["error_description"]?.isEmpty == false)
+            }
+            #expect(try await harness.db.strings("SELECT count(DISTINCT session_serial)::text FROM oauth2gw.verification_sessions WHERE state = '\(exchange.state)'") == ["2"])
         }
     }
 

@@ -5,31 +5,86 @@ import KychCore
 import KychGateway
 import KychPostgres
 import KychStorage
+import KychWallet
 import Logging
 import Testing
 
-/// A gateway on a fresh database with one registered client and a test verifier: the fixture of the flow tests.
+/// A gateway on a fresh database with one registered client (and a second one, `other-client`) and
+/// a verifier: the fixture of the flow tests. By default the verifier is the built-in one
+/// (`KychVerifierServer`) in-process, on the same database, with a wallet holding a Beta-ID credential
+/// from the issuer the clients accept; flows are completed by real presentations. Its webhook points
+/// nowhere (the gateway under test has no port): the tests send `/notification` themselves, as the
+/// verifier would, or let `/status` poll the verifier. `.faultInjecting` uses `FaultInjectingVerifier`
+/// instead, only for what the built-in verifier cannot do (see there).
 struct GatewayHarness {
     static let secret = "secret-token:test-secret"
     static let redirect = "https://exchange.example.com/kyc-proof/kych"
     static let state = "0123456789ABCDEFGHJKMNPQRSTVWXYZ0123456789ABCDEFGHJKM"   // 52 chars, Taler-like
+    /// The fault-injecting verifier's credential subject (the built-in verifier's claims come from the wallet's credential).
     static let claims: [String: JSON] = [
         "given_name": "Helvetia", "family_name": "National", "birth_date": "1848-09-12", "age_over_18": "true",
         "portrait": "iVBORw0KGgo", "personal_administrative_number": "756.3658.1881.91",
     ]
+    /// The issuer the fault-injecting verifier reports, and its clients accept.
+    static let standInIssuer = "did:tdw:trusted"
+
+    enum VerifierKind {
+        /// The built-in verifier; `settings` are extra `[kych-verifier]` lines (e.g. `MANAGEMENT_BEARER_TOKEN`).
+        case builtIn(settings: String = "")
+        /// The scripted stand-in, with its wire shape.
+        case faultInjecting(shape: FaultInjectingVerifier.Shape = .v4)
+    }
 
     let db: TestDatabase
-    let verifier: TestVerifier
     let config: GatewayConfig
+    let builtInVerifier: BuiltInVerifier?
+    let faultInjectingVerifier: FaultInjectingVerifier?
 
-    /// `clientSettings` adds lines to the `[client_test]` section (e.g. `VERIFIER_QUERY = presentation_definition`);
-    /// `extraClients` adds sections, with `%VERIFIER%` standing for the test verifier's URL.
-    static func make(shape: TestVerifier.Shape = .v4, clientSettings: String = "", mainSettings: String = "",
-                     extraClients: String = "", verifierBearer: String? = nil, backend: Backend = .postgres) async throws -> GatewayHarness {
-        let db = try await TestDatabase.create()
+    /// The built-in verifier (only with `.builtIn`).
+    var builtIn: BuiltInVerifier {
+        guard let builtInVerifier else { preconditionFailure("this harness runs the fault-injecting verifier") }
+        return builtInVerifier
+    }
+
+    /// The person's wallet (only with `.builtIn`): holds the Beta-ID credential `betaid`.
+    var wallet: Wallet { builtIn.wallet }
+
+    /// The scripted verifier (only with `.faultInjecting`).
+    var standIn: FaultInjectingVerifier {
+        guard let faultInjectingVerifier else { preconditionFailure("this harness runs the built-in verifier") }
+        return faultInjectingVerifier
+    }
+
+    /// The issuer DID the clients accept (`%ISSUER%` in `extraClients`).
+    let acceptedIssuer: String
+
+    /// `clientSettings` adds lines to the `[client_test]` section (e.g. `FAILURE_ERROR = unauthorized_client`);
+    /// `extraClients` adds sections, with `%VERIFIER%` standing for the verifier's URL and `%ISSUER%` for
+    /// the accepted issuer's DID. With `backend: .sqlite` the gateway's store is SQLite; the built-in
+    /// verifier keeps its PostgreSQL database.
+    static func make(verifier kind: VerifierKind = .builtIn(), clientSettings: String = "", mainSettings: String = "",
+                     extraClients: String = "", backend: Backend = .postgres) async throws -> GatewayHarness {
+        var builtIn: BuiltInVerifier?
+        var standIn: FaultInjectingVerifier?
+        let db: TestDatabase
+        let verifierURL: String, issuer: String
+        switch kind {
+        case .builtIn(let settings):
+            db = try await TestDatabase.createWithVerifier()
+            let verifier = try await BuiltInVerifier.start(database: db.connectionString, webhook: nil, settings: settings)
+            try verifier.wallet.issue(name: "betaid")
+            builtIn = verifier
+            verifierURL = verifier.baseURL
+            issuer = try verifier.wallet.issuerDID()
+        case .faultInjecting(let shape):
+            db = try await TestDatabase.create()
+            let verifier = FaultInjectingVerifier(shape: shape)
+            try await verifier.start()
+            standIn = verifier
+            verifierURL = verifier.baseURL
+            issuer = standInIssuer
+        }
         let database = backend == .postgres ? db.connectionString : try await backend.freshDatabase()
-        let verifier = TestVerifier(shape: shape, requiredBearer: verifierBearer)
-        try await verifier.start()
         let text = """
             [kych-oauth2-gateway]
             HOST = 127.0.0.1
@@ -40,29 +95,54 @@ struct GatewayHarness {
             [client_test]
             CLIENT_ID = test-client
             CLIENT_SECRET = \(secret)
-            VERIFIER_URL = \(verifier.baseURL)
+            VERIFIER_URL = \(verifierURL)
             REDIRECT_URI = \(redirect)
-            ACCEPTED_ISSUER_DIDS = {did:tdw:trusted}
+            ACCEPTED_ISSUER_DIDS = {\(issuer)}
             DEFAULT_SCOPE = {given_name, family_name, birth_date, age_over_18}
             \(clientSettings)
             [client_other]
             CLIENT_ID = other-client
             CLIENT_SECRET = secret-token:other
-            VERIFIER_URL = \(verifier.baseURL)
+            VERIFIER_URL = \(verifierURL)
             REDIRECT_URI = https://other.example.com/cb
-            \(extraClients.replacingOccurrences(of: "%VERIFIER%", with: verifier.baseURL))
+            \(extraClients.replacingOccurrences(of: "%VERIFIER%", with: verifierURL).replacingOccurrences(of: "%ISSUER%", with: issuer))
             """
         let config = try GatewayConfig.validate(try IniFile.parse(text, path: "test.conf", environment: [:]))
         _ = try await Stores.with(database, logger: TestEnvironment.logger) { stores in
             try await stores.clients.syncClients(config.clients.map { Client(config: $0) }, prune: false)
         }
-        return GatewayHarness(db: db, verifier: verifier, config: config)
+        return GatewayHarness(db: db, config: config, builtInVerifier: builtIn, faultInjectingVerifier: standIn, acceptedIssuer: issuer)
     }
 
+    /// Runs `body` against the in-process gateway, then stops the verifier (also when `body` throws).
     func run(_ body: @Sendable (FlowClient) async throws -> Void) async throws {
-        defer { verifier.stop() }
-        let app = try await buildApplication(config, logger: TestEnvironment.logger)
-        try await app.test(.router) { client in try await body(FlowClient(client: client, harness: self)) }
+        try await whileVerifierRuns {
+            let app = try await buildApplication(config, logger: TestEnvironment.logger)
+            try await app.test(.router) { client in try await body(FlowClient(client: client, harness: self)) }
+        }
+    }
+
+    /// Runs `body`, then stops the verifier, also when `body` throws (for tests that start gateway processes).
+    func whileVerifierRuns<T>(_ body: () async throws -> T) async throws -> T {
+        let result: T
+        do {
+            result = try await body()
+        } catch {
+            await stopVerifier()
+            throw error
+        }
+        await stopVerifier()
+        return result
+    }
+
+    func stopVerifier() async {
+        faultInjectingVerifier?.stop()
+        await builtInVerifier?.stop()
+    }
+
+    /// Rows of the built-in verifier's verifications (one per verification the gateway created).
+    func verifierRows(_ column: String = "verification_id") async throws -> [String] {
+        try await db.strings("SELECT \(column) FROM verifier.verifications ORDER BY verification_serial")
     }
 }
 
@@ -74,6 +154,8 @@ struct FlowClient {
     struct Started {
         var verificationID: String
         var cookie: String
+        /// The `verification_deeplink` the wallet opens.
+        var deeplink: String
     }
 
     @discardableResult
@@ -109,7 +191,8 @@ struct FlowClient {
         let setCookie = try #require(response.headers[.setCookie])
         #expect(setCookie.contains("HttpOnly") && setCookie.contains("Secure") && setCookie.contains("SameSite=Lax"))
         let cookie = String(setCookie.split(separator: ";")[0])
-        return Started(verificationID: id, cookie: cookie)
+        let deeplink = try #require(response.json["verification_deeplink"]?.stringValue)
+        return Started(verificationID: id, cookie: cookie, deeplink: deeplink)
     }
 
     func notify(_ id: String, headers: HTTPFields = [:]) async throws -> TestResponse {
@@ -144,9 +227,31 @@ struct FlowClient {
         try await request("/info", headers: [.authorization: "Bearer \(token)"])
     }
 
-    /// The whole happy path after `start`: verifier success, webhook, finalize, token, info.
+    /// The person's wallet presents its Beta-ID credential for `started` (built-in verifier); the
+    /// verifier must accept it.
+    func present(_ started: Started, credential: String? = nil) async throws {
+        let reply = try await harness.wallet.answer(started.deeplink, credential: credential)
+        #expect(reply.status == 200, "\(reply.body)")
+        try await expectVerifierState(started, "SUCCESS")
+    }
+
+    /// The state of the verification in the built-in verifier's store (`SUCCESS`, `FAILED`, `PENDING`
+    /// as its management API names them), read from the shared database so that a management bearer
+    /// token does not matter.
+    func expectVerifierState(_ started: Started, _ state: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let stored = try await harness.db.strings(
+            "SELECT status FROM verifier.verifications WHERE verification_id = '\(started.verificationID)'")
+        #expect(stored == [state.lowercased()], sourceLocation: sourceLocation)
+    }
+
+    /// The whole happy path after `start`: the wallet presents (or, with the fault-injecting verifier,
+    /// the verifier is told it succeeded), webhook or /status polling, finalize, token, info.
     func complete(_ started: Started, webhook: Bool = true) async throws -> JSON {
-        harness.verifier.succeed(started.verificationID, claims: GatewayHarness.claims)
+        if harness.builtInVerifier != nil {
+            try await present(started)
+        } else {
+            harness.standIn.succeed(started.verificationID, claims: GatewayHarness.claims)
+        }
         if webhook {
             #expect(try await notify(started.verificationID).status == .noContent)
             #expect(try await status(started.verificationID) == "verified")
@@ -164,6 +269,14 @@ struct FlowClient {
         let info = try await info(accessToken)
         #expect(info.status == .ok && info.headers[.contentType] == "application/json")
         return info.json
+    }
+
+    /// A verified session's authorization code: the wallet presents, the webhook arrives, /finalize redirects.
+    func verifiedCode() async throws -> String {
+        let started = try await start()
+        try await present(started)
+        #expect(try await notify(started.verificationID).status == .noContent)
+        return try #require(try await finalize(started)?["code"])
     }
 }
 

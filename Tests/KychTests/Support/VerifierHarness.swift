@@ -192,50 +192,94 @@ enum VerifierTestConfig {
     }
 }
 
+/// The built-in verifier in-process on a loopback port (`TestPorts`), on a database that has the
+/// verifier schema (`TestDatabase.createWithVerifier`), and a wallet folder beside its signing key.
+/// The wallet holds no credential until a test issues one.
+struct BuiltInVerifier: Sendable {
+    let app: RunningApp
+    let wallet: Wallet
+    let keyFile: String
+
+    var baseURL: String { app.baseURL }
+
+    /// `webhook`: the callback URI (`nil`: no webhook); `settings`: extra `[kych-verifier]` lines.
+    static func start(database: String, webhook: String?, settings: String = "") async throws -> BuiltInVerifier {
+        let directory = try VerifierTestConfig.temporaryDirectory()
+        let port = TestPorts.next()
+        let keyFile = directory.appendingPathComponent("verifier.pem").path
+        let text = VerifierTestConfig.section(port: port, database: database, keyFile: keyFile, webhook: webhook, extra: settings)
+        let config = try VerifierConfig.validate(try IniFile.parse(text, path: "verifier.conf", environment: [:]))
+        let app = try await RunningApp(try await buildVerifierApplication(config, logger: TestEnvironment.logger),
+                                       baseURL: "http://127.0.0.1:\(port)")
+        return BuiltInVerifier(app: app, wallet: try Wallet(directory: directory.appendingPathComponent("wallet")), keyFile: keyFile)
+    }
+
+    /// The management view of a verification.
+    func verification(_ id: String, headers: [(String, String)] = []) async throws -> HTTP.Reply {
+        try await HTTP.get(baseURL + "/management/api/verifications/" + id, headers: headers)
+    }
+
+    func stop() async { await app.stop() }
+}
+
+extension Wallet {
+    /// What the person's wallet does with a deeplink (or request URI): fetches and checks the
+    /// request object, then presents the credential `credential` (default: the first of a requested
+    /// type), or declines. Returns the verifier's answer to the post.
+    func answer(_ deeplink: String, credential: String? = nil, decline: Bool = false,
+                faults: PresentationFaults = []) async throws -> VerifierReply {
+        let request = try await AuthorizationRequest.fetch(deeplink)
+        return decline ? try await Wallet.decline(request) : try await present(request, credential: credential, faults: faults)
+    }
+
+    /// Issues the default Beta-ID credential as `name`, with status-list entry `index` of a list that
+    /// `statusServer` serves at `/status/1.jwt` (index 1 revoked, 2 suspended, the rest valid).
+    func issueWithStatus(index: Int, name: String, statusServer: LoopbackServer) throws {
+        let uri = statusServer.baseURL + "/status/1.jwt"
+        statusServer.serve("/status/1.jwt", try statusListToken(uri: uri, revoked: [1], suspended: [2]))
+        var issuance = Wallet.Issuance()
+        issuance.status = StatusReference(uri: uri, index: index)
+        try issue(issuance, name: name)
+    }
+}
+
 /// The KyCH gateway and the built-in verifier, both in-process on loopback ports sharing one fresh
 /// database, and a wallet folder: the real parts a wallet, a browser and a client talk to.
 struct VerifierStack {
     let db: TestDatabase
-    let wallet: Wallet
-    let verifier: RunningApp
+    let builtIn: BuiltInVerifier
     let gateway: RunningApp
     let browser: GatewayBrowser
+
+    var wallet: Wallet { builtIn.wallet }
+    var verifier: RunningApp { builtIn.app }
 
     /// `acceptedIssuers`: the client's ACCEPTED_ISSUER_DIDS (default: the wallet's issuer).
     static func start(acceptedIssuers: (Wallet) throws -> [String] = { [try $0.issuerDID()] }) async throws -> VerifierStack {
         let db = try await TestDatabase.createWithVerifier()
-        let directory = try VerifierTestConfig.temporaryDirectory()
-        let wallet = try Wallet(directory: directory.appendingPathComponent("wallet"))
-        let verifierPort = TestPorts.next(), gatewayPort = TestPorts.next()
-        let text = VerifierTestConfig.section(
-            port: verifierPort, database: db.connectionString, keyFile: directory.appendingPathComponent("verifier.pem").path,
-            webhook: "http://127.0.0.1:\(gatewayPort)/notification")
-            + "\n" + VerifierTestConfig.gatewaySections(
-                port: gatewayPort, database: db.connectionString, verifierURL: "http://127.0.0.1:\(verifierPort)",
-                acceptedIssuers: try acceptedIssuers(wallet))
-        let ini = try IniFile.parse(text, path: "stack.conf", environment: [:])
-        let gatewayConfig = try GatewayConfig.validate(ini)
+        let gatewayPort = TestPorts.next()
+        let builtIn = try await BuiltInVerifier.start(database: db.connectionString,
+                                                      webhook: "http://127.0.0.1:\(gatewayPort)/notification")
+        let text = VerifierTestConfig.gatewaySections(port: gatewayPort, database: db.connectionString, verifierURL: builtIn.baseURL,
+                                                      acceptedIssuers: try acceptedIssuers(builtIn.wallet))
+        let gatewayConfig = try GatewayConfig.validate(try IniFile.parse(text, path: "stack.conf", environment: [:]))
         try await db.withPool { pool in
             _ = try await PostgresClientRepository(client: pool, logger: TestEnvironment.logger)
                 .syncClients(gatewayConfig.clients.map { Client(config: $0) }, prune: false)
         }
-        let verifier = try await RunningApp(
-            try buildVerifierApplication(try VerifierConfig.validate(ini), logger: TestEnvironment.logger),
-            baseURL: "http://127.0.0.1:\(verifierPort)")
         let gateway = try await RunningApp(
             try await buildApplication(gatewayConfig, logger: TestEnvironment.logger), baseURL: "http://127.0.0.1:\(gatewayPort)")
-        return VerifierStack(db: db, wallet: wallet, verifier: verifier, gateway: gateway,
-                             browser: GatewayBrowser(baseURL: gateway.baseURL))
+        return VerifierStack(db: db, builtIn: builtIn, gateway: gateway, browser: GatewayBrowser(baseURL: gateway.baseURL))
     }
 
     func stop() async {
         await gateway.stop()
-        await verifier.stop()
+        await builtIn.stop()
     }
 
     /// The verifier's management view of a verification.
     func verification(_ id: String) async throws -> HTTP.Reply {
-        try await HTTP.get(verifier.baseURL + "/management/api/verifications/" + id)
+        try await builtIn.verification(id)
     }
 }
 
@@ -296,25 +340,19 @@ struct GatewayBrowser {
 /// whose issuer it may trust.
 struct StandaloneVerifier {
     let db: TestDatabase
-    let app: RunningApp
-    let wallet: Wallet
-    let keyFile: String
+    let builtIn: BuiltInVerifier
 
-    var baseURL: String { app.baseURL }
+    var app: RunningApp { builtIn.app }
+    var wallet: Wallet { builtIn.wallet }
+    var keyFile: String { builtIn.keyFile }
+    var baseURL: String { builtIn.baseURL }
 
     /// `settings` are extra `[kych-verifier]` lines; `webhook` receives the callbacks.
     static func start(settings: String = "", webhook: LoopbackServer? = nil) async throws -> StandaloneVerifier {
         let db = try await TestDatabase.createWithVerifier()
-        let directory = try VerifierTestConfig.temporaryDirectory()
-        let port = TestPorts.next()
-        let keyFile = directory.appendingPathComponent("verifier.pem").path
-        let text = VerifierTestConfig.section(port: port, database: db.connectionString, keyFile: keyFile,
-                                              webhook: webhook.map { $0.baseURL + "/notification" }, extra: settings)
-        let config = try VerifierConfig.validate(try IniFile.parse(text, path: "verifier.conf", environment: [:]))
-        let app = try await RunningApp(try buildVerifierApplication(config, logger: TestEnvironment.logger),
-                                       baseURL: "http://127.0.0.1:\(port)")
-        return StandaloneVerifier(db: db, app: app, wallet: try Wallet(directory: directory.appendingPathComponent("wallet")),
-                                  keyFile: keyFile)
+        let builtIn = try await BuiltInVerifier.start(database: db.connectionString,
+                                                      webhook: webhook.map { $0.baseURL + "/notification" }, settings: settings)
+        return StandaloneVerifier(db: db, builtIn: builtIn)
     }
 
     /// The DCQL body KyCH's gateway sends, trusting the wallet's issuer.
@@ -341,7 +379,7 @@ struct StandaloneVerifier {
     }
 
     func result(_ id: String, headers: [(String, String)] = []) async throws -> HTTP.Reply {
-        try await HTTP.get(baseURL + "/management/api/verifications/" + id, headers: headers)
+        try await builtIn.verification(id, headers: headers)
     }
 
     /// Posts a form to the verification's response endpoint.
@@ -351,5 +389,5 @@ struct StandaloneVerifier {
                             body: FormURLEncoding.encode(fields))
     }
 
-    func stop() async { await app.stop() }
+    func stop() async { await builtIn.stop() }
 }

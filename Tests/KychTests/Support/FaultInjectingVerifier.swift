@@ -6,9 +6,19 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// A stand-in swiyu verifier for tests (until the built-in verifier exists): the management API of the
-/// 4.x contract (or 2.x result shapes), with results set by the test.
-final class TestVerifier: Sendable {
+/// A scripted stand-in for a swiyu verifier's management API, kept only for what the built-in verifier
+/// (`KychVerifierServer`, swiyu 4.x) cannot be made to do. The project's rule allows a fake verifier in
+/// tests only until the built-in one exists; it exists, so every flow a real wallet can drive runs against
+/// it (`GatewayHarness.make()`, the default). This stand-in remains for:
+/// - the swiyu 2.x wire shape (`VERIFIER_QUERY = presentation_definition`, results without the DCQL
+///   credential id), which the built-in verifier does not speak;
+/// - a verifier that is down (HTTP 500) and comes back (`setDown`);
+/// - a verification the verifier has forgotten (404 before the gateway's own session expires, `expire`);
+/// - results no wallet presentation can cause: `FAILED` without an error code, or `FAILED` reported
+///   after `SUCCESS` (`succeed`/`fail` set the management result directly).
+/// Its results are whatever the test sets, so nothing here checks a presentation: use the built-in
+/// verifier and `KychWallet` for anything about real credentials.
+final class FaultInjectingVerifier: Sendable {
     enum Shape { case v4, v2 }
 
     struct Verification {
@@ -27,11 +37,8 @@ final class TestVerifier: Sendable {
     private let down = Mutex(false)
     private let port = Mutex(0)
     private let task = Mutex<Task<Void, any Error>?>(nil)
-    let requiredBearer: String?
-
-    init(shape: Shape = .v4, requiredBearer: String? = nil) {
+    init(shape: Shape = .v4) {
         self.shape = shape
-        self.requiredBearer = requiredBearer
     }
 
     var baseURL: String { "http://127.0.0.1:\(port.withLock { $0 })" }
@@ -39,7 +46,7 @@ final class TestVerifier: Sendable {
     func request(_ id: String) -> JSON? { verifications.withLock { $0[id]?.request } }
     func setDown(_ value: Bool) { down.withLock { $0 = value } }
 
-    /// The wallet presented successfully: `claims` become the credential subject.
+    /// Reports SUCCESS with `claims` as the credential subject (no presentation behind it).
     func succeed(_ id: String, claims: [String: JSON], vct: String = "betaid-sdjwt", issuer: String = "did:tdw:trusted") {
         var subject = claims
         subject["vct"] = .string(vct)
@@ -64,7 +71,6 @@ final class TestVerifier: Sendable {
         let router = Router()
         router.post("/management/api/verifications") { request, _ -> Response in
             if self.down.withLock({ $0 }) { return Self.json(500, ["error_description": "Internal Server Error. Please check again later"]) }
-            if let bearer = self.requiredBearer, request.headers[.authorization] != "Bearer \(bearer)" { return Self.json(401, [:]) }
             let body = try await request.body.collect(upTo: 1 << 20)
             let json = try JSON.parse(Data(buffer: body))
             let id = UUID().uuidString.lowercased()
@@ -73,9 +79,8 @@ final class TestVerifier: Sendable {
             self.order.withLock { $0.append(id) }
             return Self.json(200, self.describe(v))
         }
-        router.get("/management/api/verifications/:id") { request, context -> Response in
+        router.get("/management/api/verifications/:id") { _, context -> Response in
             if self.down.withLock({ $0 }) { return Self.json(500, [:]) }
-            if let bearer = self.requiredBearer, request.headers[.authorization] != "Bearer \(bearer)" { return Self.json(401, [:]) }
             let id = try context.parameters.require("id")
             guard let v = self.verifications.withLock({ $0[id] }), !v.gone else {
                 return Self.json(404, ["detail": .string("The verification with the identifier '\(id)' was not found")])
@@ -85,7 +90,7 @@ final class TestVerifier: Sendable {
         let ready = AsyncStream<Int>.makeStream()
         var app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) },
-                              logger: Logger(label: "test-verifier", factory: { _ in SwiftLogNoOpLogHandler() }))
+                              logger: Logger(label: "fault-injecting-verifier", factory: { _ in SwiftLogNoOpLogHandler() }))
         app.logger.logLevel = .critical
         let running = Task { try await app.runService(gracefulShutdownSignals: []) }
         task.withLock { $0 = running }
