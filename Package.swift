@@ -71,6 +71,7 @@ let package = Package(
                 "KychCore",
                 "KychPostgres",
                 "KychSQLite",
+                "KychVerifier",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -104,13 +105,15 @@ let package = Package(
             dependencies: ["KychCore", "KychStorage", "KychPostgres", "KychSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The built-in swiyu-compatible OpenID4VP verifier: verifications, DCQL, request objects,
-        // presentation checks, DID and status-list resolution, webhook outbox, PostgreSQL store.
+        // presentation checks, DID and status-list resolution, webhook outbox, PostgreSQL and SQLite stores.
         .target(
             name: "KychVerifier",
             dependencies: [
                 "KychCore",
                 "KychSDJWT",
                 "KychPostgres",
+                "KychSQLite",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -123,8 +126,8 @@ let package = Package(
             name: "KychVerifierServer",
             dependencies: [
                 "KychCore",
-                "KychPostgres",
                 "KychSDJWT",
+                "KychStorage",
                 "KychVerifier",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

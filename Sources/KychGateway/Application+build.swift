@@ -25,7 +25,7 @@ public func buildApplication(_ config: GatewayConfig, logger: Logger) async thro
     }
     GatewayRoutes(flow: flow, logger: logger).register(on: router)
     PageRoutes.register(on: router)
-    let embeddedVerifier = try await EmbeddedVerifier.open(configFile: config.file, gatewayDatabase: config.database, logger: logger)
+    let embeddedVerifier = try await EmbeddedVerifier.open(configFile: config.file, gatewayStores: stores, logger: logger)
     embeddedVerifier?.routes.register(on: router)
 
     var app = Application(

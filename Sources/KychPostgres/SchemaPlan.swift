@@ -1,9 +1,10 @@
 import KychCore
 
 /// The schemas a configuration file needs, per database: the gateway's for
-/// `[kych-oauth2-gateway]`, the built-in verifier's for `[kych-verifier]`.
+/// `[kych-oauth2-gateway]`, the built-in verifier's for `[kych-verifier]`. PostgreSQL gets the patch
+/// files; SQLite has no patches (its tables are created in code), `schemas` names what `--reset` drops.
 public struct SchemaPlan: Sendable {
-    public var url: DatabaseURL
+    public var location: DatabaseLocation
     public var patches: [String]
     public var schemas: [String]
 
@@ -18,7 +19,7 @@ public struct SchemaPlan: Sendable {
         if ini.section(GatewayConfig.mainSection) != nil || !hasVerifier {
             let gateway = try CLISupport.loadConfig(configPath)
             gatewayDatabase = gateway.database
-            plans.append(SchemaPlan(url: try DatabaseURL(parsing: gateway.database),
+            plans.append(SchemaPlan(location: try DatabaseLocation(parsing: gateway.database),
                                     patches: SchemaInstaller.gatewayPatches, schemas: SchemaInstaller.gatewaySchemas))
         }
         if hasVerifier {
@@ -26,12 +27,12 @@ public struct SchemaPlan: Sendable {
             guard let database = verifier.database.isEmpty ? gatewayDatabase : verifier.database else {
                 throw CLIError("[kych-verifier] has no DATABASE and there is no [kych-oauth2-gateway] to share one with")
             }
-            let url = try DatabaseURL(parsing: database)
-            if let index = plans.firstIndex(where: { $0.url == url }) {
+            let location = try DatabaseLocation(parsing: database)
+            if let index = plans.firstIndex(where: { $0.location == location }) {
                 plans[index].patches += SchemaInstaller.verifierPatches
                 plans[index].schemas += SchemaInstaller.verifierSchemas
             } else {
-                plans.append(SchemaPlan(url: url, patches: SchemaInstaller.verifierPatches, schemas: SchemaInstaller.verifierSchemas))
+                plans.append(SchemaPlan(location: location, patches: SchemaInstaller.verifierPatches, schemas: SchemaInstaller.verifierSchemas))
             }
         }
         return plans

@@ -14,8 +14,9 @@ public final class SQLiteDatabase: Sendable {
         self.connection = connection
     }
 
-    /// Opens (creating if needed) the database at `path` (nil: in memory) and installs the schema.
-    public static func open(path: String?, logger: Logger) async throws -> SQLiteDatabase {
+    /// Opens (creating if needed) the database at `path` (nil: in memory) and, unless told not to,
+    /// installs the schema (``installSchema()``).
+    public static func open(path: String?, installingSchema: Bool = true, logger: Logger) async throws -> SQLiteDatabase {
         if let path {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -24,7 +25,7 @@ public final class SQLiteDatabase: Sendable {
         let db = SQLiteDatabase(connection: connection)
         for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] { _ = try await db.rows(pragma) }
         if path != nil { _ = try await db.rows("PRAGMA journal_mode = WAL") }
-        try await SQLiteSchema.install(on: db)
+        if installingSchema { try await db.installSchema() }
         return db
     }
 
@@ -101,25 +102,27 @@ actor AsyncLock {
     }
 }
 
+/// Reading KyCH's column encodings (see `SQLiteSchema`): text, integers, Unix-second dates, blobs, JSON lists.
 extension SQLiteRow {
-    func string(_ name: String) -> String? { column(name)?.string }
-    func int(_ name: String) -> Int64? { column(name)?.integer.map(Int64.init) }
-    func date(_ name: String) -> Date? { column(name)?.double.map(Date.init(timeIntervalSince1970:)) }
-    func data(_ name: String) -> Data? {
+    public func string(_ name: String) -> String? { column(name)?.string }
+    public func int(_ name: String) -> Int64? { column(name)?.integer.map(Int64.init) }
+    public func date(_ name: String) -> Date? { column(name)?.double.map(Date.init(timeIntervalSince1970:)) }
+    public func data(_ name: String) -> Data? {
         guard case .blob(let buffer)? = column(name) else { return nil }
         return Data(buffer.readableBytesView)
     }
-    func strings(_ name: String) -> [String]? {
+    public func strings(_ name: String) -> [String]? {
         guard let text = string(name) else { return nil }
         return (try? JSONDecoder().decode([String].self, from: Data(text.utf8)))
     }
 }
 
+/// Binding values in KyCH's column encodings.
 extension SQLiteData {
-    static func text(_ s: String?) -> SQLiteData { s.map(SQLiteData.text) ?? .null }
-    static func date(_ d: Date) -> SQLiteData { .float(d.timeIntervalSince1970) }
-    static func blob(_ d: Data?) -> SQLiteData { d.map { .blob(ByteBuffer(bytes: $0)) } ?? .null }
-    static func list(_ l: [String]?) -> SQLiteData {
+    public static func text(_ s: String?) -> SQLiteData { s.map(SQLiteData.text) ?? .null }
+    public static func date(_ d: Date) -> SQLiteData { .float(d.timeIntervalSince1970) }
+    public static func blob(_ d: Data?) -> SQLiteData { d.map { .blob(ByteBuffer(bytes: $0)) } ?? .null }
+    public static func list(_ l: [String]?) -> SQLiteData {
         guard let l, let data = try? JSONEncoder().encode(l) else { return .null }
         return .text(String(decoding: data, as: UTF8.self))
     }

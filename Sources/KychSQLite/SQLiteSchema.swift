@@ -1,7 +1,16 @@
-/// The gateway's tables in SQLite, the same design as `oauth2_gatewaydb/oauth2gw-0001.sql`:
-/// lists and claims as JSON text, timestamps as Unix seconds, hashes as blobs.
+import KychCore
+
+/// KyCH's tables in SQLite, the same design as `oauth2_gatewaydb/oauth2gw-0001.sql` and
+/// `verifier-0001.sql` (the verifier's tables prefixed `verifier_`): lists, claims and queries as JSON
+/// text, timestamps as Unix seconds, hashes and keys as blobs. Every statement is idempotent.
 enum SQLiteSchema {
-    static let version = 1
+    static let version = 2
+
+    /// The tables of each logical schema (the PostgreSQL schema names), children before parents.
+    static let tables = [
+        "oauth2gw": ["access_tokens", "authorization_codes", "verification_sessions", "clients"],
+        "verifier": ["verifier_webhook_events", "verifier_verifications"],
+    ]
 
     static let statements = [
         """
@@ -83,12 +92,77 @@ enum SQLiteSchema {
         """,
         "CREATE INDEX IF NOT EXISTS access_tokens_code ON access_tokens (code_serial)",
         "CREATE INDEX IF NOT EXISTS access_tokens_session ON access_tokens (session_serial)",
+        // The built-in verifier: pending -> in_progress -> success | failed; gone once expired.
+        """
+        CREATE TABLE IF NOT EXISTS verifier_verifications (
+          verification_serial INTEGER PRIMARY KEY AUTOINCREMENT,
+          verification_id TEXT NOT NULL UNIQUE,
+          request_nonce TEXT NOT NULL,
+          oauth_state TEXT NOT NULL,
+          status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'in_progress', 'success', 'failed')),
+          response_mode TEXT NOT NULL CHECK (response_mode IN ('direct_post', 'direct_post.jwt')),
+          dcql_query TEXT NOT NULL,
+          accepted_issuer_dids TEXT NOT NULL,
+          encryption_key BLOB CHECK (encryption_key IS NULL OR length(encryption_key) = 32),
+          encryption_key_id TEXT,
+          error_code TEXT,
+          error_description TEXT,
+          credential_subject_data TEXT,
+          created_at REAL NOT NULL,
+          expires_at REAL NOT NULL,
+          finished_at REAL,
+          CHECK ((response_mode = 'direct_post.jwt') = (encryption_key IS NOT NULL AND encryption_key_id IS NOT NULL)),
+          CHECK (status <> 'success' OR credential_subject_data IS NOT NULL)
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS verifier_verifications_expires ON verifier_verifications (expires_at)",
+        // The webhook outbox; next_attempt_at NULL: due now, else leased or waiting for a retry.
+        """
+        CREATE TABLE IF NOT EXISTS verifier_webhook_events (
+          event_serial INTEGER PRIMARY KEY AUTOINCREMENT,
+          verification_id TEXT NOT NULL,
+          created_at REAL NOT NULL,
+          next_attempt_at REAL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          last_error TEXT
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS verifier_webhook_events_due ON verifier_webhook_events (next_attempt_at, event_serial)",
     ]
 
-    static func install(on db: SQLiteDatabase) async throws {
+    /// Creates what is missing, in one transaction; returns the names of the tables created.
+    @discardableResult
+    static func install(on db: SQLiteDatabase) async throws -> [String] {
         try await db.transaction { tx in
+            let before = try await tableNames(tx)
             for statement in statements { try await tx.rows(statement) }
             try await tx.rows("PRAGMA user_version = \(version)")
+            return try await tableNames(tx).filter { !before.contains($0) }
+        }
+    }
+
+    private static func tableNames(_ tx: SQLiteDatabase.Transaction) async throws -> [String] {
+        try await tx.rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .compactMap { $0.string("name") }
+    }
+}
+
+extension SQLiteDatabase {
+    /// Creates KyCH's tables that are missing; returns the names of those created (none when up to date).
+    @discardableResult
+    public func installSchema() async throws -> [String] {
+        try await SQLiteSchema.install(on: self)
+    }
+
+    /// Drops the tables of the logical `schemas` (`oauth2gw`, `verifier`) with all their data, in one
+    /// transaction; ``installSchema()`` creates them anew.
+    public func dropSchemas(_ schemas: [String]) async throws {
+        let tables = try schemas.flatMap { name in
+            guard let tables = SQLiteSchema.tables[name] else { throw CLIError("unknown schema \(name)") }
+            return tables
+        }
+        try await transaction { tx in
+            for table in tables { try await tx.rows("DROP TABLE IF EXISTS \(table)") }
         }
     }
 }

@@ -1,14 +1,18 @@
 import KychCore
 import KychPostgres
 import KychSQLite
+import KychVerifier
 import Logging
 import PostgresNIO
 import ServiceLifecycle
 
-/// The stores of one process, on the backend `DATABASE` names.
+/// The stores of one process, on the backend `DATABASE` names: one PostgreSQL pool or one SQLite
+/// connection serves them all.
 public struct Stores: Sendable {
     public let clients: any ClientRepository
     public let flow: any FlowStore
+    /// The built-in verifier's store (its schema must be installed: `kych-dbinit`; SQLite has it always).
+    public let verifications: any VerificationStore
     /// Background work the stores need while the process runs (the PostgreSQL pool), for a ServiceGroup.
     public let services: [any Service]
     /// Checks that the store answers.
@@ -25,11 +29,13 @@ public struct Stores: Sendable {
             try await PostgresDatabase.preflight(url, logger: logger)
             let client = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url), backgroundLogger: logger)
             return Stores(clients: PostgresClientRepository(client: client, logger: logger),
-                          flow: PostgresFlowStore(client: client, logger: logger), services: [client],
+                          flow: PostgresFlowStore(client: client, logger: logger),
+                          verifications: PostgresVerificationStore(client: client, logger: logger), services: [client],
                           health: { try await client.query("SELECT 1", logger: logger) }, location: location)
         case .sqlite(let path):
             let db = try await SQLiteDatabase.open(path: path, logger: logger)
-            return Stores(clients: SQLiteClientRepository(db: db), flow: SQLiteFlowStore(db: db), services: [SQLiteCloser(db: db)],
+            return Stores(clients: SQLiteClientRepository(db: db), flow: SQLiteFlowStore(db: db),
+                          verifications: SQLiteVerificationStore(db: db), services: [SQLiteCloser(db: db)],
                           health: { try await db.rows("SELECT 1") }, location: location)
         }
     }

@@ -1,10 +1,9 @@
 import Foundation
 import Hummingbird
 import KychCore
-import KychPostgres
+import KychStorage
 import KychVerifier
 import Logging
-import PostgresNIO
 import ServiceLifecycle
 
 /// The parts of a running verifier, for its own server and for a gateway that embeds it: the
@@ -36,18 +35,17 @@ public struct VerifierComponents: Sendable {
     }
 }
 
-/// Builds the standalone `kych-verifier` application for `config`: the composition root.
-public func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) throws -> some ApplicationProtocol {
+/// Builds the standalone `kych-verifier` application for `config`: the composition root. Its store is
+/// PostgreSQL or SQLite, as `DATABASE` says.
+public func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) async throws -> some ApplicationProtocol {
     guard let binding = config.binding else {
         throw VerifierSettingsError("the verifier is EMBEDDED: the gateway serves it (run kych-oauth2-gateway)")
     }
-    let url = try DatabaseURL(parsing: config.database)
-    let postgres = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url), backgroundLogger: logger)
-    let verifier = try VerifierComponents(
-        config: config, store: PostgresVerificationStore(client: postgres, logger: logger), logger: logger)
+    let stores = try await Stores.open(config.database, logger: logger)
+    let verifier = try VerifierComponents(config: config, store: stores.verifications, logger: logger)
     let router = Router()
     router.get("/health") { _, _ -> Response in
-        try await postgres.query("SELECT 1", logger: logger)
+        try await stores.health()
         return .json(["status": "ok"])
     }
     verifier.routes.register(on: router)
@@ -63,7 +61,8 @@ public func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) t
             logger.info("verifier started", metadata: ["address": "\(described)"])
         },
         logger: logger)
-    app.addServices(postgres, verifier.maintenance)
+    app.addServices(stores.services)
+    app.addServices(verifier.maintenance)
     return app
 }
 
@@ -102,7 +101,7 @@ public struct VerifierMaintenance: Service {
             do {
                 try await body()
             } catch {
-                logger.warning("\(name) failed", metadata: ["error": "\(PostgresDatabase.describe(error))"])
+                logger.warning("\(name) failed", metadata: ["error": "\(Stores.describe(error))"])
             }
         }
     }

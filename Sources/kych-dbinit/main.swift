@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KychCore
 import KychPostgres
+import KychSQLite
 import Logging
 
 /// `kych-dbinit`: installs or upgrades KyCH's database schemas, idempotently.
@@ -9,7 +10,8 @@ import Logging
 struct DBInit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kych-dbinit",
-        abstract: "Create or upgrade the KyCH database schemas (same SQL files as the manual's psql commands).")
+        abstract: "Create or upgrade the KyCH database schemas (same SQL files as the manual's psql commands; "
+            + "a sqlite DATABASE gets its file and tables).")
 
     @Option(name: [.short, .long], help: "Configuration file (for the DATABASE setting).")
     var config: String = GatewayConfig.defaultPath
@@ -22,14 +24,11 @@ struct DBInit: AsyncParsableCommand {
 
     func run() async throws {
         let plans = try SchemaPlan.plans(configPath: config)
-        guard let directory = SchemaInstaller.locateSQLDirectory(explicit: sqlDir) else {
-            throw CLIError("cannot find the SQL files (oauth2_gatewaydb/versioning.sql); pass --sql-dir or set KYCH_SQL_DIR")
-        }
         if reset && !y {
             guard isatty(STDIN_FILENO) == 1 else {
                 throw CLIError("refusing to reset without confirmation: standard input is not a terminal (use -y)")
             }
-            let databases = plans.map(\.url.redacted).joined(separator: ", ")
+            let databases = plans.map(\.location.redacted).joined(separator: ", ")
             FileHandle.standardError.write(Data("Drop all KyCH data in \(databases)? [y/N] ".utf8))
             let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
             guard answer == "y" || answer == "yes" else {
@@ -39,15 +38,39 @@ struct DBInit: AsyncParsableCommand {
         }
         var logger = Logger(label: "kych-dbinit")
         logger.logLevel = .error
-        let installer = SchemaInstaller(directory: directory, logger: logger)
-        let reset = reset
         var applied: [String] = []
         for plan in plans {
-            applied += try await PostgresDatabase.withConnection(plan.url, logger: logger) { connection in
-                if reset { try await installer.reset(on: connection, schemas: plan.schemas, patches: plan.patches) }
-                return try await installer.install(on: connection, patches: plan.patches)
+            switch plan.location {
+            case .postgres(let url):
+                applied += try await installPostgres(plan, url: url, logger: logger)
+            case .sqlite(nil):
+                print("sqlite::memory: is created afresh by every process; nothing to initialise.")
+            case .sqlite(let path?):
+                let db = try await SQLiteDatabase.open(path: path, installingSchema: false, logger: logger)
+                do {
+                    if reset { try await db.dropSchemas(plan.schemas) }
+                    let created = try await db.installSchema()
+                    try await db.close()
+                    if !created.isEmpty { applied.append("\(plan.location.redacted) (tables \(created.joined(separator: ", ")))") }
+                } catch {
+                    try? await db.close()
+                    throw error
+                }
             }
         }
         print(applied.isEmpty ? "Database is up to date." : "Applied: \(applied.joined(separator: ", "))")
+    }
+
+    /// Applies the plan's patch files that are not yet recorded (after dropping its schemas with `--reset`).
+    private func installPostgres(_ plan: SchemaPlan, url: DatabaseURL, logger: Logger) async throws -> [String] {
+        guard let directory = SchemaInstaller.locateSQLDirectory(explicit: sqlDir) else {
+            throw CLIError("cannot find the SQL files (oauth2_gatewaydb/versioning.sql); pass --sql-dir or set KYCH_SQL_DIR")
+        }
+        let installer = SchemaInstaller(directory: directory, logger: logger)
+        let reset = reset
+        return try await PostgresDatabase.withConnection(url, logger: logger) { connection in
+            if reset { try await installer.reset(on: connection, schemas: plan.schemas, patches: plan.patches) }
+            return try await installer.install(on: connection, patches: plan.patches)
+        }
     }
 }

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import KychCore
-import KychPostgres
 import KychVerifierServer
 import Logging
 
@@ -32,8 +31,7 @@ struct VerifierCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap(RedactingLogHandler.init)
         var logger = Logger(label: "kych-verifier")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        try await PostgresDatabase.preflight(try DatabaseURL(parsing: verifierConfig.database), logger: logger)
-        let app = try buildVerifierApplication(verifierConfig, logger: logger)
+        let app = try await buildVerifierApplication(verifierConfig, logger: logger)
         try await binding.serve { try await app.runService() }
     }
 }

@@ -100,4 +100,12 @@ public enum DatabaseLocation: Sendable, Equatable {
             self = .postgres(try DatabaseURL(parsing: string))
         }
     }
+
+    /// A description safe for logs and prompts: no password.
+    public var redacted: String {
+        switch self {
+        case .postgres(let url): url.redacted
+        case .sqlite(let path): path.map { "sqlite://\($0)" } ?? "sqlite::memory:"
+        }
+    }
 }

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import KychPostgres
 import KychSDJWT
@@ -39,30 +38,14 @@ public struct PostgresVerificationStore: VerificationStore {
 
     static func decode(_ row: PostgresRow) throws -> Verification {
         let r = row.makeRandomAccess()
-        let id = try r[0].decode(String.self)
-        guard let status = VerificationStatus(rawValue: try r[3].decode(String.self)),
-              let mode = ResponseMode(rawValue: try r[4].decode(String.self))
-        else { throw StoredDataError(verificationID: id, problem: "unknown status or response mode") }
-        let query: DCQLQuery
-        do {
-            query = try DCQLQuery(json: try JSONText.parse(Data(try r[5].decode(String.self).utf8)))
-        } catch {
-            throw StoredDataError(verificationID: id, problem: "stored DCQL query: \(error)")
-        }
-        var key: ResponseEncryptionKey?
-        if let raw = try r[7].decode(Data?.self), let keyID = try r[8].decode(String?.self) {
-            key = ResponseEncryptionKey(keyID: keyID, privateKey: try P256.KeyAgreement.PrivateKey(rawRepresentation: raw))
-        }
-        var outcome: VerificationOutcome?
-        if status.isFinal {
-            let data = try r[11].decode(String?.self).map { try JSONText.parse(Data($0.utf8)) }
-            outcome = VerificationOutcome(errorCode: try r[9].decode(String?.self), errorDescription: try r[10].decode(String?.self),
-                                          credentialSubjectData: data)
-        }
-        return Verification(
-            id: id, requestNonce: try r[1].decode(String.self), state: try r[2].decode(String.self), status: status,
-            request: VerificationRequest(acceptedIssuerDIDs: try r[6].decode([String].self), responseMode: mode, query: query),
-            encryptionKey: key, outcome: outcome, createdAt: try r[12].decode(Date.self), expiresAt: try r[13].decode(Date.self))
+        return try StoredVerification(
+            id: try r[0].decode(String.self), requestNonce: try r[1].decode(String.self), state: try r[2].decode(String.self),
+            status: try r[3].decode(String.self), responseMode: try r[4].decode(String.self), dcqlQuery: try r[5].decode(String.self),
+            acceptedIssuerDIDs: try r[6].decode([String].self), encryptionKey: try r[7].decode(Data?.self),
+            encryptionKeyID: try r[8].decode(String?.self), errorCode: try r[9].decode(String?.self),
+            errorDescription: try r[10].decode(String?.self), credentialSubjectData: try r[11].decode(String?.self),
+            createdAt: try r[12].decode(Date.self), expiresAt: try r[13].decode(Date.self)
+        ).decoded()
     }
 
     public func deleteIfExpired(id: String, now: Date) async throws -> Bool {
@@ -143,23 +126,9 @@ public struct PostgresVerificationStore: VerificationStore {
     }
 }
 
-/// A stored row that cannot be read back (it was not written by this verifier).
-struct StoredDataError: Error, CustomStringConvertible {
-    var verificationID: String
-    var problem: String
-    var description: String { "verification \(verificationID): \(problem)" }
-}
-
 extension Duration {
-    /// The duration in seconds, for `make_interval(secs => …)`.
+    /// The duration in (fractional) seconds.
     var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}
-
-extension JSONText {
-    /// The compact serialization as a `String`.
-    static func string(_ value: JSONValue) -> String {
-        String(decoding: serialize(value), as: UTF8.self)
     }
 }

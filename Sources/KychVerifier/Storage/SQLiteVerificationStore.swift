@@ -1,0 +1,110 @@
+import Foundation
+import KychSDJWT
+import KychSQLite
+import SQLiteNIO
+
+/// ``VerificationStore`` on the embedded SQLite database (tables `verifier_verifications` and
+/// `verifier_webhook_events`). Every transition is one conditional statement or one transaction on the
+/// process's single, serialised connection (and SQLite's write lock between processes), so it is
+/// atomic as on PostgreSQL.
+public struct SQLiteVerificationStore: VerificationStore {
+    let db: KychSQLite.SQLiteDatabase
+
+    public init(db: KychSQLite.SQLiteDatabase) {
+        self.db = db
+    }
+
+    public func create(_ v: Verification) async throws {
+        try await db.rows("""
+            INSERT INTO verifier_verifications (verification_id, request_nonce, oauth_state, status, response_mode,
+              dcql_query, accepted_issuer_dids, encryption_key, encryption_key_id, created_at, expires_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(v.id), .text(v.requestNonce), .text(v.state), .text(v.status.rawValue), .text(v.request.responseMode.rawValue),
+                  .text(JSONText.string(v.request.query.json)), .list(v.request.acceptedIssuerDIDs),
+                  .blob(v.encryptionKey?.privateKey.rawRepresentation), .text(v.encryptionKey?.keyID),
+                  .date(v.createdAt), .date(v.expiresAt)])
+    }
+
+    public func verification(id: String) async throws -> Verification? {
+        guard let row = try await db.rows("SELECT * FROM verifier_verifications WHERE verification_id = ?", [.text(id)]).first else {
+            return nil
+        }
+        return try StoredVerification(
+            id: row.string("verification_id") ?? id, requestNonce: row.string("request_nonce") ?? "",
+            state: row.string("oauth_state") ?? "", status: row.string("status") ?? "", responseMode: row.string("response_mode") ?? "",
+            dcqlQuery: row.string("dcql_query") ?? "", acceptedIssuerDIDs: row.strings("accepted_issuer_dids") ?? [],
+            encryptionKey: row.data("encryption_key"), encryptionKeyID: row.string("encryption_key_id"),
+            errorCode: row.string("error_code"), errorDescription: row.string("error_description"),
+            credentialSubjectData: row.string("credential_subject_data"),
+            createdAt: row.date("created_at") ?? Date(), expiresAt: row.date("expires_at") ?? Date()
+        ).decoded()
+    }
+
+    public func deleteIfExpired(id: String, now: Date) async throws -> Bool {
+        try await !db.rows("DELETE FROM verifier_verifications WHERE verification_id = ? AND expires_at <= ? RETURNING 1",
+                           [.text(id), .date(now)]).isEmpty
+    }
+
+    public func claim(id: String, now: Date) async throws -> Bool {
+        try await !db.rows("""
+            UPDATE verifier_verifications SET status = ?
+            WHERE verification_id = ? AND status = ? AND expires_at > ?
+            RETURNING 1
+            """, [.text(VerificationStatus.inProgress.rawValue), .text(id), .text(VerificationStatus.pending.rawValue), .date(now)]).isEmpty
+    }
+
+    public func finish(id: String, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool {
+        let data = outcome.credentialSubjectData.map(JSONText.string)
+        return try await db.transaction { tx in
+            let now = Date()
+            let finished = try await !tx.rows("""
+                UPDATE verifier_verifications SET status = ?, error_code = ?, error_description = ?, credential_subject_data = ?,
+                  finished_at = ?
+                WHERE verification_id = ? AND status = ?
+                RETURNING 1
+                """, [.text(status.rawValue), .text(outcome.errorCode), .text(outcome.errorDescription), .text(data), .date(now),
+                      .text(id), .text(VerificationStatus.inProgress.rawValue)]).isEmpty
+            if finished && notify {
+                try await tx.rows("INSERT INTO verifier_webhook_events (verification_id, created_at) VALUES (?, ?)", [.text(id), .date(now)])
+            }
+            return finished
+        }
+    }
+
+    public func enqueueEvent(verificationID: String) async throws {
+        try await db.rows("""
+            INSERT INTO verifier_webhook_events (verification_id, created_at)
+            SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM verifier_webhook_events WHERE verification_id = ?)
+            """, [.text(verificationID), .date(Date()), .text(verificationID)])
+    }
+
+    public func leaseDueEvent(lease: Duration) async throws -> WebhookEvent? {
+        let now = Date()
+        let rows = try await db.rows("""
+            UPDATE verifier_webhook_events SET next_attempt_at = ?
+            WHERE event_serial = (
+              SELECT event_serial FROM verifier_webhook_events
+              WHERE next_attempt_at IS NULL OR next_attempt_at <= ?
+              ORDER BY event_serial LIMIT 1)
+            RETURNING event_serial, verification_id, created_at, attempts
+            """, [.date(now.addingTimeInterval(lease.seconds)), .date(now)])
+        guard let row = rows.first, let serial = row.int("event_serial"), let id = row.string("verification_id") else { return nil }
+        return WebhookEvent(serial: serial, verificationID: id, createdAt: row.date("created_at") ?? now,
+                            attempts: Int(row.int("attempts") ?? 0))
+    }
+
+    public func eventDelivered(_ event: WebhookEvent) async throws {
+        try await db.rows("DELETE FROM verifier_webhook_events WHERE event_serial = ?", [.integer(Int(event.serial))])
+    }
+
+    public func eventFailed(_ event: WebhookEvent, reason: String, retryAfter: Duration) async throws {
+        try await db.rows("""
+            UPDATE verifier_webhook_events SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?
+            WHERE event_serial = ?
+            """, [.date(Date().addingTimeInterval(retryAfter.seconds)), .text(reason), .integer(Int(event.serial))])
+    }
+
+    public func purgeExpired(now: Date) async throws -> Int {
+        try await db.rows("DELETE FROM verifier_verifications WHERE expires_at <= ? RETURNING 1", [.date(now)]).count
+    }
+}

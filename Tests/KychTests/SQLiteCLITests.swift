@@ -1,0 +1,82 @@
+import Foundation
+import KychCore
+import KychSQLite
+import Testing
+
+/// `kych-dbinit` and `kych-client-management` on an embedded SQLite `DATABASE`.
+@Suite struct SQLiteCLITests {
+    /// A gateway and a standalone verifier sharing `sqlite://<folder>/state/kych.db` (the folder `state` not yet there).
+    private func setUp() throws -> (conf: String, database: String) {
+        let directory = try VerifierTestConfig.temporaryDirectory()
+        let database = directory.appendingPathComponent("state/kych.db").path
+        let conf = try temporaryFile("""
+            [kych-oauth2-gateway]
+            HOST = 127.0.0.1
+            PORT = 8080
+            DATABASE = sqlite://\(database)
+            VC_CLAIMS = {family_name, given_name, birth_date, age_over_18}
+
+            [client_exchange]
+            CLIENT_ID = exchange_production
+            CLIENT_SECRET = secret-token:your-secure-secret-here
+            VERIFIER_URL = https://swiyu-verifier.example.com
+            REDIRECT_URI = https://exchange.example.com/kyc/kych-redirect
+
+            \(VerifierTestConfig.section(port: 8090, database: "sqlite://\(database)",
+                                         keyFile: directory.appendingPathComponent("verifier.pem").path, webhook: nil))
+            """)
+        return (conf, database)
+    }
+
+    private func tables(_ path: String) async throws -> [String] {
+        let db = try await SQLiteDatabase.open(path: path, installingSchema: false, logger: TestEnvironment.logger)
+        let names = try await db.rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        try await db.close()
+        return names.compactMap { $0.string("name") }
+    }
+
+    @Test func dbinitCreatesTheFileAndResetsAfterConfirmation() async throws {
+        let (conf, database) = try setUp()
+        let created = try Run.program("kych-dbinit", ["-c", conf])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.contains("Applied: sqlite://\(database) (tables"), "\(created.stdout)")
+        #expect(try await tables(database) == ["access_tokens", "authorization_codes", "clients", "verification_sessions",
+                                               "verifier_verifications", "verifier_webhook_events"])
+        #expect(try Run.program("kych-dbinit", ["-c", conf]).stdout.contains("Database is up to date."))
+
+        #expect(try Run.program("kych-client-management", ["-c", conf, "sync"]).status == 0)
+        #expect(try Run.program("kych-client-management", ["-c", conf, "list"]).stdout.contains("exchange_production"))
+
+        // Without -y and without a terminal, --reset refuses and keeps the data.
+        let refused = try Run.program("kych-dbinit", ["-c", conf, "--reset"])
+        #expect(refused.status != 0 && refused.stderr.contains("standard input is not a terminal"))
+        #expect(try Run.program("kych-client-management", ["-c", conf, "list"]).stdout.contains("exchange_production"))
+
+        let reset = try Run.program("kych-dbinit", ["-c", conf, "--reset", "-y"])
+        #expect(reset.status == 0 && reset.stdout.contains("clients") && reset.stdout.contains("verifier_verifications"), "\(reset)")
+        #expect(!(try Run.program("kych-client-management", ["-c", conf, "list"]).stdout.contains("exchange_production")))
+    }
+
+    @Test func clientManagementWorksOnSQLite() throws {
+        let (conf, _) = try setUp()
+        let create = try Run.program("kych-client-management", ["-c", conf, "create", "--client-id", "exchange_prod",
+            "--secret", "secret-token:your-secure-secret", "--verifier-url", "https://swiyu-verifier.example.com",
+            "--redirect-uri", "https://exchange.example.com/kyc/kych-redirect", "--accepted-issuer-dids", "{did:tdw:trusted_issuer}"])
+        #expect(create.status == 0, "\(create.stderr)")
+        let show = try Run.program("kych-client-management", ["-c", conf, "show", "exchange_prod"])
+        #expect(show.stdout.contains("accepted_issuer_dids          {did:tdw:trusted_issuer}"), "\(show.stdout)")
+        #expect(!show.stdout.contains("your-secure-secret") && !show.stdout.contains("$2"))
+        let update = try Run.program("kych-client-management", ["-c", conf, "update", "exchange_prod",
+                                                                "--redirect-uri", "https://new-exchange.example.com/kyc/kych-redirect"])
+        #expect(update.status == 0, "\(update.stderr)")
+        #expect(try Run.program("kych-client-management", ["-c", conf, "show", "exchange_prod"]).stdout
+            .contains("https://new-exchange.example.com/kyc/kych-redirect"))
+        let prune = try Run.program("kych-client-management", ["-c", conf, "sync", "--prune"])
+        #expect(prune.status == 0 && prune.stdout.contains("created exchange_production") && prune.stdout.contains("deleted exchange_prod"))
+        let duplicate = try Run.program("kych-client-management", ["-c", conf, "create", "--client-id", "exchange_production",
+            "--secret", "s", "--verifier-url", "https://v.example", "--redirect-uri", "https://r.example/cb"])
+        #expect(duplicate.status != 0 && duplicate.stderr.contains("a client with id \"exchange_production\" already exists"))
+        #expect(try Run.program("kych-client-management", ["-c", conf, "delete", "exchange_production", "-y"]).status == 0)
+        #expect(!(try Run.program("kych-client-management", ["-c", conf, "list"]).stdout.contains("exchange_production")))
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import KychSDJWT
+import KychStorage
+import KychVerifier
+import Testing
+
+extension Backend {
+    /// A fresh database with the built-in verifier's tables, as its `DATABASE` value.
+    func freshVerifierDatabase() async throws -> String {
+        switch self {
+        case .postgres: try await TestDatabase.createWithVerifier().connectionString
+        case .sqlite: try await freshDatabase()
+        }
+    }
+}
+
+/// The built-in verifier's store contract on both backends: round trips, expiry, one winner among
+/// concurrent wallet answers, the webhook outbox (leases, retries, no duplicate late events), and an
+/// outbox that survives a restart (a new pool, or the SQLite file opened anew).
+@Suite struct VerifierStoreContractTests {
+    static func request(_ mode: ResponseMode) throws -> VerificationRequest {
+        let query = try JSONText.parse(Data("""
+            {"credentials":[{"id":"kych","format":"dc+sd-jwt","meta":{"vct_values":["betaid-sdjwt"]},
+             "claims":[{"path":["given_name"]},{"path":["age_over_18"]}]}]}
+            """.utf8))
+        return VerificationRequest(acceptedIssuerDIDs: ["did:jwk:issuer", "did:web:issuer.example"], responseMode: mode,
+                                   query: try DCQLQuery(json: query))
+    }
+
+    static let success = VerificationOutcome(credentialSubjectData: ["kych": [["given_name": "Helvetia", "age_over_18": "true"]]])
+
+    /// A new pending verification, stored.
+    static func created(_ store: any VerificationStore, mode: ResponseMode = .directPostJWT, now: Date = Date(),
+                        ttl: TimeInterval = 900) async throws -> Verification {
+        let verification = Verification.new(try request(mode), now: now, ttl: ttl)
+        try await store.create(verification)
+        return verification
+    }
+
+    func withStore<T: Sendable>(_ database: String, _ body: @Sendable (any VerificationStore) async throws -> T) async throws -> T {
+        try await Stores.with(database, logger: TestEnvironment.logger) { try await body($0.verifications) }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func verificationsRoundTripAndExpire(_ backend: Backend) async throws {
+        try await withStore(try await backend.freshVerifierDatabase()) { store in
+            for mode in ResponseMode.allCases {
+                let stored = try await Self.created(store, mode: mode)
+                let read = try #require(try await store.verification(id: stored.id))
+                #expect(read.requestNonce == stored.requestNonce && read.state == stored.state && read.status == .pending)
+                #expect(read.request == stored.request && read.outcome == nil)
+                #expect(read.encryptionKey?.keyID == stored.encryptionKey?.keyID)
+                #expect(read.encryptionKey?.privateKey.rawRepresentation == stored.encryptionKey?.privateKey.rawRepresentation)
+                #expect(abs(read.expiresAt.timeIntervalSince(stored.expiresAt)) < 0.001)
+                #expect(!(try await store.deleteIfExpired(id: stored.id, now: Date())))
+                #expect(try await store.deleteIfExpired(id: stored.id, now: stored.expiresAt))
+                #expect(try await store.verification(id: stored.id) == nil)
+            }
+            #expect(try await store.verification(id: "unknown") == nil)
+
+            let expired = try await Self.created(store, now: Date().addingTimeInterval(-60), ttl: 10)
+            let live = try await Self.created(store)
+            #expect(!(try await store.claim(id: expired.id, now: Date())))
+            #expect(try await store.purgeExpired(now: Date()) == 1)
+            #expect(try await store.verification(id: expired.id) == nil)
+            #expect(try await store.verification(id: live.id) != nil)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func oneOfConcurrentWalletAnswersWins(_ backend: Backend) async throws {
+        try await withStore(try await backend.freshVerifierDatabase()) { store in
+            let verification = try await Self.created(store)
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<8 { group.addTask { try await store.claim(id: verification.id, now: Date()) } }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(wins == 1)
+            #expect(try await store.verification(id: verification.id)?.status == .inProgress)
+
+            let finishes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<4 {
+                    group.addTask { try await store.finish(id: verification.id, status: .success, outcome: Self.success, notify: true) }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(finishes == 1)
+            let finished = try #require(try await store.verification(id: verification.id))
+            #expect(finished.status == .success && finished.outcome == Self.success)
+            #expect(!(try await store.claim(id: verification.id, now: Date())))
+            // One result, one webhook event.
+            let event = try #require(try await store.leaseDueEvent(lease: .seconds(60)))
+            #expect(event.verificationID == verification.id)
+            #expect(try await store.leaseDueEvent(lease: .seconds(60)) == nil)
+
+            // A failure is stored with its error code; without notify there is no event.
+            let declined = try await Self.created(store, mode: .directPost)
+            #expect(try await store.claim(id: declined.id, now: Date()))
+            let refusal = VerificationOutcome(errorCode: "access_denied", errorDescription: "The owner has declined.")
+            #expect(try await store.finish(id: declined.id, status: .failed, outcome: refusal, notify: false))
+            #expect(try await store.verification(id: declined.id)?.outcome == refusal)
+            #expect(try await store.leaseDueEvent(lease: .seconds(60)) == nil)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func webhookOutboxLeasesRetriesAndDeduplicates(_ backend: Backend) async throws {
+        try await withStore(try await backend.freshVerifierDatabase()) { store in
+            let first = try await Self.created(store), second = try await Self.created(store)
+            for verification in [first, second] {
+                #expect(try await store.claim(id: verification.id, now: Date()))
+                #expect(try await store.finish(id: verification.id, status: .success, outcome: Self.success, notify: true))
+            }
+            // A late answer adds no second event while one is waiting.
+            try await store.enqueueEvent(verificationID: first.id)
+
+            // Concurrent deliverers lease each event once, oldest first.
+            let leased = try await withThrowingTaskGroup(of: WebhookEvent?.self) { group in
+                for _ in 0..<4 { group.addTask { try await store.leaseDueEvent(lease: .seconds(60)) } }
+                return try await group.reduce(into: [WebhookEvent]()) { if let event = $1 { $0.append(event) } }
+            }
+            #expect(leased.map(\.verificationID).sorted() == [first.id, second.id].sorted())
+            #expect(leased.allSatisfy { $0.attempts == 0 })
+
+            // A failed delivery is due again after its retry delay, with the attempt counted.
+            let failing = try #require(leased.first { $0.verificationID == first.id })
+            try await store.eventFailed(failing, reason: "HTTP 503", retryAfter: .seconds(60))
+            #expect(try await store.leaseDueEvent(lease: .seconds(60)) == nil)
+            try await store.eventFailed(failing, reason: "HTTP 503", retryAfter: .zero)
+            let retried = try #require(try await store.leaseDueEvent(lease: .seconds(60)))
+            #expect(retried.serial == failing.serial && retried.attempts == 2)
+            #expect(abs(retried.createdAt.timeIntervalSince(failing.createdAt)) < 0.001)
+
+            for event in leased { try await store.eventDelivered(event) }
+            #expect(try await store.leaseDueEvent(lease: .zero) == nil)
+            // Once delivered, a late answer is notified again.
+            try await store.enqueueEvent(verificationID: first.id)
+            #expect(try await store.leaseDueEvent(lease: .seconds(60))?.verificationID == first.id)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func outboxSurvivesARestart(_ backend: Backend) async throws {
+        let database = try await backend.freshVerifierDatabase()
+        let id = try await withStore(database) { store in
+            let verification = try await Self.created(store)
+            #expect(try await store.claim(id: verification.id, now: Date()))
+            #expect(try await store.finish(id: verification.id, status: .success, outcome: Self.success, notify: true))
+            // Leased by a process that then stops: the lease lapses.
+            #expect(try await store.leaseDueEvent(lease: .milliseconds(300)) != nil)
+            return verification.id
+        }
+        try await Task.sleep(for: .milliseconds(400))
+        try await withStore(database) { store in
+            #expect(try await store.verification(id: id)?.outcome == Self.success)
+            let event = try #require(try await store.leaseDueEvent(lease: .seconds(60)))
+            #expect(event.verificationID == id)
+            try await store.eventDelivered(event)
+            #expect(try await store.leaseDueEvent(lease: .zero) == nil)
+        }
+    }
+}
