@@ -116,11 +116,20 @@ public struct VerificationFlow: Sendable {
         }
         let scope = try validate(request, client: client)
         if let verification = session.verification {
-            guard !session.status.isFinal else {
+            // A reload (the page's no-JavaScript path): ask the verifier if it is due, send a failure on to the client.
+            var current = session
+            if current.status == .authorized, try await store.claimVerifierCheck(verificationID: verification.id, interval: verifierPollInterval) {
+                try? await refresh(current, client: client)
+                current = try await store.session(nonce: current.nonce) ?? current
+            }
+            if current.status == .failed, let redirect = current.redirectURI {
+                throw FlowError.redirect(failureRedirect(current, client: client, redirectURI: redirect))
+            }
+            guard !current.status.isFinal else {
                 throw FlowError.page(status: 410, title: "Verification finished",
                                      message: "This verification has already finished. Please start again from the service that sent you here.")
             }
-            return Authorization(session: session, client: client, verification: verification, bindingCookie: nil)
+            return Authorization(session: current, client: client, verification: verification, bindingCookie: nil)
         }
         let verification: VerifierVerification
         do {
@@ -258,12 +267,7 @@ public struct VerificationFlow: Sendable {
             logger.info("authorization code issued", metadata: ["client_id": "\(client.clientID)", "verification_id": "\(verificationID)"])
             return RedirectURI.with(redirect, [("code", code), ("state", session.state)])
         case .failed:
-            let failure = session.failure
-            let error = failure?.kind == .server ? "server_error" : client.failureError.rawValue
-            let description = failure?.kind == .server
-                ? "the verification could not be completed because of a technical fault"
-                : "the identity verification failed" + (failure?.code.map { " (\($0))" } ?? "")
-            return RedirectURI.with(redirect, [("error", error), ("error_description", description), ("state", session.state)])
+            return failureRedirect(session, client: client, redirectURI: redirect)
         case .expired:
             throw FlowError.page(status: 410, title: "Verification expired",
                                  message: "This verification has expired. Please start again from the service that sent you here.")
@@ -273,6 +277,17 @@ public struct VerificationFlow: Sendable {
             throw FlowError.page(status: 409, title: "Not verified yet",
                                  message: "The verification is not finished yet. Please complete it in your swiyu wallet.")
         }
+    }
+
+    /// The redirect that tells the client a verification failed: its FAILURE_ERROR for a failed verification,
+    /// `server_error` for a fault of KyCH, the verifier or a registry.
+    private func failureRedirect(_ session: VerificationSession, client: Client, redirectURI: String) -> String {
+        let failure = session.failure
+        let error = failure?.kind == .server ? "server_error" : client.failureError.rawValue
+        let description = failure?.kind == .server
+            ? "the verification could not be completed because of a technical fault"
+            : "the identity verification failed" + (failure?.code.map { " (\($0))" } ?? "")
+        return RedirectURI.with(redirectURI, [("error", error), ("error_description", description), ("state", session.state)])
     }
 
     // MARK: token and info
