@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "kych-dbinit", targets: ["kych-dbinit"]),
         .executable(name: "kych-verifier", targets: ["kych-verifier"]),
         .executable(name: "kych-wallet", targets: ["kych-wallet"]),
+        .executable(name: "kych-demo", targets: ["kych-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -85,6 +86,7 @@ let package = Package(
                 "KychStorage",
                 "KychQR",
                 "KychVerifierServer",
+                "KychWallet",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -147,6 +149,21 @@ let package = Package(
         .executableTarget(
             name: "kych-wallet",
             dependencies: ["KychWallet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The one-command demo: gateway on SQLite, embedded verifier, demo client site, demo wallet.
+        .executableTarget(
+            name: "kych-demo",
+            dependencies: [
+                "KychCore",
+                "KychGateway",
+                "KychStorage",
+                "KychWallet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(
             name: "KychTests",

@@ -9,7 +9,11 @@ import ServiceLifecycle
 
 /// Builds the gateway application for `config`: the composition root.
 public func buildApplication(_ config: GatewayConfig, logger: Logger) async throws -> some ApplicationProtocol {
-    let stores = try await Stores.open(config.database, logger: logger)
+    try await buildApplication(config, stores: try await Stores.open(config.database, logger: logger), logger: logger)
+}
+
+/// Builds the gateway application for `config` on `stores` (opened from `config.database`), which it runs and closes.
+public func buildApplication(_ config: GatewayConfig, stores: Stores, logger: Logger) async throws -> some ApplicationProtocol {
     let flow = VerificationFlow(
         config: config,
         clients: stores.clients,
@@ -23,8 +27,10 @@ public func buildApplication(_ config: GatewayConfig, logger: Logger) async thro
         try await stores.health()
         return HealthStatus(status: "ok")
     }
-    GatewayRoutes(flow: flow, logger: logger).register(on: router)
+    let demoWallet = try config.demoWallet.map { try DemoWalletRoutes(directory: $0, flow: flow, logger: logger) }
+    GatewayRoutes(flow: flow, logger: logger, demoWallet: demoWallet != nil).register(on: router)
     PageRoutes.register(on: router)
+    demoWallet?.register(on: router)
     let embeddedVerifier = try await EmbeddedVerifier.open(configFile: config.file, gatewayStores: stores, logger: logger)
     embeddedVerifier?.routes.register(on: router)
 

@@ -8,6 +8,8 @@ import Logging
 struct GatewayRoutes {
     let flow: VerificationFlow
     let logger: Logger
+    /// The verification page offers "Use the demo wallet" (`DEMO_WALLET`).
+    var demoWallet = false
     static let bindingCookie = "kych_binding"
 
     func register(on router: Router<GatewayRequestContext>) {
@@ -46,7 +48,7 @@ struct GatewayRoutes {
             body["state"] = result.session.state.map(JSON.string) ?? .null
             response = .json(body)
         } else {
-            response = Pages.verification(result, request: request)
+            response = Pages.verification(result, request: request, demoWallet: demoWallet)
         }
         if let cookie = result.bindingCookie {
             let maxAge = max(60, Int(result.session.expiresAt.timeIntervalSinceNow) + 600)

@@ -91,6 +91,9 @@ struct PageText: Sendable {
     var qrLabel: String
     var openWallet: String
     var sameDeviceHint: String
+    /// The `DEMO_WALLET` link and its hint.
+    var useDemoWallet: String
+    var demoWalletHint: String
     var timeLeft: String
     var waiting: String
     var verified: String
@@ -120,6 +123,8 @@ struct PageText: Sendable {
             qrLabel: "QR code for the swiyu wallet",
             openWallet: "Open in swiyu wallet",
             sameDeviceHint: "Use the button if the swiyu app is on this device.",
+            useDemoWallet: "Use the demo wallet",
+            demoWalletHint: "Demo only: a built-in test wallet shares a sample credential, no phone needed.",
             timeLeft: "Time left:",
             waiting: "Waiting for your confirmation in the swiyu wallet…",
             verified: "Confirmed. Taking you back to the service…",
@@ -191,6 +196,8 @@ struct PageText: Sendable {
             qrLabel: "QR-Code für die swiyu-Wallet",
             openWallet: "In swiyu-Wallet öffnen",
             sameDeviceHint: "Verwenden Sie die Schaltfläche, wenn die swiyu-App auf diesem Gerät ist.",
+            useDemoWallet: "Demo-Wallet verwenden",
+            demoWalletHint: "Nur für Demos: Eine eingebaute Test-Wallet übermittelt einen Beispielausweis, ohne Smartphone.",
             timeLeft: "Verbleibende Zeit:",
             waiting: "Warten auf Ihre Bestätigung in der swiyu-Wallet…",
             verified: "Bestätigt. Sie werden zum Dienst zurückgeleitet…",
@@ -262,6 +269,8 @@ struct PageText: Sendable {
             qrLabel: "Code QR pour le wallet swiyu",
             openWallet: "Ouvrir dans le wallet swiyu",
             sameDeviceHint: "Utilisez le bouton si l’application swiyu est sur cet appareil.",
+            useDemoWallet: "Utiliser le wallet de démonstration",
+            demoWalletHint: "Pour les démonstrations uniquement : un wallet de test intégré transmet une attestation d’exemple, sans téléphone.",
             timeLeft: "Temps restant :",
             waiting: "En attente de votre confirmation dans le wallet swiyu…",
             verified: "Confirmé. Retour au service…",
@@ -334,6 +343,8 @@ struct PageText: Sendable {
             qrLabel: "Codice QR per il wallet swiyu",
             openWallet: "Apri nel wallet swiyu",
             sameDeviceHint: "Usi il pulsante se l’app swiyu è su questo dispositivo.",
+            useDemoWallet: "Usa il wallet dimostrativo",
+            demoWalletHint: "Solo per dimostrazioni: un wallet di prova integrato trasmette una credenziale di esempio, senza telefono.",
             timeLeft: "Tempo rimanente:",
             waiting: "In attesa della sua conferma nel wallet swiyu…",
             verified: "Confermato. Ritorno al servizio…",

@@ -16,12 +16,13 @@ enum Pages {
     static let deeplinkSchemes: Set<String> = ["swiyu-verify", "swiyu", "openid4vp", "haip", "https"]
 
     /// The page of `GET /authorize/{nonce}`: QR code, wallet button, requesting client, claims, time left, live status.
-    static func verification(_ a: VerificationFlow.Authorization, request: Request) -> Response {
+    /// With `demoWallet`, also the "Use the demo wallet" link (`DEMO_WALLET`).
+    static func verification(_ a: VerificationFlow.Authorization, request: Request, demoWallet: Bool = false) -> Response {
         let language = Language(request)
         let t = language.text
         let id = a.verification.id.urlPathSafe
         let stateItem = a.session.state.map { "state=\($0.urlPathSafe)&" } ?? ""
-        let finalizeURL = "/finalize/\(id)?\(stateItem)lang=\(language.rawValue)"
+        let finalizeURL = Self.finalizeURL(verificationID: a.verification.id, state: a.session.state, language: language)
         // The canonical address of this session's page: a nonce-less /authorize would start a new session on reload.
         let pagePath = "/authorize/\(a.session.nonce.urlPathSafe)"
         let ready = a.session.status == .verified || a.session.status == .failed
@@ -39,9 +40,16 @@ enum Pages {
             secondsLeft: secondsLeft,
             statusURL: "/status/\(id)?\(stateItem)timeout_ms=\(statusTimeoutMS)",
             finalizeURL: finalizeURL,
+            demoWalletURL: demoWallet ? "\(DemoWalletRoutes.path)/\(id)?\(stateItem)lang=\(language.rawValue)" : nil,
             statusText: a.session.status == .verified ? t.verified : a.session.status == .failed ? t.failed : t.waiting,
             ready: ready)
         return html(.verification, model, status: .ok)
+    }
+
+    /// Where the page sends the browser once the verification has a result.
+    static func finalizeURL(verificationID: String, state: String?, language: Language) -> String {
+        let stateItem = state.map { "state=\($0.urlPathSafe)&" } ?? ""
+        return "/finalize/\(verificationID.urlPathSafe)?\(stateItem)lang=\(language.rawValue)"
     }
 
     /// The page for a `FlowError.page`: what happened and what to do next, in the request's language; the flow's own
@@ -105,6 +113,7 @@ enum Pages {
         var secondsLeft: Int
         var statusURL: String
         var finalizeURL: String
+        var demoWalletURL: String?
         var statusText: String
         var ready: Bool
     }

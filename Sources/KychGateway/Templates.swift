@@ -105,6 +105,7 @@ enum Templates {
         <section class="scan">
         {{#qr}}<figure class="qr">{{{.}}}<figcaption>{{t.scanHint}}</figcaption></figure>{{/qr}}
         {{#deeplink}}<div class="open"><a class="button" id="open-wallet" href="{{.}}">{{t.openWallet}}</a><p class="hint">{{t.sameDeviceHint}}</p></div>{{/deeplink}}
+        {{#demoWalletURL}}<div class="open"><a class="button secondary" id="demo-wallet" href="{{.}}">{{t.useDemoWallet}}</a><p class="hint">{{t.demoWalletHint}}</p></div>{{/demoWalletURL}}
         </section>
         <section>
         <h2>{{t.claimsHeading}}</h2>

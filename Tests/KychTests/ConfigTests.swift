@@ -288,10 +288,4 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
             #expect(text.contains("\n\(key) =") || text.contains("#\(key) ="), "contrib/kych.conf lacks \(key)")
         }
     }
-
-    @Test func demoConfigLoads() throws {
-        let path = TestEnvironment.packageRoot.appendingPathComponent("contrib/demo.conf").path
-        let config = try GatewayConfig.load(path: path, environment: ["KYCH_DATABASE": "postgres://x@127.0.0.1/kych"])
-        #expect(config.clients.map(\.clientID) == ["demo"] && config.warnings.isEmpty)
-    }
 }

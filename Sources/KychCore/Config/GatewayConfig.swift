@@ -38,6 +38,9 @@ public struct GatewayConfig: Sendable {
     public var vcAlgorithms: [String]
     public var vcClaims: [String]
     public var clients: [ClientConfig]
+    /// `DEMO_WALLET`: the folder of a test wallet whose credential the verification page's "Use the demo
+    /// wallet" link presents. For demos and development only; `nil` (the default): no such link.
+    public var demoWallet: String?
     /// Non-fatal findings (unknown sections or keys).
     public var warnings: [ConfigError]
 
@@ -58,7 +61,7 @@ public struct GatewayConfig: Sendable {
     static let mainKeys: Set<String> = [
         "HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "DATABASE", "NONCE_BYTES", "TOKEN_BYTES",
         "AUTH_CODE_BYTES", "AUTH_CODE_TTL_MINUTES", "SESSION_TTL_MINUTES", "ACCESS_TOKEN_TTL_SECONDS",
-        "ALLOWED_SCOPES", "VC_TYPE", "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS",
+        "ALLOWED_SCOPES", "VC_TYPE", "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET",
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
@@ -155,6 +158,8 @@ public struct GatewayConfig: Sendable {
             }
         }
         let vcAlgorithms = main.entry("VC_ALGORITHMS").map { IniFile.list($0.value) } ?? ["ES256"]
+        let demoWallet = main.entry("DEMO_WALLET").flatMap { $0.value.isEmpty ? nil : $0 }
+        if let demoWallet, !demoWallet.value.hasPrefix("/") { v.error(main, demoWallet, "must be an absolute path to a wallet folder") }
 
         // Clients
         var clients: [ClientConfig] = []
@@ -183,7 +188,7 @@ public struct GatewayConfig: Sendable {
             allowedScopes: allowedScopes,
             vcType: main.entry("VC_TYPE")?.value ?? "betaid-sdjwt",
             vcFormat: main.entry("VC_FORMAT")?.value ?? "vc+sd-jwt",
-            vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, warnings: v.warnings)
+            vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, demoWallet: demoWallet?.value, warnings: v.warnings)
     }
 }
 

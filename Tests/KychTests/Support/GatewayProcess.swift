@@ -13,12 +13,18 @@ final class GatewayProcess: @unchecked Sendable {
     let baseURL: String
 
     /// Starts the gateway with `configPath` and waits until `/health` answers.
-    init(configPath: String, baseURL: String, executable: String = "kych-oauth2-gateway") async throws {
+    convenience init(configPath: String, baseURL: String, executable: String = "kych-oauth2-gateway") async throws {
+        try await self.init(arguments: ["-c", configPath], baseURL: baseURL, executable: executable)
+    }
+
+    /// Starts `executable` with `arguments` (and `environment` added to the test's) and waits until `baseURL/health` answers.
+    init(arguments: [String], baseURL: String, executable: String, environment: [String: String] = [:]) async throws {
         self.baseURL = baseURL
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("kych-gw-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = TestEnvironment.binDirectory.appendingPathComponent(executable)
-        process.arguments = ["-c", configPath]
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let log = try FileHandle(forWritingTo: logFile)
         process.standardOutput = log
         process.standardError = log
@@ -34,9 +40,9 @@ final class GatewayProcess: @unchecked Sendable {
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-    /// Sends SIGTERM and waits for the exit status.
-    func terminate() async -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+    /// Sends `signal` (SIGTERM by default) and waits for the exit status.
+    func terminate(signal: Int32 = SIGTERM) async -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, signal) }
         for _ in 0..<100 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
         return process.terminationStatus
