@@ -32,6 +32,7 @@ let package = Package(
         .target(
             name: "KychCore",
             dependencies: [
+                "KychSDJWT",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

@@ -91,7 +91,7 @@ struct GatewayRoutes {
         let form = FormEncoding.decode(String(buffer: body))
         let response = try await flow.token(.init(form: form, basic: request.basicCredentials))
         return .json(["access_token": .string(response.access_token), "token_type": .string(response.token_type),
-                      "expires_in": .int(Int64(response.expires_in))])
+                      "expires_in": .integer(Int64(response.expires_in))])
     }
 
     @Sendable func info(_ request: Request, context: GatewayRequestContext) async throws -> Response {

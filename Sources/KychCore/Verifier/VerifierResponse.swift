@@ -70,8 +70,8 @@ public enum ClaimNormalizer {
         }
         if name == "age_birth_year" {
             switch value {
-            case .int(let i): return .int(i)
-            case .string(let s) where !s.isEmpty && s.allSatisfy(\.isASCII) && s.allSatisfy(\.isNumber): return .int(Int64(s) ?? 0)
+            case .integer(let i): return .integer(i)
+            case .string(let s) where !s.isEmpty && s.allSatisfy(\.isASCII) && s.allSatisfy(\.isNumber): return .integer(Int64(s) ?? 0)
             default: return nil
             }
         }

@@ -51,7 +51,7 @@ final class FaultInjectingVerifier: Sendable {
         var subject = claims
         subject["vct"] = .string(vct)
         subject["iss"] = .string(issuer)
-        subject["iat"] = .int(1_739_801_909_000)
+        subject["iat"] = .integer(1_739_801_909_000)
         verifications.withLock {
             $0[id]?.state = "SUCCESS"
             $0[id]?.subject = .object(subject)

@@ -264,7 +264,7 @@ struct FlowClient {
         let token = try await token(code: code)
         #expect(token.status == .ok, "\(token.text)")
         #expect(token.headers[.cacheControl] == "no-store")
-        #expect(token.json["token_type"] == "Bearer" && token.json["expires_in"] == .int(3600))
+        #expect(token.json["token_type"] == "Bearer" && token.json["expires_in"] == .integer(3600))
         let accessToken = try #require(token.json["access_token"]?.stringValue)
         let info = try await info(accessToken)
         #expect(info.status == .ok && info.headers[.contentType] == "application/json")
