@@ -84,11 +84,12 @@ struct GatewayRoutes {
 
     @Sendable func token(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let body = try await request.body.collect(upTo: 64 * 1024)
-        let names = FormEncoding.names(String(buffer: body))
+        let text = String(buffer: body)
+        let names = FormURLEncoding.names(text)
         if let repeated = Self.repeatedParameter(names) {
             throw FlowError.invalidRequest("the parameter \(repeated) appears more than once")
         }
-        let form = FormEncoding.decode(String(buffer: body))
+        guard let form = FormURLEncoding.decode(text) else { throw FlowError.invalidRequest("the form body is not valid percent-encoded UTF-8") }
         let response = try await flow.token(.init(form: form, basic: request.basicCredentials))
         return .json(["access_token": .string(response.access_token), "token_type": .string(response.token_type),
                       "expires_in": .integer(Int64(response.expires_in))])
@@ -127,7 +128,10 @@ extension Request {
         guard let header = headers[.authorization], header.count > 6, header.prefix(6).lowercased() == "basic ",
               let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
               let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
-        return (FormEncoding.unescape(String(text[..<colon])), FormEncoding.unescape(String(text[text.index(after: colon)...])))
+        guard let id = FormURLEncoding.unescape(text[..<colon]), let secret = FormURLEncoding.unescape(text[text.index(after: colon)...]) else {
+            return nil
+        }
+        return (id, secret)
     }
 }
 
@@ -136,29 +140,6 @@ extension GatewayRoutes {
     static func repeatedParameter(_ names: [String]) -> String? {
         var seen = Set<String>()
         return names.first { !seen.insert($0).inserted }
-    }
-}
-
-/// `application/x-www-form-urlencoded` decoding (`+` is a space).
-enum FormEncoding {
-    /// The field names in order, repeats included.
-    static func names(_ body: String) -> [String] {
-        body.split(separator: "&").filter { !$0.isEmpty }.map { unescape(String($0.split(separator: "=", maxSplits: 1)[0])) }
-    }
-
-    static func decode(_ body: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in body.split(separator: "&") where !pair.isEmpty {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = unescape(String(parts[0]))
-            if fields[name] == nil { fields[name] = parts.count > 1 ? unescape(String(parts[1])) : "" }
-        }
-        return fields
-    }
-
-    static func unescape(_ s: String) -> String {
-        let spaced = s.replacingOccurrences(of: "+", with: " ")
-        return spaced.removingPercentEncoding ?? spaced
     }
 }
 

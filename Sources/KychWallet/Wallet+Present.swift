@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KychCore
 import KychSDJWT
 import KychVerifier
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// `application/x-www-form-urlencoded` (WHATWG URL §5): how wallets post their answers.
+/// `application/x-www-form-urlencoded` (WHATWG URL §5): OAuth token requests, wallets' answers.
 public enum FormURLEncoding {
     /// The fields of a form body; `nil` if a name or value is not valid percent-encoded UTF-8.
     /// A repeated name keeps its first value.
@@ -12,6 +12,14 @@ public enum FormURLEncoding {
             if fields[name] == nil { fields[name] = value }
         }
         return fields
+    }
+
+    /// The field names in order, repeats included (undecodable names as written).
+    public static func names(_ body: String) -> [String] {
+        body.split(separator: "&").filter { !$0.isEmpty }.map { pair in
+            let name = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            return unescape(name) ?? String(name)
+        }
     }
 
     /// A form body of `fields`, in the given order.
@@ -26,7 +34,8 @@ public enum FormURLEncoding {
             .replacingOccurrences(of: " ", with: "+")
     }
 
-    private static func unescape(_ text: Substring) -> String? {
+    /// One form-encoded name or value (`+` is a space); nil if it is not valid percent-encoded UTF-8.
+    public static func unescape(_ text: some StringProtocol) -> String? {
         text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 }
