@@ -1,9 +1,10 @@
 import Foundation
 import KychCore
 import KychSQLite
+import KychWallet
 import Testing
 
-/// `kych-dbinit` and `kych-client-management` on an embedded SQLite `DATABASE`.
+/// `kych-dbinit`, `kych-client-management` and a standalone `kych-verifier` on an embedded SQLite `DATABASE`.
 @Suite struct SQLiteCLITests {
     /// A gateway and a standalone verifier sharing `sqlite://<folder>/state/kych.db` (the folder `state` not yet there).
     private func setUp() throws -> (conf: String, database: String) {
@@ -55,6 +56,47 @@ import Testing
         let reset = try Run.program("kych-dbinit", ["-c", conf, "--reset", "-y"])
         #expect(reset.status == 0 && reset.stdout.contains("clients") && reset.stdout.contains("verifier_verifications"), "\(reset)")
         #expect(!(try Run.program("kych-client-management", ["-c", conf, "list"]).stdout.contains("exchange_production")))
+    }
+
+    @Test func standaloneVerifierKeepsItsWebhookAcrossARestart() async throws {
+        let receiver = try await LoopbackServer()
+        defer { receiver.stop() }
+        receiver.answerPosts(with: 503)
+        let directory = try VerifierTestConfig.temporaryDirectory()
+        let database = directory.appendingPathComponent("verifier.db").path
+        let port = TestPorts.next(), baseURL = "http://127.0.0.1:\(port)"
+        let config = try temporaryFile(VerifierTestConfig.section(
+            port: port, database: "sqlite://\(database)", keyFile: directory.appendingPathComponent("verifier.pem").path,
+            webhook: receiver.baseURL + "/notification"))
+        let wallet = try Wallet(directory: directory.appendingPathComponent("wallet"))
+        try wallet.issue()
+
+        let first = try await GatewayProcess(configPath: config, baseURL: baseURL, executable: "kych-verifier")
+        let body = """
+            {"accepted_issuer_dids":["\(try wallet.issuerDID())"],"response_mode":"direct_post.jwt","dcql_query":{"credentials":[
+            {"id":"kych","format":"dc+sd-jwt","meta":{"vct_values":["betaid-sdjwt"]},"claims":[{"path":["family_name"]}]}]}}
+            """
+        let created = try await HTTP.post(baseURL + "/management/api/verifications", headers: [("Content-Type", "application/json")], body: body)
+        let id = try #require(created.json["id"]?.stringValue, "\(created.body)")
+        #expect(try await wallet.answer(try #require(created.json["verification_deeplink"]?.stringValue)).status == 200)
+        #expect(try await VerifierWebhookTests.eventually { !receiver.posts.isEmpty })   // tried, refused
+        #expect(await first.terminate() == 0)
+
+        receiver.answerPosts(with: 200)
+        let refused = receiver.posts.count
+        let second = try await GatewayProcess(configPath: config, baseURL: baseURL, executable: "kych-verifier")
+        #expect(try await VerifierWebhookTests.eventually { receiver.posts.count == refused + 1 })
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(receiver.posts.count == refused + 1 && receiver.posts.allSatisfy {
+            (try? JSON.parse(Data($0.body.utf8)))?["verification_id"]?.stringValue == id
+        })
+        let result = try await HTTP.get(baseURL + "/management/api/verifications/" + id)
+        #expect(result.json["wallet_response"]?["credential_subject_data"]?["kych"]?.arrayValue?.first?["family_name"] == "National")
+        #expect(await second.terminate() == 0)
+        let db = try await SQLiteDatabase.open(path: database, installingSchema: false, logger: TestEnvironment.logger)
+        let waiting = try await db.rows("SELECT count(*) AS n FROM verifier_webhook_events").first?.int("n")
+        try await db.close()
+        #expect(waiting == 0)
     }
 
     @Test func clientManagementWorksOnSQLite() throws {
