@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import KychCore
 import Logging
+import ServiceLifecycle
 
 /// The KyCH endpoints: thin adapters from HTTP to ``VerificationFlow``.
 struct GatewayRoutes {
@@ -71,7 +72,8 @@ struct GatewayRoutes {
         let id = try context.parameters.require("verification_id")
         let q = request.uri.queryParameters
         let timeout = q["timeout_ms"].flatMap { Int(String($0)) }.map { Duration.milliseconds(max(0, $0)) } ?? .zero
-        let status = try await flow.status(verificationID: id, state: q["state"].map(String.init), timeout: timeout)
+        let status = try await flow.status(verificationID: id, state: q["state"].map(String.init), timeout: timeout,
+                                           stopWaiting: { Task.isShuttingDownGracefully })
         return .json(["status": .string(status.rawValue)])
     }
 

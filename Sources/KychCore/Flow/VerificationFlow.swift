@@ -215,8 +215,10 @@ public struct VerificationFlow: Sendable {
         }
     }
 
-    /// `GET /status/{verification_id}`: the session status, waiting up to `timeout` for a change.
-    public func status(verificationID: String, state: String?, timeout: Duration) async throws -> SessionStatus {
+    /// `GET /status/{verification_id}`: the session status, waiting up to `timeout` for a change, or until
+    /// `stopWaiting` says the server is shutting down (then the current status is the answer).
+    public func status(verificationID: String, state: String?, timeout: Duration,
+                       stopWaiting: @Sendable () -> Bool = { false }) async throws -> SessionStatus {
         let deadline = ContinuousClock.now + min(timeout, maximumLongPoll)
         var client: Client?
         while true {
@@ -238,7 +240,7 @@ public struct VerificationFlow: Sendable {
                     }
                 }
             }
-            if ContinuousClock.now >= deadline { return status }
+            if ContinuousClock.now >= deadline || stopWaiting() { return status }
             try await Task.sleep(for: min(.milliseconds(250), deadline - ContinuousClock.now))
         }
     }

@@ -25,9 +25,9 @@ final class GatewayProcess: @unchecked Sendable {
         process.executableURL = TestEnvironment.binDirectory.appendingPathComponent(executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let log = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = log
-        process.standardError = log
+        let logHandle = try FileHandle(forWritingTo: logFile)
+        process.standardOutput = logHandle
+        process.standardError = logHandle
         process.standardInput = FileHandle.nullDevice
         try process.run()
         for _ in 0..<100 {

@@ -18,7 +18,7 @@ extension TestDatabase {
     static func createWithVerifier() async throws -> TestDatabase {
         let db = try await create()
         let installer = SchemaInstaller(directory: TestEnvironment.sqlDirectory, logger: TestEnvironment.logger)
-        try await PostgresDatabase.withConnection(db.url, logger: TestEnvironment.logger) {
+        _ = try await PostgresDatabase.withConnection(db.url, logger: TestEnvironment.logger) {
             try await installer.install(on: $0, patches: SchemaInstaller.verifierPatches)
         }
         return db
