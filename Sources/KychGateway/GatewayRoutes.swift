@@ -54,7 +54,7 @@ struct GatewayRoutes {
         if let cookie = result.bindingCookie {
             let maxAge = max(60, Int(result.session.expiresAt.timeIntervalSinceNow) + 600)
             response.headers[values: .setCookie].append(
-                "\(Self.bindingCookie)=\(cookie); Path=/finalize/\(result.verification.id.urlPathSafe); Max-Age=\(maxAge); Secure; HttpOnly; SameSite=Lax")
+                "\(Self.bindingCookie)=\(cookie); Path=/finalize/\(result.verification.id.urlEscaped); Max-Age=\(maxAge); Secure; HttpOnly; SameSite=Lax")
         }
         return response
     }
@@ -143,8 +143,4 @@ extension GatewayRoutes {
         var seen = Set<String>()
         return names.first { !seen.insert($0).inserted }
     }
-}
-
-extension String {
-    var urlPathSafe: String { addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? self }
 }

@@ -20,11 +20,11 @@ enum Pages {
     static func verification(_ a: VerificationFlow.Authorization, request: Request, demoWallet: Bool = false) -> Response {
         let language = Language(request)
         let t = language.text
-        let id = a.verification.id.urlPathSafe
-        let stateItem = a.session.state.map { "state=\($0.urlPathSafe)&" } ?? ""
+        let id = a.verification.id.urlEscaped
+        let stateItem = a.session.state.map { "state=\($0.urlEscaped)&" } ?? ""
         let finalizeURL = Self.finalizeURL(verificationID: a.verification.id, state: a.session.state, language: language)
         // The canonical address of this session's page: a nonce-less /authorize would start a new session on reload.
-        let pagePath = "/authorize/\(a.session.nonce.urlPathSafe)"
+        let pagePath = "/authorize/\(a.session.nonce.urlEscaped)"
         let ready = a.session.status == .verified || a.session.status == .failed
         let reload = ready ? "0; url=\(finalizeURL)" : "\(noScriptRefreshSeconds); url=\(link(pagePath, query: request.uri.query, language: nil))"
         let secondsLeft = max(0, Int(a.session.expiresAt.timeIntervalSinceNow.rounded(.down)))
@@ -48,8 +48,8 @@ enum Pages {
 
     /// Where the page sends the browser once the verification has a result.
     static func finalizeURL(verificationID: String, state: String?, language: Language) -> String {
-        let stateItem = state.map { "state=\($0.urlPathSafe)&" } ?? ""
-        return "/finalize/\(verificationID.urlPathSafe)?\(stateItem)lang=\(language.rawValue)"
+        let stateItem = state.map { "state=\($0.urlEscaped)&" } ?? ""
+        return "/finalize/\(verificationID.urlEscaped)?\(stateItem)lang=\(language.rawValue)"
     }
 
     /// The page for a `FlowError.page`: what happened and what to do next, in the request's language; the flow's own

@@ -149,24 +149,3 @@ struct DemoSite: Sendable {
         ], body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 }
-
-extension String {
-    /// Text safe inside HTML element content and double-quoted attributes.
-    var htmlEscaped: String {
-        var out = ""
-        for character in self {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
-
-    /// Percent-encoded for a URL query or form value (RFC 3986 unreserved characters kept).
-    var urlEscaped: String { addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? self }
-}

@@ -68,7 +68,7 @@ import Testing
         }
         let html = String(buffer: page.body)
         #expect(html.captures(#"id="demo-wallet" href="([^"]*)""#).map(\.htmlUnescaped)
-            == ["/demo-wallet/\(PageFixture.verificationID)?state=\(GatewayHarness.state.urlPathSafe)&lang=de"])
+            == ["/demo-wallet/\(PageFixture.verificationID)?state=\(GatewayHarness.state.urlEscaped)&lang=de"])
         #expect(html.contains("Demo-Wallet verwenden"))
         #expect(page.headers[.contentSecurityPolicy]?.hasPrefix("default-src 'none'") == true)
 

@@ -224,9 +224,9 @@ import Testing
         let harness = try await GatewayHarness.make()
         try await harness.run { flow in
             let code = try await flow.verifiedCode()
-            let basic = Data("test-client:\(GatewayHarness.secret.formEscaped)".utf8).base64EncodedString()
+            let basic = Data("test-client:\(GatewayHarness.secret.urlEscaped)".utf8).base64EncodedString()
             let response = try await flow.request("/token", .post, headers: [.authorization: "Basic \(basic)", .contentType: "application/x-www-form-urlencoded"],
-                                                  body: "grant_type=authorization_code&code=\(code)&redirect_uri=\(GatewayHarness.redirect.formEscaped)")
+                                                  body: "grant_type=authorization_code&code=\(code)&redirect_uri=\(GatewayHarness.redirect.urlEscaped)")
             #expect(response.status == .ok, "\(response.text)")
             let bad = Data("test-client:nope".utf8).base64EncodedString()
             let refused = try await flow.request("/token", .post, headers: [.authorization: "Basic \(bad)"], body: "grant_type=authorization_code&code=x&redirect_uri=y")

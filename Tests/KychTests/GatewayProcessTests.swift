@@ -30,7 +30,7 @@ import Testing
         let setup = try await HTTP.post(a.baseURL + "/setup/test-client", headers: [("Authorization", "Bearer \(secret)")], body: "")
         let nonce = try #require(setup.json["nonce"]?.stringValue)
         let authorize = try await HTTP.get(
-            b.baseURL + "/authorize/\(nonce)?response_type=code&client_id=test-client&redirect_uri=\(redirect.formEscaped)&state=\(state)",
+            b.baseURL + "/authorize/\(nonce)?response_type=code&client_id=test-client&redirect_uri=\(redirect.urlEscaped)&state=\(state)",
             headers: [("Accept", "application/json")])
         let id = try #require(authorize.json["verification_id"]?.stringValue)
         let cookie = String(try #require(authorize.headers["set-cookie"]).split(separator: ";")[0])
@@ -46,14 +46,14 @@ import Testing
         let location = try #require(finalize.headers["location"])
         let code = try #require(URLComponents(string: location)?.queryItems?.first { $0.name == "code" }?.value)
         let token = try await HTTP.post(b.baseURL + "/token", headers: [("Content-Type", "application/x-www-form-urlencoded")],
-            body: "client_id=test-client&redirect_uri=\(redirect.formEscaped)&state=\(state)&client_secret=\(secret.formEscaped)&code=\(code)&grant_type=authorization_code")
+            body: "client_id=test-client&redirect_uri=\(redirect.urlEscaped)&state=\(state)&client_secret=\(secret.urlEscaped)&code=\(code)&grant_type=authorization_code")
         let accessToken = try #require(token.json["access_token"]?.stringValue, "\(token.body)")
         let info = try await HTTP.get(a.baseURL + "/info", headers: [("Authorization", "Bearer \(accessToken)")])
         #expect(info.json["claims"] == ["given_name": "Helvetia", "family_name": "National", "birth_date": "1848-09-12", "age_over_18": true])
         #expect(info.json["credential"]?["issuer"] == .string(harness.acceptedIssuer))
         // A replay at the other instance is refused.
         let replay = try await HTTP.post(a.baseURL + "/token", headers: [("Content-Type", "application/x-www-form-urlencoded")],
-            body: "client_id=test-client&redirect_uri=\(redirect.formEscaped)&client_secret=\(secret.formEscaped)&code=\(code)&grant_type=authorization_code")
+            body: "client_id=test-client&redirect_uri=\(redirect.urlEscaped)&client_secret=\(secret.urlEscaped)&code=\(code)&grant_type=authorization_code")
         #expect(replay.status == 400 && replay.json["error"] == "invalid_grant")
 
         #expect(await a.terminate() == 0)
@@ -79,7 +79,7 @@ import Testing
         let path = dir.appendingPathComponent("kych.sock").path
         try makeStaleSocket(at: path)
         let conf = try config(harness, binding: "UNIXPATH = \(path)\nUNIXPATH_MODE = 660")
-        let gateway = try await GatewayProcess(configPath: conf, baseURL: "http+unix://\(path.formEscaped)")
+        let gateway = try await GatewayProcess(configPath: conf, baseURL: "http+unix://\(path.urlEscaped)")
         var info = stat()
         #expect(stat(path, &info) == 0)
         #expect(info.st_mode & 0o777 == 0o660)
@@ -105,7 +105,7 @@ import Testing
                                                baseURL: "http://127.0.0.1:\(port)")
         let setup = try await HTTP.post(gateway.baseURL + "/setup/test-client", headers: [("Authorization", "Bearer \(GatewayHarness.secret)")], body: "")
         let nonce = try #require(setup.json["nonce"]?.stringValue)
-        let authorize = try await HTTP.get(gateway.baseURL + "/authorize/\(nonce)?response_type=code&client_id=test-client&redirect_uri=\(GatewayHarness.redirect.formEscaped)",
+        let authorize = try await HTTP.get(gateway.baseURL + "/authorize/\(nonce)?response_type=code&client_id=test-client&redirect_uri=\(GatewayHarness.redirect.urlEscaped)",
                                            headers: [("Accept", "application/json")])
         let id = try #require(authorize.json["verification_id"]?.stringValue)
         #expect(try await harness.verifierRows() == [id])   // created at the built-in verifier

@@ -43,7 +43,7 @@ import Testing
                                         headers: [("Authorization", "Bearer \(GatewayHarness.secret)")], body: "")
         let nonce = try #require(setup.json["nonce"]?.stringValue)
         let url = gateway.baseURL + "/authorize/\(nonce)?response_type=code&client_id=test-client"
-            + "&redirect_uri=\(redirect.formEscaped)&state=\(GatewayHarness.state)"
+            + "&redirect_uri=\(redirect.urlEscaped)&state=\(GatewayHarness.state)"
 
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("kych-browser-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -91,8 +91,8 @@ import Testing
 
         // The client redeems the code and reads the claims.
         let token = try await HTTP.post(gateway.baseURL + "/token", headers: [("Content-Type", "application/x-www-form-urlencoded")],
-            body: "client_id=test-client&redirect_uri=\(redirect.formEscaped)&client_secret=\(GatewayHarness.secret.formEscaped)"
-                + "&code=\(code.formEscaped)&grant_type=authorization_code")
+            body: "client_id=test-client&redirect_uri=\(redirect.urlEscaped)&client_secret=\(GatewayHarness.secret.urlEscaped)"
+                + "&code=\(code.urlEscaped)&grant_type=authorization_code")
         let accessToken = try #require(token.json["access_token"]?.stringValue, "\(token.body)")
         let info = try await HTTP.get(gateway.baseURL + "/info", headers: [("Authorization", "Bearer \(accessToken)")])
         #expect(info.json["claims"]?["given_name"] == "Helvetia")

@@ -32,13 +32,13 @@ struct TalerExchange {
     /// The browser URL the exchange hands out: nonce appended after '/', parameters in this order, client_id raw.
     func browserURL(nonce: String?) -> String {
         authorizeBase + (nonce.map { "/" + $0 } ?? "")
-            + "?response_type=code&client_id=\(clientID)&redirect_uri=\(redirectURI.curlEscaped)&state=\(state)"
+            + "?response_type=code&client_id=\(clientID)&redirect_uri=\(redirectURI.urlEscaped)&state=\(state)"
     }
 
     /// The token request body, fields in the plugin's order, escaped as libcurl does; state raw.
     func tokenBody(code: String) -> String {
-        "client_id=\(clientID.curlEscaped)&redirect_uri=\(redirectURI.curlEscaped)&state=\(state)"
-            + "&client_secret=\(clientSecret.curlEscaped)&code=\(code.curlEscaped)&grant_type=authorization_code"
+        "client_id=\(clientID.urlEscaped)&redirect_uri=\(redirectURI.urlEscaped)&state=\(state)"
+            + "&client_secret=\(clientSecret.urlEscaped)&code=\(code.urlEscaped)&grant_type=authorization_code"
     }
 
     static func path(_ url: String) -> String {
@@ -68,10 +68,6 @@ struct TalerExchange {
     }
 }
 
-extension String {
-    /// curl_easy_escape: unreserved characters kept, everything else %XX (upper-case hex).
-    var curlEscaped: String { addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? self }
-}
 
 @Suite struct TalerExchangeTests {
     static let clientSection = """

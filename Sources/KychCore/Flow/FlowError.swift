@@ -24,7 +24,7 @@ public enum FlowError: Error, Sendable, Equatable {
 public enum RedirectURI {
     public static func with(_ base: String, _ parameters: [(String, String?)]) -> String {
         let query = parameters.compactMap { name, value in
-            value.map { "\(name)=\($0.addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? $0)" }
+            value.map { "\(name)=\($0.urlEscaped)" }
         }.joined(separator: "&")
         guard !query.isEmpty else { return base }
         return base + (base.contains("?") ? "&" : "?") + query

@@ -33,7 +33,7 @@ public struct SwiyuVerifierClient: Sendable {
 
     /// `GET .../verifications/{id}`; 404 is ``VerifierOutcome/notFound``.
     public func outcome(of verificationID: String, for client: Client, granted: [String]) async throws(VerifierError) -> VerifierOutcome {
-        let id = verificationID.addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? verificationID
+        let id = verificationID.urlEscaped
         let (status, json) = try await send(.GET, url: client.verificationsEndpoint + "/" + id, body: nil, client: client)
         if status == 404 { return .notFound }
         guard status == 200, let json else { throw .httpStatus(status, "") }

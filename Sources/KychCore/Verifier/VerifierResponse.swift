@@ -9,7 +9,7 @@ public enum VerifierResponse {
             throw .malformedResponse("the create response lacks id or verification_url")
         }
         let deeplink = json["verification_deeplink"]?.stringValue
-            ?? "swiyu-verify://?client_id=&request_uri=" + (url.addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? url)
+            ?? "swiyu-verify://?client_id=&request_uri=" + url.urlEscaped
         return VerifierVerification(id: id, requestNonce: json["request_nonce"]?.stringValue, verificationURL: url, deeplink: deeplink)
     }
 

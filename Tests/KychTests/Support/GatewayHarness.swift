@@ -177,8 +177,8 @@ struct FlowClient {
     func authorizeURI(_ nonce: String?, scope: String? = nil, redirect: String = GatewayHarness.redirect,
                       responseType: String = "code", clientID: String = "test-client") -> String {
         var uri = "/authorize" + (nonce.map { "/\($0)" } ?? "")
-        uri += "?response_type=\(responseType)&client_id=\(clientID)&redirect_uri=\(redirect.formEscaped)&state=\(GatewayHarness.state)"
-        if let scope { uri += "&scope=\(scope.formEscaped)" }
+        uri += "?response_type=\(responseType)&client_id=\(clientID)&redirect_uri=\(redirect.urlEscaped)&state=\(GatewayHarness.state)"
+        if let scope { uri += "&scope=\(scope.urlEscaped)" }
         return uri
     }
 
@@ -218,8 +218,8 @@ struct FlowClient {
     /// The token request exactly as the Taler exchange sends it.
     func token(code: String, clientID: String = "test-client", secret: String = GatewayHarness.secret,
                redirect: String = GatewayHarness.redirect) async throws -> TestResponse {
-        let body = "client_id=\(clientID)&redirect_uri=\(redirect.formEscaped)&state=\(GatewayHarness.state)"
-            + "&client_secret=\(secret.formEscaped)&code=\(code.formEscaped)&grant_type=authorization_code"
+        let body = "client_id=\(clientID)&redirect_uri=\(redirect.urlEscaped)&state=\(GatewayHarness.state)"
+            + "&client_secret=\(secret.urlEscaped)&code=\(code.urlEscaped)&grant_type=authorization_code"
         return try await request("/token", .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: body)
     }
 
@@ -291,9 +291,4 @@ extension TestResponse {
         #expect(json["error"]?.stringValue == code, "\(text)", sourceLocation: sourceLocation)
         #expect(json["error_description"]?.stringValue?.isEmpty == false, sourceLocation: sourceLocation)
     }
-}
-
-extension String {
-    /// libcurl-style escaping: unreserved characters kept, everything else %XX.
-    var formEscaped: String { addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? self }
 }

@@ -302,7 +302,7 @@ struct GatewayBrowser {
     func start() async throws -> Started {
         let setup = try await HTTP.post(baseURL + "/setup/\(Self.clientID)", headers: [("Authorization", "Bearer \(Self.secret)")], body: "")
         let nonce = try #require(setup.json["nonce"]?.stringValue, "\(setup.body)")
-        let query = "response_type=code&client_id=\(Self.clientID)&redirect_uri=\(Self.redirect.formEscaped)&state=\(Self.state)"
+        let query = "response_type=code&client_id=\(Self.clientID)&redirect_uri=\(Self.redirect.urlEscaped)&state=\(Self.state)"
         let authorize = try await HTTP.get(baseURL + "/authorize/\(nonce)?\(query)", headers: [("Accept", "application/json")])
         #expect(authorize.status == 200, "\(authorize.body)")
         let cookie = try #require(authorize.headers["set-cookie"]?.split(separator: ";").first.map(String.init))
@@ -328,8 +328,8 @@ struct GatewayBrowser {
 
     /// `POST /token` with the code, then `GET /info` with the token.
     func info(code: String) async throws -> HTTP.Reply {
-        let form = "grant_type=authorization_code&code=\(code.formEscaped)&client_id=\(Self.clientID)"
-            + "&client_secret=\(Self.secret.formEscaped)&redirect_uri=\(Self.redirect.formEscaped)"
+        let form = "grant_type=authorization_code&code=\(code.urlEscaped)&client_id=\(Self.clientID)"
+            + "&client_secret=\(Self.secret.urlEscaped)&redirect_uri=\(Self.redirect.urlEscaped)"
         let token = try await HTTP.post(baseURL + "/token", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: form)
         let accessToken = try #require(token.json["access_token"]?.stringValue, "\(token.body)")
         return try await HTTP.get(baseURL + "/info", headers: [("Authorization", "Bearer \(accessToken)")])
