@@ -22,6 +22,8 @@ struct GatewayCommand: AsyncParsableCommand {
     func run() async throws {
         let gatewayConfig = try CLISupport.loadConfig(config)
         if checkConfig {
+            // An embedded verifier's section is checked too (the gateway would refuse to start on it).
+            if try IniFile.load(path: config).section(VerifierConfig.section) != nil { _ = try CLISupport.loadVerifierConfig(config) }
             print("Configuration \(config) is valid.")
             return
         }

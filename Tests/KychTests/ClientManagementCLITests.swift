@@ -153,6 +153,13 @@ import Testing
         #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("Stack"))
         let gateway = try Run.program("kych-oauth2-gateway", ["-c", conf])
         #expect(gateway.status != 0 && gateway.stderr.contains("PORT: \"99999\" is not a port number"))
+
+        // --check-config also checks an embedded verifier's section.
+        let good = "[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 8080\nDATABASE = sqlite::memory:\n"
+        #expect(try Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(good), "--check-config"]).status == 0)
+        let embedded = try temporaryFile(good + "[kych-verifier]\nEMBEDDED = yes\nMANAGEMENT_BEARER_TOKEN = t\nEXTERNAL_URL = http://127.0.0.1:8080\nVERIFICATION_TTL_SEC = soon\n")
+        let check = try Run.program("kych-oauth2-gateway", ["-c", embedded, "--check-config"])
+        #expect(check.status != 0 && check.stderr.contains("VERIFICATION_TTL_SEC"), "\(check.stderr)")
     }
 }
 
