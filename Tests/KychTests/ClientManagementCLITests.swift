@@ -14,13 +14,7 @@ import Testing
             DATABASE = \(db.connectionString)
             VC_CLAIMS = {family_name, given_name, birth_date, age_over_18}
 
-            [client_exchange]
-            CLIENT_ID = exchange_production
-            CLIENT_SECRET = secret-token:your-secure-secret-here
-            VERIFIER_URL = https://swiyu-verifier.example.com
-            VERIFIER_MANAGEMENT_API_PATH = /management/api/verifications
-            REDIRECT_URI = https://exchange.example.com/kyc/kych-redirect
-            ACCEPTED_ISSUER_DIDS = {did:tdw:trusted_issuer_1, did:tdw:trusted_issuer_2}
+            \(manualClientSection)
             """)
         return (db, conf)
     }

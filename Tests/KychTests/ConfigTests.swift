@@ -10,6 +10,17 @@ private let base = """
     DATABASE = postgres://kych:password@localhost/kych
     """
 
+/// The manual's `[client_exchange]` example, verbatim.
+let manualClientSection = """
+    [client_exchange]
+    CLIENT_ID = exchange_production
+    CLIENT_SECRET = secret-token:your-secure-secret-here
+    VERIFIER_URL = https://swiyu-verifier.example.com
+    VERIFIER_MANAGEMENT_API_PATH = /management/api/verifications
+    REDIRECT_URI = https://exchange.example.com/kyc/kych-redirect
+    ACCEPTED_ISSUER_DIDS = {did:tdw:trusted_issuer_1, did:tdw:trusted_issuer_2}
+    """
+
 private func parse(_ text: String, env: [String: String] = [:]) throws -> GatewayConfig {
     let ini = try IniFile.parse(text, path: "/etc/kych/kych.conf", environment: env)
     return try GatewayConfig.validate(ini)
@@ -49,13 +60,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
             VC_ALGORITHMS = {ES256}
             VC_CLAIMS = {family_name, given_name, birth_date, age_over_18}
 
-            [client_exchange]
-            CLIENT_ID = exchange_production
-            CLIENT_SECRET = secret-token:your-secure-secret-here
-            VERIFIER_URL = https://swiyu-verifier.example.com
-            VERIFIER_MANAGEMENT_API_PATH = /management/api/verifications
-            REDIRECT_URI = https://exchange.example.com/kyc/kych-redirect
-            ACCEPTED_ISSUER_DIDS = {did:tdw:trusted_issuer_1, did:tdw:trusted_issuer_2}
+            \(manualClientSection)
             """)
         #expect(config.binding == .unix(path: "/run/kych/kych.sock", mode: 0o666))
         #expect(config.database == "postgres://kych:password@localhost/kych")
