@@ -28,7 +28,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
-        // Domain: configuration, models, store protocols, verifier client. No HTTP-framework types.
+        // Foundations: the INI configuration and its validation rules, secrets, escaping, form encoding, the
+        // redacting log handler. No networking.
         .target(
             name: "KychCore",
             dependencies: [
@@ -36,8 +37,28 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ]
+        ),
+        // The authorization server's domain, pure (no NIO, HTTP client or framework types): clients and their
+        // authentication methods, the ordered authorize checks, the token endpoint's grant handlers, the session
+        // state machine, the store and verifier ports, and an in-memory store.
+        .target(
+            name: "KychOAuth",
+            dependencies: [
+                "KychCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Adapter: the swiyu Verifier management API client (AsyncHTTPClient) behind KychOAuth's VerifierPort.
+        .target(
+            name: "KychSwiyuClient",
+            dependencies: [
+                "KychCore",
+                "KychOAuth",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
         // JOSE, did:jwk, SD-JWT VC issuance/presentation/verification, token status lists.
@@ -52,6 +73,7 @@ let package = Package(
             name: "KychPostgres",
             dependencies: [
                 "KychCore",
+                "KychOAuth",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -62,6 +84,7 @@ let package = Package(
             name: "KychSQLite",
             dependencies: [
                 "KychCore",
+                "KychOAuth",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -71,6 +94,7 @@ let package = Package(
             name: "KychStorage",
             dependencies: [
                 "KychCore",
+                "KychOAuth",
                 "KychPostgres",
                 "KychSQLite",
                 "KychVerifier",
@@ -84,6 +108,9 @@ let package = Package(
             name: "KychGateway",
             dependencies: [
                 "KychCore",
+                "KychOAuth",
+                "KychSwiyuClient",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 "KychStorage",
                 "KychQR",
                 "KychVerifierServer",
@@ -100,7 +127,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "kych-client-management",
-            dependencies: ["KychCore", "KychStorage", "KychPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["KychCore", "KychOAuth", "KychStorage", "KychPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .executableTarget(
@@ -156,6 +183,7 @@ let package = Package(
             name: "kych-demo",
             dependencies: [
                 "KychCore",
+                "KychOAuth",
                 "KychGateway",
                 "KychStorage",
                 "KychWallet",
@@ -166,10 +194,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Unit tests of the flow logic: in-memory stores and a scripted verifier, no database, no processes.
+        .testTarget(
+            name: "KychOAuthTests",
+            dependencies: ["KychCore", "KychOAuth"]
+        ),
         .testTarget(
             name: "KychTests",
             dependencies: [
                 "KychCore",
+                "KychOAuth",
+                "KychSwiyuClient",
+                "KychSQLite",
                 "KychPostgres",
                 "KychGateway",
                 "KychQR",

@@ -1,10 +1,13 @@
 import Foundation
 import Hummingbird
 import KychCore
+import KychOAuth
 import KychStorage
+import KychSwiyuClient
 import KychVerifierServer
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// Builds the gateway application for `config`: the composition root.
@@ -13,12 +16,16 @@ public func buildApplication(_ config: GatewayConfig, logger: Logger) async thro
 }
 
 /// Builds the gateway application for `config` on `stores` (opened from `config.database`), which it runs and closes.
-public func buildApplication(_ config: GatewayConfig, stores: Stores, logger: Logger) async throws -> some ApplicationProtocol {
-    let flow = VerificationFlow(
+package func buildApplication(_ config: GatewayConfig, stores: Stores, logger: Logger) async throws -> some ApplicationProtocol {
+    let flow = AuthorizationServer(
         config: config,
         clients: stores.clients,
         store: stores.flow,
         verifier: SwiyuVerifierClient(builder: VerificationRequestBuilder(config: config), logger: logger),
+        // bcrypt is slow on purpose: run it on the thread pool, never on an event loop.
+        checkSecret: { secret, hash in
+            (try? await NIOThreadPool.singleton.runIfActive { Secrets.verifySecret(secret, hash: hash) }) ?? false
+        },
         logger: logger)
 
     let router = Router(context: GatewayRequestContext.self)
@@ -43,7 +50,7 @@ public func buildApplication(_ config: GatewayConfig, stores: Stores, logger: Lo
         },
         logger: logger)
     app.addServices(stores.services)
-    app.addServices(PurgeService(store: stores.flow, logger: logger))
+    app.addServices(PurgeService(server: flow, logger: logger))
     app.addServices(embeddedVerifier?.services ?? [])
     return app
 }
@@ -78,7 +85,7 @@ extension ServerBinding {
 
 /// Marks expired sessions and deletes dead rows once a minute.
 struct PurgeService: Service {
-    let store: any FlowStore
+    let server: AuthorizationServer
     let logger: Logger
     var interval: Duration = .seconds(60)
     var retention: TimeInterval = 86_400
@@ -86,7 +93,7 @@ struct PurgeService: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                let report = try await store.purge(retention: retention)
+                let report = try await server.purge(retention: retention)
                 if report != PurgeReport() {
                     logger.info("purge", metadata: [
                         "expired_sessions": "\(report.expiredSessions)", "deleted_sessions": "\(report.deletedSessions)",

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KychCore
+import KychOAuth
 import KychWallet
 import Logging
 
@@ -12,13 +13,13 @@ import Logging
 struct DemoWalletRoutes: Sendable {
     static let path = "/demo-wallet"
     let wallet: Wallet
-    let flow: VerificationFlow
+    let flow: AuthorizationServer
     let logger: Logger
     /// How long to wait for the verifier's result before moving on to `/finalize`.
     var resultTimeout: Duration = .seconds(20)
 
     /// Opens (creating if needed) the wallet in `directory` and issues its credential if it holds none.
-    init(directory: String, flow: VerificationFlow, logger: Logger) throws {
+    init(directory: String, flow: AuthorizationServer, logger: Logger) throws {
         wallet = try Wallet(directory: URL(fileURLWithPath: directory))
         if try wallet.credentials().isEmpty { try wallet.issue() }
         self.flow = flow
@@ -34,18 +35,18 @@ struct DemoWalletRoutes: Sendable {
 
     @Sendable func present(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let id = try context.parameters.require("verification_id")
-        let state = request.uri.queryParameters["state"].map(String.init)
+        let state = try request.formQuery()["state"]
         guard let session = try await flow.store.session(verificationID: id), let verification = session.verification,
               state == session.state else {
-            throw FlowError.page(status: 404, title: "Unknown verification", message: "This verification is unknown.")
+            throw FlowError.page(status: 404, kind: .unknownVerification, message: "This verification is unknown.")
         }
         if session.effectiveStatus(now: Date()) == .authorized {
             do {
-                let reply = try await wallet.present(try await AuthorizationRequest.fetch(verification.deeplink))
+                let reply = try await wallet.present(try await PresentationRequest.fetch(verification.deeplink))
                 logger.info("demo wallet presented", metadata: ["verification_id": "\(id)", "http_status": "\(reply.status)"])
             } catch {
                 logger.warning("demo wallet could not present", metadata: ["verification_id": "\(id)", "error": "\(error)"])
-                throw FlowError.page(status: 502, title: "Verification service unavailable",
+                throw FlowError.page(status: 502, kind: .verifierDown,
                                      message: "The demo wallet could not reach the verifier.")
             }
             _ = try await flow.status(verificationID: id, state: state, timeout: resultTimeout)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KychCore
+import KychOAuth
 import Logging
 
 /// Turns every error into a response in one place: OAuth JSON errors, error pages, redirects.
@@ -30,11 +31,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             var response = json(status: .init(code: status), ["error": code, "error_description": description])
             if let challenge { response.headers[.wwwAuthenticate] = challenge }
             return response
-        case .page(let status, let title, let message):
+        case .page(let status, let kind, let message):
             if request.wantsJSON {
                 return json(status: .init(code: status), ["error": Self.oauthCode(status), "error_description": message])
             }
-            return Pages.error(status: .init(code: status), title: title, message: message, request: request)
+            return Pages.error(status: .init(code: status), kind: kind, message: message, request: request)
         case .redirect(let location):
             return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
         }

@@ -2,12 +2,13 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KychCore
+import KychOAuth
 import Logging
 import ServiceLifecycle
 
-/// The KyCH endpoints: thin adapters from HTTP to ``VerificationFlow``.
+/// The KyCH endpoints: thin adapters from HTTP to ``AuthorizationServer``.
 struct GatewayRoutes {
-    let flow: VerificationFlow
+    let flow: AuthorizationServer
     let logger: Logger
     /// The verification page offers "Use the demo wallet" (`DEMO_WALLET`).
     var demoWallet = false
@@ -26,19 +27,19 @@ struct GatewayRoutes {
 
     @Sendable func setup(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let clientID = try context.parameters.require("client_id")
-        let nonce = try await flow.setup(clientID: clientID, bearerSecret: request.bearerCredential)
+        let nonce = try await flow.setup(clientID: clientID, authorization: request.headers[.authorization])
         return .json(["nonce": .string(nonce)])
     }
 
     @Sendable func authorize(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let q = request.uri.queryParameters
-        if let repeated = Self.repeatedParameter(q.map { String($0.key) }) {
-            throw FlowError.page(status: 400, title: "Invalid request", message: "The parameter \(repeated) appears more than once.")
+        let query = request.uri.query ?? ""
+        if let repeated = Self.repeatedParameter(FormURLEncoding.names(query)) {
+            throw FlowError.page(status: 400, kind: .invalidRequest, message: "The parameter \(repeated) appears more than once.")
         }
-        let query = VerificationFlow.AuthorizationRequest(
-            responseType: q["response_type"].map(String.init), clientID: q["client_id"].map(String.init),
-            redirectURI: q["redirect_uri"].map(String.init), state: q["state"].map(String.init), scope: q["scope"].map(String.init))
-        let result = try await flow.authorize(nonce: context.parameters.get("nonce"), request: query)
+        guard let parameters = FormURLEncoding.decode(query) else {
+            throw FlowError.page(status: 400, kind: .invalidRequest, message: "The query is not valid percent-encoded UTF-8.")
+        }
+        let result = try await flow.authorize(AuthorizationRequest(nonce: context.parameters.get("nonce"), parameters: parameters))
         var response: Response
         if request.wantsJSON {
             var body: [String: JSON] = [
@@ -64,22 +65,22 @@ struct GatewayRoutes {
         guard let json = try? JSON.parse(Data(buffer: body)), let id = json["verification_id"]?.stringValue, !id.isEmpty else {
             throw FlowError.oauth(status: 400, error: "invalid_request", description: "expected JSON {\"verification_id\": ..., \"timestamp\": ...}")
         }
-        try await flow.notification(verificationID: id) { name in request.headers[HTTPField.Name(name)!] }
+        try await flow.notification(verificationID: id) { name in HTTPField.Name(name).flatMap { request.headers[$0] } }
         return Response(status: .noContent)
     }
 
     @Sendable func status(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let id = try context.parameters.require("verification_id")
-        let q = request.uri.queryParameters
-        let timeout = q["timeout_ms"].flatMap { Int(String($0)) }.map { Duration.milliseconds(max(0, $0)) } ?? .zero
-        let status = try await flow.status(verificationID: id, state: q["state"].map(String.init), timeout: timeout,
+        let q = try request.formQuery()
+        let timeout = q["timeout_ms"].flatMap { Int($0) }.map { Duration.milliseconds(max(0, $0)) } ?? .zero
+        let status = try await flow.status(verificationID: id, state: q["state"], timeout: timeout,
                                            stopWaiting: { Task.isShuttingDownGracefully })
         return .json(["status": .string(status.rawValue)])
     }
 
     @Sendable func finalize(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let id = try context.parameters.require("verification_id")
-        let location = try await flow.finalize(verificationID: id, state: request.uri.queryParameters["state"].map(String.init),
+        let location = try await flow.finalize(verificationID: id, state: try request.formQuery()["state"],
                                                bindingCookie: request.cookies[Self.bindingCookie]?.value)
         return Response(status: .found, headers: [.location: location, .cacheControl: "no-store", .referrerPolicy: "no-referrer"])
     }
@@ -92,13 +93,13 @@ struct GatewayRoutes {
             throw FlowError.invalidRequest("the parameter \(repeated) appears more than once")
         }
         guard let form = FormURLEncoding.decode(text) else { throw FlowError.invalidRequest("the form body is not valid percent-encoded UTF-8") }
-        let response = try await flow.token(.init(form: form, basic: request.basicCredentials))
+        let response = try await flow.token(TokenRequest(form: form, authorization: request.headers[.authorization]))
         return .json(["access_token": .string(response.access_token), "token_type": .string(response.token_type),
                       "expires_in": .integer(Int64(response.expires_in))])
     }
 
     @Sendable func info(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let info = try await flow.info(bearerToken: request.bearerCredential)
+        let info = try await flow.info(bearerToken: ClientAuthenticationRequest(authorization: request.headers[.authorization]).bearerCredential)
         var body: [String: JSON] = [
             "id": .string(info.id), "status": .string(info.status), "claims": .object(info.claims),
             "credential": .object(["vct": info.credential.vct.map(JSON.string) ?? .null,
@@ -118,22 +119,12 @@ extension Response {
 }
 
 extension Request {
-    /// The credential after `Bearer ` (any visible characters, e.g. RFC 8959 `secret-token:` values).
-    var bearerCredential: String? {
-        guard let header = headers[.authorization], header.count > 7,
-              header.prefix(7).lowercased() == "bearer " else { return nil }
-        return header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-    }
-
-    /// HTTP Basic client credentials, form-decoded as RFC 6749 §2.3.1 asks.
-    var basicCredentials: (clientID: String, secret: String)? {
-        guard let header = headers[.authorization], header.count > 6, header.prefix(6).lowercased() == "basic ",
-              let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
-        guard let id = FormURLEncoding.unescape(text[..<colon]), let secret = FormURLEncoding.unescape(text[text.index(after: colon)...]) else {
-            return nil
+    /// The query's parameters, form-decoded (`+` is a space, RFC 6749 appendix B); a repeated name keeps its first value.
+    func formQuery() throws(FlowError) -> [String: String] {
+        guard let parameters = FormURLEncoding.decode(uri.query ?? "") else {
+            throw .invalidRequest("the query is not valid percent-encoded UTF-8")
         }
-        return (id, secret)
+        return parameters
     }
 }
 

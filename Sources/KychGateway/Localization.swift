@@ -1,4 +1,5 @@
 import Foundation
+import KychOAuth
 
 /// The languages of KyCH's pages. English is the fallback.
 enum Language: String, CaseIterable, Sendable {
@@ -40,38 +41,6 @@ enum Language: String, CaseIterable, Sendable {
     }
 }
 
-/// The error pages, one per situation the flow reports with `FlowError.page`.
-enum PageErrorKind: String, CaseIterable, Sendable {
-    case invalidRequest, unknownLink, unknownClient, invalidRedirect, expired, finished, verifierDown,
-         internalError, unknownVerification, differentBrowser, notVerifiedYet
-
-    /// The kind of a `FlowError.page`, recognised by its (stable, English) title; an unknown title falls back on the status.
-    init(title: String, status: Int) {
-        if let kind = Self.byFlowTitle[title] {
-            self = kind
-            return
-        }
-        switch status {
-        case 410: self = .expired
-        case 502, 503, 504: self = .verifierDown
-        case 500...: self = .internalError
-        case 404: self = .unknownVerification
-        default: self = .invalidRequest
-        }
-    }
-
-    /// The titles `VerificationFlow` gives its `FlowError.page` errors.
-    static let byFlowTitle: [String: PageErrorKind] = [
-        "Invalid request": .invalidRequest, "Unknown verification link": .unknownLink, "Unknown client": .unknownClient,
-        "Invalid redirect URI": .invalidRedirect, "Verification expired": .expired, "Verification finished": .finished,
-        "Verification service unavailable": .verifierDown, "Internal error": .internalError,
-        "Unknown verification": .unknownVerification, "Different browser": .differentBrowser, "Not verified yet": .notVerifiedYet,
-    ]
-
-    /// Whether sending the same request again may help (the page then offers "Try again").
-    var isTransient: Bool { self == .verifierDown || self == .internalError }
-}
-
 /// An error page's text: what happened and what the person can do next.
 struct ErrorText: Sendable {
     var title: String
@@ -80,7 +49,7 @@ struct ErrorText: Sendable {
 }
 
 /// Every text of the pages in one language. Claim labels and error texts cover every Beta-ID claim and every
-/// ``PageErrorKind`` (checked by the tests); an unknown claim is shown by its name.
+/// ``PageError`` (checked by the tests); an unknown claim is shown by its name.
 struct PageText: Sendable {
     var tagline: String
     var languageLabel: String
@@ -109,7 +78,7 @@ struct PageText: Sendable {
     var tryAgain: String
     var technicalDetails: String
     var claims: [String: String]
-    var errors: [PageErrorKind: ErrorText]
+    var errors: [PageError: ErrorText]
 
     static let english: PageText = {
         let startAgain = "Please start again from the service that sent you here."

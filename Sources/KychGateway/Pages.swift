@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KychCore
+import KychOAuth
 import KychQR
 
 /// The HTML pages a person sees, rendered from ``Templates`` in the request's ``Language``. Every response carries a
@@ -17,7 +18,7 @@ enum Pages {
 
     /// The page of `GET /authorize/{nonce}`: QR code, wallet button, requesting client, claims, time left, live status.
     /// With `demoWallet`, also the "Use the demo wallet" link (`DEMO_WALLET`).
-    static func verification(_ a: VerificationFlow.Authorization, request: Request, demoWallet: Bool = false) -> Response {
+    static func verification(_ a: Authorization, request: Request, demoWallet: Bool = false) -> Response {
         let language = Language(request)
         let t = language.text
         let id = a.verification.id.urlEscaped
@@ -54,10 +55,9 @@ enum Pages {
 
     /// The page for a `FlowError.page`: what happened and what to do next, in the request's language; the flow's own
     /// (English) message stays available under "technical details".
-    static func error(status: HTTPResponse.Status, title: String, message: String, request: Request) -> Response {
+    static func error(status: HTTPResponse.Status, kind: PageError, message: String, request: Request) -> Response {
         let language = Language(request)
-        let kind = PageErrorKind(title: title, status: status.code)
-        let text = language.text.errors[kind] ?? ErrorText(title: title, happened: message, next: "")
+        let text = language.text.errors[kind] ?? ErrorText(title: kind.rawValue, happened: message, next: "")
         let model = MessageModel(
             page: frame(language, title: text.title, path: request.uri.path, query: request.uri.query),
             t: language.text, title: text.title, paragraphs: [text.happened, text.next].filter { !$0.isEmpty },

@@ -1,13 +1,14 @@
 import KychCore
+import KychOAuth
 import Logging
 import PostgresNIO
 
 /// ``ClientRepository`` on PostgreSQL (`oauth2gw.clients`).
-public struct PostgresClientRepository: ClientRepository {
+package struct PostgresClientRepository: ClientRepository {
     let client: PostgresClient
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    package init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
     }
@@ -27,20 +28,20 @@ public struct PostgresClientRepository: ClientRepository {
                       webhookAPIKeyHeader: header, webhookAPIKeyValue: value)
     }
 
-    public func listClients() async throws -> [Client] {
+    package func listClients() async throws -> [Client] {
         let rows = try await client.query("SELECT \(unescaped: Self.columns) FROM oauth2gw.clients ORDER BY client_id", logger: logger)
         var out: [Client] = []
         for try await row in rows { out.append(try Self.decode(row)) }
         return out
     }
 
-    public func client(id: String) async throws -> Client? {
+    package func client(id: String) async throws -> Client? {
         let rows = try await client.query("SELECT \(unescaped: Self.columns) FROM oauth2gw.clients WHERE client_id = \(id)", logger: logger)
         for try await row in rows { return try Self.decode(row) }
         return nil
     }
 
-    public func createClient(_ c: Client) async throws {
+    package func createClient(_ c: Client) async throws {
         do {
             try await client.withConnection { try await Self.insert(c, on: $0, logger: logger) }
         } catch where PostgresDatabase.sqlState(error) == "23505" {
@@ -48,18 +49,18 @@ public struct PostgresClientRepository: ClientRepository {
         }
     }
 
-    public func updateClient(_ c: Client) async throws {
+    package func updateClient(_ c: Client) async throws {
         let updated = try await client.withConnection { try await Self.update(c, on: $0, logger: logger) }
         if !updated { throw ClientStoreError.unknownClient(c.clientID) }
     }
 
-    public func deleteClient(id: String) async throws -> Bool {
+    package func deleteClient(id: String) async throws -> Bool {
         let rows = try await client.query("DELETE FROM oauth2gw.clients WHERE client_id = \(id) RETURNING 1", logger: logger)
         for try await _ in rows { return true }
         return false
     }
 
-    public func syncClients(_ clients: [Client], prune: Bool) async throws -> ClientSyncReport {
+    package func syncClients(_ clients: [Client], prune: Bool) async throws -> ClientSyncReport {
         try await client.withTransaction(logger: logger) { connection in
             var report = ClientSyncReport()
             for c in clients {

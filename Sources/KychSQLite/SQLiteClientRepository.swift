@@ -1,12 +1,13 @@
 import Foundation
 import KychCore
+import KychOAuth
 import SQLiteNIO
 
 /// ``ClientRepository`` on the embedded SQLite database.
-public struct SQLiteClientRepository: ClientRepository {
+package struct SQLiteClientRepository: ClientRepository {
     let db: SQLiteDatabase
 
-    public init(db: SQLiteDatabase) {
+    package init(db: SQLiteDatabase) {
         self.db = db
     }
 
@@ -21,15 +22,15 @@ public struct SQLiteClientRepository: ClientRepository {
                webhookAPIKeyHeader: row.string("webhook_api_key_header"), webhookAPIKeyValue: row.string("webhook_api_key_value"))
     }
 
-    public func listClients() async throws -> [Client] {
+    package func listClients() async throws -> [Client] {
         try await db.rows("SELECT * FROM clients ORDER BY client_id").map(Self.decode)
     }
 
-    public func client(id: String) async throws -> Client? {
+    package func client(id: String) async throws -> Client? {
         try await db.rows("SELECT * FROM clients WHERE client_id = ?", [.text(id)]).first.map(Self.decode)
     }
 
-    public func createClient(_ client: Client) async throws {
+    package func createClient(_ client: Client) async throws {
         try await db.transaction { tx in
             guard try await tx.rows("SELECT 1 FROM clients WHERE client_id = ?", [.text(client.clientID)]).isEmpty else {
                 throw ClientStoreError.duplicateClientID(client.clientID)
@@ -38,16 +39,16 @@ public struct SQLiteClientRepository: ClientRepository {
         }
     }
 
-    public func updateClient(_ client: Client) async throws {
+    package func updateClient(_ client: Client) async throws {
         let updated = try await db.transaction { tx in try await Self.update(client, tx) }
         if !updated { throw ClientStoreError.unknownClient(client.clientID) }
     }
 
-    public func deleteClient(id: String) async throws -> Bool {
+    package func deleteClient(id: String) async throws -> Bool {
         try await !db.rows("DELETE FROM clients WHERE client_id = ? RETURNING 1", [.text(id)]).isEmpty
     }
 
-    public func syncClients(_ clients: [Client], prune: Bool) async throws -> ClientSyncReport {
+    package func syncClients(_ clients: [Client], prune: Bool) async throws -> ClientSyncReport {
         try await db.transaction { tx in
             var report = ClientSyncReport()
             for c in clients {

@@ -1,4 +1,5 @@
 import KychCore
+import KychOAuth
 import KychPostgres
 import KychSQLite
 import KychVerifier
@@ -8,21 +9,21 @@ import ServiceLifecycle
 
 /// The stores of one process, on the backend `DATABASE` names: one PostgreSQL pool or one SQLite
 /// connection serves them all.
-public struct Stores: Sendable {
-    public let clients: any ClientRepository
-    public let flow: any FlowStore
+package struct Stores: Sendable {
+    package let clients: any ClientRepository
+    package let flow: any FlowStore
     /// The built-in verifier's store (its schema must be installed: `kych-dbinit`; SQLite has it always).
-    public let verifications: any VerificationStore
+    package let verifications: any VerificationStore
     /// Background work the stores need while the process runs (the PostgreSQL pool), for a ServiceGroup.
-    public let services: [any Service]
+    package let services: [any Service]
     /// Checks that the store answers.
-    public let health: @Sendable () async throws -> Void
+    package let health: @Sendable () async throws -> Void
     /// What `DATABASE` named.
-    public let location: DatabaseLocation
+    package let location: DatabaseLocation
 
     /// Opens the stores for a server. PostgreSQL is checked first so a wrong address fails at once;
     /// SQLite creates its file and schema if needed.
-    public static func open(_ database: String, logger: Logger) async throws -> Stores {
+    package static func open(_ database: String, logger: Logger) async throws -> Stores {
         let location = try DatabaseLocation(parsing: database)
         switch location {
         case .postgres(let url):
@@ -41,7 +42,7 @@ public struct Stores: Sendable {
     }
 
     /// Opens the stores, runs `body` with their services running, then stops them: for command-line tools.
-    public static func with<T: Sendable>(_ database: String, logger: Logger, _ body: @Sendable (Stores) async throws -> T) async throws -> T {
+    package static func with<T: Sendable>(_ database: String, logger: Logger, _ body: @Sendable (Stores) async throws -> T) async throws -> T {
         let stores = try await open(database, logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             for service in stores.services {
@@ -58,7 +59,7 @@ public struct Stores: Sendable {
 
 extension Stores {
     /// A short description of a store error for logs and operators (no query text, no bound values).
-    public static func describe(_ error: any Error) -> String {
+    package static func describe(_ error: any Error) -> String {
         PostgresDatabase.describe(error)
     }
 }

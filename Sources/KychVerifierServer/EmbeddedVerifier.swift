@@ -17,7 +17,7 @@ public struct EmbeddedVerifier: Sendable {
 
     /// The embedded verifier `configFile` asks for, or `nil` when it has no embedded `[kych-verifier]`
     /// (or, for configurations built in memory, no file).
-    public static func open(configFile: String, gatewayStores: Stores, logger: Logger) async throws -> EmbeddedVerifier? {
+    package static func open(configFile: String, gatewayStores: Stores, logger: Logger) async throws -> EmbeddedVerifier? {
         guard let ini = try? IniFile.load(path: configFile), ini.section(VerifierConfig.section) != nil else { return nil }
         let config: VerifierConfig
         do {

@@ -51,7 +51,7 @@ extension Wallet {
 
     /// The `vp_token` answering `request`: for each requested credential, a presentation that
     /// discloses exactly the requested claims, with a KB-JWT for the request's `client_id` and `nonce`.
-    public func vpToken(for request: AuthorizationRequest, credential name: String? = nil, faults: PresentationFaults = [],
+    public func vpToken(for request: PresentationRequest, credential name: String? = nil, faults: PresentationFaults = [],
                         now: Date = Date()) throws -> [String: JSONValue] {
         let holderKey = try holderKey()
         var token: [String: JSONValue] = [:]
@@ -88,7 +88,7 @@ extension Wallet {
     }
 
     /// Presents to the verifier: builds the `vp_token`, encrypts it for `direct_post.jwt`, posts it.
-    public func present(_ request: AuthorizationRequest, credential name: String? = nil, faults: PresentationFaults = [],
+    public func present(_ request: PresentationRequest, credential name: String? = nil, faults: PresentationFaults = [],
                         now: Date = Date()) async throws -> VerifierReply {
         let token = try vpToken(for: request, credential: name, faults: faults, now: now)
         guard let key = request.encryptionKey else {
@@ -101,12 +101,12 @@ extension Wallet {
     }
 
     /// Declines: posts `error=access_denied` (in plain text, which 4.x verifiers accept in both modes).
-    public static func decline(_ request: AuthorizationRequest) async throws -> VerifierReply {
+    public static func decline(_ request: PresentationRequest) async throws -> VerifierReply {
         try await post([("error", "access_denied"), ("error_description", "The owner has declined the verification request."),
                         ("state", request.state)], to: request)
     }
 
-    static func post(_ fields: [(String, String)], to request: AuthorizationRequest) async throws -> VerifierReply {
+    static func post(_ fields: [(String, String)], to request: PresentationRequest) async throws -> VerifierReply {
         let reply = try await OutboundHTTP.send(
             url: request.responseURI.absoluteString, method: .POST,
             headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KychCore
+import KychOAuth
 import KychPostgres
 import KychStorage
 import Logging

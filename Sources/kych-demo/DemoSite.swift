@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KychCore
+import KychOAuth
 import Logging
 
 /// The demo client: a tiny web site that uses KyCH as any client would. "Verify my identity" calls

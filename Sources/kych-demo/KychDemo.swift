@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import KychCore
+import KychOAuth
 import KychGateway
 import KychStorage
 import Logging

@@ -110,7 +110,7 @@ struct Present: AsyncParsableCommand {
 
     func run() async throws {
         let wallet = try options.open()
-        let authorization = try await AuthorizationRequest.fetch(request)
+        let authorization = try await PresentationRequest.fetch(request)
         print("Verifier: \(authorization.clientName ?? "(no name)") \(authorization.clientID)")
         for query in authorization.query.credentials {
             let claims = query.requestedClaimNames.sorted().joined(separator: ", ")

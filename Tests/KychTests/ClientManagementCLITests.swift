@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychOAuth
 import Testing
 
 /// The manual's "Client Management" examples, run verbatim (only the config path differs) against PostgreSQL.

@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychOAuth
 import Testing
 
 /// The `[kych-oauth2-gateway]` section of the manual, TCP variant, used as a base by the tests.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import KychCore
+import KychOAuth
 @testable import KychGateway
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychOAuth
 import Testing
 
 /// KyCH as an operator runs it: one configuration file with the gateway, a client and the built-in

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import KychCore
+import KychOAuth
 import KychWallet
 import Testing
 

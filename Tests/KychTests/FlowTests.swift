@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import KychCore
+import KychOAuth
 import KychSDJWT
 import KychVerifier
 import KychWallet
@@ -24,7 +25,7 @@ import Testing
             #expect(credential["meta"]?["vct_values"] == ["betaid-sdjwt", "urn:vct:ch.admin.bcs.betaid"])
             #expect(credential["claims"] == [["path": ["given_name"]], ["path": ["family_name"]], ["path": ["birth_date"]], ["path": ["age_over_18"]]])
             // ... and as the wallet reads it from the signed request object.
-            let request = try await AuthorizationRequest.fetch(started.deeplink)
+            let request = try await PresentationRequest.fetch(started.deeplink)
             #expect(request.responseMode == .directPostJWT)
             #expect(request.query.credentials.first?.requestedClaimNames == ["given_name", "family_name", "birth_date", "age_over_18"])
             #expect(try await flow.status(started.verificationID) == "authorized")
@@ -160,6 +161,48 @@ import Testing
         }
     }
 
+    /// Query values are form-decoded (RFC 6749 appendix B): `+` is a space, as Authlib and requests-oauthlib send it.
+    @Test func plusInTheQueryIsASpace() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let uri = "/authorize/\(try await flow.nonce())?response_type=code&client_id=test-client"
+                + "&redirect_uri=\(GatewayHarness.redirect.urlEscaped)&state=a+b%2Bc&scope=given_name+age_over_18"
+            let response = try await flow.request(uri, headers: [.accept: "application/json"])
+            #expect(response.status == .ok, "\(response.text)")
+            #expect(response.json["state"]?.stringValue == "a b+c")
+            let stored = try JSON.parse(Data(try #require(try await harness.verifierRows("dcql_query::text").first).utf8))
+            #expect(stored["credentials"]?.arrayValue?.first?["claims"] == [["path": ["given_name"]], ["path": ["age_over_18"]]])
+            let id = try #require(response.json["verification_id"]?.stringValue)
+            #expect(try await flow.request("/status/\(id)?state=a+b%2Bc").json["status"] == "authorized")
+            (try await flow.request("/status/\(id)?state=a%2Bb%2Bc")).expectOAuthError("invalid_request", status: .badRequest)
+        }
+    }
+
+    /// PKCE is refused until the token endpoint enforces it: a client must not believe it is protected.
+    @Test func codeChallengeIsRefused() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let response = try await flow.request(flow.authorizeURI(try await flow.nonce())
+                + "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256")
+            #expect(response.status == .found)
+            let location = try #require(response.headers[.location])
+            #expect(location.hasPrefix(GatewayHarness.redirect + "?error=invalid_request&error_description=PKCE"))
+            #expect(try await harness.verifierRows().isEmpty)
+        }
+    }
+
+    /// A stored webhook header name that is no HTTP field name (a database written before names were
+    /// validated) refuses the webhook instead of crashing the gateway.
+    @Test func invalidStoredWebhookHeaderNameRefusesTheWebhook() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let started = try await flow.start()
+            try await harness.db.execute("UPDATE oauth2gw.clients SET webhook_api_key_header = 'X Bad:Name', webhook_api_key_value = 'k'")
+            (try await flow.notify(started.verificationID)).expectOAuthError("invalid_client", status: .unauthorized)
+            #expect(try await flow.request("/health").status == .ok)
+        }
+    }
+
     @Test func expiredSessionIsGone() async throws {
         let harness = try await GatewayHarness.make()
         try await harness.run { flow in
@@ -270,7 +313,7 @@ import Testing
             // Out of order: a webhook before the wallet has answered changes nothing.
             #expect(try await flow.notify(started.verificationID, headers: key).status == .noContent)
             #expect(try await flow.status(started.verificationID) == "authorized")
-            let request = try await AuthorizationRequest.fetch(started.deeplink)
+            let request = try await PresentationRequest.fetch(started.deeplink)
             #expect(try await harness.wallet.present(request).status == 200)
             try await flow.expectVerifierState(started, "SUCCESS")
             (try await flow.notify(started.verificationID)).expectOAuthError("invalid_client", status: .unauthorized)

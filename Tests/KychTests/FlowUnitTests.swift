@@ -1,42 +1,8 @@
 import Foundation
 import KychCore
+import KychOAuth
+import KychSwiyuClient
 import Testing
-
-@Suite struct SessionStateMachineTests {
-    @Test func transitionsOnlyFromTheirStates() {
-        #expect(SessionEvent.verificationCreated.apply(to: .pending) == .authorized)
-        #expect(SessionEvent.verificationCreated.apply(to: .authorized) == nil)
-        #expect(SessionEvent.verifierSucceeded.apply(to: .authorized) == .verified)
-        #expect(SessionEvent.verifierSucceeded.apply(to: .failed) == nil)
-        #expect(SessionEvent.verifierFailed.apply(to: .verified) == nil)     // a late FAILED never undoes SUCCESS
-        #expect(SessionEvent.codeIssued.apply(to: .verified) == .completed)
-        #expect(SessionEvent.codeIssued.apply(to: .completed) == nil)        // single use
-        #expect(SessionEvent.timedOut.apply(to: .verified) == .expired)
-        #expect(SessionEvent.timedOut.apply(to: .completed) == nil)
-        #expect(SessionEvent.verificationVanished.apply(to: .verified) == nil)
-    }
-
-    @Test func everyNonFinalStateHasAWayToAFinalOne() {
-        let events: [SessionEvent] = [.verificationCreated, .verifierSucceeded, .verifierFailed, .verificationVanished, .codeIssued, .timedOut]
-        for status in SessionStatus.allCases where !status.isFinal {
-            #expect(events.contains { $0.apply(to: status)?.isFinal == true }, "\(status) cannot end")
-        }
-        for status in SessionStatus.allCases where status.isFinal {
-            #expect(events.allSatisfy { $0.apply(to: status) == nil }, "\(status) is final")
-        }
-    }
-
-    @Test func effectiveStatusExpiresWaitingSessions() {
-        let past = Date().addingTimeInterval(-1)
-        func session(_ status: SessionStatus) -> VerificationSession {
-            VerificationSession(serial: 1, clientID: "c", sessionID: "s", nonce: "n", status: status, createdAt: past, expiresAt: past)
-        }
-        #expect(session(.authorized).effectiveStatus(now: Date()) == .expired)
-        #expect(session(.pending).effectiveStatus(now: Date()) == .expired)
-        #expect(session(.completed).effectiveStatus(now: Date()) == .completed)
-        #expect(session(.failed).effectiveStatus(now: Date()) == .failed)
-    }
-}
 
 @Suite struct VerifierProtocolTests {
     let builder = VerificationRequestBuilder(vcType: "betaid-sdjwt", vcFormat: "vc+sd-jwt", vcAlgorithms: ["ES256"])
@@ -108,27 +74,6 @@ import Testing
         #expect(VerifierResponse.outcome(from: ["state": "FAILED", "wallet_response": ["error_code": nil]], granted: [], expectedVCTs: [])
             == .failed(code: nil, description: nil))
         #expect(VerifierResponse.outcome(from: ["state": "PENDING"], granted: [], expectedVCTs: []) == .pending)
-    }
-
-    @Test func redirectURIs() {
-        #expect(RedirectURI.with("https://x.example/cb", [("code", "a b"), ("state", "S1"), ("iss", nil)])
-            == "https://x.example/cb?code=a%20b&state=S1")
-        #expect(RedirectURI.with("https://x.example/cb?tenant=1", [("error", "access_denied")]) == "https://x.example/cb?tenant=1&error=access_denied")
-    }
-}
-
-@Suite struct ClientAuthenticatorTests {
-    @Test func cachesOnlyWhatWasVerified() async {
-        let authenticator = ClientAuthenticator()
-        var client = Client(clientID: "c", secretHash: Secrets.hashSecret("secret-token:one"), verifierURL: "https://v", redirectURI: "https://r")
-        #expect(await authenticator.authenticate(client, secret: "secret-token:one"))
-        #expect(await authenticator.authenticate(client, secret: "secret-token:one"))   // from the cache
-        #expect(!(await authenticator.authenticate(client, secret: "secret-token:two")))
-        client.secretHash = Secrets.hashSecret("secret-token:two")                       // the secret changed
-        #expect(!(await authenticator.authenticate(client, secret: "secret-token:one")))
-        #expect(await authenticator.authenticate(client, secret: "secret-token:two"))
-        client.secretHash = nil
-        #expect(!(await authenticator.authenticate(client, secret: "secret-token:two")))  // public clients have no secret
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychOAuth
 import Testing
 
 /// The real gateway executable: several instances on one database, Unix sockets, graceful shutdown, logs.

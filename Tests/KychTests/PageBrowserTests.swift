@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychOAuth
 import Testing
 
 /// The verification page in a real headless browser (Debian chromium and chromedriver, driven by selenium through

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 @testable import KychCore
 @testable import KychGateway
+import KychOAuth
 
 /// Renders KyCH's pages for hand-made flow results, without a database: the fixture of the page tests.
 enum PageFixture {
@@ -13,14 +14,14 @@ enum PageFixture {
 
     static func authorization(clientID: String = "test-client", scope: [String]? = ["given_name", "age_over_18"],
                               state: String? = GatewayHarness.state, deeplink: String = shortDeeplink,
-                              status: SessionStatus = .authorized, expiresIn: TimeInterval = 600) -> VerificationFlow.Authorization {
+                              status: SessionStatus = .authorized, expiresIn: TimeInterval = 600) -> Authorization {
         let verification = VerifierVerification(id: verificationID, requestNonce: nil,
                                                 verificationURL: "https://verifier.example/r/1", deeplink: deeplink)
         let session = VerificationSession(serial: 1, clientID: clientID, sessionID: "session-1", nonce: nonce, status: status,
                                           redirectURI: GatewayHarness.redirect, state: state, scope: scope,
                                           verification: verification, createdAt: Date(), expiresAt: Date().addingTimeInterval(expiresIn))
         let client = Client(clientID: clientID, secretHash: nil, verifierURL: "http://127.0.0.1:9", redirectURI: GatewayHarness.redirect)
-        return VerificationFlow.Authorization(session: session, client: client, verification: verification, bindingCookie: nil)
+        return Authorization(session: session, client: client, verification: verification, bindingCookie: nil)
     }
 
     /// GETs `uri` from a router whose every path answers with `page(request)`.
@@ -36,7 +37,7 @@ enum PageFixture {
     }
 
     /// The verification page for `authorization`, as a browser asking for `uri` would get it.
-    static func verificationPage(_ authorization: VerificationFlow.Authorization = authorization(),
+    static func verificationPage(_ authorization: Authorization = authorization(),
                                  uri: String = "/authorize/\(nonce)?response_type=code&client_id=test-client",
                                  acceptLanguage: String? = nil) async throws -> TestResponse {
         var headers = HTTPFields()

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 @testable import KychCore
 @testable import KychGateway
+import KychOAuth
 import Testing
 
 /// The pages a person sees: language negotiation, content, escaping, security headers, the no-JavaScript fallback,
@@ -47,7 +48,7 @@ import Testing
             for claim in GatewayConfig.betaIDClaims {
                 #expect(text.claims[claim]?.isEmpty == false, "\(language): no label for \(claim)")
             }
-            for kind in PageErrorKind.allCases {
+            for kind in PageError.allCases {
                 let error = try #require(text.errors[kind], "\(language): no text for \(kind)")
                 #expect(!error.title.isEmpty && !error.happened.isEmpty && !error.next.isEmpty)
             }
@@ -56,20 +57,6 @@ import Testing
             }
         }
         #expect(Set(Language.allCases.map(\.text.verifyTitle)).count == Language.allCases.count)
-    }
-
-    /// Each `FlowError.page` title in KychCore has its own localized page (rather than the fallback by status).
-    @Test func everyPageErrorOfTheFlowHasItsOwnText() throws {
-        let sources = TestEnvironment.packageRoot.appendingPathComponent("Sources/KychCore")
-        let files = try #require(FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil))
-        var titles: Set<String> = []
-        for case let url as URL in files where url.pathExtension == "swift" {
-            titles.formUnion(try String(contentsOf: url, encoding: .utf8).captures(#"\.page\(\s*status:\s*\d+,\s*title:\s*"([^"]+)""#))
-        }
-        #expect(titles.count >= 8)
-        for title in titles {
-            #expect(PageErrorKind.byFlowTitle[title] != nil, "FlowError.page title \"\(title)\" has no localized page")
-        }
     }
 
     // MARK: the verification page
@@ -119,7 +106,7 @@ import Testing
             try await PageFixture.verificationPage(),
             try await PageFixture.get("/") { Pages.done(request: $0) },
             try await PageFixture.get("/finalize/x") {
-                Pages.error(status: .conflict, title: "Not verified yet", message: "not yet", request: $0)
+                Pages.error(status: .conflict, kind: .notVerifiedYet, message: "not yet", request: $0)
             },
         ]
         for page in pages {
@@ -159,7 +146,7 @@ import Testing
 
         // The error page escapes the flow's message, which may quote request data.
         let error = try await PageFixture.get("/authorize") {
-            Pages.error(status: .badRequest, title: "Unknown client", message: "The client \(hostile) is not registered.", request: $0)
+            Pages.error(status: .badRequest, kind: .unknownClient, message: "The client \(hostile) is not registered.", request: $0)
         }.text
         #expect(!error.contains("<script>alert") && !error.contains("<img"))
         #expect(error.contains("The client &quot;&gt;&lt;script&gt;"))

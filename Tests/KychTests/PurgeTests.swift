@@ -1,6 +1,9 @@
 import Foundation
 import KychCore
+import KychOAuth
 import KychPostgres
+import KychSwiyuClient
+import PostgresNIO
 import Testing
 
 @Suite struct PurgeTests {
@@ -15,7 +18,7 @@ import Testing
         }
         try await harness.db.execute("UPDATE oauth2gw.verification_sessions SET expires_at = now() - interval '1 minute'")
         let report = try await harness.db.withPool { pool in
-            try await PostgresFlowStore(client: pool, logger: TestEnvironment.logger).purge(retention: 3600)
+            try await harness.purge(pool)
         }
         #expect(report.expiredSessions == 1 && report.deletedSessions == 0)
         #expect(try await harness.db.strings("SELECT status FROM oauth2gw.verification_sessions ORDER BY status") == ["completed", "expired"])
@@ -24,14 +27,24 @@ import Testing
         try await harness.db.execute("UPDATE oauth2gw.verification_sessions SET expires_at = now() - interval '2 hours'")
         try await harness.db.execute("UPDATE oauth2gw.authorization_codes SET expires_at = now() - interval '2 hours'")
         let second = try await harness.db.withPool { pool in
-            try await PostgresFlowStore(client: pool, logger: TestEnvironment.logger).purge(retention: 3600)
+            try await harness.purge(pool)
         }
         #expect(second.deletedSessions == 1 && second.deletedTokens == 0 && second.deletedCodes == 0)
         try await harness.db.execute("UPDATE oauth2gw.access_tokens SET expires_at = now() - interval '2 hours'")
         let third = try await harness.db.withPool { pool in
-            try await PostgresFlowStore(client: pool, logger: TestEnvironment.logger).purge(retention: 3600)
+            try await harness.purge(pool)
         }
         #expect(third.deletedTokens == 1 && third.deletedCodes == 1 && third.deletedSessions == 1)
         #expect(try await harness.db.strings("SELECT count(*)::text FROM oauth2gw.verification_sessions") == ["0"])
+    }
+}
+
+extension GatewayHarness {
+    /// The purge job's rules (KychOAuth) on the harness's PostgreSQL store.
+    func purge(_ pool: PostgresClient) async throws -> PurgeReport {
+        let store = PostgresFlowStore(client: pool, logger: TestEnvironment.logger)
+        let verifier = SwiyuVerifierClient(builder: VerificationRequestBuilder(config: config), logger: TestEnvironment.logger)
+        return try await AuthorizationServer(config: config, clients: PostgresClientRepository(client: pool, logger: TestEnvironment.logger),
+                                             store: store, verifier: verifier, logger: TestEnvironment.logger).purge(retention: 3600)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychOAuth
 import KychSQLite
 import KychWallet
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychOAuth
 import KychStorage
 import Testing
 
@@ -22,16 +23,32 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 }
 
-/// One contract, two backends: PostgreSQL and the embedded SQLite store behave the same.
+/// Every store of the flow: the two database backends and the in-memory reference store.
+enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case postgres, sqlite, memory
+    var testDescription: String { rawValue }
+
+    func with<T: Sendable>(_ body: @Sendable (any ClientRepository, any FlowStore) async throws -> T) async throws -> T {
+        switch self {
+        case .postgres: return try await Backend.postgres.withStores { try await body($0.clients, $0.flow) }
+        case .sqlite: return try await Backend.sqlite.withStores { try await body($0.clients, $0.flow) }
+        case .memory:
+            let store = InMemoryStore()
+            return try await body(store, store)
+        }
+    }
+}
+
+/// One contract, three stores: PostgreSQL, the embedded SQLite store and the in-memory store behave the same.
+/// The contract is the primitives only: every rule is tested once, in KychOAuthTests.
 @Suite struct StoreContractTests {
     static let client = Client(clientID: "c1", secretHash: "$2b$04$hash", verifierURL: "https://v.example", redirectURI: "https://r.example/cb",
                                acceptedIssuerDIDs: ["did:a", "did:b"], defaultScope: ["given_name"], failureError: .unauthorizedClient,
                                webhookAPIKeyHeader: "x-api-key", webhookAPIKeyValue: "k")
 
-    @Test(arguments: Backend.allCases)
-    func clientRepository(_ backend: Backend) async throws {
-        try await backend.withStores { stores in
-            let repo = stores.clients
+    @Test(arguments: FlowBackend.allCases)
+    func clientRepository(_ backend: FlowBackend) async throws {
+        try await backend.with { repo, _ in
             try await repo.createClient(Self.client)
             #expect(try await repo.client(id: "c1") == Self.client)
             await #expect(throws: ClientStoreError.duplicateClientID("c1")) { try await repo.createClient(Self.client) }
@@ -54,6 +71,8 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         }
     }
 
+    static let now = Date(timeIntervalSince1970: (Date().timeIntervalSince1970).rounded())
+
     private static func verification(_ id: String) -> VerifierVerification {
         VerifierVerification(id: id, requestNonce: "rn", verificationURL: "https://v/\(id)", deeplink: "swiyu-verify://?\(id)")
     }
@@ -62,123 +81,151 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         AuthorizationRequestRecord(redirectURI: "https://r.example/cb", state: "S", scope: ["given_name"], browserBindingHash: Secrets.sha256(binding))
     }
 
-    @Test(arguments: Backend.allCases)
-    func sessionLifecycle(_ backend: Backend) async throws {
-        try await backend.withStores { stores in
-            let flow = stores.flow
-            try await stores.clients.createClient(Self.client)
-            let expires = Date().addingTimeInterval(900)
-            #expect(try await flow.createSession(clientID: "c1", sessionID: "s1", nonce: "n1", expiresAt: expires))
-            #expect(!(try await flow.createSession(clientID: "nobody", sessionID: "s2", nonce: "n2", expiresAt: expires)))
-            #expect(try await flow.session(nonce: "n1")?.status == .pending)
+    private static func newSession(_ n: Int, expiresIn: TimeInterval = 900) -> NewSession {
+        NewSession(clientID: "c1", sessionID: "s\(n)", nonce: "n\(n)", createdAt: now, expiresAt: now.addingTimeInterval(expiresIn))
+    }
 
-            // The first authorization wins; a second one changes nothing.
-            let first = try await flow.recordAuthorization(nonce: "n1", request: Self.request("b1"), verification: Self.verification("v1"))
-            #expect(first?.status == .authorized && first?.verification?.id == "v1" && first?.state == "S" && first?.scope == ["given_name"])
-            let second = try await flow.recordAuthorization(nonce: "n1", request: Self.request("b2"), verification: Self.verification("v2"))
-            #expect(second?.verification?.id == "v1" && second?.browserBindingHash == Secrets.sha256("b1"))
+    /// A session of client c1 moved to `verified` with a credential, and its serial.
+    private static func verifiedSession(_ flow: any FlowStore, _ n: Int = 1) async throws -> Int64 {
+        _ = try await flow.createSession(newSession(n))
+        let serial = try #require(try await flow.session(nonce: "n\(n)")).serial
+        let machine = SessionMachine(now: now)
+        #expect(try await flow.apply(machine.verificationCreated(request("b"), verification("v\(n)")), toSession: serial))
+        let credential = VerifiedCredential(claims: ["given_name": "Helvetia", "age_over_18": true], vct: "betaid-sdjwt", issuer: "did:a")
+        let authorized = try #require(try await flow.session(nonce: "n\(n)"))
+        let success = try #require(machine.verifierAnswered(.success(credential), session: authorized))
+        #expect(try await flow.apply(success, toSession: serial))
+        return serial
+    }
 
-            // Within the interval nobody asks the verifier; after it, one of two concurrent pollers does.
-            #expect(!(try await flow.claimVerifierCheck(verificationID: "v1", interval: 30)))
-            try await Task.sleep(for: .milliseconds(1100))
-            async let a = flow.claimVerifierCheck(verificationID: "v1", interval: 1)
-            async let b = flow.claimVerifierCheck(verificationID: "v1", interval: 1)
+    private static func code(_ name: String, expiresIn: TimeInterval = 600) -> NewAuthorizationCode {
+        NewAuthorizationCode(codeHash: Secrets.sha256(name), redirectURI: "https://r.example/cb", createdAt: now, expiresAt: now.addingTimeInterval(expiresIn))
+    }
+
+    private static func token(_ name: String, expiresIn: TimeInterval = 3600) -> NewAccessToken {
+        NewAccessToken(tokenHash: Secrets.sha256(name), createdAt: now, expiresAt: now.addingTimeInterval(expiresIn))
+    }
+
+    @Test(arguments: FlowBackend.allCases)
+    func sessionTransitionsAreConditional(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            #expect(try await flow.createSession(Self.newSession(1)))
+            #expect(!(try await flow.createSession(NewSession(clientID: "nobody", sessionID: "s9", nonce: "n9", createdAt: Self.now, expiresAt: Self.now))))
+            let pending = try #require(try await flow.session(nonce: "n1"))
+            #expect(pending.status == .pending && pending.sessionID == "s1" && pending.clientID == "c1" && pending.expiresAt == Self.now.addingTimeInterval(900))
+
+            // The first authorization wins; a second one changes nothing; every written field reads back.
+            let machine = SessionMachine(now: Self.now)
+            #expect(try await flow.apply(machine.verificationCreated(Self.request("b1"), Self.verification("v1")), toSession: pending.serial))
+            #expect(!(try await flow.apply(machine.verificationCreated(Self.request("b2"), Self.verification("v2")), toSession: pending.serial)))
+            let authorized = try #require(try await flow.session(verificationID: "v1"))
+            #expect(authorized.status == .authorized && authorized.state == "S" && authorized.scope == ["given_name"]
+                    && authorized.browserBindingHash == Secrets.sha256("b1") && authorized.verification == Self.verification("v1")
+                    && authorized.redirectURI == "https://r.example/cb" && authorized.lastCheckedAt == Self.now)
+            #expect(try await flow.session(verificationID: "v2") == nil)
+
+            // Not applied past `unexpiredAt`.
+            _ = try await flow.createSession(Self.newSession(2, expiresIn: 10))
+            let late = SessionMachine(now: Self.now.addingTimeInterval(10)).verificationCreated(Self.request("b"), Self.verification("v3"))
+            #expect(!(try await flow.apply(late, toSession: try #require(try await flow.session(nonce: "n2")).serial)))
+
+            // Only one of two concurrent pollers claims the verifier check.
+            let checkedBefore = Self.now.addingTimeInterval(1)
+            #expect(!(try await flow.claimVerifierCheck(session: authorized.serial, status: .authorized, checkedBefore: Self.now, now: checkedBefore)))
+            async let a = flow.claimVerifierCheck(session: authorized.serial, status: .authorized, checkedBefore: checkedBefore, now: checkedBefore)
+            async let b = flow.claimVerifierCheck(session: authorized.serial, status: .authorized, checkedBefore: checkedBefore, now: checkedBefore)
             #expect([try await a, try await b].filter { $0 }.count == 1)
+            #expect(!(try await flow.claimVerifierCheck(session: authorized.serial, status: .verified, checkedBefore: .distantFuture, now: Self.now)))
 
-            #expect(try await flow.applyOutcome(verificationID: "v1", outcome: .pending) == nil)
-            let credential = VerifiedCredential(claims: ["given_name": "Helvetia", "age_over_18": true], vct: "betaid-sdjwt", issuer: "did:a")
-            #expect(try await flow.applyOutcome(verificationID: "v1", outcome: .success(credential)) == .verified)
-            #expect(try await flow.applyOutcome(verificationID: "v1", outcome: .failed(code: "x", description: nil)) == nil)
-            #expect(try await flow.session(verificationID: "v1")?.claims == credential.claims)
-
-            // A code only with the right browser binding, and only once.
-            let wrong = try await flow.issueCode(verificationID: "v1", browserBindingHash: Secrets.sha256("b2"), codeHash: Secrets.sha256("code0"),
-                                                 expiresAt: expires)
-            guard case .refused = wrong else { Issue.record("issued with the wrong binding"); return }
-            let issued = try await flow.issueCode(verificationID: "v1", browserBindingHash: Secrets.sha256("b1"), codeHash: Secrets.sha256("code1"),
-                                                  expiresAt: expires)
-            guard case .issued(let session) = issued else { Issue.record("not issued"); return }
-            #expect(session.status == .completed)
-            let again = try await flow.issueCode(verificationID: "v1", browserBindingHash: Secrets.sha256("b1"), codeHash: Secrets.sha256("code2"),
-                                                 expiresAt: expires)
-            guard case .refused = again else { Issue.record("issued twice"); return }
+            let failure = SessionFailure(kind: .server, code: nil, description: "decryption failed")
+            let failed = try #require(machine.verifierAnswered(.failed(code: nil, description: "decryption failed"), session: authorized))
+            #expect(try await flow.apply(failed, toSession: authorized.serial))
+            let stored = try #require(try await flow.session(nonce: "n1"))
+            #expect(stored.status == .failed && stored.failure == failure && stored.finishedAt == Self.now)
         }
     }
 
-    @Test(arguments: Backend.allCases)
-    func codesAreSingleUseUnderConcurrency(_ backend: Backend) async throws {
-        try await backend.withStores { stores in
-            let flow = stores.flow
-            try await stores.clients.createClient(Self.client)
-            _ = try await flow.createSession(clientID: "c1", sessionID: "s1", nonce: "n1", expiresAt: Date().addingTimeInterval(900))
-            _ = try await flow.recordAuthorization(nonce: "n1", request: Self.request("b"), verification: Self.verification("v1"))
-            _ = try await flow.applyOutcome(verificationID: "v1", outcome: .success(VerifiedCredential(claims: ["given_name": "H"], vct: nil, issuer: nil)))
-            _ = try await flow.issueCode(verificationID: "v1", browserBindingHash: Secrets.sha256("b"), codeHash: Secrets.sha256("code"),
-                                         expiresAt: Date().addingTimeInterval(600))
-            let results = try await withThrowingTaskGroup(of: CodeRedemption.self) { group in
-                for i in 0..<8 {
-                    group.addTask {
-                        try await flow.redeemCode(codeHash: Secrets.sha256("code"), clientID: "c1", redirectURI: "https://r.example/cb",
-                                                  tokenHash: Secrets.sha256("token\(i)"), tokenExpiresAt: Date().addingTimeInterval(3600))
-                    }
-                }
-                return try await group.reduce(into: []) { $0.append($1) }
-            }
-            #expect(results.filter { $0 == .issued }.count == 1)
-            let live = try await (0..<8).asyncCompactMap { try await flow.tokenGrant(tokenHash: Secrets.sha256("token\($0)")) }
-            // Either the winner's token survived (no replay after it) or a replay revoked it.
-            #expect(live.count <= 1)
-            #expect(try await flow.redeemCode(codeHash: Secrets.sha256("code"), clientID: "c1", redirectURI: "https://r.example/cb",
-                                              tokenHash: Secrets.sha256("late"), tokenExpiresAt: Date()) == .replayed)
-            #expect(try await (0..<8).asyncCompactMap { try await flow.tokenGrant(tokenHash: Secrets.sha256("token\($0)")) }.isEmpty)
+    @Test(arguments: FlowBackend.allCases)
+    func codeIssueIsAtomicAndSingleUse(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            let serial = try await Self.verifiedSession(flow)
+            let verified = try #require(try await flow.session(nonce: "n1"))
+            #expect(verified.claims == ["given_name": "Helvetia", "age_over_18": true] && verified.credentialIssuer == "did:a"
+                    && verified.credentialVCT == "betaid-sdjwt" && verified.verifiedAt == Self.now)
+            let issue = SessionMachine(now: Self.now).codeIssued()
+            #expect(try await flow.apply(issue, toSession: serial, issuing: Self.code("code1")))
+            #expect(!(try await flow.apply(issue, toSession: serial, issuing: Self.code("code2"))))
+            #expect(try await flow.authorizationCode(hash: Secrets.sha256("code2")) == nil)
+            #expect(try await flow.session(nonce: "n1")?.status == .completed)
+            let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code1")))
+            #expect(code.clientID == "c1" && code.redirectURI == "https://r.example/cb" && code.usedAt == nil
+                    && code.expiresAt == Self.now.addingTimeInterval(600))
         }
     }
 
-    @Test(arguments: Backend.allCases)
-    func redemptionChecksAndDeleteCascade(_ backend: Backend) async throws {
-        try await backend.withStores { stores in
-            let flow = stores.flow
-            try await stores.clients.createClient(Self.client)
-            var other = Self.client
-            other.clientID = "c2"
-            try await stores.clients.createClient(other)
-            _ = try await flow.createSession(clientID: "c1", sessionID: "s1", nonce: "n1", expiresAt: Date().addingTimeInterval(900))
-            _ = try await flow.recordAuthorization(nonce: "n1", request: Self.request("b"), verification: Self.verification("v1"))
-            _ = try await flow.applyOutcome(verificationID: "v1", outcome: .success(VerifiedCredential(claims: [:], vct: "t", issuer: "i")))
-            _ = try await flow.issueCode(verificationID: "v1", browserBindingHash: Secrets.sha256("b"), codeHash: Secrets.sha256("code"),
-                                         expiresAt: Date().addingTimeInterval(600))
-            func redeem(_ client: String, _ redirect: String, _ code: String = "code") async throws -> CodeRedemption {
-                try await flow.redeemCode(codeHash: Secrets.sha256(code), clientID: client, redirectURI: redirect,
-                                          tokenHash: Secrets.sha256(UUID().uuidString), tokenExpiresAt: Date().addingTimeInterval(3600))
+    @Test(arguments: FlowBackend.allCases)
+    func codesAreRedeemedOnceUnderConcurrency(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            let serial = try await Self.verifiedSession(flow)
+            _ = try await flow.apply(SessionMachine(now: Self.now).codeIssued(), toSession: serial, issuing: Self.code("code"))
+            let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code")))
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for i in 0..<8 { group.addTask { try await flow.redeemCode(serial: code.serial, usedAt: Self.now, issuing: Self.token("token\(i)")) } }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
             }
-            #expect(try await redeem("c2", "https://r.example/cb") == .otherClient)
-            #expect(try await redeem("c1", "https://elsewhere/cb") == .redirectMismatch)
-            #expect(try await redeem("c1", "https://r.example/cb", "nope") == .unknownCode)
-            #expect(try await flow.redeemCode(codeHash: Secrets.sha256("code"), clientID: "c1", redirectURI: "https://r.example/cb",
-                                              tokenHash: Secrets.sha256("t"), tokenExpiresAt: Date().addingTimeInterval(3600)) == .issued)
-            let grant = try await flow.tokenGrant(tokenHash: Secrets.sha256("t"))
-            #expect(grant?.clientID == "c1" && grant?.sessionID == "s1" && grant?.vct == "t" && grant?.issuer == "i")
+            #expect(wins == 1)
+            #expect(try await flow.authorizationCode(hash: Secrets.sha256("code"))?.usedAt == Self.now)
+            let live = try await (0..<8).asyncCompactMap { try await flow.accessToken(hash: Secrets.sha256("token\($0)")) }
+            #expect(live.count == 1)
+            let token = try #require(live.first)
+            #expect(token.clientID == "c1" && token.sessionID == "s1" && token.claims["given_name"] == "Helvetia" && token.revokedAt == nil
+                    && token.vct == "betaid-sdjwt" && token.issuer == "did:a" && token.verifiedAt == Self.now
+                    && token.expiresAt == Self.now.addingTimeInterval(3600))
+            try await flow.revokeTokens(issuedFromCode: code.serial, at: Self.now)
+            #expect(try await (0..<8).asyncCompactMap { try await flow.accessToken(hash: Secrets.sha256("token\($0)")) }.map(\.revokedAt) == [Self.now])
+        }
+    }
 
-            #expect(try await stores.clients.deleteClient(id: "c1"))
-            #expect(try await flow.tokenGrant(tokenHash: Secrets.sha256("t")) == nil)
+    @Test(arguments: FlowBackend.allCases)
+    func deletingAClientCascades(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            let serial = try await Self.verifiedSession(flow)
+            _ = try await flow.apply(SessionMachine(now: Self.now).codeIssued(), toSession: serial, issuing: Self.code("code"))
+            let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code")))
+            #expect(try await flow.redeemCode(serial: code.serial, usedAt: Self.now, issuing: Self.token("t")))
+            #expect(try await clients.deleteClient(id: "c1"))
+            #expect(try await flow.accessToken(hash: Secrets.sha256("t")) == nil)
+            #expect(try await flow.authorizationCode(hash: Secrets.sha256("code")) == nil)
             #expect(try await flow.session(nonce: "n1") == nil)
         }
     }
 
-    @Test(arguments: Backend.allCases)
-    func purgeExpiresAndFailures(_ backend: Backend) async throws {
-        try await backend.withStores { stores in
-            let flow = stores.flow
-            try await stores.clients.createClient(Self.client)
-            _ = try await flow.createSession(clientID: "c1", sessionID: "s1", nonce: "n1", expiresAt: Date().addingTimeInterval(-1))
-            _ = try await flow.createSession(clientID: "c1", sessionID: "s2", nonce: "n2", expiresAt: Date().addingTimeInterval(900))
-            _ = try await flow.recordAuthorization(nonce: "n2", request: Self.request("b"), verification: Self.verification("v2"))
-            #expect(try await flow.applyOutcome(verificationID: "v2", outcome: .failed(code: nil, description: "decryption failed")) == .failed)
-            #expect(try await flow.session(nonce: "n2")?.failure == SessionFailure(kind: .server, code: nil, description: "decryption failed"))
-            let report = try await flow.purge(retention: 3600)
-            #expect(report.expiredSessions == 1)
-            #expect(try await flow.session(nonce: "n1")?.status == .expired)
-            #expect(try await flow.purge(retention: 0).deletedSessions == 1)   // the expired one; the failed one is not past expiry
+    @Test(arguments: FlowBackend.allCases)
+    func purgePrimitives(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            _ = try await flow.createSession(Self.newSession(1, expiresIn: -1))
+            _ = try await flow.createSession(Self.newSession(2))
+            let timedOut = SessionMachine(now: Self.now).timedOut()
+            #expect(try await flow.applyToExpiredSessions(timedOut, expiredBy: Self.now) == 1)
+            let expired = try await flow.session(nonce: "n1")
+            #expect(expired?.status == .expired && expired?.finishedAt == Self.now)
+            #expect(try await flow.session(nonce: "n2")?.status == .pending)
+            #expect(try await flow.applyToExpiredSessions(timedOut, expiredBy: Self.now) == 0)   // already expired
+
+            let serial = try await Self.verifiedSession(flow, 3)
+            _ = try await flow.apply(SessionMachine(now: Self.now).codeIssued(), toSession: serial, issuing: Self.code("code", expiresIn: 60))
+            let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code")))
+            _ = try await flow.redeemCode(serial: code.serial, usedAt: Self.now, issuing: Self.token("t", expiresIn: 120))
+            // A live token keeps its code and session; the dead session goes.
+            var report = try await flow.deleteExpired(before: Self.now.addingTimeInterval(100))
+            #expect(report.deletedTokens == 0 && report.deletedCodes == 0 && report.deletedSessions == 1)
+            report = try await flow.deleteExpired(before: Self.now.addingTimeInterval(2000))
+            #expect(report.deletedTokens == 1 && report.deletedCodes == 1 && report.deletedSessions == 2)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KychCore
+import KychOAuth
 import KychSDJWT
 import KychVerifier
 import KychWallet
@@ -134,7 +135,7 @@ import Testing
         for mode in ["direct_post.jwt", "direct_post"] {
             let created = try await verifier.createVerification(mode: mode)
             let id = try #require(created["id"]?.stringValue)
-            let request = try await AuthorizationRequest.fetch(try #require(created["verification_deeplink"]?.stringValue))
+            let request = try await PresentationRequest.fetch(try #require(created["verification_deeplink"]?.stringValue))
             #expect(request.responseMode.rawValue == mode && (request.encryptionKey != nil) == (mode == "direct_post.jwt"))
             let reply = try await verifier.wallet.present(request)
             #expect(reply.status == 200 && reply.body == [:], "\(reply.body)")
@@ -159,7 +160,7 @@ import Testing
         try verifier.wallet.issue()
         let created = try await verifier.createVerification()
         let id = try #require(created["id"]?.stringValue)
-        let request = try await AuthorizationRequest.fetch(try #require(created["verification_url"]?.stringValue))
+        let request = try await PresentationRequest.fetch(try #require(created["verification_url"]?.stringValue))
         let token = String(decoding: JSONText.serialize(.object(try verifier.wallet.vpToken(for: request))), as: UTF8.self)
         let key = try #require(request.encryptionKey)
         func encrypted(_ payload: JSONValue, keyID: String? = nil) throws -> String {
@@ -208,7 +209,7 @@ import Testing
         let verifier = try await StandaloneVerifier.start()
         try verifier.wallet.issue()
         let created = try await verifier.createVerification()
-        let request = try await AuthorizationRequest.fetch(try #require(created["verification_url"]?.stringValue))
+        let request = try await PresentationRequest.fetch(try #require(created["verification_url"]?.stringValue))
         let wallet = verifier.wallet
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<4 { group.addTask { try await wallet.present(request).status } }
@@ -223,7 +224,7 @@ import Testing
         try verifier.wallet.issue()
         let created = try await verifier.createVerification()
         let id = try #require(created["id"]?.stringValue)
-        let request = try await AuthorizationRequest.fetch(try #require(created["verification_url"]?.stringValue))
+        let request = try await PresentationRequest.fetch(try #require(created["verification_url"]?.stringValue))
         try await verifier.db.execute("UPDATE verifier.verifications SET expires_at = now() - interval '1 second'")
 
         #expect(try await HTTP.get(try #require(created["verification_url"]?.stringValue)).status == 404)
@@ -253,13 +254,13 @@ import Testing
         // Not fetched for a verification that does not accept the issuer.
         let untrusted = try await verifier.createVerification()
         let refused = try await verifier.wallet.present(
-            try await AuthorizationRequest.fetch(try #require(untrusted["verification_url"]?.stringValue)))
+            try await PresentationRequest.fetch(try #require(untrusted["verification_url"]?.stringValue)))
         #expect(refused.body.objectValue?["error_code"] == "public_key_of_issuer_unresolvable" && server.fetchedPaths.isEmpty)
 
         let body = try verifier.requestBody().replacingOccurrences(of: try verifier.wallet.issuerDID(), with: server.didWeb)
 
         let created = try #require(try await verifier.create(body).json.objectValue)
-        let request = try await AuthorizationRequest.fetch(try #require(created["verification_url"]?.stringValue))
+        let request = try await PresentationRequest.fetch(try #require(created["verification_url"]?.stringValue))
         #expect(try await verifier.wallet.present(request).status == 200)
         let result = try await verifier.result(try #require(created["id"]?.stringValue))
         #expect(result.json["wallet_response"]?["credential_subject_data"]?["kych"]?.arrayValue?.first?["iss"]?.stringValue == server.didWeb)
@@ -267,7 +268,7 @@ import Testing
 
         // A DCQL format that is not SD-JWT does not match an SD-JWT VC.
         let other = try #require(try await verifier.create(body.replacingOccurrences(of: "dc+sd-jwt", with: "jwt_vc_json")).json.objectValue)
-        let otherRequest = try await AuthorizationRequest.fetch(try #require(other["verification_url"]?.stringValue))
+        let otherRequest = try await PresentationRequest.fetch(try #require(other["verification_url"]?.stringValue))
         let reply = try await verifier.wallet.present(otherRequest)
         #expect(reply.status == 400 && reply.body.objectValue?["error_code"] == "invalid_presentation_submission")
         await verifier.stop()

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KychCore
+import KychOAuth
 import KychSDJWT
 import KychVerifier
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychOAuth
 import KychGateway
 import KychPostgres
 import KychWallet
@@ -42,7 +43,7 @@ import Testing
 
         let started = try await browser.start()
         #expect(started.deeplink.contains("request_uri=http%3A%2F%2F127.0.0.1%3A\(port)%2Foid4vp%2Fapi%2Frequest-object%2F"))
-        #expect(try await wallet.present(try await AuthorizationRequest.fetch(started.deeplink)).status == 200)
+        #expect(try await wallet.present(try await PresentationRequest.fetch(started.deeplink)).status == 200)
         #expect(try await browser.status(started) == "verified")
         let info = try await browser.info(code: try #require(try await browser.finalize(started)["code"]))
         #expect(info.json["claims"]?["given_name"] == "Helvetia")

@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychOAuth
 import KychSDJWT
 import KychVerifier
 import KychWallet
@@ -83,7 +84,7 @@ import Testing
         try failure.issue(into: stack.wallet, statusServer: statusServer)
 
         let started = try await stack.browser.start()
-        let request = try await AuthorizationRequest.fetch(started.deeplink)
+        let request = try await PresentationRequest.fetch(started.deeplink)
         let reply = failure == .declined
             ? try await Wallet.decline(request)
             : try await stack.wallet.present(request, credential: "betaid", faults: failure.faults)

@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychOAuth
 import KychSDJWT
 import KychVerifier
 import Testing

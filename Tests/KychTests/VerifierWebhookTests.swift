@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychOAuth
 import KychWallet
 import Testing
 
@@ -28,7 +29,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(200))
         #expect(receiver.posts.isEmpty)
 
-        let request = try await AuthorizationRequest.fetch(try #require(created["verification_url"]?.stringValue))
+        let request = try await PresentationRequest.fetch(try #require(created["verification_url"]?.stringValue))
         #expect(try await verifier.wallet.present(request).status == 200)
         #expect(try await Self.eventually { receiver.posts.count >= 2 })   // refused, and retried
         receiver.answerPosts(with: 204)

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KychCore
+import KychOAuth
 import KychSDJWT
 import KychVerifier
 import KychWallet
@@ -66,7 +67,7 @@ import Testing
     @Test func requestObjectsAreCheckedBeforeAnythingIsPresented() async throws {
         let key = P256.Signing.PrivateKey()
         let clientID = "decentralized_identifier:" + DIDJWK.did(for: key.publicKey)
-        let request = try await AuthorizationRequest.verify(try Self.requestObject(key: key), expectedClientID: clientID,
+        let request = try await PresentationRequest.verify(try Self.requestObject(key: key), expectedClientID: clientID,
                                                             resolver: DIDJWKResolver())
         #expect(request.clientID == clientID && request.nonce == "n-1" && request.state == "s-1")
         #expect(request.query.credentials.first?.requestedClaimNames == ["given_name", "age_over_18"])
@@ -86,20 +87,20 @@ import Testing
         ]
         for (jwt, expected) in rejected {
             await #expect(throws: (any Error).self) {
-                try await AuthorizationRequest.verify(jwt, expectedClientID: expected, resolver: DIDJWKResolver())
+                try await PresentationRequest.verify(jwt, expectedClientID: expected, resolver: DIDJWKResolver())
             }
         }
-        let (requestURI, expectedClientID) = try AuthorizationRequest.reference(
+        let (requestURI, expectedClientID) = try PresentationRequest.reference(
             "swiyu-verify://?client_id=a%3Ab&request_uri=https%3A%2F%2Fv.example%2Fr%2F1")
         #expect(requestURI.absoluteString == "https://v.example/r/1" && expectedClientID == "a:b")
-        #expect(throws: WalletError.self) { try AuthorizationRequest.reference("openid4vp://?client_id=a&request=eyJ") }
+        #expect(throws: WalletError.self) { try PresentationRequest.reference("openid4vp://?client_id=a&request=eyJ") }
     }
 
     @Test func presentationDisclosesExactlyTheRequestedClaimsAndVerifiesWithTheReferenceImplementation() async throws {
         let wallet = try Self.wallet()
         try wallet.issue()
         let key = P256.Signing.PrivateKey()
-        let request = try await AuthorizationRequest.verify(try Self.requestObject(key: key), expectedClientID: nil,
+        let request = try await PresentationRequest.verify(try Self.requestObject(key: key), expectedClientID: nil,
                                                             resolver: DIDJWKResolver())
         let token = try #require(try wallet.vpToken(for: request)["kych"]?.arrayValue?.first?.stringValue)
         let presented = try SDJWT(parsing: token)

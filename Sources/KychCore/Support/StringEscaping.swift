@@ -20,3 +20,8 @@ extension String {
     /// Percent-encoded for a URL query or form value (RFC 3986 unreserved characters kept).
     public var urlEscaped: String { addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? self }
 }
+
+extension CharacterSet {
+    /// RFC 3986 unreserved characters.
+    public static let urlUnreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+}

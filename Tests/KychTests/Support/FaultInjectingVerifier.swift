@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import KychCore
+import KychOAuth
+import KychSwiyuClient
 import Logging
 import NIOCore
 import ServiceLifecycle

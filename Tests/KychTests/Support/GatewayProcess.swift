@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import KychCore
+import KychOAuth
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1

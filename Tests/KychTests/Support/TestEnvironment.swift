@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychOAuth
 import KychPostgres
 import Logging
 import PostgresNIO

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KychCore
+import KychOAuth
 import KychGateway
 import KychPostgres
 import KychSDJWT
@@ -228,7 +229,7 @@ extension Wallet {
     /// type), or declines. Returns the verifier's answer to the post.
     func answer(_ deeplink: String, credential: String? = nil, decline: Bool = false,
                 faults: PresentationFaults = []) async throws -> VerifierReply {
-        let request = try await AuthorizationRequest.fetch(deeplink)
+        let request = try await PresentationRequest.fetch(deeplink)
         return decline ? try await Wallet.decline(request) : try await present(request, credential: credential, faults: faults)
     }
 

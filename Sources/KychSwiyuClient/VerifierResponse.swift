@@ -1,10 +1,12 @@
 import Foundation
+import KychCore
+import KychOAuth
 
 /// Reads the verifier's management responses (swiyu 2.x and 4.x shapes).
-public enum VerifierResponse {
+package enum VerifierResponse {
     /// The create response: `id`, `request_nonce`, `verification_url`, `verification_deeplink`
     /// (built from `verification_url` for verifiers that send none).
-    public static func verification(from json: JSON) throws(VerifierError) -> VerifierVerification {
+    package static func verification(from json: JSON) throws(VerifierError) -> VerifierVerification {
         guard let id = json["id"]?.stringValue, !id.isEmpty, let url = json["verification_url"]?.stringValue else {
             throw .malformedResponse("the create response lacks id or verification_url")
         }
@@ -14,7 +16,7 @@ public enum VerifierResponse {
     }
 
     /// The GET response turned into an outcome, keeping only the `granted` claims (normalised).
-    public static func outcome(from json: JSON, granted: [String], expectedVCTs: [String]) -> VerifierOutcome {
+    package static func outcome(from json: JSON, granted: [String], expectedVCTs: [String]) -> VerifierOutcome {
         let state = json["state"]?.stringValue?.uppercased() ?? ""
         let wallet = json["wallet_response"]
         switch state {
@@ -58,8 +60,8 @@ public enum VerifierResponse {
 }
 
 /// Normalises claim values: booleans for `age_over_*` (from `true` or `"true"`), digits for `age_birth_year`.
-public enum ClaimNormalizer {
-    public static func normalize(name: String, value: JSON) -> JSON? {
+package enum ClaimNormalizer {
+    package static func normalize(name: String, value: JSON) -> JSON? {
         if name.hasPrefix("age_over_") {
             switch value {
             case .bool: return value
@@ -80,12 +82,12 @@ public enum ClaimNormalizer {
 }
 
 /// A failure talking to a verifier.
-public enum VerifierError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum VerifierError: Error, Sendable, Equatable, CustomStringConvertible {
     case unreachable(String)
     case httpStatus(Int, String)
     case malformedResponse(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unreachable(let reason): "the verifier could not be reached (\(reason))"
         case .httpStatus(let status, let detail): "the verifier answered HTTP \(status)\(detail.isEmpty ? "" : ": \(detail)")"
@@ -94,7 +96,3 @@ public enum VerifierError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-extension CharacterSet {
-    /// RFC 3986 unreserved characters.
-    public static let urlUnreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-}

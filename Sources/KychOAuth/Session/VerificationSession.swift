@@ -1,7 +1,8 @@
 import Foundation
+import KychCore
 
 /// Where a verification flow stands. Every started flow ends in `completed`, `failed` or `expired`.
-public enum SessionStatus: String, Sendable, Codable, CaseIterable {
+package enum SessionStatus: String, Sendable, Codable, CaseIterable {
     /// Created by `/setup`; `/authorize` not called yet.
     case pending
     /// The verifier holds a verification for the session; waiting for the wallet.
@@ -15,12 +16,12 @@ public enum SessionStatus: String, Sendable, Codable, CaseIterable {
     /// The session or its verification timed out.
     case expired
 
-    public var isFinal: Bool { self == .failed || self == .completed || self == .expired }
+    package var isFinal: Bool { self == .failed || self == .completed || self == .expired }
 }
 
 /// The events that move a session, and the state machine that says from where each may happen.
 /// Stores apply a transition with one conditional UPDATE whose WHERE clause lists ``from``.
-public enum SessionEvent: Sendable, Equatable {
+package enum SessionEvent: Sendable, Equatable {
     case verificationCreated
     case verifierSucceeded
     case verifierFailed
@@ -29,7 +30,7 @@ public enum SessionEvent: Sendable, Equatable {
     case timedOut
 
     /// The states this event may leave.
-    public var from: Set<SessionStatus> {
+    package var from: Set<SessionStatus> {
         switch self {
         case .verificationCreated: [.pending]
         case .verifierSucceeded, .verifierFailed: [.authorized]
@@ -40,7 +41,7 @@ public enum SessionEvent: Sendable, Equatable {
     }
 
     /// The state this event leads to.
-    public var to: SessionStatus {
+    package var to: SessionStatus {
         switch self {
         case .verificationCreated: .authorized
         case .verifierSucceeded: .verified
@@ -51,13 +52,13 @@ public enum SessionEvent: Sendable, Equatable {
     }
 
     /// The state after this event from `status`, or nil when the event does not apply there.
-    public func apply(to status: SessionStatus) -> SessionStatus? {
+    package func apply(to status: SessionStatus) -> SessionStatus? {
         from.contains(status) ? to : nil
     }
 }
 
 /// Why a session failed: the verification itself (the person or credential), or a fault of KyCH or the verifier.
-public enum FailureKind: String, Sendable, Codable {
+package enum FailureKind: String, Sendable, Codable {
     case verification
     case server
 
@@ -71,39 +72,40 @@ public enum FailureKind: String, Sendable, Codable {
     ]
 
     /// Classifies a verifier `error_code` (compared case-insensitively).
-    public init(errorCode: String?) {
+    package init(errorCode: String?) {
         guard let code = errorCode?.lowercased(), !code.isEmpty else { self = .server; return }
         self = Self.serverCodes.contains(code) ? .server : .verification
     }
 }
 
 /// One verification flow as stored.
-public struct VerificationSession: Sendable, Equatable {
-    public var serial: Int64
-    public var clientID: String
+package struct VerificationSession: Sendable, Equatable {
+    package var serial: Int64
+    package var clientID: String
     /// Opaque public id of the flow, given to the client by `/info`.
-    public var sessionID: String
-    public var nonce: String
-    public var status: SessionStatus
-    public var redirectURI: String?
-    public var state: String?
-    public var scope: [String]?
-    public var browserBindingHash: Data?
-    public var verification: VerifierVerification?
-    public var lastCheckedAt: Date?
-    public var claims: [String: JSON]?
-    public var credentialVCT: String?
-    public var credentialIssuer: String?
-    public var failure: SessionFailure?
-    public var createdAt: Date
-    public var expiresAt: Date
-    public var finishedAt: Date?
+    package var sessionID: String
+    package var nonce: String
+    package var status: SessionStatus
+    package var redirectURI: String?
+    package var state: String?
+    package var scope: [String]?
+    package var browserBindingHash: Data?
+    package var verification: VerifierVerification?
+    package var lastCheckedAt: Date?
+    package var claims: [String: JSON]?
+    package var credentialVCT: String?
+    package var credentialIssuer: String?
+    package var failure: SessionFailure?
+    package var verifiedAt: Date?
+    package var createdAt: Date
+    package var expiresAt: Date
+    package var finishedAt: Date?
 
-    public init(serial: Int64, clientID: String, sessionID: String, nonce: String, status: SessionStatus, redirectURI: String? = nil,
+    package init(serial: Int64, clientID: String, sessionID: String, nonce: String, status: SessionStatus, redirectURI: String? = nil,
                 state: String? = nil, scope: [String]? = nil, browserBindingHash: Data? = nil,
                 verification: VerifierVerification? = nil, lastCheckedAt: Date? = nil, claims: [String: JSON]? = nil,
                 credentialVCT: String? = nil, credentialIssuer: String? = nil, failure: SessionFailure? = nil,
-                createdAt: Date, expiresAt: Date, finishedAt: Date? = nil) {
+                verifiedAt: Date? = nil, createdAt: Date, expiresAt: Date, finishedAt: Date? = nil) {
         self.serial = serial
         self.clientID = clientID
         self.sessionID = sessionID
@@ -119,64 +121,28 @@ public struct VerificationSession: Sendable, Equatable {
         self.credentialVCT = credentialVCT
         self.credentialIssuer = credentialIssuer
         self.failure = failure
+        self.verifiedAt = verifiedAt
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.finishedAt = finishedAt
     }
 
     /// The status a reader should see: a waiting session past its expiry is expired even before the purge job marks it.
-    public func effectiveStatus(now: Date) -> SessionStatus {
+    package func effectiveStatus(now: Date) -> SessionStatus {
         if SessionEvent.timedOut.from.contains(status) && expiresAt <= now { return .expired }
         return status
     }
 }
 
 /// A failed session's error, as the verifier reported it (or as KyCH set it).
-public struct SessionFailure: Sendable, Equatable {
-    public var kind: FailureKind
-    public var code: String?
-    public var description: String?
+package struct SessionFailure: Sendable, Equatable {
+    package var kind: FailureKind
+    package var code: String?
+    package var description: String?
 
-    public init(kind: FailureKind, code: String?, description: String?) {
+    package init(kind: FailureKind, code: String?, description: String?) {
         self.kind = kind
         self.code = code
         self.description = description
-    }
-}
-
-/// A verification created at the swiyu verifier for a session.
-public struct VerifierVerification: Sendable, Equatable, Codable {
-    public var id: String
-    public var requestNonce: String?
-    public var verificationURL: String
-    public var deeplink: String
-
-    public init(id: String, requestNonce: String?, verificationURL: String, deeplink: String) {
-        self.id = id
-        self.requestNonce = requestNonce
-        self.verificationURL = verificationURL
-        self.deeplink = deeplink
-    }
-}
-
-/// What a verifier says about a verification.
-public enum VerifierOutcome: Sendable, Equatable {
-    case pending
-    case success(VerifiedCredential)
-    case failed(code: String?, description: String?)
-    /// 404: unknown or expired at the verifier.
-    case notFound
-}
-
-/// The verified credential, reduced to what KyCH keeps: the granted claims, issuer and type.
-public struct VerifiedCredential: Sendable, Equatable {
-    public var claims: [String: JSON]
-    public var vct: String?
-    public var issuer: String?
-
-    public init(claims: [String: JSON], vct: String?, issuer: String?) {
-        self.claims = claims
-        self.vct = vct
-        self.issuer = issuer
     }
 }

@@ -1,22 +1,23 @@
 import Foundation
+import KychCore
 
 /// A registered OAuth 2.0 client as stored in the database.
-public struct Client: Sendable, Equatable {
-    public var clientID: String
+package struct Client: Sendable, Equatable {
+    package var clientID: String
     /// bcrypt hash of the secret; nil for a public client (PKCE only).
-    public var secretHash: String?
-    public var verifierURL: String
-    public var verifierManagementAPIPath: String
-    public var verifierQuery: VerifierQueryLanguage
-    public var verifierBearerToken: String?
-    public var redirectURI: String
-    public var acceptedIssuerDIDs: [String]
-    public var defaultScope: [String]?
-    public var failureError: FailureError
-    public var webhookAPIKeyHeader: String?
-    public var webhookAPIKeyValue: String?
+    package var secretHash: String?
+    package var verifierURL: String
+    package var verifierManagementAPIPath: String
+    package var verifierQuery: VerifierQueryLanguage
+    package var verifierBearerToken: String?
+    package var redirectURI: String
+    package var acceptedIssuerDIDs: [String]
+    package var defaultScope: [String]?
+    package var failureError: FailureError
+    package var webhookAPIKeyHeader: String?
+    package var webhookAPIKeyValue: String?
 
-    public init(clientID: String, secretHash: String?, verifierURL: String,
+    package init(clientID: String, secretHash: String?, verifierURL: String,
                 verifierManagementAPIPath: String = ClientConfig.defaultManagementAPIPath,
                 verifierQuery: VerifierQueryLanguage = .dcql, verifierBearerToken: String? = nil,
                 redirectURI: String, acceptedIssuerDIDs: [String] = [], defaultScope: [String]? = nil,
@@ -36,7 +37,7 @@ public struct Client: Sendable, Equatable {
     }
 
     /// The full URL of the verifier's management API for creating verifications.
-    public var verificationsEndpoint: String {
+    package var verificationsEndpoint: String {
         var base = verifierURL
         while base.hasSuffix("/") { base.removeLast() }
         return base + verifierManagementAPIPath
@@ -46,7 +47,7 @@ public struct Client: Sendable, Equatable {
 extension Client {
     /// A client from a `[client_*]` config section, with its secret hashed (or `existingHash` kept
     /// when it still matches the secret, so a re-sync does not churn hashes).
-    public init(config c: ClientConfig, existingHash: String? = nil) {
+    package init(config c: ClientConfig, existingHash: String? = nil) {
         let hash: String
         if let existingHash, Secrets.verifySecret(c.clientSecret, hash: existingHash) {
             hash = existingHash
@@ -63,7 +64,7 @@ extension Client {
 }
 
 /// Storage of registered clients.
-public protocol ClientRepository: Sendable {
+package protocol ClientRepository: Sendable {
     func listClients() async throws -> [Client]
     func client(id: String) async throws -> Client?
     /// Throws ``ClientStoreError/duplicateClientID(_:)`` if the id is taken.
@@ -77,22 +78,22 @@ public protocol ClientRepository: Sendable {
 }
 
 /// What a sync changed.
-public struct ClientSyncReport: Sendable, Equatable {
-    public var created: [String] = []
-    public var updated: [String] = []
-    public var deleted: [String] = []
-    public init(created: [String] = [], updated: [String] = [], deleted: [String] = []) {
+package struct ClientSyncReport: Sendable, Equatable {
+    package var created: [String] = []
+    package var updated: [String] = []
+    package var deleted: [String] = []
+    package init(created: [String] = [], updated: [String] = [], deleted: [String] = []) {
         self.created = created
         self.updated = updated
         self.deleted = deleted
     }
 }
 
-public enum ClientStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum ClientStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case duplicateClientID(String)
     case unknownClient(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .duplicateClientID(let id): "a client with id \"\(id)\" already exists"
         case .unknownClient(let id): "no client with id \"\(id)\""

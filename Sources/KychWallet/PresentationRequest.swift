@@ -5,7 +5,7 @@ import KychVerifier
 
 /// An OpenID4VP authorization request as a wallet sees it: fetched by reference, its signature
 /// checked with the key of the verifier's DID, its parameters checked.
-public struct AuthorizationRequest: Sendable {
+public struct PresentationRequest: Sendable {
     /// `decentralized_identifier:<DID>`: also the KB-JWT `aud`.
     public var clientID: String
     public var clientName: String?
@@ -49,7 +49,7 @@ public struct AuthorizationRequest: Sendable {
 
     /// Fetches and verifies the request object named by `reference` (a deeplink or a request URI).
     public static func fetch(_ reference: String, resolver: any DIDResolver = VerifierDIDResolver(),
-                             now: Date = Date()) async throws -> AuthorizationRequest {
+                             now: Date = Date()) async throws -> PresentationRequest {
         let (requestURI, expectedClientID) = try Self.reference(reference)
         let reply = try await OutboundHTTP.fetch(requestURI, accept: "application/\(RequestObject.type)", maxBytes: 1 << 20)
         guard reply.status == 200 else {
@@ -63,7 +63,7 @@ public struct AuthorizationRequest: Sendable {
     /// Checks a request object: `typ`, ES256 signature by the key its `kid` names, `kid` of the
     /// `client_id`'s DID, `iss`, `exp`, and the OpenID4VP parameters.
     public static func verify(_ jwt: String, expectedClientID: String?, resolver: any DIDResolver,
-                              now: Date = Date()) async throws -> AuthorizationRequest {
+                              now: Date = Date()) async throws -> PresentationRequest {
         let jws = try CompactJWS(parsing: jwt.trimmingCharacters(in: .whitespacesAndNewlines))
         guard jws.type == RequestObject.type else { throw WalletError("the request object's typ is not \(RequestObject.type)") }
         guard let kid = jws.keyID else { throw WalletError("the request object has no kid") }
@@ -91,7 +91,7 @@ public struct AuthorizationRequest: Sendable {
         }
         guard let queryJSON = claims["dcql_query"] else { throw WalletError("the request object has no dcql_query") }
         let metadata = claims["client_metadata"]?.objectValue ?? [:]
-        var request = AuthorizationRequest(
+        var request = PresentationRequest(
             clientID: clientID, clientName: metadata["client_name"]?.stringValue, responseURI: responseURI,
             responseMode: mode, nonce: nonce, state: state, query: try DCQLQuery(json: queryJSON), encryptionKey: nil)
         if mode == .directPostJWT {

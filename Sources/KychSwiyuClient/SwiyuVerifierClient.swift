@@ -1,18 +1,20 @@
 import AsyncHTTPClient
 import Foundation
+import KychCore
+import KychOAuth
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOFoundationCompat
 
 /// Talks to a swiyu Generic Verifier's management API (create a verification, read its result).
-public struct SwiyuVerifierClient: Sendable {
+package struct SwiyuVerifierClient: VerifierPort {
     let http: HTTPClient
     let builder: VerificationRequestBuilder
     let logger: Logger
     let timeout: TimeAmount
 
-    public init(http: HTTPClient = .shared, builder: VerificationRequestBuilder, logger: Logger, timeout: TimeAmount = .seconds(10)) {
+    package init(http: HTTPClient = .shared, builder: VerificationRequestBuilder, logger: Logger, timeout: TimeAmount = .seconds(10)) {
         self.http = http
         self.builder = builder
         self.logger = logger
@@ -20,7 +22,7 @@ public struct SwiyuVerifierClient: Sendable {
     }
 
     /// `POST {VERIFIER_URL}{VERIFIER_MANAGEMENT_API_PATH}` for the granted claims.
-    public func createVerification(for client: Client, claims: [String]) async throws(VerifierError) -> VerifierVerification {
+    package func createVerification(for client: Client, claims: [String]) async throws(VerifierError) -> VerifierVerification {
         let body = builder.body(claims: claims, acceptedIssuerDIDs: client.acceptedIssuerDIDs, query: client.verifierQuery)
         let (status, json) = try await send(.POST, url: client.verificationsEndpoint, body: body, client: client)
         guard status == 200, let json else {
@@ -32,7 +34,7 @@ public struct SwiyuVerifierClient: Sendable {
     }
 
     /// `GET .../verifications/{id}`; 404 is ``VerifierOutcome/notFound``.
-    public func outcome(of verificationID: String, for client: Client, granted: [String]) async throws(VerifierError) -> VerifierOutcome {
+    package func outcome(of verificationID: String, for client: Client, granted: [String]) async throws(VerifierError) -> VerifierOutcome {
         let id = verificationID.urlEscaped
         let (status, json) = try await send(.GET, url: client.verificationsEndpoint + "/" + id, body: nil, client: client)
         if status == 404 { return .notFound }

@@ -1,33 +1,35 @@
 import Foundation
+import KychCore
+import KychOAuth
 
 /// Builds the body of `POST {VERIFIER_URL}{VERIFIER_MANAGEMENT_API_PATH}` for the granted claims:
 /// DCQL for swiyu 3.x/4.x, DIF Presentation Exchange for 2.x.
-public struct VerificationRequestBuilder: Sendable {
-    public var vcType: String
-    public var vcFormat: String
-    public var vcAlgorithms: [String]
+package struct VerificationRequestBuilder: Sendable {
+    package var vcType: String
+    package var vcFormat: String
+    package var vcAlgorithms: [String]
 
     /// The DCQL credential id KyCH uses; the 4.x result is wrapped by it.
-    public static let credentialID = "kych"
+    package static let credentialID = "kych"
     /// The Beta-ID's newer vct, listed alongside `betaid-sdjwt`.
-    public static let betaIDAlias = "urn:vct:ch.admin.bcs.betaid"
+    package static let betaIDAlias = "urn:vct:ch.admin.bcs.betaid"
 
-    public init(vcType: String, vcFormat: String, vcAlgorithms: [String]) {
+    package init(vcType: String, vcFormat: String, vcAlgorithms: [String]) {
         self.vcType = vcType
         self.vcFormat = vcFormat
         self.vcAlgorithms = vcAlgorithms
     }
 
-    public init(config: GatewayConfig) {
+    package init(config: GatewayConfig) {
         self.init(vcType: config.vcType, vcFormat: config.vcFormat, vcAlgorithms: config.vcAlgorithms)
     }
 
     /// The vct values accepted for VC_TYPE.
-    public var vctValues: [String] {
+    package var vctValues: [String] {
         vcType == "betaid-sdjwt" ? [vcType, Self.betaIDAlias] : [vcType]
     }
 
-    public func body(claims: [String], acceptedIssuerDIDs: [String], query: VerifierQueryLanguage) -> JSON {
+    package func body(claims: [String], acceptedIssuerDIDs: [String], query: VerifierQueryLanguage) -> JSON {
         var body: [String: JSON] = [
             "accepted_issuer_dids": .array(acceptedIssuerDIDs.map(JSON.string)),
         ]

@@ -1,0 +1,50 @@
+import Foundation
+import KychCore
+
+/// An authorization request (RFC 6749 §4.1.1) as `/authorize` received it, decoded.
+package struct AuthorizationRequest: Sendable, Equatable {
+    /// The `/setup` nonce in the path; nil for a standard, nonce-less request.
+    package var nonce: String?
+    package var responseType: String?
+    package var clientID: String?
+    package var redirectURI: String?
+    package var state: String?
+    package var scope: String?
+    package var codeChallenge: String?
+    package var codeChallengeMethod: String?
+
+    package init(nonce: String? = nil, responseType: String? = nil, clientID: String? = nil, redirectURI: String? = nil,
+                 state: String? = nil, scope: String? = nil, codeChallenge: String? = nil, codeChallengeMethod: String? = nil) {
+        self.nonce = nonce
+        self.responseType = responseType
+        self.clientID = clientID
+        self.redirectURI = redirectURI
+        self.state = state
+        self.scope = scope
+        self.codeChallenge = codeChallenge
+        self.codeChallengeMethod = codeChallengeMethod
+    }
+
+    /// The request from its decoded query parameters.
+    package init(nonce: String?, parameters: [String: String]) {
+        self.init(nonce: nonce, responseType: parameters["response_type"], clientID: parameters["client_id"],
+                  redirectURI: parameters["redirect_uri"], state: parameters["state"], scope: parameters["scope"],
+                  codeChallenge: parameters["code_challenge"], codeChallengeMethod: parameters["code_challenge_method"])
+    }
+}
+
+/// What the verification page (or its JSON form) shows after a successful `/authorize`.
+package struct Authorization: Sendable {
+    package var session: VerificationSession
+    package var client: Client
+    package var verification: VerifierVerification
+    /// The browser-binding cookie value to set; nil when this browser did not start the verification.
+    package var bindingCookie: String?
+
+    package init(session: VerificationSession, client: Client, verification: VerifierVerification, bindingCookie: String?) {
+        self.session = session
+        self.client = client
+        self.verification = verification
+        self.bindingCookie = bindingCookie
+    }
+}

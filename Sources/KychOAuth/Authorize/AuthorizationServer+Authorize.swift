@@ -1,0 +1,64 @@
+import Foundation
+import KychCore
+import Logging
+
+extension AuthorizationServer {
+    /// `GET /authorize/{nonce}` (or `GET /authorize` with no nonce: a standard OAuth authorization request):
+    /// runs the authorize checks, then starts (or, on a reload, shows) the session's verification.
+    package func authorize(_ request: AuthorizationRequest) async throws -> Authorization {
+        var context = AuthorizeContext(request: request, now: now())
+        let environment = AuthorizeEnvironment(clients: clients, store: store, grantableScopes: config.grantableScopes)
+        for check in authorizeChecks { try await check.check(&context, in: environment) }
+        guard let client = context.client else {
+            throw FlowError.page(status: 500, kind: .internalError, message: "The client could not be resolved.")
+        }
+        var session: VerificationSession
+        if let existing = context.session {
+            session = existing
+        } else {
+            guard let created = try await store.session(nonce: try await createSession(for: client)) else {
+                throw FlowError.page(status: 500, kind: .internalError, message: "The session could not be created.")
+            }
+            session = created
+        }
+        if session.verification != nil { return try await reload(session, client: client) }
+
+        let verification: VerifierVerification
+        do {
+            verification = try await verifier.createVerification(for: client, claims: context.scope)
+        } catch {
+            logger.error("verifier unavailable", metadata: ["client_id": "\(client.clientID)", "error": "\(error)"])
+            throw FlowError.page(status: 502, kind: .verifierDown,
+                                 message: "The identity verification service is not reachable right now. Please try again in a moment.")
+        }
+        let cookie = Secrets.randomToken(bytes: 32)
+        let record = AuthorizationRequestRecord(redirectURI: client.redirectURI, state: request.state, scope: context.scope,
+                                                browserBindingHash: Secrets.sha256(cookie))
+        let won = try await store.apply(SessionMachine(now: now()).verificationCreated(record, verification), toSession: session.serial)
+        // Another request may have started a verification first: show that one, without a cookie.
+        guard let stored = try await store.session(nonce: session.nonce), let storedVerification = stored.verification else {
+            throw FlowError.page(status: 410, kind: .expired,
+                                 message: "This verification link has expired. Please start again from the service that sent you here.")
+        }
+        session = stored
+        logger.info("verification started", metadata: ["client_id": "\(client.clientID)", "verification_id": "\(storedVerification.id)"])
+        return Authorization(session: session, client: client, verification: storedVerification, bindingCookie: won ? cookie : nil)
+    }
+
+    /// A reload of the page (its no-JavaScript path): asks the verifier if it is due and sends a failure on to the client.
+    private func reload(_ session: VerificationSession, client: Client) async throws -> Authorization {
+        var current = session
+        if try await claimVerifierCheck(current) {
+            try? await refresh(current, client: client)
+            current = try await store.session(nonce: current.nonce) ?? current
+        }
+        if current.status == .failed, let redirect = current.redirectURI {
+            throw FlowError.redirect(failureRedirect(current, client: client, redirectURI: redirect))
+        }
+        guard !current.status.isFinal, let verification = current.verification else {
+            throw FlowError.page(status: 410, kind: .finished,
+                                 message: "This verification has already finished. Please start again from the service that sent you here.")
+        }
+        return Authorization(session: current, client: client, verification: verification, bindingCookie: nil)
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import KychCore
+
+/// What the authorize checks have established so far about one request.
+package struct AuthorizeContext: Sendable {
+    package let request: AuthorizationRequest
+    package let now: Date
+    /// The registered client, once resolved.
+    package var client: Client?
+    /// The `/setup` session the nonce names, once resolved (nil for a nonce-less request).
+    package var session: VerificationSession?
+    /// The claims granted, once the scope is checked.
+    package var scope: [String] = []
+
+    package init(request: AuthorizationRequest, now: Date) {
+        self.request = request
+        self.now = now
+    }
+
+    /// An error sent back to the (already verified) redirect URI.
+    func redirectError(_ error: String, _ description: String) -> FlowError {
+        .redirect(RedirectURI.with(client?.redirectURI ?? "", [("error", error), ("error_description", description), ("state", request.state)]))
+    }
+}
+
+/// What the checks may read.
+package struct AuthorizeEnvironment: Sendable {
+    package var clients: any ClientRepository
+    package var store: any FlowStore
+    package var grantableScopes: [String]
+}
+
+/// One step of authorization-request validation. The steps run in order; each throws the error the
+/// request gets. Errors before the redirect URI is verified are pages, never redirects.
+package protocol AuthorizeCheck: Sendable {
+    func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws
+}
+
+package enum AuthorizeChecks {
+    /// The checks of `/authorize`, in order (PAR will run the same list).
+    package static let standard: [any AuthorizeCheck] = [
+        ClientIDPresent(), StateLength(), ClientResolved(), RedirectURIRegistered(), SessionUnexpired(),
+        ResponseTypeCode(), PKCENotYetSupported(), ScopeGrantable(),
+    ]
+}
+
+/// `client_id` is required, also with a nonce.
+struct ClientIDPresent: AuthorizeCheck {
+    func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
+        guard let id = context.request.clientID, !id.isEmpty else {
+            throw FlowError.page(status: 400, kind: .invalidRequest, message: "The request does not name a client (client_id).")
+        }
+    }
+}
+
+/// `state` is returned verbatim; a bound keeps URLs and rows small.
+struct StateLength: AuthorizeCheck {
+    static let maximum = 512
+    func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
+        if let state = context.request.state, state.utf8.count > Self.maximum {
+            throw FlowError.page(status: 400, kind: .invalidRequest, message: "The state parameter is too long.")
+        }
+    }
+}
+
+/// The client is registered and, with a nonce, the nonce's session belongs to it.
+struct ClientResolved: AuthorizeCheck {
+    func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
+        let clientID = context.request.clientID ?? ""
+        let client = try await environment.clients.client(id: clientID)
+        if let nonce = context.request.nonce {
+            guard let session = try await environment.store.session(nonce: nonce), session.clientID == clientID, client != nil else {
+                throw FlowError.page(status: 404, kind: .unknownLink,
+                                     message: "This verification link is unknown. Please start again from the service that sent you here.")
+            }
+            context.session = session
+        } else if client == nil {
+            throw FlowError.page(status: 400, kind: .unknownClient, message: "The client \(clientID) is not registered.")
+        }
+        context.client = client
+    }
+}
+
+/// The redirect URI equals the registered one exactly (RFC 9700 §4.1.3); only then may errors be redirected.
+struct RedirectURIRegistered: AuthorizeCheck {
+    func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
+        guard let client = context.client, context.request.redirectURI == client.redirectURI else {
+            throw FlowError.page(status: 400, kind: .invalidRedirect,
+                                 message: "The redirect_uri of this request is not the one registered for the client.")
+        }
+    }
+}
+
+/// A `/setup` session past its lifetime can no longer start a verification.
+struct SessionUnexpired: AuthorizeCheck {
+    func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
+        if let session = context.session, session.effectiveStatus(now: context.now) == .expired {
+            throw FlowError.page(status: 410, kind: .expired,
+                                 message: "This verification link has expired. Please start again from the service that sent you here.")
+        }
+    }
+}
+
+/// Only the authorization code flow.
+struct ResponseTypeCode: AuthorizeCheck {
+    func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
+        guard context.request.responseType == "code" else {
+            throw context.redirectError("unsupported_response_type", "response_type must be code")
+        }
+    }
+}
+
+/// PKCE parameters are refused until the token endpoint enforces them: a client that sends a
+/// challenge must not believe it is protected.
+struct PKCENotYetSupported: AuthorizeCheck {
+    func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
+        if context.request.codeChallenge != nil || context.request.codeChallengeMethod != nil {
+            throw context.redirectError("invalid_request", "PKCE (code_challenge) is not supported by this server yet; send the request without it")
+        }
+    }
+}
+
+/// Every requested claim may be granted; no scope means the client's default scope.
+struct ScopeGrantable: AuthorizeCheck {
+    func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
+        let grantable = environment.grantableScopes
+        let requested = (context.request.scope ?? "").split(separator: " ").map(String.init)
+        let scope = !requested.isEmpty ? requested : context.client?.defaultScope ?? grantable
+        if let bad = scope.first(where: { !grantable.contains($0) }) {
+            throw context.redirectError("invalid_scope", "the scope \(bad) may not be requested")
+        }
+        var seen = Set<String>()
+        context.scope = scope.filter { seen.insert($0).inserted }
+    }
+}

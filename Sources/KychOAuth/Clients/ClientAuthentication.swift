@@ -1,0 +1,167 @@
+import Crypto
+import Foundation
+import KychCore
+import Synchronization
+
+/// What a request offers for client authentication: the path's client id (`/setup/{client_id}`),
+/// the `Authorization` header and the form body.
+package struct ClientAuthenticationRequest: Sendable {
+    package var pathClientID: String?
+    package var authorization: String?
+    package var form: [String: String]
+
+    package init(pathClientID: String? = nil, authorization: String?, form: [String: String] = [:]) {
+        self.pathClientID = pathClientID
+        self.authorization = authorization
+        self.form = form
+    }
+
+    /// The credential after `Bearer ` (any visible characters, e.g. RFC 8959 `secret-token:` values).
+    package var bearerCredential: String? {
+        guard let header = authorization, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+        return header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// HTTP Basic credentials, form-decoded as RFC 6749 §2.3.1 asks.
+    package var basicCredentials: (clientID: String, secret: String)? {
+        guard let header = authorization, header.count > 6, header.prefix(6).lowercased() == "basic ",
+              let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+              let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":"),
+              let id = FormURLEncoding.unescape(text[..<colon]),
+              let secret = FormURLEncoding.unescape(text[text.index(after: colon)...]) else { return nil }
+        return (id, secret)
+    }
+}
+
+/// A client id and the secret presented for it, found by one authentication method.
+package struct PresentedSecret: Sendable {
+    package var clientID: String
+    package var secret: String
+    /// The `WWW-Authenticate` challenge when these credentials are refused.
+    package var challenge: String?
+}
+
+/// One client-authentication method (a strategy): finds its credentials in a request, or says it is
+/// not used. Every endpoint that authenticates clients lists the methods it accepts.
+package protocol ClientAuthenticationMethod: Sendable {
+    /// The name in discovery metadata (`token_endpoint_auth_methods_supported`).
+    var name: String { get }
+    /// The credentials this method finds; nil if the request does not use it; throws a malformed use.
+    func credentials(in request: ClientAuthenticationRequest) throws(FlowError) -> PresentedSecret?
+    /// The error when no accepted method was used at all.
+    var missingError: FlowError { get }
+}
+
+/// `POST /setup/{client_id}` with `Authorization: Bearer <secret>` (the KyCH manual's form).
+package struct BearerSecretAuthentication: ClientAuthenticationMethod {
+    package var name: String { "bearer_secret" }
+    package init() {}
+
+    package func credentials(in request: ClientAuthenticationRequest) throws(FlowError) -> PresentedSecret? {
+        guard let secret = request.bearerCredential, !secret.isEmpty, let id = request.pathClientID else { return nil }
+        return PresentedSecret(clientID: id, secret: secret, challenge: "Bearer realm=\"kych\", error=\"invalid_client\"")
+    }
+
+    package var missingError: FlowError {
+        .invalidClient("missing Authorization: Bearer <client secret>", challenge: "Bearer realm=\"kych\"")
+    }
+}
+
+/// RFC 6749 §2.3.1 HTTP Basic.
+package struct ClientSecretBasic: ClientAuthenticationMethod {
+    package var name: String { "client_secret_basic" }
+    package init() {}
+
+    package func credentials(in request: ClientAuthenticationRequest) throws(FlowError) -> PresentedSecret? {
+        guard let basic = request.basicCredentials else { return nil }
+        if let bodyID = request.form["client_id"], bodyID != basic.clientID {
+            throw .invalidRequest("client_id does not match the credentials")
+        }
+        return PresentedSecret(clientID: basic.clientID, secret: basic.secret, challenge: "Basic realm=\"kych\"")
+    }
+
+    package var missingError: FlowError {
+        .invalidClient("client authentication is missing (client_id and client_secret, or HTTP Basic)")
+    }
+}
+
+/// RFC 6749 §2.3.1 `client_id` and `client_secret` in the form body.
+package struct ClientSecretPost: ClientAuthenticationMethod {
+    package var name: String { "client_secret_post" }
+    package init() {}
+
+    package func credentials(in request: ClientAuthenticationRequest) throws(FlowError) -> PresentedSecret? {
+        guard let secret = request.form["client_secret"] else { return nil }
+        guard let id = request.form["client_id"] else { throw missingError }
+        return PresentedSecret(clientID: id, secret: secret, challenge: nil)
+    }
+
+    package var missingError: FlowError {
+        .invalidClient("client authentication is missing (client_id and client_secret, or HTTP Basic)")
+    }
+}
+
+/// Authenticates clients: one component for every endpoint that does, with the methods it accepts.
+///
+/// A successful secret check is remembered under HMAC(process key, secret ‖ stored hash): a changed
+/// secret or hash gives another key, so nothing stale is ever served, and the cache holds no secret.
+package final class ClientAuthenticator: Sendable {
+    /// Checks a secret against a bcrypt hash; the server runs it off the event loops.
+    package typealias SecretCheck = @Sendable (_ secret: String, _ hash: String) async -> Bool
+
+    private let clients: any ClientRepository
+    private let checkSecret: SecretCheck
+    private let key = SymmetricKey(size: .bits256)
+    private let verified = Mutex<Set<Data>>([])
+    private let capacity: Int
+
+    package init(clients: any ClientRepository, capacity: Int = 4096,
+                 checkSecret: @escaping SecretCheck = { Secrets.verifySecret($0, hash: $1) }) {
+        self.clients = clients
+        self.capacity = capacity
+        self.checkSecret = checkSecret
+    }
+
+    /// The client the request authenticates with one of `methods`. More than one method in one request
+    /// is `invalid_request`; none, an unknown client or a wrong secret is `invalid_client`.
+    package func authenticate(_ request: ClientAuthenticationRequest, methods: [any ClientAuthenticationMethod]) async throws -> Client {
+        try await verify(try presented(request, methods: methods))
+    }
+
+    /// The credentials of the one method the request uses (no secret checked yet).
+    package func presented(_ request: ClientAuthenticationRequest, methods: [any ClientAuthenticationMethod]) throws(FlowError) -> PresentedSecret {
+        var found: [PresentedSecret] = []
+        for method in methods {
+            if let credentials = try method.credentials(in: request) { found.append(credentials) }
+        }
+        guard found.count <= 1 else { throw .invalidRequest("use one client authentication method, not two") }
+        guard let presented = found.first else { throw methods.first?.missingError ?? .invalidClient("no client authentication") }
+        return presented
+    }
+
+    /// The registered client whose secret was presented.
+    package func verify(_ presented: PresentedSecret) async throws -> Client {
+        guard let client = try await clients.client(id: presented.clientID), await matches(client, secret: presented.secret) else {
+            throw FlowError.invalidClient("unknown client or wrong client secret", challenge: presented.challenge)
+        }
+        return client
+    }
+
+    /// Whether `secret` matches `client`'s stored bcrypt hash (public clients never match).
+    package func matches(_ client: Client, secret: String) async -> Bool {
+        guard let hash = client.secretHash else { return false }
+        var message = Data(secret.utf8)
+        message.append(0)
+        message.append(contentsOf: hash.utf8)
+        let cacheKey = Data(HMAC<SHA256>.authenticationCode(for: message, using: key))
+        if verified.withLock({ $0.contains(cacheKey) }) { return true }
+        let ok = await checkSecret(secret, hash)
+        if ok {
+            verified.withLock {
+                if $0.count >= capacity { $0.removeAll() }
+                $0.insert(cacheKey)
+            }
+        }
+        return ok
+    }
+}

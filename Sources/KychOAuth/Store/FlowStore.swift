@@ -1,0 +1,147 @@
+import Foundation
+import KychCore
+
+/// The authorization request as accepted at `/authorize`.
+package struct AuthorizationRequestRecord: Sendable, Equatable {
+    package var redirectURI: String
+    /// Opaque; returned byte-for-byte, never unique, never a lookup key.
+    package var state: String?
+    package var scope: [String]
+    package var browserBindingHash: Data
+
+    package init(redirectURI: String, state: String?, scope: [String], browserBindingHash: Data) {
+        self.redirectURI = redirectURI
+        self.state = state
+        self.scope = scope
+        self.browserBindingHash = browserBindingHash
+    }
+}
+
+/// A new `pending` session, as `/setup` (or a nonce-less `/authorize`) creates it.
+package struct NewSession: Sendable, Equatable {
+    package var clientID: String
+    package var sessionID: String
+    package var nonce: String
+    package var createdAt: Date
+    package var expiresAt: Date
+
+    package init(clientID: String, sessionID: String, nonce: String, createdAt: Date, expiresAt: Date) {
+        self.clientID = clientID
+        self.sessionID = sessionID
+        self.nonce = nonce
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// An authorization code to store: only its hash is kept.
+package struct NewAuthorizationCode: Sendable, Equatable {
+    package var codeHash: Data
+    package var redirectURI: String
+    package var createdAt: Date
+    package var expiresAt: Date
+
+    package init(codeHash: Data, redirectURI: String, createdAt: Date, expiresAt: Date) {
+        self.codeHash = codeHash
+        self.redirectURI = redirectURI
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// An authorization code as stored, with what the token endpoint's rules look at.
+package struct StoredAuthorizationCode: Sendable, Equatable {
+    package var serial: Int64
+    package var clientID: String
+    package var redirectURI: String
+    package var expiresAt: Date
+    package var usedAt: Date?
+
+    package init(serial: Int64, clientID: String, redirectURI: String, expiresAt: Date, usedAt: Date?) {
+        self.serial = serial
+        self.clientID = clientID
+        self.redirectURI = redirectURI
+        self.expiresAt = expiresAt
+        self.usedAt = usedAt
+    }
+}
+
+/// An access token to store: only its hash is kept.
+package struct NewAccessToken: Sendable, Equatable {
+    package var tokenHash: Data
+    package var createdAt: Date
+    package var expiresAt: Date
+
+    package init(tokenHash: Data, createdAt: Date, expiresAt: Date) {
+        self.tokenHash = tokenHash
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// An access token as stored, with the grant behind it (what `/info` serves).
+package struct StoredAccessToken: Sendable, Equatable {
+    package var sessionID: String
+    package var clientID: String
+    package var claims: [String: JSON]
+    package var vct: String?
+    package var issuer: String?
+    package var verifiedAt: Date?
+    package var expiresAt: Date
+    package var revokedAt: Date?
+
+    package init(sessionID: String, clientID: String, claims: [String: JSON], vct: String?, issuer: String?, verifiedAt: Date?,
+                 expiresAt: Date, revokedAt: Date?) {
+        self.sessionID = sessionID
+        self.clientID = clientID
+        self.claims = claims
+        self.vct = vct
+        self.issuer = issuer
+        self.verifiedAt = verifiedAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// Counts from one run of the purge job.
+package struct PurgeReport: Sendable, Equatable {
+    package var expiredSessions = 0
+    package var deletedSessions = 0
+    package var deletedCodes = 0
+    package var deletedTokens = 0
+    package init() {}
+}
+
+/// Storage of verification sessions, authorization codes and access tokens, as atomic primitives.
+///
+/// A store decides no protocol rule: the authorization server reads, decides in Swift (with one
+/// clock) and asks for a conditional write whose condition it computed. Every write is one
+/// statement or one transaction, so any number of gateway processes can share the store, and
+/// single use (a session's transition, a code's redemption) holds without read-then-write races.
+package protocol FlowStore: Sendable {
+    /// Creates a `pending` session; false if the client does not exist.
+    func createSession(_ session: NewSession) async throws -> Bool
+    func session(nonce: String) async throws -> VerificationSession?
+    func session(verificationID: String) async throws -> VerificationSession?
+    /// Applies `transition` to the session if its status is in `transition.from` (and it has not expired
+    /// by `transition.unexpiredAt`); true if it did.
+    func apply(_ transition: SessionTransition, toSession serial: Int64) async throws -> Bool
+    /// Sets the session's last verifier check to `now` if its status is `status` and the last check was
+    /// before `checkedBefore` (or never): true for exactly one of several concurrent callers.
+    func claimVerifierCheck(session serial: Int64, status: SessionStatus, checkedBefore: Date, now: Date) async throws -> Bool
+    /// Applies `transition` and stores `code` for the session in one transaction; false (nothing stored)
+    /// if the transition does not apply.
+    func apply(_ transition: SessionTransition, toSession serial: Int64, issuing code: NewAuthorizationCode) async throws -> Bool
+    func authorizationCode(hash: Data) async throws -> StoredAuthorizationCode?
+    /// Marks the code used at `usedAt` and stores `token` issued from it, in one transaction; false
+    /// (nothing stored) if the code was already used.
+    func redeemCode(serial: Int64, usedAt: Date, issuing token: NewAccessToken) async throws -> Bool
+    /// Revokes every live token issued from the code.
+    func revokeTokens(issuedFromCode serial: Int64, at: Date) async throws
+    func accessToken(hash: Data) async throws -> StoredAccessToken?
+    /// Applies `transition` to every session in `transition.from` whose expiry is at or before `expiredBy`; returns how many.
+    func applyToExpiredSessions(_ transition: SessionTransition, expiredBy: Date) async throws -> Int
+    /// Deletes tokens and codes that expired before `cutoff`, and sessions that did with nothing left referring
+    /// to them, in one transaction.
+    func deleteExpired(before cutoff: Date) async throws -> PurgeReport
+}

@@ -1,0 +1,151 @@
+import Foundation
+import KychCore
+
+/// Clients, sessions, codes and tokens in memory: the reference implementation of the store
+/// contracts, and what the flow's unit tests run on (no database, no processes). An actor, so
+/// each primitive is atomic as on the database backends.
+package actor InMemoryStore: FlowStore, ClientRepository {
+    private var clientsByID: [String: Client] = [:]
+    private var sessions: [Int64: VerificationSession] = [:]
+    private var codes: [Int64: (hash: Data, sessionSerial: Int64, code: StoredAuthorizationCode)] = [:]
+    private var tokens: [(hash: Data, sessionSerial: Int64, codeSerial: Int64, expiresAt: Date, revokedAt: Date?)] = []
+    private var nextSerial: Int64 = 1
+
+    package init() {}
+
+    private func serial() -> Int64 {
+        defer { nextSerial += 1 }
+        return nextSerial
+    }
+
+    // MARK: ClientRepository
+
+    package func listClients() -> [Client] { clientsByID.values.sorted { $0.clientID < $1.clientID } }
+
+    package func client(id: String) -> Client? { clientsByID[id] }
+
+    package func createClient(_ client: Client) throws {
+        guard clientsByID[client.clientID] == nil else { throw ClientStoreError.duplicateClientID(client.clientID) }
+        clientsByID[client.clientID] = client
+    }
+
+    package func updateClient(_ client: Client) throws {
+        guard clientsByID[client.clientID] != nil else { throw ClientStoreError.unknownClient(client.clientID) }
+        clientsByID[client.clientID] = client
+    }
+
+    package func deleteClient(id: String) -> Bool {
+        guard clientsByID.removeValue(forKey: id) != nil else { return false }
+        let gone = Set(sessions.values.filter { $0.clientID == id }.map(\.serial))
+        sessions = sessions.filter { !gone.contains($0.key) }
+        codes = codes.filter { !gone.contains($0.value.sessionSerial) }
+        tokens.removeAll { gone.contains($0.sessionSerial) }
+        return true
+    }
+
+    package func syncClients(_ clients: [Client], prune: Bool) -> ClientSyncReport {
+        var report = ClientSyncReport()
+        for client in clients {
+            if clientsByID[client.clientID] == nil { report.created.append(client.clientID) } else { report.updated.append(client.clientID) }
+            clientsByID[client.clientID] = client
+        }
+        if prune {
+            let keep = Set(clients.map(\.clientID))
+            for id in clientsByID.keys.sorted() where !keep.contains(id) {
+                _ = deleteClient(id: id)
+                report.deleted.append(id)
+            }
+        }
+        return report
+    }
+
+    // MARK: FlowStore
+
+    package func createSession(_ new: NewSession) -> Bool {
+        guard clientsByID[new.clientID] != nil else { return false }
+        let s = serial()
+        sessions[s] = VerificationSession(serial: s, clientID: new.clientID, sessionID: new.sessionID, nonce: new.nonce, status: .pending,
+                                          createdAt: new.createdAt, expiresAt: new.expiresAt)
+        return true
+    }
+
+    package func session(nonce: String) -> VerificationSession? { sessions.values.first { $0.nonce == nonce } }
+
+    package func session(verificationID: String) -> VerificationSession? {
+        sessions.values.first { $0.verification?.id == verificationID }
+    }
+
+    package func apply(_ transition: SessionTransition, toSession serial: Int64) -> Bool {
+        guard let session = sessions[serial], transition.applies(to: session) else { return false }
+        sessions[serial] = transition.applied(to: session)
+        return true
+    }
+
+    package func claimVerifierCheck(session serial: Int64, status: SessionStatus, checkedBefore: Date, now: Date) -> Bool {
+        guard var session = sessions[serial], session.status == status, session.lastCheckedAt.map({ $0 < checkedBefore }) ?? true else {
+            return false
+        }
+        session.lastCheckedAt = now
+        sessions[serial] = session
+        return true
+    }
+
+    package func apply(_ transition: SessionTransition, toSession serial: Int64, issuing code: NewAuthorizationCode) -> Bool {
+        guard let session = sessions[serial], apply(transition, toSession: serial) else { return false }
+        let s = self.serial()
+        codes[s] = (code.codeHash, serial, StoredAuthorizationCode(serial: s, clientID: session.clientID, redirectURI: code.redirectURI,
+                                                                   expiresAt: code.expiresAt, usedAt: nil))
+        return true
+    }
+
+    package func authorizationCode(hash: Data) -> StoredAuthorizationCode? {
+        codes.values.first { $0.hash == hash }?.code
+    }
+
+    package func redeemCode(serial: Int64, usedAt: Date, issuing token: NewAccessToken) -> Bool {
+        guard var entry = codes[serial], entry.code.usedAt == nil else { return false }
+        entry.code.usedAt = usedAt
+        codes[serial] = entry
+        tokens.append((token.tokenHash, entry.sessionSerial, serial, token.expiresAt, nil))
+        return true
+    }
+
+    package func revokeTokens(issuedFromCode serial: Int64, at: Date) {
+        for i in tokens.indices where tokens[i].codeSerial == serial && tokens[i].revokedAt == nil { tokens[i].revokedAt = at }
+    }
+
+    package func accessToken(hash: Data) -> StoredAccessToken? {
+        guard let token = tokens.first(where: { $0.hash == hash }), let session = sessions[token.sessionSerial] else { return nil }
+        return StoredAccessToken(sessionID: session.sessionID, clientID: session.clientID, claims: session.claims ?? [:],
+                                 vct: session.credentialVCT, issuer: session.credentialIssuer, verifiedAt: session.verifiedAt,
+                                 expiresAt: token.expiresAt, revokedAt: token.revokedAt)
+    }
+
+    package func applyToExpiredSessions(_ transition: SessionTransition, expiredBy: Date) -> Int {
+        var count = 0
+        for (serial, session) in sessions where transition.from.contains(session.status) && session.expiresAt <= expiredBy {
+            sessions[serial] = transition.applied(to: session)
+            count += 1
+        }
+        return count
+    }
+
+    package func deleteExpired(before cutoff: Date) -> PurgeReport {
+        var report = PurgeReport()
+        let before = tokens.count
+        tokens.removeAll { $0.expiresAt <= cutoff }
+        report.deletedTokens = before - tokens.count
+        let tokenCodes = Set(tokens.map(\.codeSerial)), tokenSessions = Set(tokens.map(\.sessionSerial))
+        for (serial, entry) in codes where entry.code.expiresAt <= cutoff && !tokenCodes.contains(serial) {
+            codes[serial] = nil
+            report.deletedCodes += 1
+        }
+        let codeSessions = Set(codes.values.map(\.sessionSerial))
+        for (serial, session) in sessions
+        where session.expiresAt <= cutoff && !tokenSessions.contains(serial) && !codeSessions.contains(serial) {
+            sessions[serial] = nil
+            report.deletedSessions += 1
+        }
+        return report
+    }
+}

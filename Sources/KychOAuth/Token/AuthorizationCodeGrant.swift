@@ -1,0 +1,47 @@
+import Foundation
+import KychCore
+import Logging
+
+/// `grant_type=authorization_code` (RFC 6749 §4.1.3): a code from `/finalize` for an access token.
+/// The code's rules live here; the store only consumes it atomically.
+package struct AuthorizationCodeGrant: GrantHandler {
+    package var grantType: String { "authorization_code" }
+    let store: any FlowStore
+    let issuer: any AccessTokenIssuer
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    package init(store: any FlowStore, issuer: any AccessTokenIssuer, logger: Logger, now: @escaping @Sendable () -> Date) {
+        self.store = store
+        self.issuer = issuer
+        self.logger = logger
+        self.now = now
+    }
+
+    package func handle(_ request: TokenRequest, client: Client) async throws -> TokenResponse {
+        guard let code = request.form["code"], !code.isEmpty else { throw FlowError.invalidRequest("code is missing") }
+        guard let redirectURI = request.form["redirect_uri"] else { throw FlowError.invalidRequest("redirect_uri is missing") }
+        let now = now()
+        guard let stored = try await store.authorizationCode(hash: Secrets.sha256(code)) else {
+            throw FlowError.invalidGrant("the authorization code is unknown")
+        }
+        if stored.usedAt != nil { throw try await replayed(stored, client: client, now: now) }
+        if stored.expiresAt <= now { throw FlowError.invalidGrant("the authorization code has expired") }
+        if stored.clientID != client.clientID { throw FlowError.invalidGrant("the authorization code was issued to another client") }
+        if stored.redirectURI != redirectURI { throw FlowError.invalidGrant("redirect_uri does not match the authorization request") }
+        let token = issuer.issue(for: client, now: now)
+        // Losing the race to a concurrent redemption of the same code is a replay too.
+        guard try await store.redeemCode(serial: stored.serial, usedAt: now, issuing: token.record) else {
+            throw try await replayed(stored, client: client, now: now)
+        }
+        logger.info("access token issued", metadata: ["client_id": "\(client.clientID)"])
+        return token.response
+    }
+
+    /// RFC 6749 §4.1.2: a code used twice revokes every token issued from it.
+    private func replayed(_ code: StoredAuthorizationCode, client: Client, now: Date) async throws -> FlowError {
+        try await store.revokeTokens(issuedFromCode: code.serial, at: now)
+        logger.warning("authorization code replayed; tokens revoked", metadata: ["client_id": "\(client.clientID)"])
+        return FlowError.invalidGrant("the authorization code was already used; tokens issued from it are revoked")
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import KychCore
+import Logging
+
+/// A token request: the form body and the `Authorization` header.
+package struct TokenRequest: Sendable {
+    package var form: [String: String]
+    package var authorization: String?
+
+    package init(form: [String: String], authorization: String?) {
+        self.form = form
+        self.authorization = authorization
+    }
+}
+
+/// The token response (RFC 6749 §5.1).
+package struct TokenResponse: Sendable, Codable, Equatable {
+    package var access_token: String
+    package var token_type: String
+    package var expires_in: Int
+}
+
+/// One grant type at the token endpoint. Adding a grant is one handler and one registration.
+package protocol GrantHandler: Sendable {
+    /// The `grant_type` value this handler serves.
+    var grantType: String { get }
+    /// Exchanges the grant for a token on behalf of the authenticated `client`.
+    func handle(_ request: TokenRequest, client: Client) async throws -> TokenResponse
+}
+
+/// `POST /token`: authenticates the client, then dispatches to the handler registered for the grant type.
+package struct TokenEndpoint: Sendable {
+    package let authenticator: ClientAuthenticator
+    package let methods: [any ClientAuthenticationMethod]
+    private let handlers: [String: any GrantHandler]
+    let logger: Logger
+
+    package init(authenticator: ClientAuthenticator, methods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost()],
+                 handlers: [any GrantHandler], logger: Logger) {
+        self.authenticator = authenticator
+        self.methods = methods
+        self.handlers = Dictionary(handlers.map { ($0.grantType, $0) }, uniquingKeysWith: { first, _ in first })
+        self.logger = logger
+    }
+
+    /// The grant types served, for metadata.
+    package var grantTypes: [String] { handlers.keys.sorted() }
+
+    package func token(_ request: TokenRequest) async throws -> TokenResponse {
+        let credentials = ClientAuthenticationRequest(authorization: request.authorization, form: request.form)
+        let presented = try authenticator.presented(credentials, methods: methods)
+        guard let grantType = request.form["grant_type"] else { throw FlowError.invalidRequest("grant_type is missing") }
+        guard let handler = handlers[grantType] else {
+            throw FlowError.oauth(status: 400, error: "unsupported_grant_type",
+                                  description: "the grant types supported are " + grantTypes.joined(separator: ", "))
+        }
+        let client: Client
+        do {
+            client = try await authenticator.verify(presented)
+        } catch {
+            logger.notice("token request with bad client credentials", metadata: ["client_id": "\(presented.clientID)"])
+            throw error
+        }
+        return try await handler.handle(request, client: client)
+    }
+}

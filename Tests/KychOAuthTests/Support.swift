@@ -1,0 +1,136 @@
+import Foundation
+import KychCore
+import KychOAuth
+import Logging
+import Synchronization
+import Testing
+
+/// A verifier port whose answers the test scripts: no process, no network.
+actor ScriptedVerifier: VerifierPort {
+    private(set) var created: [(clientID: String, claims: [String])] = []
+    private var outcomes: [String: VerifierOutcome] = [:]
+    private(set) var asked = 0
+    var unreachable = false
+
+    func createVerification(for client: Client, claims: [String]) throws -> VerifierVerification {
+        if unreachable { throw ScriptedVerifierDown() }
+        created.append((client.clientID, claims))
+        let id = "v\(created.count)"
+        return VerifierVerification(id: id, requestNonce: "rn", verificationURL: "https://verifier.example/request/\(id)",
+                                    deeplink: "swiyu-verify://?request_uri=\(id)")
+    }
+
+    func outcome(of verificationID: String, for client: Client, granted: [String]) throws -> VerifierOutcome {
+        asked += 1
+        if unreachable { throw ScriptedVerifierDown() }
+        guard case .success(var credential)? = outcomes[verificationID] else { return outcomes[verificationID] ?? .pending }
+        credential.claims = credential.claims.filter { granted.contains($0.key) }
+        return .success(credential)
+    }
+
+    func answer(_ verificationID: String, with outcome: VerifierOutcome) { outcomes[verificationID] = outcome }
+    func setUnreachable(_ value: Bool) { unreachable = value }
+}
+
+struct ScriptedVerifierDown: Error {}
+
+/// A clock the test moves by hand.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = Mutex(start) }
+    var now: Date { current.withLock { $0 } }
+    func advance(_ seconds: TimeInterval) { current.withLock { $0 += seconds } }
+}
+
+/// The authorization server on an in-memory store, a scripted verifier and a hand-moved clock.
+struct FlowFixture {
+    static let secret = "secret-token:unit-test-client-secret-0123456789"
+    static let redirect = "https://exchange.example/kyc/cb"
+    let server: AuthorizationServer
+    let store: InMemoryStore
+    let verifier: ScriptedVerifier
+    let clock: TestClock
+
+    static let credential = VerifiedCredential(claims: ["given_name": "Helvetia", "family_name": "National", "age_over_18": true],
+                                               vct: "betaid-sdjwt", issuer: "did:example:issuer")
+
+    init(extraConfig: String = "", clientSettings: String = "") async throws {
+        let text = """
+            [kych-oauth2-gateway]
+            HOST = 127.0.0.1
+            PORT = 8080
+            DATABASE = sqlite::memory:
+            VC_CLAIMS = {given_name, family_name, age_over_18}
+            \(extraConfig)
+
+            [client_exchange]
+            CLIENT_ID = exchange
+            CLIENT_SECRET = \(Self.secret)
+            VERIFIER_URL = https://verifier.example
+            REDIRECT_URI = \(Self.redirect)
+            \(clientSettings)
+            """
+        let config = try GatewayConfig.validate(try IniFile.parse(text, path: "unit.conf", environment: [:]))
+        store = InMemoryStore()
+        for client in config.clients { try await store.createClient(Client(config: client)) }
+        verifier = ScriptedVerifier()
+        let clock = TestClock()
+        self.clock = clock
+        var logger = Logger(label: "kych-unit")
+        logger.logLevel = .critical
+        server = AuthorizationServer(config: config, clients: store, store: store, verifier: verifier, logger: logger, now: { clock.now })
+    }
+
+    /// `/setup` with the client's secret.
+    func setup() async throws -> String {
+        try await server.setup(clientID: "exchange", authorization: "Bearer \(Self.secret)")
+    }
+
+    /// `/authorize/{nonce}` with the registered redirect URI.
+    func authorize(nonce: String?, scope: String? = nil, state: String? = "st", extra: [String: String] = [:]) async throws -> Authorization {
+        var parameters = ["response_type": "code", "client_id": "exchange", "redirect_uri": Self.redirect]
+        parameters["scope"] = scope
+        parameters["state"] = state
+        parameters.merge(extra) { $1 }
+        return try await server.authorize(AuthorizationRequest(nonce: nonce, parameters: parameters))
+    }
+
+    /// The code in a redirect to the client.
+    static func code(in location: String) throws -> String {
+        let query = try #require(location.split(separator: "?", maxSplits: 1).last)
+        return try #require(FormURLEncoding.decode(String(query))?["code"])
+    }
+
+    func token(code: String, basic: Bool = false, secret: String = FlowFixture.secret) async throws -> TokenResponse {
+        var form = ["grant_type": "authorization_code", "code": code, "redirect_uri": Self.redirect]
+        var authorization: String?
+        if basic {
+            authorization = "Basic " + Data("exchange:\(secret)".utf8).base64EncodedString()
+        } else {
+            form["client_id"] = "exchange"
+            form["client_secret"] = secret
+        }
+        return try await server.token(TokenRequest(form: form, authorization: authorization))
+    }
+
+    /// setup → authorize → the verifier says `outcome` → status → finalize: the redirect location.
+    func runToFinalize(_ outcome: VerifierOutcome = .success(FlowFixture.credential), scope: String? = nil) async throws -> String {
+        let nonce = try await setup()
+        let started = try await authorize(nonce: nonce, scope: scope)
+        await verifier.answer(started.verification.id, with: outcome)
+        try await server.notification(verificationID: started.verification.id) { _ in nil }
+        return try await server.finalize(verificationID: started.verification.id, state: "st", bindingCookie: started.bindingCookie)
+    }
+}
+
+/// The error a call throws, for comparing with `#expect`.
+func flowError(_ body: () async throws -> some Any) async -> FlowError? {
+    do {
+        _ = try await body()
+        return nil
+    } catch let error as FlowError {
+        return error
+    } catch {
+        return nil
+    }
+}
