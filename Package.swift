@@ -50,15 +50,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Adapter: the swiyu Verifier management API client (AsyncHTTPClient) behind KychOAuth's VerifierPort.
+        // The one outbound HTTP policy (no redirects, short timeouts, capped replies, https or loopback http)
+        // for the swiyu client, DID and status-list resolution, webhooks and the wallet.
+        .target(
+            name: "KychOutboundHTTP",
+            dependencies: [
+                "KychCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
+        // Adapter: the swiyu Verifier management API client behind KychOAuth's VerifierPort.
         .target(
             name: "KychSwiyuClient",
             dependencies: [
-                "KychCore",
-                "KychOAuth",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                "KychCore", "KychOAuth", "KychOutboundHTTP",
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // JOSE, did:jwk, SD-JWT VC issuance/presentation/verification, token status lists.
@@ -140,6 +147,7 @@ let package = Package(
             name: "KychVerifier",
             dependencies: [
                 "KychCore",
+                "KychOutboundHTTP",
                 "KychSDJWT",
                 "KychPostgres",
                 "KychSQLite",
@@ -168,7 +176,7 @@ let package = Package(
         // A test wallet and Beta-ID-like issuer (used by kych-wallet, the tests and the demo).
         .target(
             name: "KychWallet",
-            dependencies: ["KychSDJWT", "KychVerifier", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["KychSDJWT", "KychVerifier", "KychOutboundHTTP", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .executableTarget(
             name: "kych-verifier",
@@ -204,6 +212,7 @@ let package = Package(
             dependencies: [
                 "KychCore",
                 "KychOAuth",
+                "KychOutboundHTTP",
                 "KychSwiyuClient",
                 "KychSQLite",
                 "KychPostgres",

@@ -1,24 +1,21 @@
-import AsyncHTTPClient
 import Foundation
 import KychCore
 import KychOAuth
+import KychOutboundHTTP
 import Logging
-import NIOCore
 import NIOHTTP1
-import NIOFoundationCompat
 
-/// Talks to a swiyu Generic Verifier's management API (create a verification, read its result).
+/// Talks to a swiyu Generic Verifier's management API (create a verification, read its result), under the
+/// one outbound HTTP policy (no redirects, short timeouts, capped replies).
 package struct SwiyuVerifierClient: VerifierPort {
-    let http: HTTPClient
     let builder: VerificationRequestBuilder
     let logger: Logger
-    let timeout: TimeAmount
+    /// A verification's result holds at most the granted claims (a portrait among them).
+    static let maxReplyBytes = 4 * 1024 * 1024
 
-    package init(http: HTTPClient = .shared, builder: VerificationRequestBuilder, logger: Logger, timeout: TimeAmount = .seconds(10)) {
-        self.http = http
+    package init(builder: VerificationRequestBuilder, logger: Logger) {
         self.builder = builder
         self.logger = logger
-        self.timeout = timeout
     }
 
     /// `POST {VERIFIER_URL}{VERIFIER_MANAGEMENT_API_PATH}` for the granted claims.
@@ -46,21 +43,15 @@ package struct SwiyuVerifierClient: VerifierPort {
     }
 
     private func send(_ method: HTTPMethod, url: String, body: JSON?, client: Client) async throws(VerifierError) -> (Int, JSON?) {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        request.headers.add(name: "Accept", value: "application/json")
-        if let token = client.verifierBearerToken { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body.serialized()))
-        }
+        var headers = [("Accept", "application/json")]
+        if let token = client.verifierBearerToken { headers.append(("Authorization", "Bearer \(token)")) }
+        if body != nil { headers.append(("Content-Type", "application/json")) }
         do {
-            let response = try await http.execute(request, timeout: timeout, logger: logger)
-            let bytes = try await response.body.collect(upTo: 4 * 1024 * 1024)
-            let json = try? JSON.parse(Data(bytes.readableBytesView))
-            return (Int(response.status.code), json)
+            let reply = try await OutboundHTTP.send(url: url, method: method, headers: headers, body: body.map { Data($0.serialized().utf8) },
+                                                    maxBytes: Self.maxReplyBytes)
+            return (reply.status, try? JSON.parse(reply.body))
         } catch {
-            logger.warning("verifier request failed", metadata: ["url": "\(url)", "error": "\(String(describing: error))"])
+            logger.warning("verifier request failed", metadata: ["url": "\(url)", "error": "\(error)"])
             throw .unreachable("\(error)")
         }
     }

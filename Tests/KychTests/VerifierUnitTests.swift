@@ -1,4 +1,5 @@
 import Foundation
+import KychOutboundHTTP
 import KychCore
 import KychOAuth
 import KychSDJWT

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KychOutboundHTTP
 import KychCore
 import KychSDJWT
 

@@ -1,4 +1,5 @@
 import Foundation
+import KychOutboundHTTP
 import KychSDJWT
 
 /// Reads a credential's status from its token status list: fetched over `https` (plain `http` only
