@@ -15,7 +15,7 @@ public final class SQLiteDatabase: Sendable {
     }
 
     /// Opens (creating if needed) the database at `path` (nil: in memory) and, unless told not to,
-    /// installs the schema (``installSchema()``).
+    /// brings its schema up to date (``installSchema()``); a file from a newer KyCH is refused and closed.
     public static func open(path: String?, installingSchema: Bool = true, logger: Logger) async throws -> SQLiteDatabase {
         if let path {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -25,7 +25,12 @@ public final class SQLiteDatabase: Sendable {
         let db = SQLiteDatabase(connection: connection)
         for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] { _ = try await db.rows(pragma) }
         if path != nil { _ = try await db.rows("PRAGMA journal_mode = WAL") }
-        if installingSchema { try await db.installSchema() }
+        if installingSchema {
+            do { try await db.installSchema() } catch {
+                try? await db.close()
+                throw error
+            }
+        }
         return db
     }
 

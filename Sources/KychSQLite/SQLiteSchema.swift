@@ -1,10 +1,168 @@
 import KychCore
+import SQLiteNIO
 
-/// KyCH's tables in SQLite, the same design as `oauth2_gatewaydb/oauth2gw-0001.sql` and
+/// KyCH's tables in SQLite, the same design as PostgreSQL's `oauth2_gatewaydb/oauth2gw-0001.sql` and
 /// `verifier-0001.sql` (the verifier's tables prefixed `verifier_`): lists, claims and queries as JSON
-/// text, timestamps as Unix seconds, hashes and keys as blobs. Every statement is idempotent.
+/// text, timestamps as Unix seconds, hashes and keys as blobs.
+///
+/// The schema is a list of numbered migrations. Each is applied in one transaction that also sets
+/// `PRAGMA user_version` to its number, so a file's user_version is the last migration it has.
+///
+/// Files from before this list need no mapping: the first SQLite release created the gateway's tables and
+/// wrote user_version 1, the next one added the verifier's tables and wrote user_version 2, each in the same
+/// transaction as its tables. Migrations 1 and 2 are those releases' statements verbatim (hence their
+/// `IF NOT EXISTS`), so such a file is exactly at its user_version, and user_version 0 is an empty file.
+///
+/// Where the two backends still differ by design: PostgreSQL's arrays, JSONB and timestamps are JSON text and
+/// Unix seconds here; SQLite's column order follows the migrations (`ALTER TABLE` appends); PostgreSQL's
+/// column defaults (`now()`, `'dcql'`, …) and `clients_webhook_key_pair` CHECK are not here, because SQLite
+/// can add neither to an existing table without rebuilding `clients`, and every store writes those columns.
 enum SQLiteSchema {
-    static let version = 2
+    struct Migration: Sendable {
+        let number: Int
+        let name: String
+        let statements: [String]
+    }
+
+    /// In order, numbered 1, 2, 3, …; never edit one that has been released, append a new one.
+    static let migrations = [
+        Migration(number: 1, name: "gateway tables", statements: [
+            """
+            CREATE TABLE IF NOT EXISTS clients (
+              client_serial INTEGER PRIMARY KEY AUTOINCREMENT,
+              client_id TEXT NOT NULL UNIQUE,
+              secret_hash TEXT,
+              client_type TEXT NOT NULL DEFAULT 'confidential' CHECK (client_type IN ('confidential', 'public')),
+              verifier_url TEXT NOT NULL,
+              verifier_management_api_path TEXT NOT NULL,
+              verifier_query TEXT NOT NULL CHECK (verifier_query IN ('dcql', 'presentation_definition')),
+              verifier_bearer_token TEXT,
+              redirect_uri TEXT NOT NULL,
+              accepted_issuer_dids TEXT NOT NULL DEFAULT '[]',
+              default_scope TEXT,
+              failure_error TEXT NOT NULL CHECK (failure_error IN ('access_denied', 'unauthorized_client')),
+              webhook_api_key_header TEXT,
+              webhook_api_key_value TEXT,
+              created_at REAL NOT NULL,
+              updated_at REAL NOT NULL,
+              CHECK ((client_type = 'confidential') = (secret_hash IS NOT NULL))
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS verification_sessions (
+              session_serial INTEGER PRIMARY KEY AUTOINCREMENT,
+              client_serial INTEGER NOT NULL REFERENCES clients (client_serial) ON DELETE CASCADE,
+              session_id TEXT NOT NULL UNIQUE,
+              nonce TEXT NOT NULL UNIQUE,
+              status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'authorized', 'verified', 'failed', 'completed', 'expired')),
+              redirect_uri TEXT,
+              state TEXT,
+              scope TEXT,
+              browser_binding_hash BLOB CHECK (browser_binding_hash IS NULL OR length(browser_binding_hash) = 32),
+              verification_id TEXT UNIQUE,
+              request_nonce TEXT,
+              verification_url TEXT,
+              verification_deeplink TEXT,
+              last_checked_at REAL,
+              claims TEXT,
+              credential_vct TEXT,
+              credential_issuer TEXT,
+              failure_code TEXT,
+              failure_description TEXT,
+              failure_kind TEXT CHECK (failure_kind IN ('verification', 'server')),
+              created_at REAL NOT NULL,
+              expires_at REAL NOT NULL,
+              authorized_at REAL,
+              verified_at REAL,
+              finished_at REAL,
+              CHECK (status NOT IN ('verified', 'completed') OR claims IS NOT NULL)
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS verification_sessions_expires ON verification_sessions (expires_at)",
+            """
+            CREATE TABLE IF NOT EXISTS authorization_codes (
+              code_serial INTEGER PRIMARY KEY AUTOINCREMENT,
+              client_serial INTEGER NOT NULL REFERENCES clients (client_serial) ON DELETE CASCADE,
+              session_serial INTEGER NOT NULL UNIQUE REFERENCES verification_sessions (session_serial) ON DELETE CASCADE,
+              code_hash BLOB NOT NULL UNIQUE CHECK (length(code_hash) = 32),
+              redirect_uri TEXT NOT NULL,
+              created_at REAL NOT NULL,
+              expires_at REAL NOT NULL,
+              used_at REAL
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS access_tokens (
+              token_serial INTEGER PRIMARY KEY AUTOINCREMENT,
+              client_serial INTEGER NOT NULL REFERENCES clients (client_serial) ON DELETE CASCADE,
+              session_serial INTEGER NOT NULL REFERENCES verification_sessions (session_serial) ON DELETE CASCADE,
+              code_serial INTEGER REFERENCES authorization_codes (code_serial) ON DELETE CASCADE,
+              token_hash BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+              created_at REAL NOT NULL,
+              expires_at REAL NOT NULL,
+              revoked_at REAL
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS access_tokens_code ON access_tokens (code_serial)",
+            "CREATE INDEX IF NOT EXISTS access_tokens_session ON access_tokens (session_serial)",
+        ]),
+        Migration(number: 2, name: "verifier tables", statements: [
+            // The built-in verifier: pending -> in_progress -> success | failed; gone once expired.
+            """
+            CREATE TABLE IF NOT EXISTS verifier_verifications (
+              verification_serial INTEGER PRIMARY KEY AUTOINCREMENT,
+              verification_id TEXT NOT NULL UNIQUE,
+              request_nonce TEXT NOT NULL,
+              oauth_state TEXT NOT NULL,
+              status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'in_progress', 'success', 'failed')),
+              response_mode TEXT NOT NULL CHECK (response_mode IN ('direct_post', 'direct_post.jwt')),
+              dcql_query TEXT NOT NULL,
+              accepted_issuer_dids TEXT NOT NULL,
+              encryption_key BLOB CHECK (encryption_key IS NULL OR length(encryption_key) = 32),
+              encryption_key_id TEXT,
+              error_code TEXT,
+              error_description TEXT,
+              credential_subject_data TEXT,
+              created_at REAL NOT NULL,
+              expires_at REAL NOT NULL,
+              finished_at REAL,
+              CHECK ((response_mode = 'direct_post.jwt') = (encryption_key IS NOT NULL AND encryption_key_id IS NOT NULL)),
+              CHECK (status <> 'success' OR credential_subject_data IS NOT NULL)
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS verifier_verifications_expires ON verifier_verifications (expires_at)",
+            // The webhook outbox; next_attempt_at NULL: due now, else leased or waiting for a retry.
+            """
+            CREATE TABLE IF NOT EXISTS verifier_webhook_events (
+              event_serial INTEGER PRIMARY KEY AUTOINCREMENT,
+              verification_id TEXT NOT NULL,
+              created_at REAL NOT NULL,
+              next_attempt_at REAL,
+              attempts INTEGER NOT NULL DEFAULT 0,
+              last_error TEXT
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS verifier_webhook_events_due ON verifier_webhook_events (next_attempt_at, event_serial)",
+        ]),
+        // oauth2gw-0001's PKCE columns (RFC 7636), on the session (from /authorize) and on its code (checked at /token).
+        Migration(number: 3, name: "pkce columns", statements: [
+            "ALTER TABLE verification_sessions ADD COLUMN code_challenge TEXT",
+            "ALTER TABLE verification_sessions ADD COLUMN code_challenge_method TEXT CHECK (code_challenge_method IN ('S256'))",
+            "ALTER TABLE authorization_codes ADD COLUMN code_challenge TEXT",
+            "ALTER TABLE authorization_codes ADD COLUMN code_challenge_method TEXT CHECK (code_challenge_method IN ('S256'))",
+        ]),
+        // oauth2gw-0001's other indexes: a client's deletion cascades and the purge finds expired rows without a scan.
+        Migration(number: 4, name: "oauth2gw indexes", statements: [
+            "CREATE INDEX verification_sessions_client ON verification_sessions (client_serial)",
+            "CREATE INDEX authorization_codes_client ON authorization_codes (client_serial)",
+            "CREATE INDEX authorization_codes_expires ON authorization_codes (expires_at)",
+            "CREATE INDEX access_tokens_client ON access_tokens (client_serial)",
+            "CREATE INDEX access_tokens_expires ON access_tokens (expires_at)",
+        ]),
+    ]
+
+    static var latest: Int { migrations.last?.number ?? 0 }
 
     /// The tables of each logical schema (the PostgreSQL schema names), children before parents.
     static let tables = [
@@ -12,157 +170,96 @@ enum SQLiteSchema {
         "verifier": ["verifier_webhook_events", "verifier_verifications"],
     ]
 
-    static let statements = [
-        """
-        CREATE TABLE IF NOT EXISTS clients (
-          client_serial INTEGER PRIMARY KEY AUTOINCREMENT,
-          client_id TEXT NOT NULL UNIQUE,
-          secret_hash TEXT,
-          client_type TEXT NOT NULL DEFAULT 'confidential' CHECK (client_type IN ('confidential', 'public')),
-          verifier_url TEXT NOT NULL,
-          verifier_management_api_path TEXT NOT NULL,
-          verifier_query TEXT NOT NULL CHECK (verifier_query IN ('dcql', 'presentation_definition')),
-          verifier_bearer_token TEXT,
-          redirect_uri TEXT NOT NULL,
-          accepted_issuer_dids TEXT NOT NULL DEFAULT '[]',
-          default_scope TEXT,
-          failure_error TEXT NOT NULL CHECK (failure_error IN ('access_denied', 'unauthorized_client')),
-          webhook_api_key_header TEXT,
-          webhook_api_key_value TEXT,
-          created_at REAL NOT NULL,
-          updated_at REAL NOT NULL,
-          CHECK ((client_type = 'confidential') = (secret_hash IS NOT NULL))
-        )
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS verification_sessions (
-          session_serial INTEGER PRIMARY KEY AUTOINCREMENT,
-          client_serial INTEGER NOT NULL REFERENCES clients (client_serial) ON DELETE CASCADE,
-          session_id TEXT NOT NULL UNIQUE,
-          nonce TEXT NOT NULL UNIQUE,
-          status TEXT NOT NULL DEFAULT 'pending'
-            CHECK (status IN ('pending', 'authorized', 'verified', 'failed', 'completed', 'expired')),
-          redirect_uri TEXT,
-          state TEXT,
-          scope TEXT,
-          browser_binding_hash BLOB CHECK (browser_binding_hash IS NULL OR length(browser_binding_hash) = 32),
-          verification_id TEXT UNIQUE,
-          request_nonce TEXT,
-          verification_url TEXT,
-          verification_deeplink TEXT,
-          last_checked_at REAL,
-          claims TEXT,
-          credential_vct TEXT,
-          credential_issuer TEXT,
-          failure_code TEXT,
-          failure_description TEXT,
-          failure_kind TEXT CHECK (failure_kind IN ('verification', 'server')),
-          created_at REAL NOT NULL,
-          expires_at REAL NOT NULL,
-          authorized_at REAL,
-          verified_at REAL,
-          finished_at REAL,
-          CHECK (status NOT IN ('verified', 'completed') OR claims IS NOT NULL)
-        )
-        """,
-        "CREATE INDEX IF NOT EXISTS verification_sessions_expires ON verification_sessions (expires_at)",
-        """
-        CREATE TABLE IF NOT EXISTS authorization_codes (
-          code_serial INTEGER PRIMARY KEY AUTOINCREMENT,
-          client_serial INTEGER NOT NULL REFERENCES clients (client_serial) ON DELETE CASCADE,
-          session_serial INTEGER NOT NULL UNIQUE REFERENCES verification_sessions (session_serial) ON DELETE CASCADE,
-          code_hash BLOB NOT NULL UNIQUE CHECK (length(code_hash) = 32),
-          redirect_uri TEXT NOT NULL,
-          created_at REAL NOT NULL,
-          expires_at REAL NOT NULL,
-          used_at REAL
-        )
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS access_tokens (
-          token_serial INTEGER PRIMARY KEY AUTOINCREMENT,
-          client_serial INTEGER NOT NULL REFERENCES clients (client_serial) ON DELETE CASCADE,
-          session_serial INTEGER NOT NULL REFERENCES verification_sessions (session_serial) ON DELETE CASCADE,
-          code_serial INTEGER REFERENCES authorization_codes (code_serial) ON DELETE CASCADE,
-          token_hash BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),
-          created_at REAL NOT NULL,
-          expires_at REAL NOT NULL,
-          revoked_at REAL
-        )
-        """,
-        "CREATE INDEX IF NOT EXISTS access_tokens_code ON access_tokens (code_serial)",
-        "CREATE INDEX IF NOT EXISTS access_tokens_session ON access_tokens (session_serial)",
-        // The built-in verifier: pending -> in_progress -> success | failed; gone once expired.
-        """
-        CREATE TABLE IF NOT EXISTS verifier_verifications (
-          verification_serial INTEGER PRIMARY KEY AUTOINCREMENT,
-          verification_id TEXT NOT NULL UNIQUE,
-          request_nonce TEXT NOT NULL,
-          oauth_state TEXT NOT NULL,
-          status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'in_progress', 'success', 'failed')),
-          response_mode TEXT NOT NULL CHECK (response_mode IN ('direct_post', 'direct_post.jwt')),
-          dcql_query TEXT NOT NULL,
-          accepted_issuer_dids TEXT NOT NULL,
-          encryption_key BLOB CHECK (encryption_key IS NULL OR length(encryption_key) = 32),
-          encryption_key_id TEXT,
-          error_code TEXT,
-          error_description TEXT,
-          credential_subject_data TEXT,
-          created_at REAL NOT NULL,
-          expires_at REAL NOT NULL,
-          finished_at REAL,
-          CHECK ((response_mode = 'direct_post.jwt') = (encryption_key IS NOT NULL AND encryption_key_id IS NOT NULL)),
-          CHECK (status <> 'success' OR credential_subject_data IS NOT NULL)
-        )
-        """,
-        "CREATE INDEX IF NOT EXISTS verifier_verifications_expires ON verifier_verifications (expires_at)",
-        // The webhook outbox; next_attempt_at NULL: due now, else leased or waiting for a retry.
-        """
-        CREATE TABLE IF NOT EXISTS verifier_webhook_events (
-          event_serial INTEGER PRIMARY KEY AUTOINCREMENT,
-          verification_id TEXT NOT NULL,
-          created_at REAL NOT NULL,
-          next_attempt_at REAL,
-          attempts INTEGER NOT NULL DEFAULT 0,
-          last_error TEXT
-        )
-        """,
-        "CREATE INDEX IF NOT EXISTS verifier_webhook_events_due ON verifier_webhook_events (next_attempt_at, event_serial)",
-    ]
-
-    /// Creates what is missing, in one transaction; returns the names of the tables created.
-    @discardableResult
-    static func install(on db: SQLiteDatabase) async throws -> [String] {
-        try await db.transaction { tx in
-            let before = try await tableNames(tx)
-            for statement in statements { try await tx.rows(statement) }
-            try await tx.rows("PRAGMA user_version = \(version)")
-            return try await tableNames(tx).filter { !before.contains($0) }
+    /// Applies the migrations above the file's user_version, each in its own transaction.
+    static func migrate(_ db: SQLiteDatabase) async throws -> SQLiteSchemaChanges {
+        let version = try checkedVersion(try await db.rows("PRAGMA user_version"))
+        guard version < latest else { return SQLiteSchemaChanges() }
+        let before = try await tableNames(db)
+        var changes = SQLiteSchemaChanges()
+        for migration in migrations where migration.number > version {
+            let applied = try await db.transaction { tx in
+                // Read again under the write lock: another process on the same file may have got here first.
+                guard try checkedVersion(try await tx.rows("PRAGMA user_version")) < migration.number else { return false }
+                for statement in migration.statements { try await tx.rows(statement) }
+                try await tx.rows("PRAGMA user_version = \(migration.number)")
+                return true
+            }
+            if applied { changes.migrations.append("\(migration.number) \(migration.name)") }
         }
+        changes.createdTables = try await tableNames(db).filter { !before.contains($0) }
+        return changes
     }
 
-    private static func tableNames(_ tx: SQLiteDatabase.Transaction) async throws -> [String] {
-        try await tx.rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    /// The user_version in `rows` (of `PRAGMA user_version`), refused if a newer KyCH wrote it: this code
+    /// cannot know what that one changed.
+    private static func checkedVersion(_ rows: [SQLiteRow]) throws -> Int {
+        let version = rows.first?.int("user_version").map(Int.init) ?? 0
+        guard version <= latest else { throw SQLiteSchemaError.newerThanKnown(version: version, latest: latest) }
+        return version
+    }
+
+    private static func tableNames(_ db: SQLiteDatabase) async throws -> [String] {
+        try await db.rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             .compactMap { $0.string("name") }
     }
 }
 
+/// What ``SQLiteDatabase/installSchema()`` did.
+public struct SQLiteSchemaChanges: Sendable, Equatable {
+    /// The migrations applied, as "number name", in order.
+    public var migrations: [String]
+    /// The tables that did not exist before.
+    public var createdTables: [String]
+
+    public init(migrations: [String] = [], createdTables: [String] = []) {
+        self.migrations = migrations
+        self.createdTables = createdTables
+    }
+}
+
+/// Why a SQLite file's schema was left alone.
+public enum SQLiteSchemaError: Error, Equatable, CustomStringConvertible {
+    case newerThanKnown(version: Int, latest: Int)
+
+    public var description: String {
+        switch self {
+        case .newerThanKnown(let version, let latest):
+            "the SQLite database is at schema version \(version), newer than this KyCH knows (\(latest)): "
+                + "it was written by a newer release; run that release (or a later one) instead"
+        }
+    }
+}
+
 extension SQLiteDatabase {
-    /// Creates KyCH's tables that are missing; returns the names of those created (none when up to date).
+    /// The schema version (last migration) this code creates and understands.
+    public static var schemaVersion: Int { SQLiteSchema.latest }
+
+    /// Applies the migrations the file lacks (none when up to date); throws ``SQLiteSchemaError`` for a file
+    /// from a newer KyCH.
     @discardableResult
-    public func installSchema() async throws -> [String] {
-        try await SQLiteSchema.install(on: self)
+    public func installSchema() async throws -> SQLiteSchemaChanges {
+        try await SQLiteSchema.migrate(self)
     }
 
-    /// Drops the tables of the logical `schemas` (`oauth2gw`, `verifier`) with all their data, in one
-    /// transaction; ``installSchema()`` creates them anew.
-    public func dropSchemas(_ schemas: [String]) async throws {
+    /// Brings the file up to date, then drops the tables of the logical `schemas` (`oauth2gw`, `verifier`)
+    /// with all their data and creates them anew, in one transaction; returns their names. They are recreated
+    /// from the file's own `sqlite_master`, i.e. as the migrations left them, so user_version stays right and
+    /// the other schema's tables are untouched.
+    @discardableResult
+    public func resetSchemas(_ schemas: [String]) async throws -> [String] {
         let tables = try schemas.flatMap { name in
             guard let tables = SQLiteSchema.tables[name] else { throw CLIError("unknown schema \(name)") }
             return tables
         }
+        try await installSchema()
         try await transaction { tx in
-            for table in tables { try await tx.rows("DROP TABLE IF EXISTS \(table)") }
+            let marks = tables.map { _ in "?" }.joined(separator: ", ")
+            let definitions = try await tx.rows("""
+                SELECT sql FROM sqlite_master WHERE tbl_name IN (\(marks)) AND sql IS NOT NULL ORDER BY type <> 'table', rowid
+                """, tables.map { .text($0) }).compactMap { $0.string("sql") }
+            for table in tables { try await tx.rows("DROP TABLE \(table)") }
+            for definition in definitions { try await tx.rows(definition) }
         }
+        return tables.sorted()
     }
 }

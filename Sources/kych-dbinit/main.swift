@@ -48,10 +48,10 @@ struct DBInit: AsyncParsableCommand {
             case .sqlite(let path?):
                 let db = try await SQLiteDatabase.open(path: path, installingSchema: false, logger: logger)
                 do {
-                    if reset { try await db.dropSchemas(plan.schemas) }
-                    let created = try await db.installSchema()
+                    let changes = try await db.installSchema()
+                    let recreated = reset ? try await db.resetSchemas(plan.schemas) : []
                     try await db.close()
-                    if !created.isEmpty { applied.append("\(plan.location.redacted) (tables \(created.joined(separator: ", ")))") }
+                    if let summary = Self.summary(changes, recreated: recreated) { applied.append("\(plan.location.redacted) (\(summary))") }
                 } catch {
                     try? await db.close()
                     throw error
@@ -59,6 +59,15 @@ struct DBInit: AsyncParsableCommand {
             }
         }
         print(applied.isEmpty ? "Database is up to date." : "Applied: \(applied.joined(separator: ", "))")
+    }
+
+    /// "tables …; migrations …" for a SQLite file, nil if nothing happened to it.
+    private static func summary(_ changes: SQLiteSchemaChanges, recreated: [String]) -> String? {
+        var parts: [String] = []
+        let tables = Set(changes.createdTables + recreated).sorted()
+        if !tables.isEmpty { parts.append("tables " + tables.joined(separator: ", ")) }
+        if !changes.migrations.isEmpty { parts.append("migrations " + changes.migrations.joined(separator: ", ")) }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 
     /// Applies the plan's patch files that are not yet recorded (after dropping its schemas with `--reset`).
