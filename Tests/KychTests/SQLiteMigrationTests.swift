@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychOAuth
 import KychPostgres
 import KychSQLite
 import PostgresNIO
@@ -99,23 +100,25 @@ import Testing
             #expect(Secrets.verifySecret("secret-token:fixture-secret", hash: try #require(client.secretHash)))
 
             let flow = SQLiteFlowStore(db: db)
-            let grant = try #require(try await flow.tokenGrant(tokenHash: Secrets.sha256("fixture-token")))
-            #expect(grant.sessionID == "fixture-session-completed" && grant.clientID == "fixture_exchange")
-            #expect(grant.claims == ["family_name": "Muster"] && grant.vct == "betaid-sdjwt")
-            #expect(try await flow.redeemCode(codeHash: Secrets.sha256("fixture-code"), clientID: "fixture_exchange",
-                                              redirectURI: Self.fixtureClient.redirectURI, tokenHash: Secrets.sha256("again"),
-                                              tokenExpiresAt: Date().addingTimeInterval(60)) == .replayed)
+            let token = try #require(try await flow.accessToken(hash: Secrets.sha256("fixture-token")))
+            #expect(token.sessionID == "fixture-session-completed" && token.clientID == "fixture_exchange" && token.revokedAt == nil)
+            #expect(token.claims == ["family_name": "Muster"] && token.vct == "betaid-sdjwt")
+            let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("fixture-code")))
+            #expect(code.usedAt != nil && code.clientID == "fixture_exchange" && code.redirectURI == Self.fixtureClient.redirectURI)
+            #expect(!(try await flow.redeemCode(serial: code.serial, usedAt: Date(), issuing: NewAccessToken(
+                tokenHash: Secrets.sha256("again"), createdAt: Date(), expiresAt: Date().addingTimeInterval(60)))))
 
             let pending = try #require(try await flow.session(nonce: "fixture-nonce-pending"))
             #expect(pending.status == .pending && pending.clientID == "fixture_exchange" && pending.sessionID == "fixture-session-pending")
-            let authorized = try await flow.recordAuthorization(
-                nonce: "fixture-nonce-pending",
-                request: AuthorizationRequestRecord(redirectURI: Self.fixtureClient.redirectURI, state: "S", scope: ["given_name"],
-                                                    browserBindingHash: Secrets.sha256("b")),
-                verification: VerifierVerification(id: "v-new", requestNonce: "rn", verificationURL: "https://v/v-new", deeplink: "swiyu-verify://?v-new"))
+            let start = SessionMachine(now: Date()).verificationCreated(
+                AuthorizationRequestRecord(redirectURI: Self.fixtureClient.redirectURI, state: "S", scope: ["given_name"],
+                                           browserBindingHash: Secrets.sha256("b")),
+                VerifierVerification(id: "v-new", requestNonce: "rn", verificationURL: "https://v/v-new", deeplink: "swiyu-verify://?v-new"))
+            #expect(try await flow.apply(start, toSession: pending.serial))
+            let authorized = try await flow.session(nonce: "fixture-nonce-pending")
             #expect(authorized?.status == .authorized && authorized?.verification?.id == "v-new")
-            #expect(try await flow.createSession(clientID: "fixture_exchange", sessionID: "s-new", nonce: "n-new",
-                                                 expiresAt: Date().addingTimeInterval(900)))
+            #expect(try await flow.createSession(NewSession(clientID: "fixture_exchange", sessionID: "s-new", nonce: "n-new",
+                                                            createdAt: Date(), expiresAt: Date().addingTimeInterval(900))))
         }
     }
 
