@@ -13,7 +13,12 @@ public func buildApplication(_ config: GatewayConfig, logger: Logger) async thro
 }
 
 /// Builds the gateway application for `config` on `stores` (opened from `config.database`), which it runs and closes.
-public func buildApplication(_ config: GatewayConfig, stores: Stores, logger: Logger) async throws -> some ApplicationProtocol {
+/// `extraRoutes` adds routes only some executables serve (kych-demo's demo wallet); `offersDemoWallet` makes the
+/// verification page link to ``DemoWalletLink``, which such routes must then serve.
+public func buildApplication(
+    _ config: GatewayConfig, stores: Stores, logger: Logger, offersDemoWallet: Bool = false,
+    extraRoutes: (Router<GatewayRequestContext>, VerificationFlow) throws -> Void = { _, _ in }
+) async throws -> some ApplicationProtocol {
     let flow = VerificationFlow(
         config: config,
         clients: stores.clients,
@@ -27,10 +32,9 @@ public func buildApplication(_ config: GatewayConfig, stores: Stores, logger: Lo
         try await stores.health()
         return HealthStatus(status: "ok")
     }
-    let demoWallet = try config.demoWallet.map { try DemoWalletRoutes(directory: $0, flow: flow, logger: logger) }
-    GatewayRoutes(flow: flow, logger: logger, demoWallet: demoWallet != nil).register(on: router)
+    GatewayRoutes(flow: flow, logger: logger, demoWallet: offersDemoWallet).register(on: router)
     PageRoutes.register(on: router)
-    demoWallet?.register(on: router)
+    try extraRoutes(router, flow)
     let embeddedVerifier = try await EmbeddedVerifier.open(configFile: config.file, gatewayStores: stores, logger: logger)
     embeddedVerifier?.routes.register(on: router)
 

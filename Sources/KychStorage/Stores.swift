@@ -1,7 +1,7 @@
 import KychCore
 import KychPostgres
 import KychSQLite
-import KychVerifier
+import KychVerifierModel
 import Logging
 import PostgresNIO
 import ServiceLifecycle

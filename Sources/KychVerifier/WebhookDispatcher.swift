@@ -1,5 +1,6 @@
 import Foundation
 import KychSDJWT
+import KychVerifierModel
 import Logging
 
 /// Delivers the webhook outbox: every `interval`, posts each due event as

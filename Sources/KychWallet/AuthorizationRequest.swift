@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import KychSDJWT
 import KychVerifier
+import KychVerifierModel
 
 /// An OpenID4VP authorization request as a wallet sees it: fetched by reference, its signature
 /// checked with the key of the verifier's DID, its parameters checked.

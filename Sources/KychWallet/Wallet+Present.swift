@@ -3,6 +3,7 @@ import Foundation
 import KychCore
 import KychSDJWT
 import KychVerifier
+import KychVerifierModel
 
 /// Deliberate defects a presentation can carry, to test verifiers.
 public struct PresentationFaults: OptionSet, Sendable {

@@ -24,13 +24,24 @@ struct GatewayCommand: AsyncParsableCommand {
         if checkConfig {
             // An embedded verifier's section is checked too (the gateway would refuse to start on it).
             if try IniFile.load(path: config).section(VerifierConfig.section) != nil { _ = try CLISupport.loadVerifierConfig(config) }
+            for notice in Self.notices(gatewayConfig) { CLISupport.printError("warning: \(notice)") }
             print("Configuration \(config) is valid.")
             return
         }
         LoggingSystem.bootstrap(RedactingLogHandler.init)
         var logger = Logger(label: "kych-oauth2-gateway")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        for notice in Self.notices(gatewayConfig) { logger.warning("\(notice)") }
         let app = try await buildApplication(gatewayConfig, logger: logger)
         try await gatewayConfig.binding.serve { try await app.runService() }
+    }
+
+    /// Settings this program reads but does not act on, so an operator is not misled by them.
+    static func notices(_ config: GatewayConfig) -> [String] {
+        var notices: [String] = []
+        if config.demoWallet != nil {
+            notices.append("DEMO_WALLET is ignored: only kych-demo serves the demo wallet (the production gateway does not link it)")
+        }
+        return notices
     }
 }

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import KychCore
 import KychSDJWT
 import KychVerifier
+import KychVerifierModel
 import KychWallet
 import Testing
 

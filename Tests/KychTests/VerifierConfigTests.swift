@@ -3,6 +3,7 @@ import Foundation
 import KychCore
 import KychSDJWT
 import KychVerifier
+import KychVerifierModel
 import Testing
 
 /// The `[kych-verifier]` section, the verifier's signing key, and `kych-dbinit` for it.

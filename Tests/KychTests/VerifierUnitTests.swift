@@ -2,6 +2,7 @@ import Foundation
 import KychCore
 import KychSDJWT
 import KychVerifier
+import KychVerifierModel
 import Testing
 
 /// The verifier's small pure parts: did:web URLs, the loopback rule, form encoding, DCQL.

@@ -3,6 +3,7 @@ import Foundation
 import KychCore
 import KychSDJWT
 import KychVerifier
+import KychVerifierModel
 import KychWallet
 import Testing
 
