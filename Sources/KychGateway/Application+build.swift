@@ -35,7 +35,7 @@ public func buildApplication(
     GatewayRoutes(flow: flow, logger: logger, demoWallet: offersDemoWallet).register(on: router)
     PageRoutes.register(on: router)
     try extraRoutes(router, flow)
-    let embeddedVerifier = try await EmbeddedVerifier.open(configFile: config.file, gatewayStores: stores, logger: logger)
+    let embeddedVerifier = try await EmbeddedVerifier.open(config.verifier, gatewayStores: stores, logger: logger)
     embeddedVerifier?.routes.register(on: router)
 
     var app = Application(
