@@ -75,23 +75,26 @@ let package = Package(
         ),
         // QR code encoder (byte mode, versions 1-40, SVG output).
         .target(name: "KychQR"),
-        // PostgreSQL implementation of the store protocols, and the schema installer.
+        // PostgreSQL implementation of the store protocols (the gateway's and the built-in verifier's), and the
+        // schema installer.
         .target(
             name: "KychPostgres",
             dependencies: [
                 "KychCore",
                 "KychOAuth",
+                "KychVerifierModel",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        // SQLite implementation of the store protocols: the embedded default.
+        // SQLite implementation of the store protocols (the gateway's and the built-in verifier's): the embedded default.
         .target(
             name: "KychSQLite",
             dependencies: [
                 "KychCore",
                 "KychOAuth",
+                "KychVerifierModel",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -104,13 +107,14 @@ let package = Package(
                 "KychOAuth",
                 "KychPostgres",
                 "KychSQLite",
-                "KychVerifier",
+                "KychVerifierModel",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The Hummingbird HTTP layer: routes, request context, error mapping.
+        // The Hummingbird HTTP layer: routes, request context, error mapping. Links no test wallet: the demo
+        // wallet's routes live in kych-demo, which adds them through buildApplication's extraRoutes.
         .target(
             name: "KychGateway",
             dependencies: [
@@ -121,7 +125,6 @@ let package = Package(
                 "KychStorage",
                 "KychQR",
                 "KychVerifierServer",
-                "KychWallet",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -141,21 +144,25 @@ let package = Package(
             name: "kych-dbinit",
             dependencies: ["KychCore", "KychStorage", "KychPostgres", "KychSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        // The built-in swiyu-compatible OpenID4VP verifier: verifications, DCQL, request objects,
-        // presentation checks, DID and status-list resolution, webhook outbox, PostgreSQL and SQLite stores.
+        // What the built-in verifier stores: verifications, their DCQL queries and outcomes, the
+        // VerificationStore protocol and its webhook outbox. No networking, no database: the storage
+        // targets implement it without depending on the verifier's service.
+        .target(
+            name: "KychVerifierModel",
+            dependencies: ["KychSDJWT", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The built-in swiyu-compatible OpenID4VP verifier: request objects, presentation checks, DID and
+        // status-list resolution, webhook delivery. Works on any VerificationStore (KychStorage opens one).
         .target(
             name: "KychVerifier",
             dependencies: [
                 "KychCore",
                 "KychOutboundHTTP",
                 "KychSDJWT",
-                "KychPostgres",
-                "KychSQLite",
-                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                "KychVerifierModel",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
@@ -167,6 +174,7 @@ let package = Package(
                 "KychSDJWT",
                 "KychStorage",
                 "KychVerifier",
+                "KychVerifierModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -176,7 +184,7 @@ let package = Package(
         // A test wallet and Beta-ID-like issuer (used by kych-wallet, the tests and the demo).
         .target(
             name: "KychWallet",
-            dependencies: ["KychSDJWT", "KychVerifier", "KychOutboundHTTP", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["KychSDJWT", "KychVerifier", "KychVerifierModel", "KychOutboundHTTP", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .executableTarget(
             name: "kych-verifier",
@@ -186,7 +194,8 @@ let package = Package(
             name: "kych-wallet",
             dependencies: ["KychWallet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        // The one-command demo: gateway on SQLite, embedded verifier, demo client site, demo wallet.
+        // The one-command demo: gateway on SQLite, embedded verifier, demo client site, demo wallet (the only
+        // executable serving DEMO_WALLET).
         .executableTarget(
             name: "kych-demo",
             dependencies: [
@@ -214,12 +223,14 @@ let package = Package(
                 "KychOAuth",
                 "KychOutboundHTTP",
                 "KychSwiyuClient",
-                "KychSQLite",
                 "KychPostgres",
+                "KychSQLite",
+                "KychStorage",
                 "KychGateway",
                 "KychQR",
                 "KychSDJWT",
                 "KychVerifier",
+                "KychVerifierModel",
                 "KychVerifierServer",
                 "KychWallet",
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -16,7 +16,12 @@ public func buildApplication(_ config: GatewayConfig, logger: Logger) async thro
 }
 
 /// Builds the gateway application for `config` on `stores` (opened from `config.database`), which it runs and closes.
-package func buildApplication(_ config: GatewayConfig, stores: Stores, logger: Logger) async throws -> some ApplicationProtocol {
+/// `extraRoutes` adds routes only some executables serve (kych-demo's demo wallet); `offersDemoWallet` makes the
+/// verification page link to ``DemoWalletLink``, which such routes must then serve.
+package func buildApplication(
+    _ config: GatewayConfig, stores: Stores, logger: Logger, offersDemoWallet: Bool = false,
+    extraRoutes: (Router<GatewayRequestContext>, AuthorizationServer) throws -> Void = { _, _ in }
+) async throws -> some ApplicationProtocol {
     let flow = AuthorizationServer(
         config: config,
         clients: stores.clients,
@@ -34,11 +39,10 @@ package func buildApplication(_ config: GatewayConfig, stores: Stores, logger: L
         try await stores.health()
         return HealthStatus(status: "ok")
     }
-    let demoWallet = try config.demoWallet.map { try DemoWalletRoutes(directory: $0, flow: flow, logger: logger) }
-    GatewayRoutes(flow: flow, logger: logger, demoWallet: demoWallet != nil).register(on: router)
+    GatewayRoutes(flow: flow, logger: logger, demoWallet: offersDemoWallet).register(on: router)
     PageRoutes.register(on: router)
-    demoWallet?.register(on: router)
-    let embeddedVerifier = try await EmbeddedVerifier.open(configFile: config.file, gatewayStores: stores, logger: logger)
+    try extraRoutes(router, flow)
+    let embeddedVerifier = try await EmbeddedVerifier.open(config.verifier, gatewayStores: stores, logger: logger)
     embeddedVerifier?.routes.register(on: router)
 
     var app = Application(

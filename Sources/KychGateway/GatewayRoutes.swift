@@ -120,7 +120,7 @@ extension Response {
 
 extension Request {
     /// The query's parameters, form-decoded (`+` is a space, RFC 6749 appendix B); a repeated name keeps its first value.
-    func formQuery() throws(FlowError) -> [String: String] {
+    package func formQuery() throws(FlowError) -> [String: String] {
         guard let parameters = FormURLEncoding.decode(uri.query ?? "") else {
             throw .invalidRequest("the query is not valid percent-encoded UTF-8")
         }

@@ -41,7 +41,7 @@ enum Pages {
             secondsLeft: secondsLeft,
             statusURL: "/status/\(id)?\(stateItem)timeout_ms=\(statusTimeoutMS)",
             finalizeURL: finalizeURL,
-            demoWalletURL: demoWallet ? "\(DemoWalletRoutes.path)/\(id)?\(stateItem)lang=\(language.rawValue)" : nil,
+            demoWalletURL: demoWallet ? "\(DemoWalletLink.path)/\(id)?\(stateItem)lang=\(language.rawValue)" : nil,
             statusText: a.session.status == .verified ? t.verified : a.session.status == .failed ? t.failed : t.waiting,
             ready: ready)
         return html(.verification, model, status: .ok)
@@ -179,4 +179,17 @@ extension Language {
 extension HTTPField.Name {
     static let xFrameOptions = Self("X-Frame-Options")!
     static let referrerPolicy = Self("Referrer-Policy")!
+}
+
+/// The verification page's "Use the demo wallet" link (`buildApplication(offersDemoWallet:)`). kych-demo serves
+/// its target; the gateway only renders the link, so production executables need not link the test wallet.
+public enum DemoWalletLink {
+    /// The link is `{path}/{verification_id}?state=…&lang=…`.
+    public static let path = "/demo-wallet"
+
+    /// Where the demo wallet sends the browser once it has presented: the verification's `/finalize`, in the
+    /// request's language.
+    public static func finalizeURL(verificationID: String, state: String?, request: Request) -> String {
+        Pages.finalizeURL(verificationID: verificationID, state: state, language: Language(request))
+    }
 }

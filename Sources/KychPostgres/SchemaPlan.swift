@@ -11,19 +11,20 @@ public struct SchemaPlan: Sendable {
     /// One plan per distinct database. A file without either section is read as a gateway
     /// configuration, so its error names the missing `[kych-oauth2-gateway]` section.
     public static func plans(configPath: String) throws -> [SchemaPlan] {
-        let ini: IniFile
-        do { ini = try IniFile.load(path: configPath) } catch { throw CLIError("invalid configuration:\n  \(error)") }
-        let hasVerifier = ini.section(VerifierConfig.section) != nil
+        let ini = try CLISupport.loadFile(configPath)
         var gatewayDatabase: String?
+        var verifier: VerifierConfig?
         var plans: [SchemaPlan] = []
-        if ini.section(GatewayConfig.mainSection) != nil || !hasVerifier {
-            let gateway = try CLISupport.loadConfig(configPath)
+        if ini.section(GatewayConfig.mainSection) != nil || ini.section(VerifierConfig.section) == nil {
+            let gateway = try CLISupport.gatewayConfig(ini)
             gatewayDatabase = gateway.database
+            verifier = gateway.verifier
             plans.append(SchemaPlan(location: try DatabaseLocation(parsing: gateway.database),
                                     patches: SchemaInstaller.gatewayPatches, schemas: SchemaInstaller.gatewaySchemas))
+        } else {
+            verifier = try CLISupport.verifierConfig(ini)
         }
-        if hasVerifier {
-            let verifier = try CLISupport.loadVerifierConfig(configPath)
+        if let verifier {
             guard let database = verifier.database.isEmpty ? gatewayDatabase : verifier.database else {
                 throw CLIError("[kych-verifier] has no DATABASE and there is no [kych-oauth2-gateway] to share one with")
             }

@@ -2,7 +2,7 @@ import KychCore
 import KychOAuth
 import KychPostgres
 import KychSQLite
-import KychVerifier
+import KychVerifierModel
 import Logging
 import PostgresNIO
 import ServiceLifecycle

@@ -1,5 +1,6 @@
 import Foundation
 import KychSDJWT
+import KychVerifierModel
 
 /// The signed OpenID4VP authorization request (JAR, RFC 9101) of a verification, as the swiyu
 /// Generic Verifier 4.x builds it (`swiyu-verifier-api.md` §4.3).

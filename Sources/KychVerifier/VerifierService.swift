@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import KychCore
 import KychSDJWT
+import KychVerifierModel
 import Logging
 
 /// The built-in verifier without HTTP: the swiyu Generic Verifier 4.x management API and wallet

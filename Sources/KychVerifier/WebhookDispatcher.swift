@@ -1,6 +1,7 @@
 import Foundation
 import KychOutboundHTTP
 import KychSDJWT
+import KychVerifierModel
 import Logging
 
 /// Delivers the webhook outbox: every `interval`, posts each due event as

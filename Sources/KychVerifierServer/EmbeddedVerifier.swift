@@ -3,6 +3,7 @@ import Hummingbird
 import KychCore
 import KychStorage
 import KychVerifier
+import KychVerifierModel
 import Logging
 import ServiceLifecycle
 
@@ -15,17 +16,10 @@ public struct EmbeddedVerifier: Sendable {
     /// The verifier's maintenance, and the stores it opened itself, to run with the gateway.
     public let services: [any Service]
 
-    /// The embedded verifier `configFile` asks for, or `nil` when it has no embedded `[kych-verifier]`
-    /// (or, for configurations built in memory, no file).
-    package static func open(configFile: String, gatewayStores: Stores, logger: Logger) async throws -> EmbeddedVerifier? {
-        guard let ini = try? IniFile.load(path: configFile), ini.section(VerifierConfig.section) != nil else { return nil }
-        let config: VerifierConfig
-        do {
-            config = try VerifierConfig.validate(ini)
-        } catch {
-            throw CLIError("invalid configuration:\n" + error.errors.map { "  \($0)" }.joined(separator: "\n"))
-        }
-        guard config.embedded else { return nil }
+    /// The verifier the gateway's configuration embeds (``GatewayConfig/verifier``, validated with it), or `nil`
+    /// when its `[kych-verifier]` section is missing or not `EMBEDDED = yes`.
+    package static func open(_ config: VerifierConfig?, gatewayStores: Stores, logger: Logger) async throws -> EmbeddedVerifier? {
+        guard let config, config.embedded else { return nil }
         var stores = gatewayStores
         if !config.database.isEmpty, try DatabaseLocation(parsing: config.database) != gatewayStores.location {
             stores = try await Stores.open(config.database, logger: logger)

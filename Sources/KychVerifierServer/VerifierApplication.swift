@@ -3,6 +3,7 @@ import Hummingbird
 import KychCore
 import KychStorage
 import KychVerifier
+import KychVerifierModel
 import Logging
 import ServiceLifecycle
 

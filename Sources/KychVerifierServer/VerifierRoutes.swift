@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import KychSDJWT
 import KychVerifier
+import KychVerifierModel
 import Logging
 import NIOFoundationCompat
 

@@ -3,6 +3,7 @@ import Foundation
 import KychOutboundHTTP
 import KychSDJWT
 import KychVerifier
+import KychVerifierModel
 
 /// An OpenID4VP authorization request as a wallet sees it: fetched by reference, its signature
 /// checked with the key of the verifier's DID, its parameters checked.

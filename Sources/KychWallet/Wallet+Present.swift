@@ -4,6 +4,7 @@ import KychOutboundHTTP
 import KychCore
 import KychSDJWT
 import KychVerifier
+import KychVerifierModel
 
 /// Deliberate defects a presentation can carry, to test verifiers.
 public struct PresentationFaults: OptionSet, Sendable {

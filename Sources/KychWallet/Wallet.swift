@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import KychSDJWT
 import KychVerifier
+import KychVerifierModel
 
 /// A test wallet and credential issuer kept in a folder: the issuer key (`issuer-key.pem`), the
 /// holder key (`holder-key.pem`) and the issued credentials (`credentials/NAME.sdjwt`). Keys are

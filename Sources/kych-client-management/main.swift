@@ -97,7 +97,10 @@ struct ClientOptions: ParsableArguments {
             }
             client.failureError = f
         }
-        if let webhookApiKeyHeader { client.webhookAPIKeyHeader = webhookApiKeyHeader.isEmpty ? nil : webhookApiKeyHeader }
+        if let webhookApiKeyHeader {
+            if !webhookApiKeyHeader.isEmpty, let p = HTTPHeaderName.problem(webhookApiKeyHeader) { throw CLIError("--webhook-api-key-header \(p)") }
+            client.webhookAPIKeyHeader = webhookApiKeyHeader.isEmpty ? nil : webhookApiKeyHeader
+        }
         if let webhookApiKeyValue { client.webhookAPIKeyValue = webhookApiKeyValue.isEmpty ? nil : webhookApiKeyValue }
         if (client.webhookAPIKeyHeader == nil) != (client.webhookAPIKeyValue == nil) {
             throw CLIError("--webhook-api-key-header and --webhook-api-key-value must be set together")

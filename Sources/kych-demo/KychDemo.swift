@@ -49,7 +49,10 @@ struct DemoCommand: AsyncParsableCommand {
         let config = try CLISupport.loadConfig(setup.configFile.path)
         let stores = try await Stores.open(config.database, logger: logger)
         _ = try await stores.clients.syncClients(config.clients.map { Client(config: $0) }, prune: false)
-        let gateway = try await buildApplication(config, stores: stores, logger: logger)
+        let gateway = try await buildApplication(config, stores: stores, logger: logger, offersDemoWallet: config.demoWallet != nil) { router, flow in
+            guard let directory = config.demoWallet else { return }
+            try DemoWalletRoutes(directory: directory, flow: flow, logger: logger).register(on: router)
+        }
         let site = DemoSite(setup: setup, logger: logger).application()
         let driver = DemoDriver(setup: setup, headless: headless)
 

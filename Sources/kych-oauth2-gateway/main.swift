@@ -22,15 +22,27 @@ struct GatewayCommand: AsyncParsableCommand {
     func run() async throws {
         let gatewayConfig = try CLISupport.loadConfig(config)
         if checkConfig {
-            // An embedded verifier's section is checked too (the gateway would refuse to start on it).
-            if try IniFile.load(path: config).section(VerifierConfig.section) != nil { _ = try CLISupport.loadVerifierConfig(config) }
+            for notice in Self.notices(gatewayConfig) { CLISupport.printError("warning: \(notice)") }
             print("Configuration \(config) is valid.")
             return
         }
         LoggingSystem.bootstrap(RedactingLogHandler.init)
         var logger = Logger(label: "kych-oauth2-gateway")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        for notice in Self.notices(gatewayConfig) { logger.warning("\(notice)") }
         let app = try await buildApplication(gatewayConfig, logger: logger)
         try await gatewayConfig.binding.serve { try await app.runService() }
+    }
+
+    /// Settings this program reads but does not act on, or misses, so an operator is not misled by them.
+    static func notices(_ config: GatewayConfig) -> [String] {
+        var notices: [String] = []
+        if config.baseURL == nil {
+            notices.append("BASE_URL is not set and the gateway does not listen on a loopback host: features that need its public URL (the OAuth issuer identifier) will not work until BASE_URL is set")
+        }
+        if config.demoWallet != nil {
+            notices.append("DEMO_WALLET is ignored: only kych-demo serves the demo wallet (the production gateway does not link it)")
+        }
+        return notices
     }
 }

@@ -158,6 +158,35 @@ import Testing
     }
 }
 
+/// `create`/`update` apply the configuration's rules: loopback redirect URIs, HTTP header names.
+@Suite struct ClientManagementRuleTests {
+    @Test func redirectURIsAndWebhookHeadersFollowTheConfigRules() throws {
+        let dir = try VerifierTestConfig.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let conf = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 8080\nDATABASE = sqlite://\(dir.path)/kych.db\n")
+        func run(_ arguments: [String]) throws -> ProcessResult { try Run.program("kych-client-management", ["-c", conf] + arguments) }
+        func create(_ id: String, redirect: String) throws -> ProcessResult {
+            try run(["create", "--client-id", id, "--secret", "secret-token:s", "--verifier-url", "https://v.example", "--redirect-uri", redirect])
+        }
+
+        let evil = try create("evil", redirect: "http://127.evil.example/cb")
+        #expect(evil.status != 0 && evil.stderr.contains("--redirect-uri \"http://127.evil.example/cb\" must use https"), "\(evil.stderr)")
+        for (index, uri) in ["http://127.0.0.1:9/cb", "http://[::1]/cb", "http://localhost/cb"].enumerated() {
+            let created = try create("loopback\(index)", redirect: uri)
+            #expect(created.status == 0, "\(uri): \(created.stderr)")
+        }
+
+        for command in [["create", "--client-id", "hook", "--secret", "secret-token:s", "--verifier-url", "https://v.example",
+                         "--redirect-uri", "https://c.example/cb"], ["update", "loopback0"]] {
+            let refused = try run(command + ["--webhook-api-key-header", "X Api", "--webhook-api-key-value", "k"])
+            #expect(refused.status != 0 && refused.stderr.contains("--webhook-api-key-header \"X Api\" is not an HTTP header name"),
+                    "\(command[0]): \(refused.stderr)")
+        }
+        #expect(try run(["update", "loopback0", "--webhook-api-key-header", "X-Api-Key", "--webhook-api-key-value", "k"]).status == 0)
+        #expect(try run(["show", "loopback0"]).stdout.contains("X-Api-Key"))
+    }
+}
+
 /// Splits a shell command line into words: double quotes group, backslash-newline continues.
 func shellWords(_ line: String) -> [String] {
     var words: [String] = [], current = "", inQuotes = false, hasWord = false

@@ -222,6 +222,31 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         }
     }
 
+    /// `127.` starts loopback addresses, but `127.evil.example` is anyone's host name: one rule (four numeric octets).
+    @Test func loopbackRedirectURIsNeedALoopbackAddress() throws {
+        let evil = client.replacingOccurrences(of: "https://exchange.example.com/kyc-proof/swiyu", with: "http://127.evil.example/cb")
+        #expect(error(base + evil) == "/etc/kych/kych.conf:9: [client_exchange] REDIRECT_URI: \"http://127.evil.example/cb\" must use https "
+            + "(plain http only for localhost, 127.0.0.1 or [::1])")
+        for loopback in ["http://127.0.0.1:9/cb", "http://[::1]/cb", "http://localhost/cb"] {
+            let config = try parse(base + client.replacingOccurrences(of: "https://exchange.example.com/kyc-proof/swiyu", with: loopback))
+            #expect(config.clients.first?.redirectURI == loopback)
+        }
+        #expect(LoopbackHost.contains("127.1.2.3") && LoopbackHost.contains("[::1]"))
+        #expect(!LoopbackHost.contains("127.0.0.1.example") && !LoopbackHost.contains("127.1") && !LoopbackHost.contains(nil))
+    }
+
+    /// A header name outside RFC 9110's token characters would make the client's webhooks unanswerable.
+    @Test func webhookHeaderNamesAreHTTPTokens() throws {
+        for name in ["X Api Key", "X-Api-Key:", "Schlüssel", "X(Key)"] {
+            #expect(error(base + client + "\nWEBHOOK_API_KEY_HEADER = \(name)\nWEBHOOK_API_KEY_VALUE = k")
+                == "/etc/kych/kych.conf:10: [client_exchange] WEBHOOK_API_KEY_HEADER: \"\(name)\" is not an HTTP header name "
+                + "(letters, digits and !#$%&'*+-.^_`|~ only)")
+        }
+        let token = "X-Api_Key.1!#$%&'*+^`|~"
+        let config = try parse(base + client + "\nWEBHOOK_API_KEY_HEADER = \(token)\nWEBHOOK_API_KEY_VALUE = k")
+        #expect(config.clients.first?.webhookAPIKeyHeader == token)
+    }
+
     @Test func otherClientRules() {
         #expect(error(base + client.replacingOccurrences(of: "https://swiyu-verifier.example.com", with: "swiyu"))
             == "/etc/kych/kych.conf:8: [client_exchange] VERIFIER_URL: \"swiyu\" is not an absolute http(s) URL")
@@ -251,6 +276,57 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         #expect(c.defaultScope == ["given_name", "family_name"])
         #expect(c.verifierQuery == .presentationDefinition && c.verifierBearerToken == "tok")
         #expect(c.failureError == .unauthorizedClient && c.webhookAPIKeyHeader == "x-api-key" && c.webhookAPIKeyValue == "k")
+    }
+}
+
+/// `BASE_URL`: the gateway's public base URL and OAuth issuer identifier.
+@Suite struct BaseURLTests {
+    private let unix = "[kych-oauth2-gateway]\nUNIXPATH = /run/kych/kych.sock\nDATABASE = postgres://x@y/z"
+
+    @Test func defaultsToTheBindingOnlyOnLoopback() throws {
+        #expect(try parse(base).baseURL == "http://127.0.0.1:8080")
+        #expect(try parse(base.replacingOccurrences(of: "127.0.0.1", with: "::1")).baseURL == "http://[::1]:8080")
+        #expect(try parse(base.replacingOccurrences(of: "127.0.0.1", with: "localhost")).baseURL == "http://localhost:8080")
+        #expect(try parse(base.replacingOccurrences(of: "127.0.0.1", with: "0.0.0.0")).baseURL == nil)
+        #expect(try parse(base.replacingOccurrences(of: "127.0.0.1", with: "127.evil.example")).baseURL == nil)
+        #expect(try parse(unix).baseURL == nil)
+    }
+
+    @Test func validValuesLoseTheirTrailingSlash() throws {
+        #expect(try parse(unix + "\nBASE_URL = https://kych.example.com/").baseURL == "https://kych.example.com")
+        #expect(try parse(unix + "\nBASE_URL = https://kych.example.com/oauth//").baseURL == "https://kych.example.com/oauth")
+        #expect(try parse(base + "\nBASE_URL = http://[::1]:9000").baseURL == "http://[::1]:9000")
+        #expect(try parse(base + "\nBASE_URL = https://kych.example.com").baseURL == "https://kych.example.com", "set beats the default")
+    }
+
+    @Test func theGatewayWarnsWithoutOne() throws {
+        let check = try Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix), "--check-config"])
+        #expect(check.status == 0 && check.stderr.contains("warning: BASE_URL is not set"), "\(check.stderr)")
+        let set = try Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix + "\nBASE_URL = https://kych.example.com"), "--check-config"])
+        #expect(set.status == 0 && !set.stderr.contains("BASE_URL"), "\(set.stderr)")
+    }
+
+    @Test func invalidValuesAreRefused() {
+        for value in ["http://kych.example.com", "http://127.evil.example", "https://kych.example.com/?a=1", "https://kych.example.com/#top",
+                      "kych.example.com", "/oauth", "ftp://kych.example.com"] {
+            #expect(error(base + "\nBASE_URL = \(value)") == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] BASE_URL: must be an https URL "
+                + "(plain http only for loopback hosts) without query or fragment", "\(value)")
+        }
+    }
+}
+
+/// The gateway's one parsed configuration carries the `[kych-verifier]` section of the same file.
+@Suite struct GatewayVerifierSectionTests {
+    private let verifier = "\n[kych-verifier]\nEMBEDDED = yes\nMANAGEMENT_BEARER_TOKEN = t\nEXTERNAL_URL = http://127.0.0.1:8080/\n"
+        + "SIGNING_KEY_FILE = /var/lib/kych/verifier.pem"
+
+    @Test func isValidatedInTheSamePass() throws {
+        let config = try parse(base + verifier + "\nCOLOUR = blue")
+        #expect(config.verifier?.embedded == true && config.verifier?.externalURL == "http://127.0.0.1:8080")
+        #expect(config.warnings.map(\.description) == ["/etc/kych/kych.conf:10: [kych-verifier] COLOUR: unknown option (ignored)"])
+        #expect(try parse(base).verifier == nil)
+        #expect(error(base + verifier + "\nVERIFICATION_TTL_SEC = soon")
+            == "/etc/kych/kych.conf:10: [kych-verifier] VERIFICATION_TTL_SEC: \"soon\" is not a whole number")
     }
 }
 
@@ -288,7 +364,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         let text = try String(contentsOfFile: path, encoding: .utf8).uppercased()
         for key in ["HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "DATABASE", "NONCE_BYTES", "TOKEN_BYTES", "AUTH_CODE_BYTES",
                     "AUTH_CODE_TTL_MINUTES", "SESSION_TTL_MINUTES", "ACCESS_TOKEN_TTL_SECONDS", "ALLOWED_SCOPES", "VC_TYPE",
-                    "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL",
+                    "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET", "BASE_URL", "CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL",
                     "VERIFIER_MANAGEMENT_API_PATH", "REDIRECT_URI", "ACCEPTED_ISSUER_DIDS", "DEFAULT_SCOPE", "VERIFIER_QUERY",
                     "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR", "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE"] {
             #expect(text.contains("\n\(key) =") || text.contains("#\(key) ="), "contrib/kych.conf lacks \(key)")

@@ -83,6 +83,28 @@ import Testing
         #expect(relative?.description.contains("DEMO_WALLET: must be an absolute path to a wallet folder") == true)
     }
 
+    @Test func theProductionGatewaySaysItIgnoresDemoWallet() async throws {
+        let tmp = try VerifierTestConfig.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let port = TestPorts.next()
+        let conf = try temporaryFile("""
+            [kych-oauth2-gateway]
+            HOST = 127.0.0.1
+            PORT = \(port)
+            DATABASE = sqlite://\(tmp.path)/kych.db
+            DEMO_WALLET = \(tmp.path)/wallet
+            """)
+        let check = try Run.program("kych-oauth2-gateway", ["-c", conf, "--check-config"])
+        #expect(check.status == 0 && check.stderr.contains("DEMO_WALLET is ignored: only kych-demo serves the demo wallet"), "\(check.stderr)")
+
+        let gateway = try await GatewayProcess(configPath: conf, baseURL: "http://127.0.0.1:\(port)")
+        let demoWallet = try await HTTP.get(gateway.baseURL + "/demo-wallet/x?state=y")
+        #expect(await gateway.terminate() == 0)
+        #expect(demoWallet.status == 404)
+        #expect(gateway.log.contains("DEMO_WALLET is ignored"), "\(gateway.log)")
+        #expect(!FileManager.default.fileExists(atPath: tmp.path + "/wallet"), "the gateway created a test wallet")
+    }
+
     /// Whether every `secret-token:` value in `log` is redacted.
     static func secretsRedacted(_ log: String) -> Bool {
         log.components(separatedBy: "secret-token:").dropFirst().allSatisfy { $0.hasPrefix("<redacted>") }

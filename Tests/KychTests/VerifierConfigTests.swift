@@ -4,6 +4,7 @@ import KychCore
 import KychOAuth
 import KychSDJWT
 import KychVerifier
+import KychVerifierModel
 import Testing
 
 /// The `[kych-verifier]` section, the verifier's signing key, and `kych-dbinit` for it.
@@ -39,10 +40,13 @@ import Testing
             ("VERIFICATION_TTL_SEC = 1", "test.conf:7: [kych-verifier] VERIFICATION_TTL_SEC: must be at least 10 seconds"),
             ("SIGNING_KEY_FILE = verifier.pem", "test.conf:7: [kych-verifier] SIGNING_KEY_FILE: must be an absolute path"),
             ("WEBHOOK_CALLBACK_URI = /notification", "test.conf:7: [kych-verifier] WEBHOOK_CALLBACK_URI: \"/notification\" is not an absolute http(s) URL"),
-            ("UNIXPATH = /run/kych/verifier.sock", "test.conf:2: [kych-verifier] HOST: HOST/PORT and UNIXPATH are both set"),
+            ("UNIXPATH = /run/kych/verifier.sock",
+             "test.conf:7: [kych-verifier] UNIXPATH: both TCP (HOST/PORT) and Unix socket (UNIXPATH) binding are set; choose one"),
             ("PORT = 0", "test.conf:7: [kych-verifier] PORT: \"0\" is not a port number"),
             ("VERIFIER_DID = did:web:example.com#key", "test.conf:7: [kych-verifier] VERIFIER_DID: must be a DID"),
             ("DID_VERIFICATION_METHOD = did:web:other#0", "test.conf:7: [kych-verifier] DID_VERIFICATION_METHOD: needs VERIFIER_DID"),
+            ("WEBHOOK_API_KEY_HEADER = X Api Key", "test.conf:7: [kych-verifier] WEBHOOK_API_KEY_HEADER: \"X Api Key\" is not an HTTP header name"),
+            ("EXTERNAL_URL = http://127.evil.example", "test.conf:7: [kych-verifier] EXTERNAL_URL: must be an https URL"),
             ("WEBHOOK_API_KEY_VALUE = x", "test.conf:7: [kych-verifier] WEBHOOK_API_KEY_VALUE: needs WEBHOOK_API_KEY_HEADER"),
             ("EMBEDDED = maybe", "test.conf:7: [kych-verifier] EMBEDDED: \"maybe\" is not yes or no"),
             ("EMBEDDED = yes", "test.conf:7: [kych-verifier] EMBEDDED: needs MANAGEMENT_BEARER_TOKEN"),
@@ -59,6 +63,29 @@ import Testing
         #expect(throws: ConfigErrors.self) { try Self.validate("[kych-oauth2-gateway]\nHOST = x") }
         let warned = try Self.validate(Self.minimal + "\nWEBHOOK_SECRET = x")
         #expect(warned.warnings.map(\.description) == ["test.conf:7: [kych-verifier] WEBHOOK_SECRET: unknown option (ignored)"])
+    }
+
+    /// The gateway's and the verifier's sections bind by one rule, with the same messages.
+    @Test func bindingIsOneRuleForBothSections() throws {
+        let cases: [(String, String)] = [
+            ("HOST = 127.0.0.1", "HOST: PORT is required with HOST"),
+            ("PORT = 8090", "HOST: HOST is required with PORT"),
+            ("HOST = 127.0.0.1\nPORT = 8090\nUNIXPATH = /run/k.sock", "UNIXPATH: both TCP (HOST/PORT) and Unix socket (UNIXPATH) binding are set"),
+            ("UNIXPATH = k.sock", "UNIXPATH: must be an absolute path to the socket file"),
+            ("UNIXPATH = /run/k.sock\nUNIXPATH_MODE = 999", "UNIXPATH_MODE: \"999\" is not an octal permission mode (e.g. 660)"),
+            ("", "]: no server binding: set HOST and PORT, or UNIXPATH"),
+        ]
+        let rest = "\nDATABASE = postgres://kych@localhost/kych\nEXTERNAL_URL = https://v.example\nSIGNING_KEY_FILE = /k.pem\n"
+        for (binding, message) in cases {
+            for section in [VerifierConfig.section, GatewayConfig.mainSection] {
+                let ini = try IniFile.parse("[\(section)]\n" + binding + rest, path: "test.conf", environment: [:])
+                let errors = #expect(throws: ConfigErrors.self) {
+                    if section == VerifierConfig.section { _ = try VerifierConfig.validate(ini) } else { _ = try GatewayConfig.validate(ini) }
+                }
+                #expect(errors?.errors.map(\.description).contains { $0.contains("[\(section)]") && $0.contains(message) } == true,
+                        "[\(section)] \(binding): \(errors?.errors ?? [])")
+            }
+        }
     }
 
     @Test func everyKeyIsRead() throws {

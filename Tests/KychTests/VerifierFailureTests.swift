@@ -3,6 +3,7 @@ import KychCore
 import KychOAuth
 import KychSDJWT
 import KychVerifier
+import KychVerifierModel
 import KychWallet
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import KychSDJWT
 import KychStorage
 import KychVerifier
+import KychVerifierModel
 import Testing
 
 extension Backend {

@@ -4,6 +4,7 @@ import KychCore
 import KychOAuth
 import KychSDJWT
 import KychVerifier
+import KychVerifierModel
 import Testing
 
 /// The verifier's small pure parts: did:web URLs, the loopback rule, form encoding, DCQL.

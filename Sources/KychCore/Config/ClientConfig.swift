@@ -63,6 +63,9 @@ public struct ClientConfig: Sendable, Equatable {
         }
         let header = section.entry("WEBHOOK_API_KEY_HEADER")?.value.nilIfEmpty
         let headerValue = section.entry("WEBHOOK_API_KEY_VALUE")?.value.nilIfEmpty
+        if let entry = section.entry("WEBHOOK_API_KEY_HEADER"), let problem = header.flatMap(HTTPHeaderName.problem) {
+            v.error(section, entry, problem)
+        }
         if (header == nil) != (headerValue == nil) {
             let e = section.entry("WEBHOOK_API_KEY_HEADER") ?? section.entry("WEBHOOK_API_KEY_VALUE")!
             v.error(section, e, "WEBHOOK_API_KEY_HEADER and WEBHOOK_API_KEY_VALUE must be set together")
@@ -101,16 +104,10 @@ public enum ClientRules {
     public static func redirectURIProblem(_ uri: String) -> String? {
         guard let url = Validator.absoluteURL(uri) else { return "\"\(uri)\" is not an absolute http(s) URL" }
         if url.fragment != nil || uri.contains("#") { return "\"\(uri)\" must not contain a fragment" }
-        if url.scheme?.lowercased() == "http", !isLoopback(host: url.host ?? "") {
+        if url.scheme?.lowercased() == "http", !LoopbackHost.contains(url.host) {
             return "\"\(uri)\" must use https (plain http only for localhost, 127.0.0.1 or [::1])"
         }
         return nil
-    }
-
-    /// Whether `host` names this machine's loopback interface.
-    public static func isLoopback(host: String) -> Bool {
-        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        return h == "localhost" || h == "::1" || h.hasPrefix("127.")
     }
 
     /// A verifier base URL must be an absolute http(s) URL.

@@ -1,11 +1,5 @@
 import Foundation
 
-/// Where the gateway listens: a TCP address or a Unix domain socket, never both.
-public enum ServerBinding: Sendable, Equatable {
-    case tcp(host: String, port: Int)
-    case unix(path: String, mode: UInt16)
-}
-
 /// Which query language a verifier speaks: DCQL (swiyu 3.x/4.x) or DIF Presentation Exchange (2.x).
 public enum VerifierQueryLanguage: String, Sendable, Equatable, CaseIterable {
     case dcql
@@ -39,15 +33,22 @@ public struct GatewayConfig: Sendable {
     public var vcClaims: [String]
     public var clients: [ClientConfig]
     /// `DEMO_WALLET`: the folder of a test wallet whose credential the verification page's "Use the demo
-    /// wallet" link presents. For demos and development only; `nil` (the default): no such link.
+    /// wallet" link presents. Only kych-demo serves it; `nil` (the default): no such link.
     public var demoWallet: String?
+    /// `BASE_URL`: the gateway's public base URL, also its OAuth issuer identifier (no trailing slash). Defaults to
+    /// `http://HOST:PORT` on a loopback host; `nil` behind a public host or a Unix socket when not set.
+    public var baseURL: String?
+    /// The `[kych-verifier]` section of the same file, validated with the gateway's (an invalid one stops the
+    /// gateway, which serves it when ``VerifierConfig/embedded``); `nil` when the file has none.
+    public var verifier: VerifierConfig?
     /// Non-fatal findings (unknown sections or keys).
     public var warnings: [ConfigError]
 
     public static let defaultPath = "/etc/kych/kych.conf"
     public static let mainSection = "kych-oauth2-gateway"
-    /// Sections other components of KyCH read; the gateway neither validates nor warns about them.
-    static let otherKnownSections: Set<String> = ["kych-verifier", "kych-demo", "paths"]
+    /// Sections the gateway does not validate as its own: the verifier's (validated by ``VerifierConfig``) and
+    /// those other components of KyCH read.
+    static let otherKnownSections: Set<String> = [VerifierConfig.section, "kych-demo", "paths"]
 
     /// Every claim of the Swiss Beta-ID credential, the default for VC_CLAIMS.
     public static let betaIDClaims = [
@@ -62,6 +63,7 @@ public struct GatewayConfig: Sendable {
         "HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "DATABASE", "NONCE_BYTES", "TOKEN_BYTES",
         "AUTH_CODE_BYTES", "AUTH_CODE_TTL_MINUTES", "SESSION_TTL_MINUTES", "ACCESS_TOKEN_TTL_SECONDS",
         "ALLOWED_SCOPES", "VC_TYPE", "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET",
+        "BASE_URL",
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
@@ -94,45 +96,9 @@ public struct GatewayConfig: Sendable {
                                           message: "unknown section (ignored)"))
         }
 
-        // Binding
-        let host = main.entry("HOST"), port = main.entry("PORT")
-        let unixPath = main.entry("UNIXPATH"), unixMode = main.entry("UNIXPATH_MODE")
-        var binding = ServerBinding.tcp(host: "127.0.0.1", port: 8080)
-        let tcpSet = host != nil || port != nil
-        if tcpSet && unixPath != nil {
-            v.error(main, unixPath!, "both TCP (HOST/PORT) and Unix socket (UNIXPATH) binding are set; choose one")
-        } else if !tcpSet && unixPath == nil {
-            v.errors.append(ConfigError(file: ini.path, line: main.line, section: main.name, key: nil,
-                                        message: "no server binding: set HOST and PORT, or UNIXPATH"))
-        } else if let unixPath {
-            var mode: UInt16 = 0o666
-            if let unixMode {
-                if let m = UInt16(unixMode.value, radix: 8), m <= 0o777, !unixMode.value.isEmpty {
-                    mode = m
-                } else {
-                    v.error(main, unixMode, "\"\(unixMode.value)\" is not an octal permission mode (e.g. 660)")
-                }
-            }
-            if unixPath.value.isEmpty || !unixPath.value.hasPrefix("/") {
-                v.error(main, unixPath, "must be an absolute path to the socket file")
-            }
-            binding = .unix(path: unixPath.value, mode: mode)
-        } else {
-            guard let host, !host.value.isEmpty else {
-                v.errors.append(ConfigError(file: ini.path, line: port?.line ?? main.line, section: main.name, key: "HOST",
-                                            message: "HOST is required with PORT"))
-                throw ConfigErrors(errors: v.errors)
-            }
-            guard let port else {
-                v.error(main, host, "PORT is required with HOST")
-                throw ConfigErrors(errors: v.errors)
-            }
-            if let p = Int(port.value), (1...65535).contains(p) {
-                binding = .tcp(host: host.value, port: p)
-            } else {
-                v.error(main, port, "\"\(port.value)\" is not a port number (1-65535)")
-            }
-        }
+        let binding = v.serverBinding(main)
+        var baseURL = binding?.loopbackURL
+        if let entry = main.entry("BASE_URL"), !entry.value.isEmpty { baseURL = v.baseURL(main, entry) }
 
         let database = main.entry("DATABASE")
         if database == nil || database!.value.isEmpty {
@@ -180,15 +146,25 @@ public struct GatewayConfig: Sendable {
             clients.append(client)
         }
 
-        guard v.errors.isEmpty else { throw ConfigErrors(errors: v.errors) }
+        var verifier: VerifierConfig?
+        if ini.section(VerifierConfig.section) != nil {
+            do {
+                verifier = try VerifierConfig.validate(ini)
+                v.warnings += verifier?.warnings ?? []
+            } catch {
+                v.errors += error.errors
+            }
+        }
+
+        guard v.errors.isEmpty, let binding, let database else { throw ConfigErrors(errors: v.errors) }
         return GatewayConfig(
-            file: ini.path, binding: binding, database: database!.value,
+            file: ini.path, binding: binding, database: database.value,
             nonceBytes: nonceBytes, tokenBytes: tokenBytes, authCodeBytes: codeBytes,
             authCodeTTLMinutes: codeTTL, sessionTTLMinutes: sessionTTL, accessTokenTTLSeconds: tokenTTL,
             allowedScopes: allowedScopes,
             vcType: main.entry("VC_TYPE")?.value ?? "betaid-sdjwt",
             vcFormat: main.entry("VC_FORMAT")?.value ?? "vc+sd-jwt",
-            vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, demoWallet: demoWallet?.value, warnings: v.warnings)
+            vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, demoWallet: demoWallet?.value, baseURL: baseURL, verifier: verifier, warnings: v.warnings)
     }
 }
 

@@ -42,13 +42,6 @@ public struct VerifierConfig: Sendable {
         "MANAGEMENT_BEARER_TOKEN", "DEEPLINK_SCHEMA", "CLIENT_NAME",
     ]
 
-    /// Loads the file at `path` and validates its `[kych-verifier]` section.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigErrors) -> VerifierConfig {
-        let ini: IniFile
-        do { ini = try IniFile.load(path: path, environment: environment) } catch { throw ConfigErrors(errors: [error]) }
-        return try validate(ini)
-    }
-
     /// Validates the `[kych-verifier]` section of a parsed file; other sections are left to their readers.
     public static func validate(_ ini: IniFile) throws(ConfigErrors) -> VerifierConfig {
         var v = Validator(file: ini.path)
@@ -72,10 +65,7 @@ public struct VerifierConfig: Sendable {
             return entry
         }
         let database = embedded ? main.entry("DATABASE") : required("DATABASE")
-        let external = required("EXTERNAL_URL")
-        if let external, !Self.isAcceptableExternalURL(external.value) {
-            v.error(main, external, "must be an https URL (plain http only for loopback hosts) without query or fragment")
-        }
+        let externalURL = required("EXTERNAL_URL").flatMap { v.baseURL(main, $0) }
         let keyFile = required("SIGNING_KEY_FILE")
         if let keyFile, !keyFile.value.hasPrefix("/") { v.error(main, keyFile, "must be an absolute path") }
         let did = main.entry("VERIFIER_DID").flatMap { $0.value.isEmpty ? nil : $0 }
@@ -93,9 +83,7 @@ public struct VerifierConfig: Sendable {
         }
         let header = main.entry("WEBHOOK_API_KEY_HEADER").flatMap { $0.value.isEmpty ? nil : $0 }
         let headerValue = main.entry("WEBHOOK_API_KEY_VALUE").flatMap { $0.value.isEmpty ? nil : $0 }
-        if let header, !header.value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }) {
-            v.error(main, header, "is not an HTTP header name")
-        }
+        if let header, let problem = HTTPHeaderName.problem(header.value) { v.error(main, header, problem) }
         if let headerValue, header == nil { v.error(main, headerValue, "needs WEBHOOK_API_KEY_HEADER") }
         let interval = v.integer(main, "WEBHOOK_INTERVAL", default: 2000, min: 10, max: 3_600_000, minMessage: "must be at least 10 ms")
         let ttl = v.integer(main, "VERIFICATION_TTL_SEC", default: 900, min: 10, max: 86_400, minMessage: "must be at least 10 seconds")
@@ -106,9 +94,7 @@ public struct VerifierConfig: Sendable {
             v.error(main, scheme, "is not a URI scheme (e.g. swiyu-verify or openid4vp)")
         }
 
-        guard v.errors.isEmpty, let external, let keyFile else { throw ConfigErrors(errors: v.errors) }
-        var externalURL = external.value
-        while externalURL.hasSuffix("/") { externalURL.removeLast() }
+        guard v.errors.isEmpty, let externalURL, let keyFile else { throw ConfigErrors(errors: v.errors) }
         return VerifierConfig(
             file: ini.path, binding: binding, embedded: embedded, database: database?.value ?? "",
             externalURL: externalURL, verifierDID: did?.value, verificationMethod: method?.value,
@@ -119,23 +105,6 @@ public struct VerifierConfig: Sendable {
             deeplinkScheme: scheme?.value ?? "swiyu-verify",
             clientName: main.entry("CLIENT_NAME").flatMap { $0.value.isEmpty ? nil : $0.value } ?? "KyCH Verifier",
             warnings: v.warnings)
-    }
-
-    /// `https://…`, or `http://…` on a loopback host (for development and tests).
-    static func isAcceptableExternalURL(_ value: String) -> Bool {
-        guard let url = Validator.absoluteURL(value), url.query == nil, url.fragment == nil else { return false }
-        return url.scheme?.lowercased() == "https" || LoopbackHost.contains(url.host)
-    }
-}
-
-/// Host names that always mean this machine: `localhost`, `127.0.0.0/8` and `::1`.
-public enum LoopbackHost {
-    public static func contains(_ host: String?) -> Bool {
-        guard var host = host?.lowercased() else { return false }
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        if host == "localhost" || host == "::1" { return true }
-        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 }
 
@@ -151,53 +120,17 @@ extension Validator {
             return value
         }
     }
-
-    /// `HOST` + `PORT`, or `UNIXPATH` (+ `UNIXPATH_MODE`); exactly one of the two is required.
-    mutating func serverBinding(_ section: IniFile.Section) -> ServerBinding? {
-        let host = section.entry("HOST"), port = section.entry("PORT"), unixPath = section.entry("UNIXPATH")
-        if let unixPath {
-            if let other = host ?? port {
-                error(section, other, "HOST/PORT and UNIXPATH are both set; choose one")
-                return nil
-            }
-            guard unixPath.value.hasPrefix("/") else {
-                error(section, unixPath, "must be an absolute path to the socket file")
-                return nil
-            }
-            var mode: UInt16 = 0o666
-            if let entry = section.entry("UNIXPATH_MODE") {
-                guard let parsed = UInt16(entry.value, radix: 8), parsed <= 0o777 else {
-                    error(section, entry, "\"\(entry.value)\" is not an octal permission mode (e.g. 660)")
-                    return nil
-                }
-                mode = parsed
-            }
-            return .unix(path: unixPath.value, mode: mode)
-        }
-        guard let host, !host.value.isEmpty, let port else {
-            errors.append(ConfigError(file: file, line: (host ?? port)?.line ?? section.line, section: section.name,
-                                      key: host == nil ? "HOST" : "PORT",
-                                      message: "no server binding: set HOST and PORT, or UNIXPATH"))
-            return nil
-        }
-        guard let number = Int(port.value), (1...65535).contains(number) else {
-            error(section, port, "\"\(port.value)\" is not a port number (1-65535)")
-            return nil
-        }
-        return .tcp(host: host.value, port: number)
-    }
 }
 
 extension CLISupport {
     /// Loads and validates the `[kych-verifier]` section; warnings go to standard error, errors become a
     /// ``CLIError`` listing each problem with its file, line and key.
     public static func loadVerifierConfig(_ path: String) throws -> VerifierConfig {
-        do {
-            let config = try VerifierConfig.load(path: path)
-            for warning in config.warnings { printError("warning: \(warning)") }
-            return config
-        } catch {
-            throw CLIError("invalid configuration:\n" + error.errors.map { "  \($0)" }.joined(separator: "\n"))
-        }
+        try verifierConfig(try loadFile(path))
+    }
+
+    /// Validates the `[kych-verifier]` section of `ini`, reporting as ``loadVerifierConfig(_:)`` does.
+    public static func verifierConfig(_ ini: IniFile) throws -> VerifierConfig {
+        try reporting({ () throws(ConfigErrors) in try VerifierConfig.validate(ini) }, warnings: \.warnings)
     }
 }

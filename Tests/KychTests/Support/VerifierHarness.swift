@@ -6,6 +6,7 @@ import KychGateway
 import KychPostgres
 import KychSDJWT
 import KychVerifier
+import KychVerifierModel
 import KychVerifierServer
 import KychWallet
 import Logging

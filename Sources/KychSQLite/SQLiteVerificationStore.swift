@@ -1,6 +1,6 @@
 import Foundation
 import KychSDJWT
-import KychSQLite
+import KychVerifierModel
 import SQLiteNIO
 
 /// ``VerificationStore`` on the embedded SQLite database (tables `verifier_verifications` and
@@ -8,9 +8,9 @@ import SQLiteNIO
 /// process's single, serialised connection (and SQLite's write lock between processes), so it is
 /// atomic as on PostgreSQL.
 public struct SQLiteVerificationStore: VerificationStore {
-    let db: KychSQLite.SQLiteDatabase
+    let db: SQLiteDatabase
 
-    public init(db: KychSQLite.SQLiteDatabase) {
+    public init(db: SQLiteDatabase) {
         self.db = db
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KychCore
+import KychGateway
 import KychOAuth
 import KychWallet
 import Logging
@@ -9,9 +10,9 @@ import Logging
 /// `GET /demo-wallet/{verification_id}?state=…` does what a person's wallet would (`KychWallet`):
 /// fetches the verification's request object, presents the test wallet's Beta-ID credential (issued
 /// on first start), then waits for KyCH to see the result and sends the browser on to `/finalize`.
-/// For demos and development only: the configuration never enables it by default.
+/// Served by kych-demo only (through `buildApplication`'s `extraRoutes`), so no production executable links
+/// the test wallet.
 struct DemoWalletRoutes: Sendable {
-    static let path = "/demo-wallet"
     let wallet: Wallet
     let flow: AuthorizationServer
     let logger: Logger
@@ -30,7 +31,7 @@ struct DemoWalletRoutes: Sendable {
     }
 
     func register(on router: Router<GatewayRequestContext>) {
-        router.get(RouterPath(stringLiteral: Self.path + "/:verification_id"), use: present)
+        router.get(RouterPath(stringLiteral: DemoWalletLink.path + "/:verification_id"), use: present)
     }
 
     @Sendable func present(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -51,7 +52,7 @@ struct DemoWalletRoutes: Sendable {
             }
             _ = try await flow.status(verificationID: id, state: state, timeout: resultTimeout)
         }
-        let location = Pages.finalizeURL(verificationID: id, state: session.state, language: Language(request))
+        let location = DemoWalletLink.finalizeURL(verificationID: id, state: session.state, request: request)
         return Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import KychPostgres
 import KychSDJWT
+import KychVerifierModel
 import Logging
 import PostgresNIO
 
@@ -123,12 +123,5 @@ public struct PostgresVerificationStore: VerificationStore {
     private func exists(_ query: PostgresQuery) async throws -> Bool {
         for try await _ in try await client.query(query, logger: logger) { return true }
         return false
-    }
-}
-
-extension Duration {
-    /// The duration in (fractional) seconds.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
