@@ -113,6 +113,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Hummingbird glue the gateway and the verifier servers share: binding and start-up, /health, JSON
+        // answers, bearer credentials, periodic background work.
+        .target(
+            name: "KychHTTP",
+            dependencies: [
+                "KychCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The Hummingbird HTTP layer: routes, request context, error mapping. Links no test wallet: the demo
         // wallet's routes live in kych-demo, which adds them through buildApplication's extraRoutes.
         .target(
@@ -120,6 +131,7 @@ let package = Package(
             dependencies: [
                 "KychCore",
                 "KychOAuth",
+                "KychHTTP",
                 "KychSwiyuClient",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 "KychStorage",
@@ -171,6 +183,7 @@ let package = Package(
             name: "KychVerifierServer",
             dependencies: [
                 "KychCore",
+                "KychHTTP",
                 "KychSDJWT",
                 "KychStorage",
                 "KychVerifier",

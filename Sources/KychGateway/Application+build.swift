@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KychCore
+import KychHTTP
 import KychOAuth
 import KychStorage
 import KychSwiyuClient
@@ -35,32 +36,18 @@ package func buildApplication(
 
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: ErrorMiddleware(logger: logger))
-    router.get("/health") { _, _ in
-        try await stores.health()
-        return HealthStatus(status: "ok")
-    }
+    router.addHealth(stores.health)
     GatewayRoutes(flow: flow, logger: logger, demoWallet: offersDemoWallet).register(on: router)
     PageRoutes.register(on: router)
     try extraRoutes(router, flow)
     let embeddedVerifier = try await EmbeddedVerifier.open(config.verifier, gatewayStores: stores, logger: logger)
     embeddedVerifier?.routes.register(on: router)
 
-    var app = Application(
-        router: router,
-        configuration: .init(address: config.binding.bindAddress, serverName: "KyCH"),
-        onServerRunning: { _ in
-            if case .unix(let path, let mode) = config.binding { chmod(path, mode_t(mode)) }
-            logger.info("server started", metadata: ["address": "\(config.binding.description)"])
-        },
-        logger: logger)
+    var app = makeServer(router: router, binding: config.binding, serverName: "KyCH", logger: logger)
     app.addServices(stores.services)
-    app.addServices(PurgeService(server: flow, logger: logger))
+    app.addServices(purgeService(flow, logger: logger))
     app.addServices(embeddedVerifier?.services ?? [])
     return app
-}
-
-struct HealthStatus: ResponseEncodable {
-    var status: String
 }
 
 /// The request context of every gateway route.
@@ -71,47 +58,16 @@ public struct GatewayRequestContext: RequestContext {
     }
 }
 
-extension ServerBinding {
-    var bindAddress: BindAddress {
-        switch self {
-        case .tcp(let host, let port): .hostname(host, port: port)
-        case .unix(let path, _): .unixDomainSocket(path: path)
+/// Marks expired sessions and deletes dead rows once a minute (the rules: ``AuthorizationServer/purge(retention:)``).
+func purgeService(_ server: AuthorizationServer, logger: Logger, every interval: Duration = .seconds(60),
+                  retention: TimeInterval = 86_400) -> PeriodicTask {
+    PeriodicTask("purge", every: interval, waitFirst: false, logger: logger, describe: Stores.describe) {
+        let report = try await server.purge(retention: retention)
+        if report != PurgeReport() {
+            logger.info("purge", metadata: [
+                "expired_sessions": "\(report.expiredSessions)", "deleted_sessions": "\(report.deletedSessions)",
+                "deleted_codes": "\(report.deletedCodes)", "deleted_tokens": "\(report.deletedTokens)",
+            ])
         }
-    }
-
-    var description: String {
-        switch self {
-        case .tcp(let host, let port): "\(host):\(port)"
-        case .unix(let path, _): "unix:\(path)"
-        }
-    }
-}
-
-/// Marks expired sessions and deletes dead rows once a minute.
-struct PurgeService: Service {
-    let server: AuthorizationServer
-    let logger: Logger
-    var interval: Duration = .seconds(60)
-    var retention: TimeInterval = 86_400
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let report = try await server.purge(retention: retention)
-                if report != PurgeReport() {
-                    logger.info("purge", metadata: [
-                        "expired_sessions": "\(report.expiredSessions)", "deleted_sessions": "\(report.deletedSessions)",
-                        "deleted_codes": "\(report.deletedCodes)", "deleted_tokens": "\(report.deletedTokens)",
-                    ])
-                }
-            } catch {
-                logger.warning("purge failed", metadata: ["error": "\(Stores.describe(error))"])
-            }
-            try? await gracefulShutdownSleep(interval)
-        }
-    }
-
-    private func gracefulShutdownSleep(_ duration: Duration) async throws {
-        try await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KychCore
+import KychHTTP
 import KychOAuth
 import Logging
 import ServiceLifecycle
@@ -48,7 +49,7 @@ struct GatewayRoutes {
                 "verification_deeplink": .string(result.verification.deeplink),
             ]
             body["state"] = result.session.state.map(JSON.string) ?? .null
-            response = .json(body)
+            response = .json(.object(body))
         } else {
             response = Pages.verification(result, request: request, demoWallet: demoWallet)
         }
@@ -99,22 +100,14 @@ struct GatewayRoutes {
     }
 
     @Sendable func info(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let info = try await flow.info(bearerToken: ClientAuthenticationRequest(authorization: request.headers[.authorization]).bearerCredential)
+        let info = try await flow.info(bearerToken: request.bearerCredential)
         var body: [String: JSON] = [
             "id": .string(info.id), "status": .string(info.status), "claims": .object(info.claims),
             "credential": .object(["vct": info.credential.vct.map(JSON.string) ?? .null,
                                    "issuer": info.credential.issuer.map(JSON.string) ?? .null]),
         ]
         body["verified_at"] = info.verified_at.map(JSON.string) ?? .null
-        return .json(body)
-    }
-}
-
-extension Response {
-    /// A JSON response that must not be cached.
-    static func json(_ object: [String: JSON], status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                 body: .init(byteBuffer: ByteBuffer(string: JSON.object(object).serialized())))
+        return .json(.object(body))
     }
 }
 

@@ -80,7 +80,7 @@ package struct AuthorizationServer: Sendable {
             return
         }
         if let header = client.webhookAPIKeyHeader, let expected = client.webhookAPIKeyValue {
-            guard let presented = apiKey(header), constantTimeEqual(presented, expected) else {
+            guard let presented = apiKey(header), Secrets.constantTimeEqual(presented, expected) else {
                 logger.notice("webhook refused: wrong API key", metadata: ["verification_id": "\(verificationID)"])
                 throw FlowError.oauth(status: 401, error: "invalid_client", description: "missing or wrong webhook API key")
             }
@@ -216,11 +216,4 @@ package struct AuthorizationServer: Sendable {
         report.expiredSessions = expired
         return report
     }
-}
-
-/// Compares two strings in time independent of where they differ.
-package func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    guard x.count == y.count else { return false }
-    return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KychCore
+import KychHTTP
 import KychStorage
 import KychVerifier
 import KychVerifierModel
@@ -45,23 +46,9 @@ public func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) a
     let stores = try await Stores.open(config.database, logger: logger)
     let verifier = try VerifierComponents(config: config, store: stores.verifications, logger: logger)
     let router = Router()
-    router.get("/health") { _, _ -> Response in
-        try await stores.health()
-        return .json(["status": "ok"])
-    }
+    router.addHealth(stores.health)
     verifier.routes.register(on: router)
-    let (address, described): (BindAddress, String) = switch binding {
-    case .tcp(let host, let port): (.hostname(host, port: port), "\(host):\(port)")
-    case .unix(let path, _): (.unixDomainSocket(path: path), "unix:\(path)")
-    }
-    var app = Application(
-        router: router,
-        configuration: .init(address: address, serverName: "kych-verifier"),
-        onServerRunning: { _ in
-            if case .unix(let path, let mode) = binding { chmod(path, mode_t(mode)) }
-            logger.info("verifier started", metadata: ["address": "\(described)"])
-        },
-        logger: logger)
+    var app = makeServer(router: router, binding: binding, serverName: "kych-verifier", logger: logger)
     app.addServices(stores.services)
     app.addServices(verifier.maintenance)
     return app
@@ -76,34 +63,17 @@ public struct VerifierMaintenance: Service {
     var purgeInterval: Duration = .seconds(420)
 
     public func run() async throws {
-        await withDiscardingTaskGroup { group in
-            if let dispatcher {
-                group.addTask {
-                    await repeatUntilShutdown(every: dispatcher.interval, "webhook delivery") {
-                        try await dispatcher.deliverDueEvents { !Task.isShuttingDownGracefully }
-                    }
-                }
-            }
-            group.addTask {
-                await repeatUntilShutdown(every: purgeInterval, "verification purge") {
-                    let deleted = try await store.purgeExpired(now: Date())
-                    if deleted > 0 { logger.info("expired verifications deleted", metadata: ["count": "\(deleted)"]) }
-                }
-            }
+        var tasks = [PeriodicTask("verification purge", every: purgeInterval, waitFirst: true, logger: logger, describe: Stores.describe) {
+            let deleted = try await store.purgeExpired(now: Date())
+            if deleted > 0 { logger.info("expired verifications deleted", metadata: ["count": "\(deleted)"]) }
+        }]
+        if let dispatcher {
+            tasks.append(PeriodicTask("webhook delivery", every: dispatcher.interval, waitFirst: true, logger: logger, describe: Stores.describe) {
+                try await dispatcher.deliverDueEvents { !Task.isShuttingDownGracefully }
+            })
         }
-    }
-
-    /// Waits `interval`, then runs `body`, until graceful shutdown (waiting first leaves the
-    /// database pool time to start); failures are logged and retried at the next run.
-    private func repeatUntilShutdown(every interval: Duration, _ name: String, _ body: () async throws -> Void) async {
-        while true {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return }
-            do {
-                try await body()
-            } catch {
-                logger.warning("\(name) failed", metadata: ["error": "\(Stores.describe(error))"])
-            }
+        await withDiscardingTaskGroup { group in
+            for task in tasks { group.addTask { try? await task.run() } }
         }
     }
 }

@@ -1,7 +1,8 @@
-import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import KychCore
+import KychHTTP
 import KychSDJWT
 import KychVerifier
 import KychVerifierModel
@@ -82,10 +83,7 @@ public struct VerifierRoutes: Sendable {
 
     private func authorize(_ request: Request) throws(VerifierAPIError) {
         guard let expected = managementBearerToken else { return }
-        let header = request.headers[.authorization] ?? ""
-        let presented = header.lowercased().hasPrefix("bearer ") ? String(header.dropFirst(7)) : ""
-        // Digests compare in constant time.
-        guard SHA256.hash(data: Data(presented.utf8)) == SHA256.hash(data: Data(expected.utf8)) else {
+        guard Secrets.constantTimeEqual(request.bearerCredential ?? "", expected) else {
             throw VerifierAPIError.unauthorized
         }
     }
@@ -93,13 +91,5 @@ public struct VerifierRoutes: Sendable {
     /// The request body; a larger one is answered 413 (an `HTTPResponseError`).
     private func collect(_ request: Request, upTo limit: Int) async throws -> Data {
         Data(buffer: try await request.body.collect(upTo: limit))
-    }
-}
-
-extension Response {
-    /// A JSON answer that must not be cached.
-    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                 body: .init(byteBuffer: ByteBuffer(data: JSONText.serialize(value))))
     }
 }

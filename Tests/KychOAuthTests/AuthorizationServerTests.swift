@@ -96,7 +96,7 @@ import Testing
         guard case .page(502, .verifierDown, _)? = await flowError({ try await f.authorize(nonce: nonce) }) else {
             Issue.record("expected the verifier-down page"); return
         }
-        #expect(try await f.store.session(nonce: nonce)?.status == .pending)
+        #expect(await f.store.session(nonce: nonce)?.status == .pending)
         await f.verifier.setUnreachable(false)
         #expect(try await f.authorize(nonce: nonce).session.status == .authorized)
     }
@@ -129,10 +129,10 @@ import Testing
         try await f.server.notification(verificationID: id) { _ in nil }
         await f.verifier.answer(id, with: .failed(code: "x", description: nil))
         try await f.server.notification(verificationID: id) { _ in nil }
-        #expect(try await f.store.session(verificationID: id)?.status == .verified)
+        #expect(await f.store.session(verificationID: id)?.status == .verified)
         await f.verifier.answer(id, with: .notFound)
         try await f.server.notification(verificationID: id) { _ in nil }
-        #expect(try await f.store.session(verificationID: id)?.status == .verified)
+        #expect(await f.store.session(verificationID: id)?.status == .verified)
     }
 
     @Test func vanishedVerificationExpiresTheSession() async throws {
@@ -274,9 +274,9 @@ import Testing
         await f.verifier.answer(started.verification.id, with: .success(FlowFixture.credential))
         let refused = await flowError { try await f.server.notification(verificationID: started.verification.id) { _ in "wrong" } }
         #expect(refused == .oauth(status: 401, error: "invalid_client", description: "missing or wrong webhook API key"))
-        #expect(try await f.store.session(verificationID: started.verification.id)?.status == .authorized)
+        #expect(await f.store.session(verificationID: started.verification.id)?.status == .authorized)
         try await f.server.notification(verificationID: started.verification.id) { $0 == "X-Api-Key" ? "the-key" : nil }
-        #expect(try await f.store.session(verificationID: started.verification.id)?.status == .verified)
+        #expect(await f.store.session(verificationID: started.verification.id)?.status == .verified)
         // Unknown verifications are ignored (a webhook is no oracle).
         try await f.server.notification(verificationID: "unknown") { _ in nil }
     }
@@ -288,11 +288,11 @@ import Testing
         f.clock.advance(16 * 60)
         var report = try await f.server.purge(retention: 3600)
         #expect(report.expiredSessions == 1 && report.deletedSessions == 0)
-        #expect(try await f.store.session(nonce: waiting)?.status == .expired)
+        #expect(await f.store.session(nonce: waiting)?.status == .expired)
         f.clock.advance(2 * 3600)
         report = try await f.server.purge(retention: 3600)
         #expect(report.deletedTokens == 1 && report.deletedCodes == 1 && report.deletedSessions == 2)
-        #expect(try await f.store.session(nonce: waiting) == nil)
-        #expect(try await f.store.accessToken(hash: Secrets.sha256(token.access_token)) == nil)
+        #expect(await f.store.session(nonce: waiting) == nil)
+        #expect(await f.store.accessToken(hash: Secrets.sha256(token.access_token)) == nil)
     }
 }

@@ -16,20 +16,9 @@ package struct ClientAuthenticationRequest: Sendable {
         self.form = form
     }
 
-    /// The credential after `Bearer ` (any visible characters, e.g. RFC 8959 `secret-token:` values).
-    package var bearerCredential: String? {
-        guard let header = authorization, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
-        return header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-    }
-
-    /// HTTP Basic credentials, form-decoded as RFC 6749 §2.3.1 asks.
+    package var bearerCredential: String? { HTTPAuthorization.bearer(authorization) }
     package var basicCredentials: (clientID: String, secret: String)? {
-        guard let header = authorization, header.count > 6, header.prefix(6).lowercased() == "basic ",
-              let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":"),
-              let id = FormURLEncoding.unescape(text[..<colon]),
-              let secret = FormURLEncoding.unescape(text[text.index(after: colon)...]) else { return nil }
-        return (id, secret)
+        HTTPAuthorization.basic(authorization).map { ($0.user, $0.password) }
     }
 }
 
