@@ -12,7 +12,7 @@ import NIOPosix
 import ServiceLifecycle
 
 /// Builds the gateway application for `config`: the composition root.
-public func buildApplication(_ config: GatewayConfig, logger: Logger) async throws -> some ApplicationProtocol {
+package func buildApplication(_ config: GatewayConfig, logger: Logger) async throws -> some ApplicationProtocol {
     try await buildApplication(config, stores: try await Stores.open(config.database, logger: logger), logger: logger)
 }
 
@@ -51,9 +51,9 @@ package func buildApplication(
 }
 
 /// The request context of every gateway route.
-public struct GatewayRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
-    public init(source: Source) {
+package struct GatewayRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
+    package init(source: Source) {
         coreContext = .init(source: source)
     }
 }

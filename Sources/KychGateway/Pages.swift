@@ -183,13 +183,13 @@ extension HTTPField.Name {
 
 /// The verification page's "Use the demo wallet" link (`buildApplication(offersDemoWallet:)`). kych-demo serves
 /// its target; the gateway only renders the link, so production executables need not link the test wallet.
-public enum DemoWalletLink {
+package enum DemoWalletLink {
     /// The link is `{path}/{verification_id}?state=…&lang=…`.
-    public static let path = "/demo-wallet"
+    package static let path = "/demo-wallet"
 
     /// Where the demo wallet sends the browser once it has presented: the verification's `/finalize`, in the
     /// request's language.
-    public static func finalizeURL(verificationID: String, state: String?, request: Request) -> String {
+    package static func finalizeURL(verificationID: String, state: String?, request: Request) -> String {
         Pages.finalizeURL(verificationID: verificationID, state: state, language: Language(request))
     }
 }

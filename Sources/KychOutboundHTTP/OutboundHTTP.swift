@@ -7,17 +7,17 @@ import NIOHTTP1
 
 /// HTTP requests the verifier and the wallet send: DID documents, status lists, request objects,
 /// wallet answers and webhooks. Redirects are never followed; connect timeout 5 s, whole request 10 s.
-public enum OutboundHTTP {
+package enum OutboundHTTP {
     /// The reply to a request.
-    public struct Reply: Sendable {
-        public var status: Int
-        public var body: Data
+    package struct Reply: Sendable {
+        package var status: Int
+        package var body: Data
     }
 
     /// Why a request could not be made or its reply read.
-    public struct Failure: Error, Sendable, CustomStringConvertible {
-        public let description: String
-        public init(_ description: String) { self.description = description }
+    package struct Failure: Error, Sendable, CustomStringConvertible {
+        package let description: String
+        package init(_ description: String) { self.description = description }
     }
 
     /// Connection failures fail at once rather than being retried until the connect timeout:
@@ -30,7 +30,7 @@ public enum OutboundHTTP {
     }()
 
     /// Whether fetching `url` is allowed: `https`, or plain `http` to a loopback host (tests, development).
-    public static func isFetchable(_ url: URL) -> Bool {
+    package static func isFetchable(_ url: URL) -> Bool {
         switch url.scheme?.lowercased() {
         case "https": url.host?.isEmpty == false
         case "http": LoopbackHost.contains(url.host)
@@ -39,13 +39,13 @@ public enum OutboundHTTP {
     }
 
     /// `GET url` if ``isFetchable(_:)``; the body is limited to `maxBytes`.
-    public static func fetch(_ url: URL, accept: String, maxBytes: Int) async throws(Failure) -> Reply {
+    package static func fetch(_ url: URL, accept: String, maxBytes: Int) async throws(Failure) -> Reply {
         guard isFetchable(url) else { throw Failure("\(url.absoluteString) is neither https nor http on a loopback host") }
         return try await send(url: url.absoluteString, method: .GET, headers: [("Accept", accept)], body: nil, maxBytes: maxBytes)
     }
 
     /// Sends one request to any http(s) URL.
-    public static func send(url: String, method: HTTPMethod, headers: [(String, String)], body: Data?,
+    package static func send(url: String, method: HTTPMethod, headers: [(String, String)], body: Data?,
                             maxBytes: Int) async throws(Failure) -> Reply {
         var request = HTTPClientRequest(url: url)
         request.method = method

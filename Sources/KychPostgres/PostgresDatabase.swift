@@ -5,9 +5,9 @@ import NIOSSL
 import PostgresNIO
 
 /// Opens PostgreSQL connections for KyCH from a ``DatabaseURL``, failing fast with a clear message.
-public enum PostgresDatabase {
+package enum PostgresDatabase {
     /// PostgresNIO pool configuration for `url`.
-    public static func clientConfiguration(_ url: DatabaseURL, maxConnections: Int = 20) -> PostgresClient.Configuration {
+    package static func clientConfiguration(_ url: DatabaseURL, maxConnections: Int = 20) -> PostgresClient.Configuration {
         var config: PostgresClient.Configuration
         switch url.endpoint {
         case .tcp(let host, let port):
@@ -33,7 +33,7 @@ public enum PostgresDatabase {
 
     /// Opens one connection for `body`, then closes it. Connection failures become ``DatabaseUnavailable``
     /// at once (the pool would retry for a minute).
-    public static func withConnection<T: Sendable>(_ url: DatabaseURL, logger: Logger,
+    package static func withConnection<T: Sendable>(_ url: DatabaseURL, logger: Logger,
                                                    _ body: (PostgresConnection) async throws -> T) async throws -> T {
         let connection: PostgresConnection
         do {
@@ -52,14 +52,14 @@ public enum PostgresDatabase {
     }
 
     /// Checks that the database answers, so a server can refuse to start with a clear message.
-    public static func preflight(_ url: DatabaseURL, logger: Logger) async throws {
+    package static func preflight(_ url: DatabaseURL, logger: Logger) async throws {
         try await withConnection(url, logger: logger) { connection in
             _ = try await connection.query("SELECT 1", logger: logger)
         }
     }
 
     /// A short operator-facing description of a PostgreSQL error (no query text, no binds).
-    public static func describe(_ error: any Error) -> String {
+    package static func describe(_ error: any Error) -> String {
         if let e = error as? PSQLError {
             if let message = e.serverInfo?[.message] { return message }
             if let underlying = e.underlying { return "\(underlying)" }
@@ -69,7 +69,7 @@ public enum PostgresDatabase {
     }
 
     /// A database error as an operator should read it, with a hint when the schema is missing.
-    public static func operatorMessage(_ error: any Error) -> String {
+    package static func operatorMessage(_ error: any Error) -> String {
         if sqlState(error) == "42P01" || sqlState(error) == "3F000" {
             return "database error: \(describe(error)) (is the schema installed? run kych-dbinit -c FILE, or the psql commands of the manual)"
         }
@@ -83,8 +83,8 @@ public enum PostgresDatabase {
 }
 
 /// The database could not be reached or refused the login.
-public struct DatabaseUnavailable: Error, CustomStringConvertible {
-    public var url: DatabaseURL
-    public var reason: String
-    public var description: String { "cannot connect to the database \(url.redacted): \(reason)" }
+package struct DatabaseUnavailable: Error, CustomStringConvertible {
+    package var url: DatabaseURL
+    package var reason: String
+    package var description: String { "cannot connect to the database \(url.redacted): \(reason)" }
 }

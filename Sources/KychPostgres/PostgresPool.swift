@@ -5,7 +5,7 @@ import PostgresNIO
 extension PostgresDatabase {
     /// Runs `body` with a running connection pool for `url`, checking the server first so that a wrong
     /// address or password fails at once with ``DatabaseUnavailable``.
-    public static func withPool<T: Sendable>(_ url: DatabaseURL, logger: Logger,
+    package static func withPool<T: Sendable>(_ url: DatabaseURL, logger: Logger,
                                              _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
         try await preflight(url, logger: logger)
         let client = PostgresClient(configuration: clientConfiguration(url, maxConnections: 4), backgroundLogger: logger)

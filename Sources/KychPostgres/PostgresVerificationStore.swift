@@ -5,16 +5,16 @@ import Logging
 import PostgresNIO
 
 /// ``VerificationStore`` on PostgreSQL (schema `verifier`, patch `verifier-0001`).
-public struct PostgresVerificationStore: VerificationStore {
+package struct PostgresVerificationStore: VerificationStore {
     let client: PostgresClient
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    package init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
     }
 
-    public func create(_ v: Verification) async throws {
+    package func create(_ v: Verification) async throws {
         let query = JSONText.string(v.request.query.json)
         try await client.query("""
             INSERT INTO verifier.verifications (verification_id, request_nonce, oauth_state, status, response_mode,
@@ -25,7 +25,7 @@ public struct PostgresVerificationStore: VerificationStore {
             """, logger: logger)
     }
 
-    public func verification(id: String) async throws -> Verification? {
+    package func verification(id: String) async throws -> Verification? {
         let rows = try await client.query("""
             SELECT verification_id, request_nonce, oauth_state, status, response_mode, dcql_query::text, accepted_issuer_dids,
               encryption_key, encryption_key_id, error_code, error_description, credential_subject_data::text,
@@ -48,11 +48,11 @@ public struct PostgresVerificationStore: VerificationStore {
         ).decoded()
     }
 
-    public func deleteIfExpired(id: String, now: Date) async throws -> Bool {
+    package func deleteIfExpired(id: String, now: Date) async throws -> Bool {
         try await exists("DELETE FROM verifier.verifications WHERE verification_id = \(id) AND expires_at <= \(now) RETURNING 1")
     }
 
-    public func claim(id: String, now: Date) async throws -> Bool {
+    package func claim(id: String, now: Date) async throws -> Bool {
         try await exists("""
             UPDATE verifier.verifications SET status = \(VerificationStatus.inProgress.rawValue)
             WHERE verification_id = \(id) AND status = \(VerificationStatus.pending.rawValue) AND expires_at > \(now)
@@ -60,7 +60,7 @@ public struct PostgresVerificationStore: VerificationStore {
             """)
     }
 
-    public func finish(id: String, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool {
+    package func finish(id: String, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool {
         let data = outcome.credentialSubjectData.map(JSONText.string)
         return try await client.withTransaction(logger: logger) { connection in
             let rows = try await connection.query("""
@@ -78,7 +78,7 @@ public struct PostgresVerificationStore: VerificationStore {
         }
     }
 
-    public func enqueueEvent(verificationID: String) async throws {
+    package func enqueueEvent(verificationID: String) async throws {
         try await client.query("""
             INSERT INTO verifier.webhook_events (verification_id)
             SELECT \(verificationID) WHERE NOT EXISTS (
@@ -86,7 +86,7 @@ public struct PostgresVerificationStore: VerificationStore {
             """, logger: logger)
     }
 
-    public func leaseDueEvent(lease: Duration) async throws -> WebhookEvent? {
+    package func leaseDueEvent(lease: Duration) async throws -> WebhookEvent? {
         let rows = try await client.query("""
             UPDATE verifier.webhook_events SET next_attempt_at = now() + make_interval(secs => \(lease.seconds))
             WHERE event_serial = (
@@ -101,11 +101,11 @@ public struct PostgresVerificationStore: VerificationStore {
         return nil
     }
 
-    public func eventDelivered(_ event: WebhookEvent) async throws {
+    package func eventDelivered(_ event: WebhookEvent) async throws {
         try await client.query("DELETE FROM verifier.webhook_events WHERE event_serial = \(event.serial)", logger: logger)
     }
 
-    public func eventFailed(_ event: WebhookEvent, reason: String, retryAfter: Duration) async throws {
+    package func eventFailed(_ event: WebhookEvent, reason: String, retryAfter: Duration) async throws {
         try await client.query("""
             UPDATE verifier.webhook_events SET next_attempt_at = now() + make_interval(secs => \(retryAfter.seconds)),
               attempts = attempts + 1, last_error = \(reason)
@@ -113,7 +113,7 @@ public struct PostgresVerificationStore: VerificationStore {
             """, logger: logger)
     }
 
-    public func purgeExpired(now: Date) async throws -> Int {
+    package func purgeExpired(now: Date) async throws -> Int {
         var count = 0
         for try await _ in try await client.query(
             "DELETE FROM verifier.verifications WHERE expires_at <= \(now) RETURNING 1", logger: logger) { count += 1 }

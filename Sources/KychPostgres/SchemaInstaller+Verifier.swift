@@ -1,6 +1,6 @@
 extension SchemaInstaller {
     /// The patch files of the built-in verifier (`[kych-verifier]`), in order.
-    public static let verifierPatches = ["verifier-0001"]
+    package static let verifierPatches = ["verifier-0001"]
     /// Schemas of the built-in verifier that `--reset` drops.
-    public static let verifierSchemas = ["verifier"]
+    package static let verifierSchemas = ["verifier"]
 }

@@ -5,23 +5,23 @@ import PostgresNIO
 
 /// Applies KyCH's SQL patch files (the same files an operator runs with `psql -f`), skipping
 /// patches already recorded in `_v.patches`.
-public struct SchemaInstaller: Sendable {
+package struct SchemaInstaller: Sendable {
     /// The patch files of the gateway, in order; `versioning.sql` comes first, always.
-    public static let gatewayPatches = ["oauth2gw-0001"]
+    package static let gatewayPatches = ["oauth2gw-0001"]
     /// Schemas `--reset` drops.
-    public static let gatewaySchemas = ["oauth2gw"]
+    package static let gatewaySchemas = ["oauth2gw"]
 
-    public var directory: URL
-    public var logger: Logger
+    package var directory: URL
+    package var logger: Logger
 
-    public init(directory: URL, logger: Logger) {
+    package init(directory: URL, logger: Logger) {
         self.directory = directory
         self.logger = logger
     }
 
     /// Finds the `oauth2_gatewaydb` directory: `explicit`, then `$KYCH_SQL_DIR`, then next to or above the
     /// running executable (source tree or `PREFIX/share/kych/oauth2_gatewaydb`), then `/usr/share` and `/usr/local/share`.
-    public static func locateSQLDirectory(explicit: String? = nil) -> URL? {
+    package static func locateSQLDirectory(explicit: String? = nil) -> URL? {
         let fm = FileManager.default
         func valid(_ url: URL) -> Bool { fm.fileExists(atPath: url.appendingPathComponent("versioning.sql").path) }
         if let explicit { return URL(fileURLWithPath: explicit) }
@@ -43,7 +43,7 @@ public struct SchemaInstaller: Sendable {
 
     /// Applies `versioning.sql` and every patch not yet applied. Returns the names of the patches applied now.
     @discardableResult
-    public func install(on connection: PostgresConnection, patches: [String] = SchemaInstaller.gatewayPatches) async throws -> [String] {
+    package func install(on connection: PostgresConnection, patches: [String] = SchemaInstaller.gatewayPatches) async throws -> [String] {
         try await run(file: "versioning", on: connection)
         var applied: [String] = []
         for patch in patches {
@@ -59,7 +59,7 @@ public struct SchemaInstaller: Sendable {
     }
 
     /// Drops the given schemas and their `_v` records, so `install` recreates them.
-    public func reset(on connection: PostgresConnection, schemas: [String] = SchemaInstaller.gatewaySchemas,
+    package func reset(on connection: PostgresConnection, schemas: [String] = SchemaInstaller.gatewaySchemas,
                       patches: [String] = SchemaInstaller.gatewayPatches) async throws {
         let drops = schemas.map { "DROP SCHEMA IF EXISTS \($0) CASCADE;" }.joined(separator: "\n")
         let names = patches.map { "'\($0)'" }.joined(separator: ",")
@@ -90,7 +90,7 @@ public struct SchemaInstaller: Sendable {
 
     /// Runs a script statement by statement; if one fails inside the script's transaction, rolls it back.
     /// The statements of an SQL script, split as ``SchemaInstaller`` runs them.
-    public static func statements(_ sql: String) -> [String] { SQLScript.statements(sql) }
+    package static func statements(_ sql: String) -> [String] { SQLScript.statements(sql) }
 
     private func simple(_ sql: String, on connection: PostgresConnection) async throws {
         do {
@@ -104,7 +104,7 @@ public struct SchemaInstaller: Sendable {
     }
 }
 
-public struct SchemaInstallerError: Error, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
+package struct SchemaInstallerError: Error, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
 }

@@ -3,14 +3,14 @@ import KychCore
 /// The schemas a configuration file needs, per database: the gateway's for
 /// `[kych-oauth2-gateway]`, the built-in verifier's for `[kych-verifier]`. PostgreSQL gets the patch
 /// files; SQLite has no patches (its tables are created in code), `schemas` names what `--reset` drops.
-public struct SchemaPlan: Sendable {
-    public var location: DatabaseLocation
-    public var patches: [String]
-    public var schemas: [String]
+package struct SchemaPlan: Sendable {
+    package var location: DatabaseLocation
+    package var patches: [String]
+    package var schemas: [String]
 
     /// One plan per distinct database. A file without either section is read as a gateway
     /// configuration, so its error names the missing `[kych-oauth2-gateway]` section.
-    public static func plans(configPath: String) throws -> [SchemaPlan] {
+    package static func plans(configPath: String) throws -> [SchemaPlan] {
         let ini = try CLISupport.loadFile(configPath)
         var gatewayDatabase: String?
         var verifier: VerifierConfig?

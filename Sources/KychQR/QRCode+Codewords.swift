@@ -1,16 +1,16 @@
 extension QRCode {
     /// The `count` Reed-Solomon error-correction codewords for one block of data codewords.
-    public static func errorCorrectionCodewords(for data: [UInt8], count: Int) -> [UInt8] {
+    package static func errorCorrectionCodewords(for data: [UInt8], count: Int) -> [UInt8] {
         ReedSolomon.remainder(data, generator: ReedSolomon.generator(degree: count))
     }
 
     /// The 15-bit format information: level indicator and mask, BCH(15,5)-coded and XORed with 0x5412.
-    public static func formatInformation(errorCorrection: QRErrorCorrection, mask: Int) -> Int {
+    package static func formatInformation(errorCorrection: QRErrorCorrection, mask: Int) -> Int {
         bchCode(errorCorrection.formatIndicator << 3 | mask, generator: 0b101_0011_0111) ^ 0b101_0100_0001_0010
     }
 
     /// The 18-bit version information (versions 7 and up): the version number, BCH(18,6)-coded.
-    public static func versionInformation(version: Int) -> Int {
+    package static func versionInformation(version: Int) -> Int {
         bchCode(version, generator: 0b1_1111_0010_0101)
     }
 

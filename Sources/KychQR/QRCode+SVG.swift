@@ -2,7 +2,7 @@ extension QRCode {
     /// Inline SVG markup (no XML prolog) with a 4-module quiet zone on a white background and the dark modules as one
     /// `<path>`. The `viewBox` is in modules; `width`/`height` are `moduleSize` pixels per module.
     /// The image is exposed to assistive technology as `role="img"` named by `label` (default "QR code").
-    public func svg(moduleSize: Int = 4, label: String? = nil) -> String {
+    package func svg(moduleSize: Int = 4, label: String? = nil) -> String {
         precondition(moduleSize > 0, "moduleSize must be positive")
         let quietZone = 4
         let extent = size + 2 * quietZone

@@ -1,5 +1,5 @@
 /// Error-correction level of a QR code: roughly 7 %, 15 %, 25 % or 30 % of the codewords can be restored.
-public enum QRErrorCorrection: Sendable, CaseIterable {
+package enum QRErrorCorrection: Sendable, CaseIterable {
     case low, medium, quartile, high
 
     /// Row of this level in the `QRSymbolSpec` tables.
@@ -24,36 +24,36 @@ public enum QRErrorCorrection: Sendable, CaseIterable {
 }
 
 /// Errors thrown when encoding a QR code.
-public enum QRCodeError: Error, Sendable, Equatable {
+package enum QRCodeError: Error, Sendable, Equatable {
     /// The data does not fit in a version 40 symbol at the requested error-correction level.
     case dataTooLong
 }
 
 /// A QR code symbol (ISO/IEC 18004, model 2) holding its data in byte mode.
-public struct QRCode: Sendable {
+package struct QRCode: Sendable {
     /// Symbol version (1...40): the smallest one that holds the data.
-    public let version: Int
+    package let version: Int
     /// Modules per side: 17 + 4 × `version`.
-    public let size: Int
+    package let size: Int
     /// Data mask pattern (0...7) with the lowest penalty score.
-    public let mask: Int
+    package let mask: Int
     /// Dark modules, row-major.
     private let modules: [Bool]
 
     /// Whether the module at column `x`, row `y` (origin top left) is dark.
     /// Coordinates outside the symbol belong to the light quiet zone.
-    public subscript(x: Int, y: Int) -> Bool {
+    package subscript(x: Int, y: Int) -> Bool {
         (0..<size).contains(x) && (0..<size).contains(y) && modules[y * size + x]
     }
 
     /// Encodes the UTF-8 bytes of `text`; see ``init(bytes:errorCorrection:)``.
-    public init(text: String, errorCorrection: QRErrorCorrection = .medium) throws(QRCodeError) {
+    package init(text: String, errorCorrection: QRErrorCorrection = .medium) throws(QRCodeError) {
         try self.init(bytes: Array(text.utf8), errorCorrection: errorCorrection)
     }
 
     /// Encodes `bytes` in byte mode in the smallest version that fits, choosing the mask with the lowest penalty.
     /// - Throws: ``QRCodeError/dataTooLong`` if the data exceeds the version 40 capacity.
-    public init(bytes: [UInt8], errorCorrection: QRErrorCorrection = .medium) throws(QRCodeError) {
+    package init(bytes: [UInt8], errorCorrection: QRErrorCorrection = .medium) throws(QRCodeError) {
         let fitting = (1...40).first { version in
             4 + QRSymbolSpec.characterCountBits(version: version) + 8 * bytes.count
                 <= 8 * QRSymbolSpec.dataCodewords(version: version, errorCorrection)

@@ -1,9 +1,9 @@
 import Foundation
 
 /// Base64url without padding (RFC 4648 §5, as used by JOSE, RFC 7515 §2).
-public enum Base64URL {
+package enum Base64URL {
     /// Encodes bytes as base64url with the `=` padding removed.
-    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+    package static func encode(_ bytes: some Sequence<UInt8>) -> String {
         Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")
@@ -11,13 +11,13 @@ public enum Base64URL {
     }
 
     /// Encodes the UTF-8 bytes of a string.
-    public static func encode(_ string: String) -> String {
+    package static func encode(_ string: String) -> String {
         encode(Data(string.utf8))
     }
 
     /// Decodes unpadded base64url. Returns `nil` for padding, characters outside the
     /// base64url alphabet, or an impossible length.
-    public static func decode(_ string: String) -> Data? {
+    package static func decode(_ string: String) -> Data? {
         guard string.utf8.allSatisfy(isAlphabetByte), string.utf8.count % 4 != 1 else { return nil }
         var standard = string
             .replacingOccurrences(of: "-", with: "+")

@@ -3,23 +3,23 @@ import Foundation
 
 /// Resolves a DID URL used as a JWS `kid` (for example `did:jwk:…#0`) to the P-256 public key
 /// it names. Implementations for further DID methods plug in here.
-public protocol DIDResolver: Sendable {
+package protocol DIDResolver: Sendable {
     /// The key named by `kid`; throws when the DID or the key cannot be resolved.
     func publicKey(forKeyID kid: String) async throws -> P256.Signing.PublicKey
 }
 
 /// The `did:jwk` method: the DID is `did:jwk:` followed by the base64url JSON of a public JWK,
 /// and its single verification method is `#0`.
-public enum DIDJWK {
+package enum DIDJWK {
     static let prefix = "did:jwk:"
 
     /// The `did:jwk` DID of a key. The JWK JSON has sorted members, so the DID is deterministic.
-    public static func did(for key: P256.Signing.PublicKey) -> String {
+    package static func did(for key: P256.Signing.PublicKey) -> String {
         prefix + Base64URL.encode(JSONText.serialize(P256PublicJWK(key).jsonObject))
     }
 
     /// The key of a `did:jwk` DID, or of its DID URL with the fragment `#0`.
-    public static func jwk(forKeyID kid: String) throws(JOSEError) -> P256PublicJWK {
+    package static func jwk(forKeyID kid: String) throws(JOSEError) -> P256PublicJWK {
         let did = didPart(ofKeyID: kid)
         guard kid == did || kid == did + "#0" else { throw .malformed("did:jwk key id fragment must be #0") }
         guard did.hasPrefix(prefix),
@@ -36,10 +36,10 @@ public enum DIDJWK {
 }
 
 /// A `DIDResolver` for `did:jwk` only.
-public struct DIDJWKResolver: DIDResolver {
-    public init() {}
+package struct DIDJWKResolver: DIDResolver {
+    package init() {}
 
-    public func publicKey(forKeyID kid: String) throws(JOSEError) -> P256.Signing.PublicKey {
+    package func publicKey(forKeyID kid: String) throws(JOSEError) -> P256.Signing.PublicKey {
         try DIDJWK.jwk(forKeyID: kid).signingKey()
     }
 }

@@ -5,14 +5,14 @@ import Foundation
 ///
 /// The inflater handles stored, fixed-Huffman and dynamic-Huffman blocks. The deflater writes
 /// stored blocks only: valid DEFLATE that any inflater reads, without compression.
-public enum Deflate {
+package enum Deflate {
     /// Thrown for corrupt or oversized compressed data.
-    public struct DataError: Error, Sendable, CustomStringConvertible {
-        public let description: String
+    package struct DataError: Error, Sendable, CustomStringConvertible {
+        package let description: String
     }
 
     /// Decompresses raw DEFLATE data. Bytes after the final block are an error.
-    public static func inflate(_ data: Data, maxOutputSize: Int = 16 << 20) throws(DataError) -> Data {
+    package static func inflate(_ data: Data, maxOutputSize: Int = 16 << 20) throws(DataError) -> Data {
         var inflater = Inflater(input: [UInt8](data), maxOutputSize: maxOutputSize)
         try inflater.run()
         guard inflater.reader.position == data.count else { throw DataError(description: "trailing bytes after DEFLATE data") }
@@ -20,7 +20,7 @@ public enum Deflate {
     }
 
     /// Decompresses a zlib stream (2-byte header, DEFLATE data, Adler-32), checking the checksum.
-    public static func inflateZlib(_ data: Data, maxOutputSize: Int = 16 << 20) throws(DataError) -> Data {
+    package static func inflateZlib(_ data: Data, maxOutputSize: Int = 16 << 20) throws(DataError) -> Data {
         let bytes = [UInt8](data)
         guard bytes.count >= 6 else { throw DataError(description: "zlib stream too short") }
         let cmf = bytes[0], flg = bytes[1]
@@ -39,7 +39,7 @@ public enum Deflate {
     }
 
     /// Wraps `data` in stored DEFLATE blocks (no compression).
-    public static func deflate(_ data: Data) -> Data {
+    package static func deflate(_ data: Data) -> Data {
         let bytes = [UInt8](data)
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count + 5 * (bytes.count / 0xFFFF + 1))
@@ -56,7 +56,7 @@ public enum Deflate {
     }
 
     /// `deflate(_:)` in a zlib stream.
-    public static func deflateZlib(_ data: Data) -> Data {
+    package static func deflateZlib(_ data: Data) -> Data {
         let checksum = adler32([UInt8](data))
         return Data([0x78, 0x01]) + deflate(data)
             + Data([24, 16, 8, 0].map { UInt8(truncatingIfNeeded: checksum >> $0) })

@@ -2,7 +2,7 @@ import Foundation
 
 /// A JSON value. Integers that fit in `Int64` stay `.integer`, so they round-trip unchanged;
 /// other numbers are `.number`.
-public enum JSONValue: Sendable, Hashable, Codable {
+package enum JSONValue: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -11,7 +11,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -30,7 +30,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -44,27 +44,27 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// The string, if this is `.string`.
-    public var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let value) = self { value } else { nil }
     }
 
     /// The members, if this is `.object`.
-    public var objectValue: [String: JSONValue]? {
+    package var objectValue: [String: JSONValue]? {
         if case .object(let value) = self { value } else { nil }
     }
 
     /// The elements, if this is `.array`.
-    public var arrayValue: [JSONValue]? {
+    package var arrayValue: [JSONValue]? {
         if case .array(let value) = self { value } else { nil }
     }
 
     /// The value, if this is `.bool`.
-    public var boolValue: Bool? {
+    package var boolValue: Bool? {
         if case .bool(let value) = self { value } else { nil }
     }
 
     /// The value of an `.integer`, or of a `.number` that is a whole number in range.
-    public var int64Value: Int64? {
+    package var int64Value: Int64? {
         switch self {
         case .integer(let value): value
         case .number(let value): Int64(exactly: value)
@@ -73,7 +73,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// The value of any number as a `Double`.
-    public var doubleValue: Double? {
+    package var doubleValue: Double? {
         switch self {
         case .integer(let value): Double(value)
         case .number(let value): value
@@ -82,7 +82,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// Whether two values are equal, treating `.integer(5)` and `.number(5.0)` as equal.
-    public func numericallyEquals(_ other: JSONValue) -> Bool {
+    package func numericallyEquals(_ other: JSONValue) -> Bool {
         if let lhs = doubleValue, let rhs = other.doubleValue {
             if let lhsInt = int64Value, let rhsInt = other.int64Value { return lhsInt == rhsInt }
             return lhs == rhs
@@ -94,27 +94,27 @@ public enum JSONValue: Sendable, Hashable, Codable {
 extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral,
     ExpressibleByDictionaryLiteral {
-    public init(nilLiteral: ()) { self = .null }
-    public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(integerLiteral value: Int64) { self = .integer(value) }
-    public init(floatLiteral value: Double) { self = .number(value) }
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+    package init(nilLiteral: ()) { self = .null }
+    package init(booleanLiteral value: Bool) { self = .bool(value) }
+    package init(integerLiteral value: Int64) { self = .integer(value) }
+    package init(floatLiteral value: Double) { self = .number(value) }
+    package init(stringLiteral value: String) { self = .string(value) }
+    package init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    package init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
 }
 
 /// JSON text conversion for JOSE: parsing into `JSONValue` and compact serialization with
 /// sorted keys, no insignificant whitespace and no escaped `/` (the form RFC 7638 needs).
-public enum JSONText {
+package enum JSONText {
     /// Thrown when bytes are not the expected JSON.
-    public struct ParseError: Error, Sendable, CustomStringConvertible {
-        public let description: String
+    package struct ParseError: Error, Sendable, CustomStringConvertible {
+        package let description: String
     }
 
     /// Parses any JSON value.
-    public static func parse(_ data: Data) throws(ParseError) -> JSONValue {
+    package static func parse(_ data: Data) throws(ParseError) -> JSONValue {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
@@ -123,7 +123,7 @@ public enum JSONText {
     }
 
     /// Parses JSON text that must be an object.
-    public static func parseObject(_ data: Data) throws(ParseError) -> [String: JSONValue] {
+    package static func parseObject(_ data: Data) throws(ParseError) -> [String: JSONValue] {
         guard let object = try parse(data).objectValue else {
             throw ParseError(description: "JSON is not an object")
         }
@@ -131,13 +131,13 @@ public enum JSONText {
     }
 
     /// Serializes an object in the same form as any other value.
-    public static func serialize(_ object: [String: JSONValue]) -> Data {
+    package static func serialize(_ object: [String: JSONValue]) -> Data {
         serialize(.object(object))
     }
 
     /// Serializes compactly with keys sorted by their UTF-16 code units. Non-finite numbers,
     /// which JSON cannot express, are written as `null`.
-    public static func serialize(_ value: JSONValue) -> Data {
+    package static func serialize(_ value: JSONValue) -> Data {
         var output = ""
         write(value, to: &output)
         return Data(output.utf8)

@@ -3,16 +3,16 @@ import Foundation
 
 /// A compact-serialized JWE (RFC 7516 §7.1) with `alg: ECDH-ES` (direct key agreement on P-256,
 /// RFC 7518 §4.6) and `enc: A256GCM`. On decryption, `zip: DEF` is accepted.
-public struct CompactJWE: Sendable {
+package struct CompactJWE: Sendable {
     /// The decoded protected header.
-    public let header: [String: JSONValue]
+    package let header: [String: JSONValue]
     private let encodedHeader: String
     private let initializationVector: Data
     private let ciphertext: Data
     private let tag: Data
 
     /// Splits and decodes a compact JWE without decrypting it, so that `keyID` can pick the key.
-    public init(parsing compact: String) throws(JOSEError) {
+    package init(parsing compact: String) throws(JOSEError) {
         let parts = compact.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 5 else { throw .malformed("a compact JWE has five parts") }
         guard let headerBytes = Base64URL.decode(parts[0]),
@@ -37,10 +37,10 @@ public struct CompactJWE: Sendable {
     }
 
     /// The `kid` header parameter.
-    public var keyID: String? { header["kid"]?.stringValue }
+    package var keyID: String? { header["kid"]?.stringValue }
 
     /// Derives the content key with the recipient's private key and decrypts.
-    public func decrypt(using privateKey: P256.KeyAgreement.PrivateKey) throws(JOSEError) -> Data {
+    package func decrypt(using privateKey: P256.KeyAgreement.PrivateKey) throws(JOSEError) -> Data {
         guard header["alg"]?.stringValue == "ECDH-ES" else { throw .unsupported("JWE alg must be ECDH-ES") }
         guard header["enc"]?.stringValue == "A256GCM" else { throw .unsupported("JWE enc must be A256GCM") }
         guard header["crit"] == nil else { throw .unsupported("JWE crit extensions") }
@@ -72,7 +72,7 @@ public struct CompactJWE: Sendable {
     /// Encrypts to `recipient` with a fresh ephemeral key. The header carries `alg`, `enc`,
     /// `epk`, `kid` and any `additionalHeader` members (such as `apu`/`apv`, which enter the
     /// key derivation).
-    public static func encrypt(
+    package static func encrypt(
         _ plaintext: Data,
         to recipient: P256.KeyAgreement.PublicKey,
         keyID: String,

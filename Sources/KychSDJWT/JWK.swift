@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// Errors of the JOSE layer (JWK, JWS, JWE, did:jwk).
-public enum JOSEError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum JOSEError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The input is not well-formed; the text says what is wrong.
     case malformed(String)
     /// An `alg`, `enc`, `zip`, `kty` or `crv` value this library does not support.
@@ -12,7 +12,7 @@ public enum JOSEError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Authenticated decryption failed (wrong key or tampered data).
     case decryptionFailed
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .malformed(let detail): "malformed: \(detail)"
         case .unsupported(let detail): "unsupported: \(detail)"
@@ -23,21 +23,21 @@ public enum JOSEError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A P-256 public key as a JWK (`{"kty":"EC","crv":"P-256","x":…,"y":…}`, RFC 7517/7518 §6.2.1).
-public struct P256PublicJWK: Sendable, Hashable {
+package struct P256PublicJWK: Sendable, Hashable {
     /// The uncompressed point without its `0x04` prefix: `x || y`, 32 bytes each.
-    public let rawRepresentation: Data
+    package let rawRepresentation: Data
 
-    public init(_ key: P256.Signing.PublicKey) {
+    package init(_ key: P256.Signing.PublicKey) {
         rawRepresentation = key.rawRepresentation
     }
 
-    public init(_ key: P256.KeyAgreement.PublicKey) {
+    package init(_ key: P256.KeyAgreement.PublicKey) {
         rawRepresentation = key.rawRepresentation
     }
 
     /// Reads a JWK object. Members other than `kty`, `crv`, `x` and `y` are ignored.
     /// The point is checked to be on the curve.
-    public init(jwk: [String: JSONValue]) throws(JOSEError) {
+    package init(jwk: [String: JSONValue]) throws(JOSEError) {
         guard jwk["kty"]?.stringValue == "EC" else { throw .unsupported("JWK kty must be EC") }
         guard jwk["crv"]?.stringValue == "P-256" else { throw .unsupported("JWK crv must be P-256") }
         guard let x = jwk["x"]?.stringValue.flatMap(Base64URL.decode), x.count == 32,
@@ -48,7 +48,7 @@ public struct P256PublicJWK: Sendable, Hashable {
     }
 
     /// The JWK members `kty`, `crv`, `x`, `y`.
-    public var jsonObject: [String: JSONValue] {
+    package var jsonObject: [String: JSONValue] {
         [
             "kty": "EC",
             "crv": "P-256",
@@ -58,7 +58,7 @@ public struct P256PublicJWK: Sendable, Hashable {
     }
 
     /// The key for ES256 signature verification.
-    public func signingKey() throws(JOSEError) -> P256.Signing.PublicKey {
+    package func signingKey() throws(JOSEError) -> P256.Signing.PublicKey {
         do {
             return try P256.Signing.PublicKey(rawRepresentation: rawRepresentation)
         } catch {
@@ -67,7 +67,7 @@ public struct P256PublicJWK: Sendable, Hashable {
     }
 
     /// The key for ECDH key agreement.
-    public func keyAgreementKey() throws(JOSEError) -> P256.KeyAgreement.PublicKey {
+    package func keyAgreementKey() throws(JOSEError) -> P256.KeyAgreement.PublicKey {
         do {
             return try P256.KeyAgreement.PublicKey(rawRepresentation: rawRepresentation)
         } catch {
@@ -76,7 +76,7 @@ public struct P256PublicJWK: Sendable, Hashable {
     }
 
     /// The RFC 7638 thumbprint: base64url(SHA-256 of the required members in canonical JSON).
-    public var thumbprint: String {
+    package var thumbprint: String {
         Base64URL.encode(SHA256.hash(data: JSONText.serialize(jsonObject)))
     }
 }

@@ -3,18 +3,18 @@ import Foundation
 
 /// A compact-serialized JWS (RFC 7515 §7.1) restricted to ES256 (RFC 7518 §3.4): the signature
 /// is the 64-byte `r || s` pair.
-public struct CompactJWS: Sendable {
+package struct CompactJWS: Sendable {
     /// The decoded protected header.
-    public let header: [String: JSONValue]
+    package let header: [String: JSONValue]
     /// The decoded payload bytes.
-    public let payload: Data
+    package let payload: Data
     /// The decoded signature bytes.
-    public let signature: Data
+    package let signature: Data
     /// `BASE64URL(header) "." BASE64URL(payload)`, exactly as received.
-    public let signingInput: String
+    package let signingInput: String
 
     /// Splits and decodes a compact JWS. The signature is not checked here.
-    public init(parsing compact: String) throws(JOSEError) {
+    package init(parsing compact: String) throws(JOSEError) {
         let parts = compact.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw .malformed("a compact JWS has three parts") }
         guard let headerBytes = Base64URL.decode(String(parts[0])),
@@ -32,14 +32,14 @@ public struct CompactJWS: Sendable {
     }
 
     /// The `alg` header parameter.
-    public var algorithm: String? { header["alg"]?.stringValue }
+    package var algorithm: String? { header["alg"]?.stringValue }
     /// The `typ` header parameter.
-    public var type: String? { header["typ"]?.stringValue }
+    package var type: String? { header["typ"]?.stringValue }
     /// The `kid` header parameter.
-    public var keyID: String? { header["kid"]?.stringValue }
+    package var keyID: String? { header["kid"]?.stringValue }
 
     /// The payload parsed as a JSON object (a JWT claims set).
-    public func claims() throws(JOSEError) -> [String: JSONValue] {
+    package func claims() throws(JOSEError) -> [String: JSONValue] {
         do {
             return try JSONText.parseObject(payload)
         } catch {
@@ -49,7 +49,7 @@ public struct CompactJWS: Sendable {
 
     /// Checks that `alg` is ES256, that no `crit` extension is demanded, and that the signature
     /// verifies with `key`.
-    public func verify(using key: P256.Signing.PublicKey) throws(JOSEError) {
+    package func verify(using key: P256.Signing.PublicKey) throws(JOSEError) {
         guard algorithm == "ES256" else { throw .unsupported("JWS alg must be ES256") }
         guard header["crit"] == nil else { throw .unsupported("JWS crit extensions") }
         guard let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature),
@@ -58,7 +58,7 @@ public struct CompactJWS: Sendable {
     }
 
     /// Signs `payload` with ES256. `header` may omit `alg`; any other `alg` is rejected.
-    public static func sign(
+    package static func sign(
         payload: Data, header: [String: JSONValue], using key: P256.Signing.PrivateKey
     ) throws(JOSEError) -> String {
         var header = header
@@ -77,7 +77,7 @@ public struct CompactJWS: Sendable {
     }
 
     /// Signs a JSON claims set with ES256; see `sign(payload:header:using:)`.
-    public static func sign(
+    package static func sign(
         claims: [String: JSONValue], header: [String: JSONValue], using key: P256.Signing.PrivateKey
     ) throws(JOSEError) -> String {
         try sign(payload: JSONText.serialize(claims), header: header, using: key)

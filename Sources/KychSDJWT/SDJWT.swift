@@ -2,20 +2,20 @@ import Crypto
 import Foundation
 
 /// Errors raised while building or splitting SD-JWTs (issuer and holder side).
-public struct SDJWTError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct SDJWTError: Error, Sendable, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// A compact SD-JWT split at `~` (RFC 9901 §4): the issuer-signed JWT, the disclosures, and the
 /// Key Binding JWT if the string does not end in `~`.
-public struct SDJWT: Sendable, Hashable {
-    public let issuerSignedJWT: String
-    public let disclosures: [String]
-    public let keyBindingJWT: String?
+package struct SDJWT: Sendable, Hashable {
+    package let issuerSignedJWT: String
+    package let disclosures: [String]
+    package let keyBindingJWT: String?
 
     /// Splits a presentation or issuance. It must contain `~` and no empty segment (`~~`).
-    public init(parsing compact: String) throws(SDJWTError) {
+    package init(parsing compact: String) throws(SDJWTError) {
         guard compact.contains("~"), !compact.contains("~~") else {
             throw SDJWTError("an SD-JWT contains '~' and no empty disclosure")
         }
@@ -27,35 +27,35 @@ public struct SDJWT: Sendable, Hashable {
         keyBindingJWT = last.isEmpty ? nil : last
     }
 
-    public init(issuerSignedJWT: String, disclosures: [String], keyBindingJWT: String? = nil) {
+    package init(issuerSignedJWT: String, disclosures: [String], keyBindingJWT: String? = nil) {
         self.issuerSignedJWT = issuerSignedJWT
         self.disclosures = disclosures
         self.keyBindingJWT = keyBindingJWT
     }
 
     /// `<issuer-jwt>~<disclosure>~…~`: the SD-JWT without Key Binding, the input of `sd_hash`.
-    public var withoutKeyBinding: String {
+    package var withoutKeyBinding: String {
         ([issuerSignedJWT] + disclosures).map { $0 + "~" }.joined()
     }
 
     /// The compact form, with the Key Binding JWT appended if there is one.
-    public var serialized: String {
+    package var serialized: String {
         withoutKeyBinding + (keyBindingJWT ?? "")
     }
 }
 
 /// A disclosure (RFC 9901 §4.2): `[salt, name, value]` for an object property or `[salt, value]`
 /// for an array element, carried as base64url JSON.
-public struct Disclosure: Sendable, Hashable {
-    public let salt: String
+package struct Disclosure: Sendable, Hashable {
+    package let salt: String
     /// The claim name; `nil` for an array element.
-    public let name: String?
-    public let value: JSONValue
+    package let name: String?
+    package let value: JSONValue
     /// The base64url form exactly as issued; the digest is computed over it.
-    public let encoded: String
+    package let encoded: String
 
     /// Creates a disclosure with a fresh 128-bit salt.
-    public init(name: String?, value: JSONValue) {
+    package init(name: String?, value: JSONValue) {
         let salt = Base64URL.encode(SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) })
         let array: [JSONValue] = [.string(salt)] + (name.map { [.string($0)] } ?? []) + [value]
         self.salt = salt
@@ -66,7 +66,7 @@ public struct Disclosure: Sendable, Hashable {
 
     /// Decodes a disclosure; it must be a JSON array of 3 (salt, name, value) or 2 (salt, value)
     /// elements with string salt and name.
-    public init(parsing encoded: String) throws(SDJWTError) {
+    package init(parsing encoded: String) throws(SDJWTError) {
         guard let json = Base64URL.decode(encoded), let array = try? JSONText.parse(json).arrayValue,
               let salt = array.first?.stringValue
         else { throw SDJWTError("a disclosure is a base64url JSON array starting with a string salt") }
@@ -85,7 +85,7 @@ public struct Disclosure: Sendable, Hashable {
     }
 
     /// base64url(SHA-256(ASCII(encoded))), the value listed in `_sd` or `{"...": digest}`.
-    public var digest: String {
+    package var digest: String {
         sdHash(encoded)
     }
 }
@@ -97,17 +97,17 @@ func sdHash(_ text: String) -> String {
 
 /// A DCQL claims path (OpenID4VP §7): member names, array indices, and `nil` for every element
 /// of an array. Issuance uses the same paths to mark what is selectively disclosable.
-public struct ClaimPath: Sendable, Hashable, ExpressibleByArrayLiteral, ExpressibleByStringLiteral,
+package struct ClaimPath: Sendable, Hashable, ExpressibleByArrayLiteral, ExpressibleByStringLiteral,
     CustomStringConvertible {
-    public enum Component: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
+    package enum Component: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
         ExpressibleByNilLiteral {
         case key(String)
         case index(Int)
         case allElements
 
-        public init(stringLiteral value: String) { self = .key(value) }
-        public init(integerLiteral value: Int) { self = .index(value) }
-        public init(nilLiteral: ()) { self = .allElements }
+        package init(stringLiteral value: String) { self = .key(value) }
+        package init(integerLiteral value: Int) { self = .index(value) }
+        package init(nilLiteral: ()) { self = .allElements }
 
         /// Whether this pattern component selects the concrete component `other`.
         func matches(_ other: Component) -> Bool {
@@ -118,15 +118,15 @@ public struct ClaimPath: Sendable, Hashable, ExpressibleByArrayLiteral, Expressi
         }
     }
 
-    public let components: [Component]
+    package let components: [Component]
 
-    public init(_ components: [Component]) { self.components = components }
-    public init(arrayLiteral elements: Component...) { components = elements }
+    package init(_ components: [Component]) { self.components = components }
+    package init(arrayLiteral elements: Component...) { components = elements }
     /// A path to one top-level claim.
-    public init(stringLiteral value: String) { components = [.key(value)] }
+    package init(stringLiteral value: String) { components = [.key(value)] }
 
     /// Reads a DCQL `path` array: non-empty, of strings, non-negative integers and nulls.
-    public init?(json: [JSONValue]) {
+    package init?(json: [JSONValue]) {
         var components: [Component] = []
         for element in json {
             switch element {
@@ -141,7 +141,7 @@ public struct ClaimPath: Sendable, Hashable, ExpressibleByArrayLiteral, Expressi
         self.components = components
     }
 
-    public var description: String {
+    package var description: String {
         "[" + components.map {
             switch $0 {
             case .key(let key): "\"\(key)\""

@@ -2,18 +2,18 @@ import Crypto
 import Foundation
 
 /// A credential's entry in a token status list: `status: {status_list: {idx, uri}}`.
-public struct StatusReference: Sendable, Hashable {
-    public let uri: String
-    public let index: Int
+package struct StatusReference: Sendable, Hashable {
+    package let uri: String
+    package let index: Int
 
-    public init(uri: String, index: Int) {
+    package init(uri: String, index: Int) {
         self.uri = uri
         self.index = index
     }
 }
 
 /// Issues SD-JWT VCs (IETF SD-JWT VC on RFC 9901) signed with ES256.
-public enum SDJWTIssuer {
+package enum SDJWTIssuer {
     /// Claims the issuer sets itself; `claims` must not contain them.
     static let registeredClaims: Set<String> = ["iss", "vct", "iat", "exp", "cnf", "status", "_sd_alg"]
 
@@ -29,7 +29,7 @@ public enum SDJWTIssuer {
     ///   - status: becomes `status.status_list` when given.
     ///   - typ: the header `typ`, `dc+sd-jwt` or the legacy `vc+sd-jwt`.
     ///   - decoyDigests: the number of decoy digests to add to the top-level `_sd`.
-    public static func issue(
+    package static func issue(
         claims: [String: JSONValue],
         selectivelyDisclosable: [ClaimPath],
         vct: String,

@@ -2,14 +2,14 @@ import Crypto
 import Foundation
 
 /// Holder side: selects disclosures and adds a Key Binding JWT (RFC 9901 §4.3).
-public enum SDJWTPresentation {
+package enum SDJWTPresentation {
     /// Presents `sdJWT` (an issuance, `…~`) with only the disclosures for claims named in
     /// `names`, plus a KB-JWT signed by `holderKey`.
     ///
     /// A disclosure is kept when its claim name is in `names` and it is reachable from the
     /// issuer-signed payload through claims that are kept too; array-element disclosures inside a
     /// kept claim are always kept.
-    public static func make(
+    package static func make(
         sdJWT: String,
         disclosing names: Set<String>,
         holderKey: P256.Signing.PrivateKey,
@@ -58,7 +58,7 @@ public enum SDJWTPresentation {
 
     /// A KB-JWT (`typ: kb+jwt`, ES256) with `iat`, `aud`, `nonce` and the `sd_hash` of
     /// `presentation`, which must be the SD-JWT up to and including its last `~`.
-    public static func keyBindingJWT(
+    package static func keyBindingJWT(
         for presentation: String,
         holderKey: P256.Signing.PrivateKey,
         audience: String,

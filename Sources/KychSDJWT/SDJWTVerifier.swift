@@ -3,11 +3,11 @@ import Foundation
 
 /// One requested claim of a DCQL credential query: the path must select something, and when
 /// `values` is given one selected value must equal one of them (numbers compare by value).
-public struct ClaimQuery: Sendable, Hashable {
-    public var path: ClaimPath
-    public var values: [JSONValue]?
+package struct ClaimQuery: Sendable, Hashable {
+    package var path: ClaimPath
+    package var values: [JSONValue]?
 
-    public init(path: ClaimPath, values: [JSONValue]? = nil) {
+    package init(path: ClaimPath, values: [JSONValue]? = nil) {
         self.path = path
         self.values = values
     }
@@ -15,23 +15,23 @@ public struct ClaimQuery: Sendable, Hashable {
 
 /// What one presented SD-JWT VC must satisfy: a DCQL credential query plus the parameters of
 /// the verification it answers.
-public struct PresentationRequirements: Sendable {
+package struct PresentationRequirements: Sendable {
     /// The DCQL `format`; `dc+sd-jwt` and `vc+sd-jwt` both accept either SD-JWT `typ`.
-    public var format: String
+    package var format: String
     /// DCQL `meta.vct_values`.
-    public var vctValues: [String]
+    package var vctValues: [String]
     /// Issuer DIDs trusted for this verification, matched against the DID of the header `kid`.
-    public var acceptedIssuerDIDs: [String]
+    package var acceptedIssuerDIDs: [String]
     /// The KB-JWT `aud` that must match exactly: the verifier's `client_id`, prefix included.
-    public var audience: String
+    package var audience: String
     /// The KB-JWT `nonce` (the verification's `request_nonce`).
-    public var nonce: String
+    package var nonce: String
     /// DCQL `require_cryptographic_holder_binding`.
-    public var requireHolderBinding: Bool
+    package var requireHolderBinding: Bool
     /// DCQL `claims`.
-    public var claims: [ClaimQuery]
+    package var claims: [ClaimQuery]
 
-    public init(
+    package init(
         vctValues: [String],
         acceptedIssuerDIDs: [String],
         audience: String,
@@ -51,14 +51,14 @@ public struct PresentationRequirements: Sendable {
 }
 
 /// A presentation that passed every check.
-public struct VerifiedSDJWT: Sendable, Equatable {
+package struct VerifiedSDJWT: Sendable, Equatable {
     /// All issuer-signed claims plus the disclosed ones, with `_sd` and `_sd_alg` removed.
     /// Array elements whose disclosure was not presented stay as their digest strings, as the
     /// swiyu verifier reports them.
-    public let claims: [String: JSONValue]
+    package let claims: [String: JSONValue]
     /// The DID part of the issuer JWT's `kid`.
-    public let issuerDID: String
-    public let vct: String
+    package let issuerDID: String
+    package let vct: String
 }
 
 /// Verifies one SD-JWT VC presentation the way the swiyu Generic Verifier 4.x does (the
@@ -66,22 +66,22 @@ public struct VerifiedSDJWT: Sendable, Equatable {
 /// order); the first failing check decides the `VerificationFailure.Code`. Failures the real
 /// verifier leaves unmapped are mapped: an unresolvable issuer key gives
 /// `public_key_of_issuer_unresolvable`, a failed claim query `credential_missing_data`.
-public struct SDJWTVerifier: Sendable {
+package struct SDJWTVerifier: Sendable {
     /// The SD-JWT VC header `typ` values accepted: current and legacy.
-    public static let sdJWTTypes: Set<String> = ["dc+sd-jwt", "vc+sd-jwt"]
+    package static let sdJWTTypes: Set<String> = ["dc+sd-jwt", "vc+sd-jwt"]
     /// Registered claims that must not be selectively disclosed (SD-JWT VC §3.2.2).
     static let undisclosableClaims: Set<String> = ["iss", "nbf", "exp", "cnf", "vct", "status"]
 
-    public let resolver: any DIDResolver
+    package let resolver: any DIDResolver
     /// Reads credential statuses; without one, a credential that has a status fails with
     /// `unresolvable_status_list`.
-    public let statusListChecker: (any StatusListChecker)?
+    package let statusListChecker: (any StatusListChecker)?
     /// How far the KB-JWT `iat` may be from now, either way.
-    public let proofTimeWindow: TimeInterval
+    package let proofTimeWindow: TimeInterval
     /// Leeway for the issuer JWT's `exp` and `nbf` in the signature step.
-    public let clockSkew: TimeInterval
+    package let clockSkew: TimeInterval
 
-    public init(
+    package init(
         resolver: any DIDResolver,
         statusListChecker: (any StatusListChecker)? = nil,
         proofTimeWindow: TimeInterval = 120,
@@ -94,7 +94,7 @@ public struct SDJWTVerifier: Sendable {
     }
 
     /// Runs all checks on `presentation` (`<issuer-jwt>~<disclosures>~[<kb-jwt>]`).
-    public func verify(
+    package func verify(
         _ presentation: String,
         requirements: PresentationRequirements,
         now: Date = Date()

@@ -2,24 +2,24 @@ import Crypto
 import Foundation
 
 /// Why a status list could not be used.
-public struct StatusListError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct StatusListError: Error, Sendable, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// A Token Status List (IETF draft-ietf-oauth-status-list): one `bits`-wide status per token,
 /// packed least-significant bit first. In a status list token it travels as
 /// `status_list: {bits, lst}` with `lst = base64url(zlib(bytes))`.
-public struct StatusList: Sendable, Equatable {
+package struct StatusList: Sendable, Equatable {
     /// Bits per status: 1, 2, 4 or 8.
-    public let bits: Int
+    package let bits: Int
     /// The packed statuses.
-    public let bytes: Data
+    package let bytes: Data
 
     static let allowedBits: Set<Int> = [1, 2, 4, 8]
 
     /// Packs `values`; each must fit in `bits`.
-    public init(bits: Int, values: [Int]) throws(StatusListError) {
+    package init(bits: Int, values: [Int]) throws(StatusListError) {
         guard Self.allowedBits.contains(bits) else { throw StatusListError("bits must be 1, 2, 4 or 8") }
         guard values.allSatisfy({ (0..<(1 << bits)).contains($0) }) else {
             throw StatusListError("a status value does not fit in \(bits) bits")
@@ -33,7 +33,7 @@ public struct StatusList: Sendable, Equatable {
     }
 
     /// Decodes the `lst` member of a status list token.
-    public init(bits: Int, compressedList lst: String, maxSize: Int = 16 << 20) throws(StatusListError) {
+    package init(bits: Int, compressedList lst: String, maxSize: Int = 16 << 20) throws(StatusListError) {
         guard Self.allowedBits.contains(bits) else { throw StatusListError("bits must be 1, 2, 4 or 8") }
         guard let compressed = Base64URL.decode(lst) else { throw StatusListError("lst is not base64url") }
         do {
@@ -45,20 +45,20 @@ public struct StatusList: Sendable, Equatable {
     }
 
     /// The `lst` value: base64url of the zlib-wrapped bytes.
-    public var compressedList: String {
+    package var compressedList: String {
         Base64URL.encode(Deflate.deflateZlib(bytes))
     }
 
     /// The status at `index`: `(byte[index*bits/8] >> ((index*bits) % 8)) & ((1 << bits) - 1)`,
     /// or `nil` when the list is too short.
-    public func value(at index: Int) -> Int? {
+    package func value(at index: Int) -> Int? {
         guard index >= 0, index < bytes.count * 8 / bits else { return nil }
         let byte = Int(bytes[bytes.startIndex + index * bits / 8])
         return (byte >> (index * bits % 8)) & ((1 << bits) - 1)
     }
 
     /// Builds and signs a status list token (`typ: statuslist+jwt`) whose `sub` is `uri`.
-    public static func make(
+    package static func make(
         bits: Int,
         values: [Int],
         uri: String,
@@ -84,7 +84,7 @@ public struct StatusList: Sendable, Equatable {
     /// `credentialIssuerDID`: `typ` is `statuslist+jwt`, the token's `kid` DID starts with the
     /// issuer DID and its key verifies the ES256 signature, `sub` equals `uri`, `iat` is present,
     /// `exp` is present and not passed, `ttl` (if any) is positive, and `status_list` is valid.
-    public static func verify(
+    package static func verify(
         jwt: String,
         uri: String,
         credentialIssuerDID: String,
@@ -125,20 +125,20 @@ public struct StatusList: Sendable, Equatable {
 
 /// Looks up the status of a credential listed at `index` in the status list at `uri`.
 /// Any error thrown makes the verifier report `unresolvable_status_list`.
-public protocol StatusListChecker: Sendable {
+package protocol StatusListChecker: Sendable {
     func status(uri: String, index: Int, issuerDID: String, now: Date) async throws -> Int
 }
 
 /// A `StatusListChecker` for token status lists. It only accepts `https` URIs on `acceptedHosts`
 /// (compared case-insensitively),
 /// fetches the token through `fetch`, limits its size, and checks it with `StatusList.verify`.
-public struct TokenStatusListChecker: StatusListChecker {
-    public let resolver: any DIDResolver
-    public let acceptedHosts: Set<String>
-    public let maxTokenSize: Int
-    public let fetch: @Sendable (URL) async throws -> String
+package struct TokenStatusListChecker: StatusListChecker {
+    package let resolver: any DIDResolver
+    package let acceptedHosts: Set<String>
+    package let maxTokenSize: Int
+    package let fetch: @Sendable (URL) async throws -> String
 
-    public init(
+    package init(
         resolver: any DIDResolver,
         acceptedHosts: Set<String>,
         maxTokenSize: Int = 200 * 1024,
@@ -150,7 +150,7 @@ public struct TokenStatusListChecker: StatusListChecker {
         self.fetch = fetch
     }
 
-    public func status(uri: String, index: Int, issuerDID: String, now: Date) async throws -> Int {
+    package func status(uri: String, index: Int, issuerDID: String, now: Date) async throws -> Int {
         guard let url = URL(string: uri), url.scheme?.lowercased() == "https",
               let host = url.host?.lowercased(), acceptedHosts.contains(host)
         else { throw StatusListError("status list uri is not an accepted https location") }

@@ -1,9 +1,9 @@
 /// A failed presentation check: an `error_code` of the swiyu Generic Verifier and a description
 /// that is safe to show (it never contains claim values or keys).
-public struct VerificationFailure: Error, Sendable, Equatable, CustomStringConvertible {
+package struct VerificationFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// The swiyu verifier's `error_code` values (`VerificationErrorResponseCode`); raw values are
     /// the lower-case wire form.
-    public enum Code: String, Sendable, CaseIterable, Codable {
+    package enum Code: String, Sendable, CaseIterable, Codable {
         case credentialInvalid = "credential_invalid"
         case jwtExpired = "jwt_expired"
         case jwtPremature = "jwt_premature"
@@ -35,13 +35,13 @@ public struct VerificationFailure: Error, Sendable, Equatable, CustomStringConve
         case invalidTokenStatusList = "invalid_token_status_list"
     }
 
-    public let errorCode: Code
-    public let errorDescription: String
+    package let errorCode: Code
+    package let errorDescription: String
 
-    public init(_ errorCode: Code, _ errorDescription: String) {
+    package init(_ errorCode: Code, _ errorDescription: String) {
         self.errorCode = errorCode
         self.errorDescription = errorDescription
     }
 
-    public var description: String { "\(errorCode.rawValue): \(errorDescription)" }
+    package var description: String { "\(errorCode.rawValue): \(errorDescription)" }
 }

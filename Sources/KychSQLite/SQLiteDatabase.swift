@@ -6,7 +6,7 @@ import SQLiteNIO
 
 /// One SQLite connection shared by a process, with every use serialised: statements and transactions
 /// never interleave, so each state change is atomic as on PostgreSQL.
-public final class SQLiteDatabase: Sendable {
+package final class SQLiteDatabase: Sendable {
     let connection: SQLiteConnection
     private let lock = AsyncLock()
 
@@ -16,7 +16,7 @@ public final class SQLiteDatabase: Sendable {
 
     /// Opens (creating if needed) the database at `path` (nil: in memory) and, unless told not to,
     /// brings its schema up to date (``installSchema()``); a file from a newer KyCH is refused and closed.
-    public static func open(path: String?, installingSchema: Bool = true, logger: Logger) async throws -> SQLiteDatabase {
+    package static func open(path: String?, installingSchema: Bool = true, logger: Logger) async throws -> SQLiteDatabase {
         if let path {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -35,19 +35,19 @@ public final class SQLiteDatabase: Sendable {
     }
 
     /// Closes the connection; runs even when the calling task is cancelled (as on shutdown).
-    public func close() async throws {
+    package func close() async throws {
         let connection = connection
         try await Task.detached { try await connection.close() }.value
     }
 
     /// Runs one statement and returns its rows.
     @discardableResult
-    public func rows(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+    package func rows(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
         try await lock.withLock { try await self.unlockedRows(sql, binds) }
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE … COMMIT` transaction (rolled back if it throws).
-    public func transaction<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+    package func transaction<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
         try await lock.withLock {
             _ = try await self.unlockedRows("BEGIN IMMEDIATE", [])
             do {
@@ -62,10 +62,10 @@ public final class SQLiteDatabase: Sendable {
     }
 
     /// Statements inside ``transaction(_:)``.
-    public struct Transaction: Sendable {
+    package struct Transaction: Sendable {
         let db: SQLiteDatabase
         @discardableResult
-        public func rows(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        package func rows(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
             try await db.unlockedRows(sql, binds)
         }
     }
@@ -109,14 +109,14 @@ actor AsyncLock {
 
 /// Reading KyCH's column encodings (see `SQLiteSchema`): text, integers, Unix-second dates, blobs, JSON lists.
 extension SQLiteRow {
-    public func string(_ name: String) -> String? { column(name)?.string }
-    public func int(_ name: String) -> Int64? { column(name)?.integer.map(Int64.init) }
-    public func date(_ name: String) -> Date? { column(name)?.double.map(Date.init(timeIntervalSince1970:)) }
-    public func data(_ name: String) -> Data? {
+    package func string(_ name: String) -> String? { column(name)?.string }
+    package func int(_ name: String) -> Int64? { column(name)?.integer.map(Int64.init) }
+    package func date(_ name: String) -> Date? { column(name)?.double.map(Date.init(timeIntervalSince1970:)) }
+    package func data(_ name: String) -> Data? {
         guard case .blob(let buffer)? = column(name) else { return nil }
         return Data(buffer.readableBytesView)
     }
-    public func strings(_ name: String) -> [String]? {
+    package func strings(_ name: String) -> [String]? {
         guard let text = string(name) else { return nil }
         return (try? JSONDecoder().decode([String].self, from: Data(text.utf8)))
     }
@@ -124,10 +124,10 @@ extension SQLiteRow {
 
 /// Binding values in KyCH's column encodings.
 extension SQLiteData {
-    public static func text(_ s: String?) -> SQLiteData { s.map(SQLiteData.text) ?? .null }
-    public static func date(_ d: Date) -> SQLiteData { .float(d.timeIntervalSince1970) }
-    public static func blob(_ d: Data?) -> SQLiteData { d.map { .blob(ByteBuffer(bytes: $0)) } ?? .null }
-    public static func list(_ l: [String]?) -> SQLiteData {
+    package static func text(_ s: String?) -> SQLiteData { s.map(SQLiteData.text) ?? .null }
+    package static func date(_ d: Date) -> SQLiteData { .float(d.timeIntervalSince1970) }
+    package static func blob(_ d: Data?) -> SQLiteData { d.map { .blob(ByteBuffer(bytes: $0)) } ?? .null }
+    package static func list(_ l: [String]?) -> SQLiteData {
         guard let l, let data = try? JSONEncoder().encode(l) else { return .null }
         return .text(String(decoding: data, as: UTF8.self))
     }

@@ -205,23 +205,23 @@ enum SQLiteSchema {
 }
 
 /// What ``SQLiteDatabase/installSchema()`` did.
-public struct SQLiteSchemaChanges: Sendable, Equatable {
+package struct SQLiteSchemaChanges: Sendable, Equatable {
     /// The migrations applied, as "number name", in order.
-    public var migrations: [String]
+    package var migrations: [String]
     /// The tables that did not exist before.
-    public var createdTables: [String]
+    package var createdTables: [String]
 
-    public init(migrations: [String] = [], createdTables: [String] = []) {
+    package init(migrations: [String] = [], createdTables: [String] = []) {
         self.migrations = migrations
         self.createdTables = createdTables
     }
 }
 
 /// Why a SQLite file's schema was left alone.
-public enum SQLiteSchemaError: Error, Equatable, CustomStringConvertible {
+package enum SQLiteSchemaError: Error, Equatable, CustomStringConvertible {
     case newerThanKnown(version: Int, latest: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .newerThanKnown(let version, let latest):
             "the SQLite database is at schema version \(version), newer than this KyCH knows (\(latest)): "
@@ -232,12 +232,12 @@ public enum SQLiteSchemaError: Error, Equatable, CustomStringConvertible {
 
 extension SQLiteDatabase {
     /// The schema version (last migration) this code creates and understands.
-    public static var schemaVersion: Int { SQLiteSchema.latest }
+    package static var schemaVersion: Int { SQLiteSchema.latest }
 
     /// Applies the migrations the file lacks (none when up to date); throws ``SQLiteSchemaError`` for a file
     /// from a newer KyCH.
     @discardableResult
-    public func installSchema() async throws -> SQLiteSchemaChanges {
+    package func installSchema() async throws -> SQLiteSchemaChanges {
         try await SQLiteSchema.migrate(self)
     }
 
@@ -246,7 +246,7 @@ extension SQLiteDatabase {
     /// from the file's own `sqlite_master`, i.e. as the migrations left them, so user_version stays right and
     /// the other schema's tables are untouched.
     @discardableResult
-    public func resetSchemas(_ schemas: [String]) async throws -> [String] {
+    package func resetSchemas(_ schemas: [String]) async throws -> [String] {
         let tables = try schemas.flatMap { name in
             guard let tables = SQLiteSchema.tables[name] else { throw CLIError("unknown schema \(name)") }
             return tables

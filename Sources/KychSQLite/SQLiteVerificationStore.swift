@@ -7,14 +7,14 @@ import SQLiteNIO
 /// `verifier_webhook_events`). Every transition is one conditional statement or one transaction on the
 /// process's single, serialised connection (and SQLite's write lock between processes), so it is
 /// atomic as on PostgreSQL.
-public struct SQLiteVerificationStore: VerificationStore {
+package struct SQLiteVerificationStore: VerificationStore {
     let db: SQLiteDatabase
 
-    public init(db: SQLiteDatabase) {
+    package init(db: SQLiteDatabase) {
         self.db = db
     }
 
-    public func create(_ v: Verification) async throws {
+    package func create(_ v: Verification) async throws {
         try await db.rows("""
             INSERT INTO verifier_verifications (verification_id, request_nonce, oauth_state, status, response_mode,
               dcql_query, accepted_issuer_dids, encryption_key, encryption_key_id, created_at, expires_at)
@@ -25,7 +25,7 @@ public struct SQLiteVerificationStore: VerificationStore {
                   .date(v.createdAt), .date(v.expiresAt)])
     }
 
-    public func verification(id: String) async throws -> Verification? {
+    package func verification(id: String) async throws -> Verification? {
         guard let row = try await db.rows("SELECT * FROM verifier_verifications WHERE verification_id = ?", [.text(id)]).first else {
             return nil
         }
@@ -40,12 +40,12 @@ public struct SQLiteVerificationStore: VerificationStore {
         ).decoded()
     }
 
-    public func deleteIfExpired(id: String, now: Date) async throws -> Bool {
+    package func deleteIfExpired(id: String, now: Date) async throws -> Bool {
         try await !db.rows("DELETE FROM verifier_verifications WHERE verification_id = ? AND expires_at <= ? RETURNING 1",
                            [.text(id), .date(now)]).isEmpty
     }
 
-    public func claim(id: String, now: Date) async throws -> Bool {
+    package func claim(id: String, now: Date) async throws -> Bool {
         try await !db.rows("""
             UPDATE verifier_verifications SET status = ?
             WHERE verification_id = ? AND status = ? AND expires_at > ?
@@ -53,7 +53,7 @@ public struct SQLiteVerificationStore: VerificationStore {
             """, [.text(VerificationStatus.inProgress.rawValue), .text(id), .text(VerificationStatus.pending.rawValue), .date(now)]).isEmpty
     }
 
-    public func finish(id: String, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool {
+    package func finish(id: String, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool {
         let data = outcome.credentialSubjectData.map(JSONText.string)
         return try await db.transaction { tx in
             let now = Date()
@@ -71,14 +71,14 @@ public struct SQLiteVerificationStore: VerificationStore {
         }
     }
 
-    public func enqueueEvent(verificationID: String) async throws {
+    package func enqueueEvent(verificationID: String) async throws {
         try await db.rows("""
             INSERT INTO verifier_webhook_events (verification_id, created_at)
             SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM verifier_webhook_events WHERE verification_id = ?)
             """, [.text(verificationID), .date(Date()), .text(verificationID)])
     }
 
-    public func leaseDueEvent(lease: Duration) async throws -> WebhookEvent? {
+    package func leaseDueEvent(lease: Duration) async throws -> WebhookEvent? {
         let now = Date()
         let rows = try await db.rows("""
             UPDATE verifier_webhook_events SET next_attempt_at = ?
@@ -93,18 +93,18 @@ public struct SQLiteVerificationStore: VerificationStore {
                             attempts: Int(row.int("attempts") ?? 0))
     }
 
-    public func eventDelivered(_ event: WebhookEvent) async throws {
+    package func eventDelivered(_ event: WebhookEvent) async throws {
         try await db.rows("DELETE FROM verifier_webhook_events WHERE event_serial = ?", [.integer(Int(event.serial))])
     }
 
-    public func eventFailed(_ event: WebhookEvent, reason: String, retryAfter: Duration) async throws {
+    package func eventFailed(_ event: WebhookEvent, reason: String, retryAfter: Duration) async throws {
         try await db.rows("""
             UPDATE verifier_webhook_events SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?
             WHERE event_serial = ?
             """, [.date(Date().addingTimeInterval(retryAfter.seconds)), .text(reason), .integer(Int(event.serial))])
     }
 
-    public func purgeExpired(now: Date) async throws -> Int {
+    package func purgeExpired(now: Date) async throws -> Int {
         try await db.rows("DELETE FROM verifier_verifications WHERE expires_at <= ? RETURNING 1", [.date(now)]).count
     }
 }

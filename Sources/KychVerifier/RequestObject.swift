@@ -4,11 +4,11 @@ import KychVerifierModel
 
 /// The signed OpenID4VP authorization request (JAR, RFC 9101) of a verification, as the swiyu
 /// Generic Verifier 4.x builds it (`swiyu-verifier-api.md` §4.3).
-public enum RequestObject {
+package enum RequestObject {
     /// The JOSE `typ` and the media type of a request object.
-    public static let type = "oauth-authz-req+jwt"
+    package static let type = "oauth-authz-req+jwt"
     /// The `aud` of request objects (static discovery, OpenID4VP §5.8).
-    public static let audience = "https://self-issued.me/v2"
+    package static let audience = "https://self-issued.me/v2"
     static let profileVersion = "swiss-profile-verification:1.0.0"
     static let vpFormatsSupported: JSONValue = [
         "dc+sd-jwt": ["sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"]],

@@ -2,10 +2,10 @@ import Crypto
 import Foundation
 
 /// A P-256 private key in a PEM file (PKCS #8), created with mode 0600 when missing.
-public enum SigningKeyFile {
+package enum SigningKeyFile {
     /// Reads the key at `path`, or creates a new one there if the file does not exist.
     /// Returns the key and whether it was created now.
-    public static func loadOrCreate(path: String) throws(SigningKeyFileError) -> (key: P256.Signing.PrivateKey, created: Bool) {
+    package static func loadOrCreate(path: String) throws(SigningKeyFileError) -> (key: P256.Signing.PrivateKey, created: Bool) {
         if FileManager.default.fileExists(atPath: path) { return (try load(path: path), false) }
         let key = P256.Signing.PrivateKey()
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
@@ -25,7 +25,7 @@ public enum SigningKeyFile {
     }
 
     /// Reads the key at `path`.
-    public static func load(path: String) throws(SigningKeyFileError) -> P256.Signing.PrivateKey {
+    package static func load(path: String) throws(SigningKeyFileError) -> P256.Signing.PrivateKey {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SigningKeyFileError(path: path, problem: "cannot be read")
         }
@@ -37,15 +37,15 @@ public enum SigningKeyFile {
     }
 
     /// Whether group or others may read the file.
-    public static func isReadableByOthers(path: String) -> Bool {
+    package static func isReadableByOthers(path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && info.st_mode & 0o077 != 0
     }
 }
 
 /// A key file that cannot be used.
-public struct SigningKeyFileError: Error, Sendable, CustomStringConvertible {
-    public var path: String
-    public var problem: String
-    public var description: String { "key file \(path) \(problem)" }
+package struct SigningKeyFileError: Error, Sendable, CustomStringConvertible {
+    package var path: String
+    package var problem: String
+    package var description: String { "key file \(path) \(problem)" }
 }

@@ -8,12 +8,12 @@ import Logging
 /// The built-in verifier without HTTP: the swiyu Generic Verifier 4.x management API and wallet
 /// endpoints (`swiyu-verifier-api.md` §2, §4), each method taking request values and returning the
 /// JSON to answer, or throwing a ``VerifierAPIError`` that says how to answer.
-public struct VerifierService: Sendable {
-    public let settings: VerifierSettings
-    public let store: any VerificationStore
-    public let logger: Logger
+package struct VerifierService: Sendable {
+    package let settings: VerifierSettings
+    package let store: any VerificationStore
+    package let logger: Logger
 
-    public init(settings: VerifierSettings, store: any VerificationStore, logger: Logger) {
+    package init(settings: VerifierSettings, store: any VerificationStore, logger: Logger) {
         self.settings = settings
         self.store = store
         self.logger = logger
@@ -22,7 +22,7 @@ public struct VerifierService: Sendable {
     // MARK: management API
 
     /// `POST /management/api/verifications`: validates the body and creates a pending verification.
-    public func createVerification(body: Data, now: Date = Date()) async throws -> JSONValue {
+    package func createVerification(body: Data, now: Date = Date()) async throws -> JSONValue {
         let json: JSONValue
         do {
             json = try JSONText.parse(body)
@@ -39,7 +39,7 @@ public struct VerifierService: Sendable {
 
     /// `GET /management/api/verifications/{id}`: 404 for unknown and expired verifications (which
     /// this call deletes).
-    public func verificationResult(id: String, now: Date = Date()) async throws -> JSONValue {
+    package func verificationResult(id: String, now: Date = Date()) async throws -> JSONValue {
         guard let verification = try await store.verification(id: id) else { throw VerifierAPIError.verificationNotFound(id) }
         if verification.isExpired(at: now) {
             _ = try await store.deleteIfExpired(id: id, now: now)
@@ -64,7 +64,7 @@ public struct VerifierService: Sendable {
     // MARK: wallet endpoints
 
     /// `GET /oid4vp/api/openid-client-metadata.json`.
-    public var clientMetadata: JSONValue {
+    package var clientMetadata: JSONValue {
         .object([
             "client_id": .string(settings.clientID),
             "client_name": .string(settings.clientName),
@@ -74,7 +74,7 @@ public struct VerifierService: Sendable {
     }
 
     /// `GET /oid4vp/api/request-object/{id}`: the request object, signed anew on every call.
-    public func requestObject(id: String, now: Date = Date()) async throws -> String {
+    package func requestObject(id: String, now: Date = Date()) async throws -> String {
         guard let verification = try await store.verification(id: id), !verification.isExpired(at: now) else {
             throw VerifierAPIError.requestObjectNotFound(id)
         }
@@ -84,7 +84,7 @@ public struct VerifierService: Sendable {
 
     /// `POST /oid4vp/api/request-object/{id}/response-data`: a wallet's presentation or refusal.
     /// Returns the 200 body (`{}`); a failed presentation is recorded as FAILED and thrown as a 400.
-    public func receiveWalletResponse(id: String, body: String, apiVersion: String?, now: Date = Date()) async throws -> JSONValue {
+    package func receiveWalletResponse(id: String, body: String, apiVersion: String?, now: Date = Date()) async throws -> JSONValue {
         if let apiVersion, apiVersion.trimmingCharacters(in: .whitespaces) != "2" {
             throw VerifierAPIError.badRequest("SWIYU-API-Version \(apiVersion) is not supported; use 2")
         }

@@ -4,29 +4,29 @@ import KychCore
 import KychSDJWT
 
 /// The verifier's identity and policies, resolved from its configuration and signing key.
-public struct VerifierSettings: Sendable {
+package struct VerifierSettings: Sendable {
     /// The public base URL (no trailing slash).
-    public var externalURL: String
-    public var verifierDID: String
+    package var externalURL: String
+    package var verifierDID: String
     /// The `kid` of request objects: a DID URL of `verifierDID`.
-    public var keyID: String
-    public var signingKey: P256.Signing.PrivateKey
-    public var verificationTTL: TimeInterval
+    package var keyID: String
+    package var signingKey: P256.Signing.PrivateKey
+    package var verificationTTL: TimeInterval
     /// Lifetime of a signed request object (`exp` − `iat`), 600 s as in swiyu.
-    public var requestObjectTTL: TimeInterval = 600
-    public var proofTimeWindow: TimeInterval
-    public var deeplinkScheme: String
-    public var clientName: String
+    package var requestObjectTTL: TimeInterval = 600
+    package var proofTimeWindow: TimeInterval
+    package var deeplinkScheme: String
+    package var clientName: String
     /// Whether results produce webhook events (a callback URI is configured).
-    public var webhookEnabled: Bool
+    package var webhookEnabled: Bool
 
     /// The prefix of the OpenID4VP client identifier scheme for DIDs (swiyu 4.x).
-    public static let clientIDPrefix = "decentralized_identifier:"
+    package static let clientIDPrefix = "decentralized_identifier:"
 
     /// `decentralized_identifier:<DID>`: the `client_id`, the request object's `iss`, and the KB-JWT `aud`.
-    public var clientID: String { Self.clientIDPrefix + verifierDID }
+    package var clientID: String { Self.clientIDPrefix + verifierDID }
 
-    public init(externalURL: String, verifierDID: String, keyID: String, signingKey: P256.Signing.PrivateKey,
+    package init(externalURL: String, verifierDID: String, keyID: String, signingKey: P256.Signing.PrivateKey,
                 verificationTTL: TimeInterval = 900, proofTimeWindow: TimeInterval = 120,
                 deeplinkScheme: String = "swiyu-verify", clientName: String = "KyCH Verifier", webhookEnabled: Bool) {
         self.externalURL = externalURL
@@ -42,7 +42,7 @@ public struct VerifierSettings: Sendable {
 
     /// Settings from `config` with its signing key. `VERIFIER_DID` defaults to the key's `did:jwk`;
     /// a configured `did:jwk` must be that of the key.
-    public init(config: VerifierConfig, signingKey: P256.Signing.PrivateKey) throws(VerifierSettingsError) {
+    package init(config: VerifierConfig, signingKey: P256.Signing.PrivateKey) throws(VerifierSettingsError) {
         let ownDID = DIDJWK.did(for: signingKey.publicKey)
         let did = config.verifierDID ?? ownDID
         if did.hasPrefix("did:jwk:") && did != ownDID {
@@ -56,12 +56,12 @@ public struct VerifierSettings: Sendable {
     }
 
     /// `{external_url}/oid4vp/api/request-object/{id}`.
-    public func requestObjectURL(id: String) -> String {
+    package func requestObjectURL(id: String) -> String {
         externalURL + "/oid4vp/api/request-object/" + id
     }
 
     /// `{scheme}://?client_id=…&request_uri=…`, both strictly percent-encoded.
-    public func deeplink(id: String) -> String {
+    package func deeplink(id: String) -> String {
         "\(deeplinkScheme)://?client_id=\(Self.strictlyEncoded(clientID))&request_uri=\(Self.strictlyEncoded(requestObjectURL(id: id)))"
     }
 
@@ -71,7 +71,7 @@ public struct VerifierSettings: Sendable {
 }
 
 /// Settings that contradict each other.
-public struct VerifierSettingsError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct VerifierSettingsError: Error, Sendable, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

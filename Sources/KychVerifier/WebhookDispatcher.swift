@@ -8,18 +8,18 @@ import Logging
 /// `{"verification_id", "timestamp"}` to the callback, with the optional API-key header. A reply
 /// below 400 removes the event (2xx and, as in swiyu, 3xx); anything else leaves it for the next
 /// run, forever (at-least-once delivery).
-public struct WebhookDispatcher: Sendable {
-    public let store: any VerificationStore
-    public let callbackURI: String
+package struct WebhookDispatcher: Sendable {
+    package let store: any VerificationStore
+    package let callbackURI: String
     /// The API-key header (name, value), if configured.
-    public let apiKey: (header: String, value: String)?
-    public let interval: Duration
-    public let logger: Logger
+    package let apiKey: (header: String, value: String)?
+    package let interval: Duration
+    package let logger: Logger
     /// How long a process owns an event it is delivering (longer than one request may take);
     /// if the process stops meanwhile, the event is due again after this.
-    public var lease: Duration = .seconds(20)
+    package var lease: Duration = .seconds(20)
 
-    public init(store: any VerificationStore, callbackURI: String, apiKey: (header: String, value: String)?,
+    package init(store: any VerificationStore, callbackURI: String, apiKey: (header: String, value: String)?,
                 interval: Duration, logger: Logger) {
         self.store = store
         self.callbackURI = callbackURI
@@ -32,7 +32,7 @@ public struct WebhookDispatcher: Sendable {
     /// delivered. When the callback cannot be reached, the run stops there and the remaining events
     /// wait for the next one.
     @discardableResult
-    public func deliverDueEvents(continuing: () -> Bool = { true }) async throws -> Int {
+    package func deliverDueEvents(continuing: () -> Bool = { true }) async throws -> Int {
         var delivered = 0
         while continuing(), let event = try await store.leaseDueEvent(lease: lease) {
             var metadata: Logger.Metadata = ["verification_id": "\(event.verificationID)", "attempt": "\(event.attempts + 1)"]

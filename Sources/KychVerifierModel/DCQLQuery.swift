@@ -3,18 +3,18 @@ import KychSDJWT
 /// A DCQL query (OpenID4VP §6) restricted the way the swiyu Generic Verifier 4.x restricts it at
 /// creation (`swiyu-verifier-api.md` §2.2): no `multiple`, `claim_sets`, `trusted_authorities` or
 /// `credential_sets`, `meta.vct_values` required, claim paths of names, indices and `null`.
-public struct DCQLQuery: Sendable, Equatable {
+package struct DCQLQuery: Sendable, Equatable {
     /// One entry of `credentials`.
-    public struct CredentialQuery: Sendable, Equatable {
-        public var id: String
-        public var format: String
-        public var vctValues: [String]
+    package struct CredentialQuery: Sendable, Equatable {
+        package var id: String
+        package var format: String
+        package var vctValues: [String]
         /// `nil`: `claims` was absent (only the credential's always-present claims are asked for).
-        public var claims: [ClaimQuery]?
-        public var requireCryptographicHolderBinding: Bool
+        package var claims: [ClaimQuery]?
+        package var requireCryptographicHolderBinding: Bool
 
         /// The claim names a wallet must disclose: every name component of every claim path.
-        public var requestedClaimNames: Set<String> {
+        package var requestedClaimNames: Set<String> {
             Set((claims ?? []).flatMap { query in
                 query.path.components.compactMap { component -> String? in
                     if case .key(let name) = component { name } else { nil }
@@ -23,11 +23,11 @@ public struct DCQLQuery: Sendable, Equatable {
         }
     }
 
-    public var credentials: [CredentialQuery]
+    package var credentials: [CredentialQuery]
 
     /// Parses and validates `dcql_query`; every problem found is one message of the error, each
     /// starting with the JSON path of the offending member.
-    public init(json: JSONValue) throws(DCQLError) {
+    package init(json: JSONValue) throws(DCQLError) {
         var problems: [String] = []
         guard let object = json.objectValue else { throw DCQLError(["dcql_query: must be an object"]) }
         if let sets = object["credential_sets"], sets != .null, sets.arrayValue?.isEmpty != true {
@@ -110,7 +110,7 @@ public struct DCQLQuery: Sendable, Equatable {
     }
 
     /// The query as JSON, for the request object and for storage.
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object(["credentials": .array(credentials.map(\.json))])
     }
 }
@@ -145,8 +145,8 @@ extension ClaimPath.Component {
 }
 
 /// An invalid DCQL query: one message per problem.
-public struct DCQLError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var problems: [String]
-    public init(_ problems: [String]) { self.problems = problems }
-    public var description: String { problems.joined(separator: ", ") }
+package struct DCQLError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var problems: [String]
+    package init(_ problems: [String]) { self.problems = problems }
+    package var description: String { problems.joined(separator: ", ") }
 }

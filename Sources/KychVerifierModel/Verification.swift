@@ -4,14 +4,14 @@ import KychSDJWT
 
 /// Where a verification is in its life: `pending` → `inProgress` (a wallet answer is being
 /// checked) → `success` or `failed`. Expiry is not a state: an expired verification is gone.
-public enum VerificationStatus: String, Sendable, CaseIterable {
+package enum VerificationStatus: String, Sendable, CaseIterable {
     case pending
     case inProgress = "in_progress"
     case success
     case failed
 
     /// The management API's `state`: `IN_PROGRESS` is reported as `PENDING`, as swiyu does.
-    public var managementState: String {
+    package var managementState: String {
         switch self {
         case .pending, .inProgress: "PENDING"
         case .success: "SUCCESS"
@@ -20,11 +20,11 @@ public enum VerificationStatus: String, Sendable, CaseIterable {
     }
 
     /// Whether a result has been recorded.
-    public var isFinal: Bool { self == .success || self == .failed }
+    package var isFinal: Bool { self == .success || self == .failed }
 }
 
 /// How the wallet must send its answer.
-public enum ResponseMode: String, Sendable, CaseIterable {
+package enum ResponseMode: String, Sendable, CaseIterable {
     /// A plain form post of `vp_token` and `state`.
     case directPost = "direct_post"
     /// The same fields encrypted into a `response` JWE (ECDH-ES, A256GCM).
@@ -32,17 +32,17 @@ public enum ResponseMode: String, Sendable, CaseIterable {
 }
 
 /// The ephemeral ECDH-ES key pair of one `direct_post.jwt` verification.
-public struct ResponseEncryptionKey: Sendable {
-    public var keyID: String
-    public var privateKey: P256.KeyAgreement.PrivateKey
+package struct ResponseEncryptionKey: Sendable {
+    package var keyID: String
+    package var privateKey: P256.KeyAgreement.PrivateKey
 
-    public init(keyID: String = UUID().uuidString.lowercased(), privateKey: P256.KeyAgreement.PrivateKey = .init()) {
+    package init(keyID: String = UUID().uuidString.lowercased(), privateKey: P256.KeyAgreement.PrivateKey = .init()) {
         self.keyID = keyID
         self.privateKey = privateKey
     }
 
     /// The public key as it appears in `client_metadata.jwks`.
-    public var jwk: JSONValue {
+    package var jwk: JSONValue {
         var members = P256PublicJWK(privateKey.publicKey).jsonObject
         members["kid"] = .string(keyID)
         members["use"] = "enc"
@@ -52,20 +52,20 @@ public struct ResponseEncryptionKey: Sendable {
 }
 
 /// The result of a verification: the management API's `wallet_response`.
-public struct VerificationOutcome: Sendable, Equatable {
-    public var errorCode: String?
-    public var errorDescription: String?
+package struct VerificationOutcome: Sendable, Equatable {
+    package var errorCode: String?
+    package var errorDescription: String?
     /// On success: the verified claims of each DCQL credential id, `{id: [claims]}`.
-    public var credentialSubjectData: JSONValue?
+    package var credentialSubjectData: JSONValue?
 
-    public init(errorCode: String? = nil, errorDescription: String? = nil, credentialSubjectData: JSONValue? = nil) {
+    package init(errorCode: String? = nil, errorDescription: String? = nil, credentialSubjectData: JSONValue? = nil) {
         self.errorCode = errorCode
         self.errorDescription = errorDescription
         self.credentialSubjectData = credentialSubjectData
     }
 
     /// `wallet_response`; unset members are explicit `null`s, as the swiyu verifier sends them.
-    public var json: JSONValue {
+    package var json: JSONValue {
         [
             "error_code": errorCode.map(JSONValue.string) ?? .null,
             "error_description": errorDescription.map(JSONValue.string) ?? .null,
@@ -75,12 +75,12 @@ public struct VerificationOutcome: Sendable, Equatable {
 }
 
 /// What the management API's create request asks for, validated.
-public struct VerificationRequest: Sendable, Equatable {
-    public var acceptedIssuerDIDs: [String]
-    public var responseMode: ResponseMode
-    public var query: DCQLQuery
+package struct VerificationRequest: Sendable, Equatable {
+    package var acceptedIssuerDIDs: [String]
+    package var responseMode: ResponseMode
+    package var query: DCQLQuery
 
-    public init(acceptedIssuerDIDs: [String], responseMode: ResponseMode, query: DCQLQuery) {
+    package init(acceptedIssuerDIDs: [String], responseMode: ResponseMode, query: DCQLQuery) {
         self.acceptedIssuerDIDs = acceptedIssuerDIDs
         self.responseMode = responseMode
         self.query = query
@@ -89,7 +89,7 @@ public struct VerificationRequest: Sendable, Equatable {
     /// Reads `POST /management/api/verifications` (`swiyu-verifier-api.md` §2.2). Unknown members
     /// (`presentation_definition`, `configuration_override`, ...) are tolerated and ignored.
     /// `trust_anchors` are accepted as issuers in their own right; trust statements are not fetched.
-    public init(json: JSONValue) throws(VerifierAPIError) {
+    package init(json: JSONValue) throws(VerifierAPIError) {
         guard let object = json.objectValue else { throw .badRequest("the body must be a JSON object") }
         var problems: [String] = []
         var issuers: [String] = []
@@ -144,20 +144,20 @@ public struct VerificationRequest: Sendable, Equatable {
 }
 
 /// One verification as stored.
-public struct Verification: Sendable {
-    public var id: String
-    public var requestNonce: String
+package struct Verification: Sendable {
+    package var id: String
+    package var requestNonce: String
     /// The OAuth `state` of the request object; the wallet must echo it.
-    public var state: String
-    public var status: VerificationStatus
-    public var request: VerificationRequest
+    package var state: String
+    package var status: VerificationStatus
+    package var request: VerificationRequest
     /// Present exactly for `direct_post.jwt`.
-    public var encryptionKey: ResponseEncryptionKey?
-    public var outcome: VerificationOutcome?
-    public var createdAt: Date
-    public var expiresAt: Date
+    package var encryptionKey: ResponseEncryptionKey?
+    package var outcome: VerificationOutcome?
+    package var createdAt: Date
+    package var expiresAt: Date
 
-    public init(id: String, requestNonce: String, state: String, status: VerificationStatus, request: VerificationRequest,
+    package init(id: String, requestNonce: String, state: String, status: VerificationStatus, request: VerificationRequest,
                 encryptionKey: ResponseEncryptionKey?, outcome: VerificationOutcome?, createdAt: Date, expiresAt: Date) {
         self.id = id
         self.requestNonce = requestNonce
@@ -171,7 +171,7 @@ public struct Verification: Sendable {
     }
 
     /// A new pending verification for `request`, with fresh UUIDs and, for `direct_post.jwt`, a fresh key.
-    public static func new(_ request: VerificationRequest, now: Date, ttl: TimeInterval) -> Verification {
+    package static func new(_ request: VerificationRequest, now: Date, ttl: TimeInterval) -> Verification {
         Verification(
             id: UUID().uuidString.lowercased(), requestNonce: UUID().uuidString.lowercased(),
             state: UUID().uuidString.lowercased(), status: .pending, request: request,
@@ -179,5 +179,5 @@ public struct Verification: Sendable {
             outcome: nil, createdAt: now, expiresAt: now.addingTimeInterval(ttl))
     }
 
-    public func isExpired(at now: Date) -> Bool { now >= expiresAt }
+    package func isExpired(at now: Date) -> Bool { now >= expiresAt }
 }

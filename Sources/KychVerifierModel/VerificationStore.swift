@@ -2,7 +2,7 @@ import Foundation
 
 /// Storage of the built-in verifier: verifications and the webhook outbox. Every transition is
 /// atomic, so several verifier processes can share one store.
-public protocol VerificationStore: Sendable {
+package protocol VerificationStore: Sendable {
     /// Stores a new verification.
     func create(_ verification: Verification) async throws
 
@@ -38,14 +38,14 @@ public protocol VerificationStore: Sendable {
 }
 
 /// A pending webhook callback.
-public struct WebhookEvent: Sendable, Equatable {
-    public var serial: Int64
-    public var verificationID: String
+package struct WebhookEvent: Sendable, Equatable {
+    package var serial: Int64
+    package var verificationID: String
     /// When the event was recorded, sent as `timestamp`.
-    public var createdAt: Date
-    public var attempts: Int
+    package var createdAt: Date
+    package var attempts: Int
 
-    public init(serial: Int64, verificationID: String, createdAt: Date, attempts: Int) {
+    package init(serial: Int64, verificationID: String, createdAt: Date, attempts: Int) {
         self.serial = serial
         self.verificationID = verificationID
         self.createdAt = createdAt

@@ -2,36 +2,36 @@ import KychSDJWT
 
 /// An answer other than success from one of the verifier's endpoints: an HTTP status and the
 /// JSON body the swiyu Generic Verifier sends in that situation (`swiyu-verifier-api.md` §2.6, §4).
-public struct VerifierAPIError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var status: Int
-    public var body: [String: JSONValue]
+package struct VerifierAPIError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var status: Int
+    package var body: [String: JSONValue]
 
-    public init(status: Int, body: [String: JSONValue]) {
+    package init(status: Int, body: [String: JSONValue]) {
         self.status = status
         self.body = body
     }
 
-    public var description: String {
+    package var description: String {
         "HTTP \(status): " + (body["error_description"]?.stringValue ?? body["detail"]?.stringValue ?? "")
     }
 
     /// 400 with an `error_description` (validation failures, malformed wallet posts).
-    public static func badRequest(_ description: String) -> VerifierAPIError {
+    package static func badRequest(_ description: String) -> VerifierAPIError {
         VerifierAPIError(status: 400, body: ["error_description": .string(description)])
     }
 
     /// 400 `invalid_request` for a wallet post, with an `error_description`.
-    public static func invalidRequest(_ description: String) -> VerifierAPIError {
+    package static func invalidRequest(_ description: String) -> VerifierAPIError {
         VerifierAPIError(status: 400, body: ["error": "invalid_request", "error_description": .string(description)])
     }
 
     /// 404 of the management API: unknown or expired.
-    public static func verificationNotFound(_ id: String) -> VerifierAPIError {
+    package static func verificationNotFound(_ id: String) -> VerifierAPIError {
         VerifierAPIError(status: 404, body: ["detail": .string("The verification with the identifier '\(id)' was not found")])
     }
 
     /// 404 of the request-object endpoint: unknown or expired.
-    public static func requestObjectNotFound(_ id: String) -> VerifierAPIError {
+    package static func requestObjectNotFound(_ id: String) -> VerifierAPIError {
         VerifierAPIError(status: 404, body: [
             "error": "invalid_request",
             "error_code": .string(VerificationFailure.Code.authorizationRequestObjectNotFound.rawValue),
@@ -40,11 +40,11 @@ public struct VerifierAPIError: Error, Sendable, Equatable, CustomStringConverti
     }
 
     /// 410: the verification is no longer waiting for a wallet answer.
-    public static let closed = VerifierAPIError(
+    package static let closed = VerifierAPIError(
         status: 410, body: ["error_description": "Verification Process has already been closed."])
 
     /// 400 telling the wallet that its presentation failed (the verification is now FAILED).
-    public static func presentationRejected(_ failure: VerificationFailure) -> VerifierAPIError {
+    package static func presentationRejected(_ failure: VerificationFailure) -> VerifierAPIError {
         var body: [String: JSONValue] = [
             "error": "invalid_transaction_data",
             "error_code": .string(failure.errorCode.rawValue),
@@ -55,6 +55,6 @@ public struct VerifierAPIError: Error, Sendable, Equatable, CustomStringConverti
     }
 
     /// 401 for a management call without the configured bearer token.
-    public static let unauthorized = VerifierAPIError(
+    package static let unauthorized = VerifierAPIError(
         status: 401, body: ["error": "unauthorized", "error_description": "a valid bearer token is required"])
 }

@@ -11,10 +11,10 @@ import ServiceLifecycle
 /// `[kych-verifier]` with `EMBEDDED = yes`. Its endpoints join the gateway's routes; it stores its
 /// verifications in the gateway's database (sharing the gateway's pool or SQLite connection) unless
 /// its own `DATABASE` names another one.
-public struct EmbeddedVerifier: Sendable {
-    public let routes: VerifierRoutes
+package struct EmbeddedVerifier: Sendable {
+    package let routes: VerifierRoutes
     /// The verifier's maintenance, and the stores it opened itself, to run with the gateway.
-    public let services: [any Service]
+    package let services: [any Service]
 
     /// The verifier the gateway's configuration embeds (``GatewayConfig/verifier``, validated with it), or `nil`
     /// when its `[kych-verifier]` section is missing or not `EMBEDDED = yes`.

@@ -10,12 +10,12 @@ import ServiceLifecycle
 
 /// The parts of a running verifier, for its own server and for a gateway that embeds it: the
 /// routes, and the background service (webhook outbox, cleanup of expired verifications).
-public struct VerifierComponents: Sendable {
-    public let routes: VerifierRoutes
-    public let maintenance: VerifierMaintenance
+package struct VerifierComponents: Sendable {
+    package let routes: VerifierRoutes
+    package let maintenance: VerifierMaintenance
 
     /// Loads (or creates) the signing key and wires the verifier onto `store`.
-    public init(config: VerifierConfig, store: any VerificationStore, logger: Logger) throws {
+    package init(config: VerifierConfig, store: any VerificationStore, logger: Logger) throws {
         let (key, created) = try SigningKeyFile.loadOrCreate(path: config.signingKeyFile)
         if created {
             logger.notice("verifier signing key created", metadata: ["file": "\(config.signingKeyFile)"])
@@ -39,7 +39,7 @@ public struct VerifierComponents: Sendable {
 
 /// Builds the standalone `kych-verifier` application for `config`: the composition root. Its store is
 /// PostgreSQL or SQLite, as `DATABASE` says.
-public func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) async throws -> some ApplicationProtocol {
+package func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) async throws -> some ApplicationProtocol {
     guard let binding = config.binding else {
         throw VerifierSettingsError("the verifier is EMBEDDED: the gateway serves it (run kych-oauth2-gateway)")
     }
@@ -56,13 +56,13 @@ public func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) a
 
 /// Delivers webhook events every `WEBHOOK_INTERVAL` and deletes expired verifications every
 /// `purgeInterval`. On graceful shutdown the delivery under way completes, so no event stays leased.
-public struct VerifierMaintenance: Service {
+package struct VerifierMaintenance: Service {
     let store: any VerificationStore
     let dispatcher: WebhookDispatcher?
     let logger: Logger
     var purgeInterval: Duration = .seconds(420)
 
-    public func run() async throws {
+    package func run() async throws {
         var tasks = [PeriodicTask("verification purge", every: purgeInterval, waitFirst: true, logger: logger, describe: Stores.describe) {
             let deleted = try await store.purgeExpired(now: Date())
             if deleted > 0 { logger.info("expired verifications deleted", metadata: ["count": "\(deleted)"]) }

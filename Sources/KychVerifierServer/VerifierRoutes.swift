@@ -11,11 +11,11 @@ import NIOFoundationCompat
 
 /// The verifier's endpoints: thin adapters from HTTP to ``VerifierService``. Every handler answers
 /// its own errors as JSON, so the routes behave the same on their own server and inside the gateway.
-public struct VerifierRoutes: Sendable {
-    public let service: VerifierService
+package struct VerifierRoutes: Sendable {
+    package let service: VerifierService
     /// When set, `/management/**` requires `Authorization: Bearer <token>`.
-    public let managementBearerToken: String?
-    public let logger: Logger
+    package let managementBearerToken: String?
+    package let logger: Logger
 
     static let managementPath = "/management/api/verifications"
     static let walletPath = "/oid4vp/api"
@@ -23,14 +23,14 @@ public struct VerifierRoutes: Sendable {
     static let maxWalletBody = 20 << 20
     static let apiVersionHeader = HTTPField.Name("SWIYU-API-Version")!
 
-    public init(service: VerifierService, managementBearerToken: String?, logger: Logger) {
+    package init(service: VerifierService, managementBearerToken: String?, logger: Logger) {
         self.service = service
         self.managementBearerToken = managementBearerToken
         self.logger = logger
     }
 
     /// Adds the management API and the wallet endpoints to `router`.
-    public func register<Context: RequestContext>(on router: Router<Context>) {
+    package func register<Context: RequestContext>(on router: Router<Context>) {
         router.post(RouterPath(stringLiteral: Self.managementPath)) { request, _ in
             await respond(request) {
                 try authorize(request)

@@ -7,19 +7,19 @@ import KychVerifierModel
 
 /// An OpenID4VP authorization request as a wallet sees it: fetched by reference, its signature
 /// checked with the key of the verifier's DID, its parameters checked.
-public struct PresentationRequest: Sendable {
+package struct PresentationRequest: Sendable {
     /// `decentralized_identifier:<DID>`: also the KB-JWT `aud`.
-    public var clientID: String
-    public var clientName: String?
-    public var responseURI: URL
-    public var responseMode: ResponseMode
-    public var nonce: String
-    public var state: String
-    public var query: DCQLQuery
+    package var clientID: String
+    package var clientName: String?
+    package var responseURI: URL
+    package var responseMode: ResponseMode
+    package var nonce: String
+    package var state: String
+    package var query: DCQLQuery
     /// The verifier's encryption key for `direct_post.jwt`.
-    public var encryptionKey: (keyID: String, key: P256.KeyAgreement.PublicKey)?
+    package var encryptionKey: (keyID: String, key: P256.KeyAgreement.PublicKey)?
 
-    public init(clientID: String, clientName: String?, responseURI: URL, responseMode: ResponseMode, nonce: String,
+    package init(clientID: String, clientName: String?, responseURI: URL, responseMode: ResponseMode, nonce: String,
                 state: String, query: DCQLQuery, encryptionKey: (keyID: String, key: P256.KeyAgreement.PublicKey)?) {
         self.clientID = clientID
         self.clientName = clientName
@@ -33,7 +33,7 @@ public struct PresentationRequest: Sendable {
 
     /// The `request_uri` (and expected `client_id`) of a deeplink
     /// (`swiyu-verify://?client_id=…&request_uri=…`, any scheme), or of a bare `https` URL.
-    public static func reference(_ text: String) throws(WalletError) -> (requestURI: URL, clientID: String?) {
+    package static func reference(_ text: String) throws(WalletError) -> (requestURI: URL, clientID: String?) {
         let lower = text.lowercased()
         if lower.hasPrefix("https://") || lower.hasPrefix("http://") {
             guard let url = URL(string: text) else { throw WalletError("\(text) is not a URL") }
@@ -50,7 +50,7 @@ public struct PresentationRequest: Sendable {
     }
 
     /// Fetches and verifies the request object named by `reference` (a deeplink or a request URI).
-    public static func fetch(_ reference: String, resolver: any DIDResolver = VerifierDIDResolver(),
+    package static func fetch(_ reference: String, resolver: any DIDResolver = VerifierDIDResolver(),
                              now: Date = Date()) async throws -> PresentationRequest {
         let (requestURI, expectedClientID) = try Self.reference(reference)
         let reply = try await OutboundHTTP.fetch(requestURI, accept: "application/\(RequestObject.type)", maxBytes: 1 << 20)
@@ -64,7 +64,7 @@ public struct PresentationRequest: Sendable {
 
     /// Checks a request object: `typ`, ES256 signature by the key its `kid` names, `kid` of the
     /// `client_id`'s DID, `iss`, `exp`, and the OpenID4VP parameters.
-    public static func verify(_ jwt: String, expectedClientID: String?, resolver: any DIDResolver,
+    package static func verify(_ jwt: String, expectedClientID: String?, resolver: any DIDResolver,
                               now: Date = Date()) async throws -> PresentationRequest {
         let jws = try CompactJWS(parsing: jwt.trimmingCharacters(in: .whitespacesAndNewlines))
         guard jws.type == RequestObject.type else { throw WalletError("the request object's typ is not \(RequestObject.type)") }

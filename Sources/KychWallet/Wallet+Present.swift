@@ -7,38 +7,38 @@ import KychVerifier
 import KychVerifierModel
 
 /// Deliberate defects a presentation can carry, to test verifiers.
-public struct PresentationFaults: OptionSet, Sendable {
-    public let rawValue: Int
-    public init(rawValue: Int) { self.rawValue = rawValue }
+package struct PresentationFaults: OptionSet, Sendable {
+    package let rawValue: Int
+    package init(rawValue: Int) { self.rawValue = rawValue }
 
     /// The KB-JWT `nonce` is not the request's (`missing_nonce`).
-    public static let wrongNonce = PresentationFaults(rawValue: 1 << 0)
+    package static let wrongNonce = PresentationFaults(rawValue: 1 << 0)
     /// The KB-JWT `aud` is the bare DID, not the prefixed `client_id` (`holder_binding_mismatch`).
-    public static let wrongAudience = PresentationFaults(rawValue: 1 << 1)
+    package static let wrongAudience = PresentationFaults(rawValue: 1 << 1)
     /// A presented disclosure is replaced by a forged one (`malformed_credential`).
-    public static let tamperedDisclosure = PresentationFaults(rawValue: 1 << 2)
+    package static let tamperedDisclosure = PresentationFaults(rawValue: 1 << 2)
     /// The KB-JWT was signed an hour ago (`holder_binding_mismatch`).
-    public static let staleProof = PresentationFaults(rawValue: 1 << 3)
+    package static let staleProof = PresentationFaults(rawValue: 1 << 3)
     /// No KB-JWT at all (`holder_binding_mismatch` when binding is required).
-    public static let noKeyBinding = PresentationFaults(rawValue: 1 << 4)
+    package static let noKeyBinding = PresentationFaults(rawValue: 1 << 4)
     /// An empty disclosure (`~~`) (`malformed_credential`).
-    public static let brokenSyntax = PresentationFaults(rawValue: 1 << 5)
+    package static let brokenSyntax = PresentationFaults(rawValue: 1 << 5)
     /// The issuer signature does not verify (`malformed_credential`).
-    public static let badSignature = PresentationFaults(rawValue: 1 << 6)
+    package static let badSignature = PresentationFaults(rawValue: 1 << 6)
 }
 
 /// The verifier's answer to a wallet post.
-public struct VerifierReply: Sendable {
-    public var status: Int
-    public var body: JSONValue
+package struct VerifierReply: Sendable {
+    package var status: Int
+    package var body: JSONValue
     /// 200: the verifier accepted the answer.
-    public var accepted: Bool { status == 200 }
+    package var accepted: Bool { status == 200 }
 }
 
 extension Wallet {
     /// The credential chosen for each DCQL credential query: the one named `name`, or else the
     /// first whose `vct` is requested.
-    public func credentials(for query: DCQLQuery, named name: String? = nil) throws -> [(DCQLQuery.CredentialQuery, Credential)] {
+    package func credentials(for query: DCQLQuery, named name: String? = nil) throws -> [(DCQLQuery.CredentialQuery, Credential)] {
         let held = try credentials()
         return try query.credentials.map { requested in
             let match = held.first { credential in
@@ -53,7 +53,7 @@ extension Wallet {
 
     /// The `vp_token` answering `request`: for each requested credential, a presentation that
     /// discloses exactly the requested claims, with a KB-JWT for the request's `client_id` and `nonce`.
-    public func vpToken(for request: PresentationRequest, credential name: String? = nil, faults: PresentationFaults = [],
+    package func vpToken(for request: PresentationRequest, credential name: String? = nil, faults: PresentationFaults = [],
                         now: Date = Date()) throws -> [String: JSONValue] {
         let holderKey = try holderKey()
         var token: [String: JSONValue] = [:]
@@ -90,7 +90,7 @@ extension Wallet {
     }
 
     /// Presents to the verifier: builds the `vp_token`, encrypts it for `direct_post.jwt`, posts it.
-    public func present(_ request: PresentationRequest, credential name: String? = nil, faults: PresentationFaults = [],
+    package func present(_ request: PresentationRequest, credential name: String? = nil, faults: PresentationFaults = [],
                         now: Date = Date()) async throws -> VerifierReply {
         let token = try vpToken(for: request, credential: name, faults: faults, now: now)
         guard let key = request.encryptionKey else {
@@ -103,7 +103,7 @@ extension Wallet {
     }
 
     /// Declines: posts `error=access_denied` (in plain text, which 4.x verifiers accept in both modes).
-    public static func decline(_ request: PresentationRequest) async throws -> VerifierReply {
+    package static func decline(_ request: PresentationRequest) async throws -> VerifierReply {
         try await post([("error", "access_denied"), ("error_description", "The owner has declined the verification request."),
                         ("state", request.state)], to: request)
     }

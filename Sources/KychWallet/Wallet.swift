@@ -7,11 +7,11 @@ import KychVerifierModel
 /// A test wallet and credential issuer kept in a folder: the issuer key (`issuer-key.pem`), the
 /// holder key (`holder-key.pem`) and the issued credentials (`credentials/NAME.sdjwt`). Keys are
 /// created on first use; every file is mode 0600. For development, tests and demos only.
-public struct Wallet: Sendable {
-    public let directory: URL
+package struct Wallet: Sendable {
+    package let directory: URL
 
     /// Opens the wallet in `directory`, creating the folder (mode 0700) if needed.
-    public init(directory: URL) throws {
+    package init(directory: URL) throws {
         self.directory = directory
         try FileManager.default.createDirectory(at: credentialsDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
@@ -20,32 +20,32 @@ public struct Wallet: Sendable {
     var credentialsDirectory: URL { directory.appendingPathComponent("credentials") }
 
     /// The issuer's signing key.
-    public func issuerKey() throws -> P256.Signing.PrivateKey {
+    package func issuerKey() throws -> P256.Signing.PrivateKey {
         try SigningKeyFile.loadOrCreate(path: directory.appendingPathComponent("issuer-key.pem").path).key
     }
 
     /// The holder's key: the `cnf` of issued credentials, signing the KB-JWTs.
-    public func holderKey() throws -> P256.Signing.PrivateKey {
+    package func holderKey() throws -> P256.Signing.PrivateKey {
         try SigningKeyFile.loadOrCreate(path: directory.appendingPathComponent("holder-key.pem").path).key
     }
 
     /// The issuer's `did:jwk`.
-    public func issuerDID() throws -> String {
+    package func issuerDID() throws -> String {
         DIDJWK.did(for: try issuerKey().publicKey)
     }
 
     // MARK: credentials
 
     /// A credential held by the wallet.
-    public struct Credential: Sendable {
-        public var name: String
+    package struct Credential: Sendable {
+        package var name: String
         /// The issuance, `<issuer-jwt>~<disclosure>~…~`.
-        public var sdJWT: String
-        public var vct: String?
+        package var sdJWT: String
+        package var vct: String?
     }
 
     /// Stores an issuance under `name` (letters, digits, `-`, `_`), replacing one of that name.
-    public func store(_ sdJWT: String, name: String) throws {
+    package func store(_ sdJWT: String, name: String) throws {
         guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
             throw WalletError("a credential name consists of letters, digits, - and _")
         }
@@ -55,7 +55,7 @@ public struct Wallet: Sendable {
     }
 
     /// Every stored credential, by name.
-    public func credentials() throws -> [Credential] {
+    package func credentials() throws -> [Credential] {
         let files = try FileManager.default.contentsOfDirectory(at: credentialsDirectory, includingPropertiesForKeys: nil)
         return try files.filter { $0.pathExtension == "sdjwt" }.sorted { $0.lastPathComponent < $1.lastPathComponent }.map { url in
             let sdJWT = try String(contentsOf: url, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -67,24 +67,24 @@ public struct Wallet: Sendable {
     // MARK: issuing
 
     /// What to issue: a Beta-ID-like SD-JWT VC by default, every claim selectively disclosable.
-    public struct Issuance: Sendable {
-        public var claims: [String: JSONValue] = BetaID.sampleClaims
-        public var vct = BetaID.vct
+    package struct Issuance: Sendable {
+        package var claims: [String: JSONValue] = BetaID.sampleClaims
+        package var vct = BetaID.vct
         /// The issuer JWT's `typ`: `dc+sd-jwt`, the legacy `vc+sd-jwt`, or anything else for tests.
-        public var type = "dc+sd-jwt"
+        package var type = "dc+sd-jwt"
         /// The issuer DID; `nil`: the `did:jwk` of the issuer key. The header `kid` is `<DID>#0`.
-        public var issuerDID: String?
+        package var issuerDID: String?
         /// Seconds from now to `exp`; negative for an already expired credential; `nil`: no `exp`.
-        public var validity: TimeInterval?
+        package var validity: TimeInterval?
         /// A status list entry.
-        public var status: StatusReference?
+        package var status: StatusReference?
 
-        public init() {}
+        package init() {}
     }
 
     /// Issues `issuance` to this wallet's holder key and stores it as `name`; returns the SD-JWT.
     @discardableResult
-    public func issue(_ issuance: Issuance = Issuance(), name: String = "betaid", now: Date = Date()) throws -> String {
+    package func issue(_ issuance: Issuance = Issuance(), name: String = "betaid", now: Date = Date()) throws -> String {
         let key = try issuerKey()
         let sdJWT = try SDJWTIssuer.issue(
             claims: issuance.claims, selectivelyDisclosable: issuance.claims.keys.sorted().map { ClaimPath(stringLiteral: $0) },
@@ -97,7 +97,7 @@ public struct Wallet: Sendable {
 
     /// A status list token for `uri`, signed by the issuer key: `size` entries of 2 bits, all valid
     /// except `revoked` (status 1) and `suspended` (status 2).
-    public func statusListToken(uri: String, size: Int = 1024, revoked: [Int] = [], suspended: [Int] = [],
+    package func statusListToken(uri: String, size: Int = 1024, revoked: [Int] = [], suspended: [Int] = [],
                                 now: Date = Date()) throws -> String {
         var values = [Int](repeating: 0, count: size)
         for (indices, value) in [(revoked, 1), (suspended, 2)] {
@@ -113,11 +113,11 @@ public struct Wallet: Sendable {
 }
 
 /// The Swiss Beta-ID credential as the swiyu cookbook shows it (`swiyu-verifier-api.md` §7).
-public enum BetaID {
-    public static let vct = "betaid-sdjwt"
+package enum BetaID {
+    package static let vct = "betaid-sdjwt"
 
     /// The cookbook's sample values; ages and the birth year are strings, as in the sample.
-    public static let sampleClaims: [String: JSONValue] = [
+    package static let sampleClaims: [String: JSONValue] = [
         "document_number": "BETA-ID-P5Y700MS",
         "given_name": "Helvetia",
         "family_name": "National",
@@ -145,7 +145,7 @@ public enum BetaID {
 }
 
 /// A wallet operation that cannot be done; the text says why.
-public struct WalletError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct WalletError: Error, Sendable, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

@@ -2,28 +2,28 @@ import Foundation
 
 /// The OAuth error code sent to a client's redirect URI when a verification fails.
 /// RFC 6749's `access_denied` by default; Taler exchanges need `unauthorized_client`.
-public enum FailureError: String, Sendable, CaseIterable {
+package enum FailureError: String, Sendable, CaseIterable {
     case accessDenied = "access_denied"
     case unauthorizedClient = "unauthorized_client"
 }
 
 /// One `[client_*]` section: an OAuth client as the operator declared it.
-public struct ClientConfig: Sendable, Equatable {
-    public var section: String
-    public var clientID: String
-    public var clientSecret: String
-    public var verifierURL: String
-    public var verifierManagementAPIPath: String
-    public var redirectURI: String
-    public var acceptedIssuerDIDs: [String]
-    public var defaultScope: [String]?
-    public var verifierQuery: VerifierQueryLanguage
-    public var verifierBearerToken: String?
-    public var failureError: FailureError
-    public var webhookAPIKeyHeader: String?
-    public var webhookAPIKeyValue: String?
+package struct ClientConfig: Sendable, Equatable {
+    package var section: String
+    package var clientID: String
+    package var clientSecret: String
+    package var verifierURL: String
+    package var verifierManagementAPIPath: String
+    package var redirectURI: String
+    package var acceptedIssuerDIDs: [String]
+    package var defaultScope: [String]?
+    package var verifierQuery: VerifierQueryLanguage
+    package var verifierBearerToken: String?
+    package var failureError: FailureError
+    package var webhookAPIKeyHeader: String?
+    package var webhookAPIKeyValue: String?
 
-    public static let defaultManagementAPIPath = "/management/api/verifications"
+    package static let defaultManagementAPIPath = "/management/api/verifications"
     static let keys: Set<String> = [
         "CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL", "VERIFIER_MANAGEMENT_API_PATH", "REDIRECT_URI",
         "ACCEPTED_ISSUER_DIDS", "DEFAULT_SCOPE", "VERIFIER_QUERY", "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR",
@@ -85,23 +85,23 @@ public struct ClientConfig: Sendable, Equatable {
 }
 
 /// Rules shared by the config file and the client-management CLI.
-public enum ClientRules {
+package enum ClientRules {
     /// Client ids go raw into URL paths and queries: RFC 3986 unreserved characters only.
-    public static func clientIDProblem(_ id: String) -> String? {
+    package static func clientIDProblem(_ id: String) -> String? {
         if id.isEmpty || id.utf8.count > 128 { return "must be 1 to 128 characters long" }
         let ok = id.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-._~".unicodeScalars.contains($0)) }
         return ok ? nil : "\"\(id)\" may contain only A-Z a-z 0-9 - . _ ~"
     }
 
     /// Secrets are sent after `Bearer `, and bcrypt reads at most 72 bytes.
-    public static func secretProblem(_ secret: String) -> String? {
+    package static func secretProblem(_ secret: String) -> String? {
         if secret.utf8.count > 72 { return "is longer than 72 bytes (bcrypt ignores the rest); use a shorter secret" }
         if secret.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7f }) { return "must not contain spaces or control characters" }
         return nil
     }
 
     /// A redirect URI must be an absolute https URL without a fragment (RFC 9700 §2.6); plain http only on loopback.
-    public static func redirectURIProblem(_ uri: String) -> String? {
+    package static func redirectURIProblem(_ uri: String) -> String? {
         guard let url = Validator.absoluteURL(uri) else { return "\"\(uri)\" is not an absolute http(s) URL" }
         if url.fragment != nil || uri.contains("#") { return "\"\(uri)\" must not contain a fragment" }
         if url.scheme?.lowercased() == "http", !LoopbackHost.contains(url.host) {
@@ -111,7 +111,7 @@ public enum ClientRules {
     }
 
     /// A verifier base URL must be an absolute http(s) URL.
-    public static func verifierURLProblem(_ uri: String) -> String? {
+    package static func verifierURLProblem(_ uri: String) -> String? {
         Validator.absoluteURL(uri) == nil ? "\"\(uri)\" is not an absolute http(s) URL" : nil
     }
 }

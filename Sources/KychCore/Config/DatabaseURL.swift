@@ -5,20 +5,20 @@ import Foundation
 /// A Unix socket is selected libpq-style, by a `host` query parameter naming a directory
 /// (`postgres:///kych?host=/var/run/postgresql`) or by a percent-encoded path as the host
 /// (`postgres://%2Fvar%2Frun%2Fpostgresql/kych`). Credentials are percent-decoded.
-public struct DatabaseURL: Sendable, Equatable {
-    public enum Endpoint: Sendable, Equatable {
+package struct DatabaseURL: Sendable, Equatable {
+    package enum Endpoint: Sendable, Equatable {
         case tcp(host: String, port: Int)
         case unixSocket(path: String)
     }
 
-    public var endpoint: Endpoint
-    public var username: String
-    public var password: String?
-    public var database: String
+    package var endpoint: Endpoint
+    package var username: String
+    package var password: String?
+    package var database: String
     /// `sslmode=require` (or stricter) asks for TLS.
-    public var requireTLS: Bool
+    package var requireTLS: Bool
 
-    public init(endpoint: Endpoint, username: String, password: String?, database: String, requireTLS: Bool = false) {
+    package init(endpoint: Endpoint, username: String, password: String?, database: String, requireTLS: Bool = false) {
         self.endpoint = endpoint
         self.username = username
         self.password = password
@@ -27,7 +27,7 @@ public struct DatabaseURL: Sendable, Equatable {
     }
 
     /// Parses `string`; throws a message suitable for the operator (credentials never echoed).
-    public init(parsing string: String) throws(DatabaseURLError) {
+    package init(parsing string: String) throws(DatabaseURLError) {
         guard let components = URLComponents(string: string), let scheme = components.scheme?.lowercased() else {
             throw DatabaseURLError(message: "not a URL of the form postgres://user:password@host:port/database")
         }
@@ -60,14 +60,14 @@ public struct DatabaseURL: Sendable, Equatable {
     }
 
     /// The same connection with another database name.
-    public func with(database: String) -> DatabaseURL {
+    package func with(database: String) -> DatabaseURL {
         var copy = self
         copy.database = database
         return copy
     }
 
     /// A description safe for logs: no password.
-    public var redacted: String {
+    package var redacted: String {
         switch endpoint {
         case .tcp(let host, let port): "postgres://\(username)@\(host):\(port)/\(database)"
         case .unixSocket(let path): "postgres://\(username)@[\(path)]/\(database)"
@@ -75,19 +75,19 @@ public struct DatabaseURL: Sendable, Equatable {
     }
 }
 
-public struct DatabaseURLError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public var description: String { "invalid DATABASE: \(message)" }
+package struct DatabaseURLError: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package var description: String { "invalid DATABASE: \(message)" }
 }
 
 /// Where KyCH keeps its data: PostgreSQL (`postgres://…`) or an embedded SQLite file
 /// (`sqlite:///path/to/kych.db`, or `sqlite::memory:` for a throwaway in-memory database).
-public enum DatabaseLocation: Sendable, Equatable {
+package enum DatabaseLocation: Sendable, Equatable {
     case postgres(DatabaseURL)
     /// nil: in memory.
     case sqlite(path: String?)
 
-    public init(parsing string: String) throws(DatabaseURLError) {
+    package init(parsing string: String) throws(DatabaseURLError) {
         let lower = string.lowercased()
         if lower == "sqlite::memory:" || lower == "sqlite://:memory:" {
             self = .sqlite(path: nil)
@@ -102,7 +102,7 @@ public enum DatabaseLocation: Sendable, Equatable {
     }
 
     /// A description safe for logs and prompts: no password.
-    public var redacted: String {
+    package var redacted: String {
         switch self {
         case .postgres(let url): url.redacted
         case .sqlite(let path): path.map { "sqlite://\($0)" } ?? "sqlite::memory:"

@@ -1,12 +1,12 @@
 import Foundation
 
 /// Which query language a verifier speaks: DCQL (swiyu 3.x/4.x) or DIF Presentation Exchange (2.x).
-public enum VerifierQueryLanguage: String, Sendable, Equatable, CaseIterable {
+package enum VerifierQueryLanguage: String, Sendable, Equatable, CaseIterable {
     case dcql
     case presentationDefinition = "presentation_definition"
 
     /// Parses the config/CLI spelling; `pe` is accepted as an alias of `presentation_definition`.
-    public init?(setting: String) {
+    package init?(setting: String) {
         switch setting.lowercased() {
         case "dcql": self = .dcql
         case "presentation_definition", "pe": self = .presentationDefinition
@@ -16,42 +16,42 @@ public enum VerifierQueryLanguage: String, Sendable, Equatable, CaseIterable {
 }
 
 /// The whole `[kych-oauth2-gateway]` configuration plus its `[client_*]` sections, validated.
-public struct GatewayConfig: Sendable {
-    public var file: String
-    public var binding: ServerBinding
-    public var database: String
-    public var nonceBytes: Int
-    public var tokenBytes: Int
-    public var authCodeBytes: Int
-    public var authCodeTTLMinutes: Int
-    public var sessionTTLMinutes: Int
-    public var accessTokenTTLSeconds: Int
-    public var allowedScopes: [String]?
-    public var vcType: String
-    public var vcFormat: String
-    public var vcAlgorithms: [String]
-    public var vcClaims: [String]
-    public var clients: [ClientConfig]
+package struct GatewayConfig: Sendable {
+    package var file: String
+    package var binding: ServerBinding
+    package var database: String
+    package var nonceBytes: Int
+    package var tokenBytes: Int
+    package var authCodeBytes: Int
+    package var authCodeTTLMinutes: Int
+    package var sessionTTLMinutes: Int
+    package var accessTokenTTLSeconds: Int
+    package var allowedScopes: [String]?
+    package var vcType: String
+    package var vcFormat: String
+    package var vcAlgorithms: [String]
+    package var vcClaims: [String]
+    package var clients: [ClientConfig]
     /// `DEMO_WALLET`: the folder of a test wallet whose credential the verification page's "Use the demo
     /// wallet" link presents. Only kych-demo serves it; `nil` (the default): no such link.
-    public var demoWallet: String?
+    package var demoWallet: String?
     /// `BASE_URL`: the gateway's public base URL, also its OAuth issuer identifier (no trailing slash). Defaults to
     /// `http://HOST:PORT` on a loopback host; `nil` behind a public host or a Unix socket when not set.
-    public var baseURL: String?
+    package var baseURL: String?
     /// The `[kych-verifier]` section of the same file, validated with the gateway's (an invalid one stops the
     /// gateway, which serves it when ``VerifierConfig/embedded``); `nil` when the file has none.
-    public var verifier: VerifierConfig?
+    package var verifier: VerifierConfig?
     /// Non-fatal findings (unknown sections or keys).
-    public var warnings: [ConfigError]
+    package var warnings: [ConfigError]
 
-    public static let defaultPath = "/etc/kych/kych.conf"
-    public static let mainSection = "kych-oauth2-gateway"
+    package static let defaultPath = "/etc/kych/kych.conf"
+    package static let mainSection = "kych-oauth2-gateway"
     /// Sections the gateway does not validate as its own: the verifier's (validated by ``VerifierConfig``) and
     /// those other components of KyCH read.
     static let otherKnownSections: Set<String> = [VerifierConfig.section, "kych-demo", "paths"]
 
     /// Every claim of the Swiss Beta-ID credential, the default for VC_CLAIMS.
-    public static let betaIDClaims = [
+    package static let betaIDClaims = [
         "family_name", "given_name", "birth_date", "sex", "portrait", "place_of_origin", "birth_place",
         "nationality", "personal_administrative_number", "age_over_16", "age_over_18", "age_over_65",
         "age_birth_year", "document_number", "issuance_date", "expiry_date", "issuing_authority",
@@ -67,20 +67,20 @@ public struct GatewayConfig: Sendable {
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
-    public var grantableScopes: [String] {
+    package var grantableScopes: [String] {
         guard let allowedScopes else { return vcClaims }
         return vcClaims.filter(allowedScopes.contains)
     }
 
     /// Loads and validates the file at `path`. Throws ``ConfigErrors`` listing every problem found.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigErrors) -> GatewayConfig {
+    package static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigErrors) -> GatewayConfig {
         let ini: IniFile
         do { ini = try IniFile.load(path: path, environment: environment) } catch { throw ConfigErrors(errors: [error]) }
         return try validate(ini)
     }
 
     /// Validates a parsed file.
-    public static func validate(_ ini: IniFile) throws(ConfigErrors) -> GatewayConfig {
+    package static func validate(_ ini: IniFile) throws(ConfigErrors) -> GatewayConfig {
         var v = Validator(file: ini.path)
         guard let main = ini.section(mainSection) else {
             throw ConfigErrors(errors: [ConfigError(file: ini.path, line: nil, section: mainSection, key: nil,

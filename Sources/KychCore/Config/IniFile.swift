@@ -6,36 +6,36 @@ import Foundation
 /// Values keep everything after the first `=` (so they may hold `=`, `:`, `#` and spaces),
 /// trimmed of surrounding white space and of one pair of enclosing double quotes.
 /// `$NAME`, `${NAME}` and `${NAME:-default}` expand from the environment; `$$` is a literal `$`.
-public struct IniFile: Sendable {
+package struct IniFile: Sendable {
     /// One `KEY = VALUE` line.
-    public struct Entry: Sendable, Equatable {
-        public var key: String
-        public var value: String
-        public var line: Int
+    package struct Entry: Sendable, Equatable {
+        package var key: String
+        package var value: String
+        package var line: Int
     }
 
     /// One `[name]` section, with its entries in file order.
-    public struct Section: Sendable {
-        public var name: String
-        public var line: Int
-        public var entries: [Entry]
+    package struct Section: Sendable {
+        package var name: String
+        package var line: Int
+        package var entries: [Entry]
 
         /// The entry for `key` (case-insensitive); the last one wins if a key repeats.
-        public func entry(_ key: String) -> Entry? {
+        package func entry(_ key: String) -> Entry? {
             entries.last { $0.key.caseInsensitiveCompare(key) == .orderedSame }
         }
     }
 
-    public var path: String
-    public var sections: [Section]
+    package var path: String
+    package var sections: [Section]
 
     /// The section called `name` (case-insensitive).
-    public func section(_ name: String) -> Section? {
+    package func section(_ name: String) -> Section? {
         sections.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }
     }
 
     /// Reads and parses the file at `path`.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> IniFile {
+    package static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> IniFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(file: path, line: nil, section: nil, key: nil, message: "cannot read the configuration file (missing or not readable)")
         }
@@ -46,7 +46,7 @@ public struct IniFile: Sendable {
     }
 
     /// Parses INI text; `path` is used in error messages only.
-    public static func parse(_ text: String, path: String, environment: [String: String]) throws(ConfigError) -> IniFile {
+    package static func parse(_ text: String, path: String, environment: [String: String]) throws(ConfigError) -> IniFile {
         var sections: [Section] = []
         var lineNumber = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -150,14 +150,14 @@ public struct IniFile: Sendable {
 }
 
 /// A configuration problem, located as precisely as known: file, line, section and key.
-public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var file: String
-    public var line: Int?
-    public var section: String?
-    public var key: String?
-    public var message: String
+package struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var file: String
+    package var line: Int?
+    package var section: String?
+    package var key: String?
+    package var message: String
 
-    public init(file: String, line: Int?, section: String?, key: String?, message: String) {
+    package init(file: String, line: Int?, section: String?, key: String?, message: String) {
         self.file = file
         self.line = line
         self.section = section
@@ -166,7 +166,7 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `FILE:LINE: [section] KEY: message`
-    public var description: String {
+    package var description: String {
         var s = file
         if let line { s += ":\(line)" }
         s += ":"
@@ -177,14 +177,14 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Several configuration problems found together; `warnings` did not stop the load.
-public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
-    public var errors: [ConfigError]
-    public var description: String { errors.map(\.description).joined(separator: "\n") }
+package struct ConfigErrors: Error, Sendable, CustomStringConvertible {
+    package var errors: [ConfigError]
+    package var description: String { errors.map(\.description).joined(separator: "\n") }
 }
 
 extension IniFile {
     /// Splits a bracketed list `{a, b, c}` (the braces are optional) into trimmed, non-empty items.
-    public static func list(_ value: String) -> [String] {
+    package static func list(_ value: String) -> [String] {
         var v = value.trimmingCharacters(in: .whitespaces)
         if v.hasPrefix("{") && v.hasSuffix("}") { v = String(v.dropFirst().dropLast()) }
         return v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -3,8 +3,8 @@ import Foundation
 /// Host names that always mean this machine: `localhost`, `127.0.0.0/8` (four numeric octets, so
 /// `127.evil.example` is not one) and `::1`, bracketed or not. The one rule for every "plain http only on
 /// loopback" check: redirect URIs, public base URLs, the verifier's outbound requests.
-public enum LoopbackHost {
-    public static func contains(_ host: String?) -> Bool {
+package enum LoopbackHost {
+    package static func contains(_ host: String?) -> Bool {
         guard var host = host?.lowercased() else { return false }
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if host == "localhost" || host == "::1" { return true }
@@ -15,17 +15,17 @@ public enum LoopbackHost {
 
 /// HTTP header names (RFC 9110 §5.1: a token). A configured name outside this rule could not be sent or
 /// matched, so it is refused when it is set, not at the first webhook.
-public enum HTTPHeaderName {
+package enum HTTPHeaderName {
     private static let symbols = Set("!#$%&'*+-.^_`|~".unicodeScalars)
 
-    public static func isValid(_ name: String) -> Bool {
+    package static func isValid(_ name: String) -> Bool {
         !name.isEmpty && name.unicodeScalars.allSatisfy {
             ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || symbols.contains($0)
         }
     }
 
     /// Why `name` is not a header name, or `nil`.
-    public static func problem(_ name: String) -> String? {
+    package static func problem(_ name: String) -> String? {
         isValid(name) ? nil : "\"\(name)\" is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
     }
 }

@@ -1,11 +1,11 @@
 /// Where a server listens: a TCP address or a Unix domain socket, never both.
-public enum ServerBinding: Sendable, Equatable {
+package enum ServerBinding: Sendable, Equatable {
     case tcp(host: String, port: Int)
     case unix(path: String, mode: UInt16)
 
     /// `http://HOST:PORT` when the server listens on a loopback host only (an IPv6 address in brackets): what
     /// clients on this machine reach it at. `nil` for a public host or a Unix socket, which a proxy publishes.
-    public var loopbackURL: String? {
+    package var loopbackURL: String? {
         guard case .tcp(let host, let port) = self, LoopbackHost.contains(host) else { return nil }
         return host.contains(":") && !host.hasPrefix("[") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
     }

@@ -2,38 +2,38 @@ import Foundation
 
 /// The `[kych-verifier]` section: KyCH's built-in swiyu-compatible verifier. Its keys mirror the
 /// swiyu Generic Verifier's settings (`EXTERNAL_URL`, `VERIFIER_DID`, `WEBHOOK_*`, ...).
-public struct VerifierConfig: Sendable {
-    public var file: String
+package struct VerifierConfig: Sendable {
+    package var file: String
     /// Where the verifier listens; `nil` when it runs inside the gateway (`EMBEDDED = yes`).
-    public var binding: ServerBinding?
+    package var binding: ServerBinding?
     /// The gateway serves the verifier's endpoints itself (`EMBEDDED = yes`).
-    public var embedded: Bool
-    public var database: String
+    package var embedded: Bool
+    package var database: String
     /// The public base URL wallets reach the verifier at (no trailing slash).
-    public var externalURL: String
+    package var externalURL: String
     /// `nil`: the `did:jwk` of the signing key.
-    public var verifierDID: String?
+    package var verifierDID: String?
     /// The `kid` of the request objects; `nil`: `<VERIFIER_DID>#0`.
-    public var verificationMethod: String?
+    package var verificationMethod: String?
     /// PEM file of the verifier's P-256 signing key; created (mode 0600) when missing.
-    public var signingKeyFile: String
+    package var signingKeyFile: String
     /// `nil`: no webhook events are recorded or sent.
-    public var webhookCallbackURI: String?
-    public var webhookAPIKeyHeader: String?
-    public var webhookAPIKeyValue: String?
-    public var webhookIntervalMilliseconds: Int
-    public var verificationTTLSeconds: Int
+    package var webhookCallbackURI: String?
+    package var webhookAPIKeyHeader: String?
+    package var webhookAPIKeyValue: String?
+    package var webhookIntervalMilliseconds: Int
+    package var verificationTTLSeconds: Int
     /// How far a KB-JWT `iat` may be from now.
-    public var proofTimeWindowSeconds: Int
+    package var proofTimeWindowSeconds: Int
     /// `nil`: the management API is open (as in the swiyu verifier's default).
-    public var managementBearerToken: String?
+    package var managementBearerToken: String?
     /// The deeplink scheme, `swiyu-verify` by default.
-    public var deeplinkScheme: String
+    package var deeplinkScheme: String
     /// `client_name` in the request object's `client_metadata`.
-    public var clientName: String
-    public var warnings: [ConfigError]
+    package var clientName: String
+    package var warnings: [ConfigError]
 
-    public static let section = "kych-verifier"
+    package static let section = "kych-verifier"
 
     static let keys: Set<String> = [
         "HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "EMBEDDED", "DATABASE", "EXTERNAL_URL", "VERIFIER_DID",
@@ -43,7 +43,7 @@ public struct VerifierConfig: Sendable {
     ]
 
     /// Validates the `[kych-verifier]` section of a parsed file; other sections are left to their readers.
-    public static func validate(_ ini: IniFile) throws(ConfigErrors) -> VerifierConfig {
+    package static func validate(_ ini: IniFile) throws(ConfigErrors) -> VerifierConfig {
         var v = Validator(file: ini.path)
         guard let main = ini.section(section) else {
             throw ConfigErrors(errors: [ConfigError(file: ini.path, line: nil, section: section, key: nil, message: "section is missing")])
@@ -125,12 +125,12 @@ extension Validator {
 extension CLISupport {
     /// Loads and validates the `[kych-verifier]` section; warnings go to standard error, errors become a
     /// ``CLIError`` listing each problem with its file, line and key.
-    public static func loadVerifierConfig(_ path: String) throws -> VerifierConfig {
+    package static func loadVerifierConfig(_ path: String) throws -> VerifierConfig {
         try verifierConfig(try loadFile(path))
     }
 
     /// Validates the `[kych-verifier]` section of `ini`, reporting as ``loadVerifierConfig(_:)`` does.
-    public static func verifierConfig(_ ini: IniFile) throws -> VerifierConfig {
+    package static func verifierConfig(_ ini: IniFile) throws -> VerifierConfig {
         try reporting({ () throws(ConfigErrors) in try VerifierConfig.validate(ini) }, warnings: \.warnings)
     }
 }

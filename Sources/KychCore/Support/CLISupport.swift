@@ -1,26 +1,26 @@
 import Foundation
 
 /// A command-line failure with an operator-facing message (no stack, no secrets).
-public struct CLIError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ message: String) { description = message }
+package struct CLIError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ message: String) { description = message }
 }
 
 /// Helpers shared by KyCH's command-line programs.
-public enum CLISupport {
+package enum CLISupport {
     /// Loads and validates the configuration (with its `[kych-verifier]` section, if any); warnings go to standard
     /// error, errors become a ``CLIError`` listing each problem with its file, line and key.
-    public static func loadConfig(_ path: String) throws -> GatewayConfig {
+    package static func loadConfig(_ path: String) throws -> GatewayConfig {
         try gatewayConfig(try loadFile(path))
     }
 
     /// Reads and parses the configuration file, once per process: each section's validation takes the result.
-    public static func loadFile(_ path: String) throws -> IniFile {
+    package static func loadFile(_ path: String) throws -> IniFile {
         do { return try IniFile.load(path: path) } catch { throw CLIError("invalid configuration:\n  \(error)") }
     }
 
     /// Validates the gateway's configuration in `ini`, reporting as ``loadConfig(_:)`` does.
-    public static func gatewayConfig(_ ini: IniFile) throws -> GatewayConfig {
+    package static func gatewayConfig(_ ini: IniFile) throws -> GatewayConfig {
         try reporting({ () throws(ConfigErrors) in try GatewayConfig.validate(ini) }, warnings: \.warnings)
     }
 
@@ -36,7 +36,7 @@ public enum CLISupport {
     }
 
     /// Writes one line to standard error.
-    public static func printError(_ line: String) {
+    package static func printError(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }

@@ -1,10 +1,10 @@
 import Foundation
 
 /// `application/x-www-form-urlencoded` (WHATWG URL §5): OAuth token requests, wallets' answers.
-public enum FormURLEncoding {
+package enum FormURLEncoding {
     /// The fields of a form body; `nil` if a name or value is not valid percent-encoded UTF-8.
     /// A repeated name keeps its first value.
-    public static func decode(_ body: String) -> [String: String]? {
+    package static func decode(_ body: String) -> [String: String]? {
         var fields: [String: String] = [:]
         for pair in body.split(separator: "&") where !pair.isEmpty {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -15,7 +15,7 @@ public enum FormURLEncoding {
     }
 
     /// The field names in order, repeats included (undecodable names as written).
-    public static func names(_ body: String) -> [String] {
+    package static func names(_ body: String) -> [String] {
         body.split(separator: "&").filter { !$0.isEmpty }.map { pair in
             let name = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
             return unescape(name) ?? String(name)
@@ -23,7 +23,7 @@ public enum FormURLEncoding {
     }
 
     /// A form body of `fields`, in the given order.
-    public static func encode(_ fields: [(String, String)]) -> String {
+    package static func encode(_ fields: [(String, String)]) -> String {
         fields.map { escape($0.0) + "=" + escape($0.1) }.joined(separator: "&")
     }
 
@@ -35,7 +35,7 @@ public enum FormURLEncoding {
     }
 
     /// One form-encoded name or value (`+` is a space); nil if it is not valid percent-encoded UTF-8.
-    public static func unescape(_ text: some StringProtocol) -> String? {
+    package static func unescape(_ text: some StringProtocol) -> String? {
         text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 }

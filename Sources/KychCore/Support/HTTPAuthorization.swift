@@ -2,16 +2,16 @@ import Crypto
 import Foundation
 
 /// The `Authorization` header's schemes KyCH reads, parsed in one place for every server.
-public enum HTTPAuthorization {
+package enum HTTPAuthorization {
     /// The credential after `Bearer ` (any visible characters, e.g. RFC 8959 `secret-token:` values).
-    public static func bearer(_ header: String?) -> String? {
+    package static func bearer(_ header: String?) -> String? {
         guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
         let credential = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
         return credential.isEmpty ? nil : credential
     }
 
     /// HTTP Basic credentials, form-decoded as RFC 6749 §2.3.1 asks.
-    public static func basic(_ header: String?) -> (user: String, password: String)? {
+    package static func basic(_ header: String?) -> (user: String, password: String)? {
         guard let header, header.count > 6, header.prefix(6).lowercased() == "basic ",
               let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
               let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":"),
@@ -23,7 +23,7 @@ public enum HTTPAuthorization {
 
 extension Secrets {
     /// Compares two secrets in time independent of where they differ (their digests, so the length leaks nothing either).
-    public static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    package static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(SHA256.hash(data: Data(a.utf8))), y = Array(SHA256.hash(data: Data(b.utf8)))
         return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }

@@ -3,21 +3,21 @@ import Logging
 /// A log handler that writes one line per event to standard error, with RFC 8959 `secret-token:` values
 /// (and `Bearer`/`Basic` credentials) blanked out of the message and every metadata value.
 /// KyCH never logs secrets on purpose; this is the safety net for text that passes through from elsewhere.
-public struct RedactingLogHandler: LogHandler {
+package struct RedactingLogHandler: LogHandler {
     private var inner: StreamLogHandler
-    public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
+    package var logLevel: Logger.Level = .info
 
-    public init(label: String) {
+    package init(label: String) {
         inner = StreamLogHandler.standardError(label: label)
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var event = event
         event.message = "\(Self.redact(event.message.description))"
         event.metadata = Self.redact(metadata.merging(event.metadata ?? [:]) { $1 })
@@ -27,7 +27,7 @@ public struct RedactingLogHandler: LogHandler {
     }
 
     /// Replaces credentials in `text` by `<redacted>`.
-    public static func redact(_ text: String) -> String {
+    package static func redact(_ text: String) -> String {
         guard text.contains("secret-token:") || text.range(of: "bearer ", options: .caseInsensitive) != nil
                 || text.range(of: "basic ", options: .caseInsensitive) != nil else { return text }
         var out = text

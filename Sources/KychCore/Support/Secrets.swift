@@ -3,44 +3,44 @@ import Foundation
 import HummingbirdBcrypt
 
 /// Random values, hashes and secret comparison used across KyCH.
-public enum Secrets {
+package enum Secrets {
     /// `count` cryptographically random bytes, base64url without padding (URL-path safe).
-    public static func randomToken(bytes count: Int) -> String {
+    package static func randomToken(bytes count: Int) -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         return Data(bytes).base64URLEncodedString()
     }
 
     /// SHA-256 of the UTF-8 bytes of `value`: how codes and tokens are stored.
-    public static func sha256(_ value: String) -> Data {
+    package static func sha256(_ value: String) -> Data {
         Data(SHA256.hash(data: Data(value.utf8)))
     }
 
     /// The bcrypt cost for client secrets; `KYCH_BCRYPT_COST` overrides it (tests use 4).
-    public static var bcryptCost: UInt8 {
+    package static var bcryptCost: UInt8 {
         if let s = ProcessInfo.processInfo.environment["KYCH_BCRYPT_COST"], let n = UInt8(s), (4...31).contains(n) { return n }
         return 10
     }
 
     /// bcrypt hash of a client secret.
-    public static func hashSecret(_ secret: String) -> String {
+    package static func hashSecret(_ secret: String) -> String {
         Bcrypt.hash(secret, cost: bcryptCost)
     }
 
     /// Whether `secret` matches the bcrypt `hash`.
-    public static func verifySecret(_ secret: String, hash: String) -> Bool {
+    package static func verifySecret(_ secret: String, hash: String) -> Bool {
         Bcrypt.verify(secret, hash: hash)
     }
 
     /// Redacts an RFC 8959 `secret-token:` value or any credential for logging.
-    public static func redact(_ value: String) -> String {
+    package static func redact(_ value: String) -> String {
         value.isEmpty ? "" : "<redacted>"
     }
 }
 
 extension Data {
     /// Base64url without padding (RFC 4648 §5).
-    public func base64URLEncodedString() -> String {
+    package func base64URLEncodedString() -> String {
         base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")

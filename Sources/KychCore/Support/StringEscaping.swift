@@ -2,7 +2,7 @@ import Foundation
 
 extension String {
     /// Text safe inside HTML element content and double-quoted attributes.
-    public var htmlEscaped: String {
+    package var htmlEscaped: String {
         var out = ""
         for character in self {
             switch character {
@@ -18,10 +18,10 @@ extension String {
     }
 
     /// Percent-encoded for a URL query or form value (RFC 3986 unreserved characters kept).
-    public var urlEscaped: String { addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? self }
+    package var urlEscaped: String { addingPercentEncoding(withAllowedCharacters: .urlUnreserved) ?? self }
 }
 
 extension CharacterSet {
     /// RFC 3986 unreserved characters.
-    public static let urlUnreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    package static let urlUnreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 }

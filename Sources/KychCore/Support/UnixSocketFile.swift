@@ -1,9 +1,9 @@
 import Foundation
 
 /// Housekeeping for the gateway's Unix socket file.
-public enum UnixSocketFile {
+package enum UnixSocketFile {
     /// Removes a socket file left behind by an earlier run; refuses to remove anything that is not a socket.
-    public static func removeStale(at path: String) throws {
+    package static func removeStale(at path: String) throws {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         guard (info.st_mode & S_IFMT) == S_IFSOCK else {
@@ -16,7 +16,7 @@ public enum UnixSocketFile {
 extension ServerBinding {
     /// Runs a server with this binding: a stale Unix socket file is replaced first and the file is
     /// removed when `body` returns or throws. TCP bindings need nothing.
-    public func serve(_ body: () async throws -> Void) async throws {
+    package func serve(_ body: () async throws -> Void) async throws {
         guard case .unix(let path, _) = self else { return try await body() }
         try UnixSocketFile.removeStale(at: path)
         defer { unlink(path) }

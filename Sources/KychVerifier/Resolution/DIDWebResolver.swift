@@ -8,14 +8,14 @@ import KychSDJWT
 /// `https://example.com/user/alice/did.json`, `did:web:example.com` the one at
 /// `https://example.com/.well-known/did.json`; a port is written `%3A`. For loopback hosts the
 /// document is fetched over plain `http` (tests and development only).
-public struct DIDWebResolver: DIDResolver {
+package struct DIDWebResolver: DIDResolver {
     /// The largest DID document accepted.
-    public var maxDocumentSize = 256 * 1024
+    package var maxDocumentSize = 256 * 1024
 
-    public init() {}
+    package init() {}
 
     /// The URL of the DID document of `did`.
-    public static func documentURL(for did: String) throws(DIDResolutionError) -> URL {
+    package static func documentURL(for did: String) throws(DIDResolutionError) -> URL {
         guard did.hasPrefix("did:web:") else { throw DIDResolutionError("\(did) is not a did:web DID") }
         let parts = did.dropFirst("did:web:".count).split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard let hostPart = parts.first?.removingPercentEncoding, !hostPart.isEmpty,
@@ -31,7 +31,7 @@ public struct DIDWebResolver: DIDResolver {
         return url
     }
 
-    public func publicKey(forKeyID kid: String) async throws -> P256.Signing.PublicKey {
+    package func publicKey(forKeyID kid: String) async throws -> P256.Signing.PublicKey {
         guard let hash = kid.firstIndex(of: "#") else { throw DIDResolutionError("key id \(kid) has no #fragment") }
         let did = String(kid[..<hash]), fragment = String(kid[hash...])
         let url = try Self.documentURL(for: did)
@@ -58,18 +58,18 @@ public struct DIDWebResolver: DIDResolver {
 }
 
 /// Resolves `did:jwk` and `did:web` key ids; any other DID method is unresolvable.
-public struct VerifierDIDResolver: DIDResolver {
+package struct VerifierDIDResolver: DIDResolver {
     let web = DIDWebResolver()
     let jwk = DIDJWKResolver()
     /// When set, only these DIDs are resolved over the network: a presentation from an issuer that
     /// is not trusted anyway never makes the verifier fetch anything (no request forgery).
-    public var fetchableDIDs: Set<String>?
+    package var fetchableDIDs: Set<String>?
 
-    public init(fetchableDIDs: Set<String>? = nil) {
+    package init(fetchableDIDs: Set<String>? = nil) {
         self.fetchableDIDs = fetchableDIDs
     }
 
-    public func publicKey(forKeyID kid: String) async throws -> P256.Signing.PublicKey {
+    package func publicKey(forKeyID kid: String) async throws -> P256.Signing.PublicKey {
         if kid.hasPrefix("did:jwk:") { return try jwk.publicKey(forKeyID: kid) }
         guard kid.hasPrefix("did:web:") else {
             throw DIDResolutionError("the DID method of \(kid.prefix(40)) is not supported (did:jwk and did:web are)")
@@ -83,7 +83,7 @@ public struct VerifierDIDResolver: DIDResolver {
 }
 
 /// A DID or key that cannot be resolved.
-public struct DIDResolutionError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct DIDResolutionError: Error, Sendable, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
