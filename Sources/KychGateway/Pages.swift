@@ -33,7 +33,7 @@ enum Pages {
         let model = VerificationModel(
             page: frame(language, title: t.verifyTitle, path: pagePath, query: request.uri.query, noscriptRefresh: reload),
             t: t,
-            client: a.client.clientID,
+            client: a.client.clientName ?? a.client.clientID,
             claims: (a.session.scope ?? []).map { t.claims[$0] ?? $0 },
             qr: try? QRCode(text: deeplink).svg(moduleSize: 5, label: t.qrLabel),
             deeplink: deeplinkSchemes.contains(scheme(of: deeplink)) ? deeplink : nil,

@@ -120,6 +120,9 @@ enum Templates {
           "use strict";
           var line = document.getElementById("status"), d = line.dataset, clock = document.getElementById("time-left");
           var deadline = Date.now() + Number(d.secondsLeft) * 1000, delay = 1000;
+          // After "Use the demo wallet" that link's answer goes to /finalize itself: a second visit would find the code spent.
+          var handedOver = false, demo = document.getElementById("demo-wallet");
+          if (demo) { demo.addEventListener("click", function () { handedOver = true; }); }
           function show(text, cls) { line.textContent = text; line.className = "status" + (cls ? " " + cls : ""); }
           function tick() {
             var s = Math.max(0, Math.round((deadline - Date.now()) / 1000));
@@ -138,7 +141,7 @@ enum Templates {
                 delay = 1000;
                 if (j.status === "verified" || j.status === "failed") {
                   show(j.status === "verified" ? d.verified : d.failed, j.status === "verified" ? "done" : "ended");
-                  window.top.location.assign(d.finalizeUrl);
+                  if (!handedOver) { window.top.location.assign(d.finalizeUrl); }
                 } else if (j.status === "expired") { show(d.expired, "ended"); }
                 else if (j.status === "completed") { show(d.completed, "done"); }
                 else { show(d.waiting); setTimeout(poll, 250); }

@@ -163,7 +163,8 @@ package struct AuthorizationServer: Sendable {
                                      message: "This verification was started in another browser. Please finish it there, or start again.")
             }
             let code = Secrets.randomToken(bytes: config.authCodeBytes)
-            let record = NewAuthorizationCode(codeHash: Secrets.sha256(code), redirectURI: redirect, createdAt: now,
+            let record = NewAuthorizationCode(codeHash: Secrets.sha256(code), redirectURI: redirect, codeChallenge: session.codeChallenge,
+                                              createdAt: now,
                                               expiresAt: now.addingTimeInterval(TimeInterval(config.authCodeTTLMinutes * 60)))
             guard try await store.apply(SessionMachine(now: now).codeIssued(), toSession: session.serial, issuing: record) else {
                 throw FlowError.page(status: 409, kind: .finished, message: "This verification has already been completed.")

@@ -15,17 +15,21 @@ package struct PostgresClientRepository: ClientRepository {
 
     static let columns = """
         client_id, secret_hash, verifier_url, verifier_management_api_path, verifier_query, verifier_bearer_token,
-        redirect_uri, accepted_issuer_dids, default_scope, failure_error, webhook_api_key_header, webhook_api_key_value
+        redirect_uri, accepted_issuer_dids, default_scope, failure_error, webhook_api_key_header, webhook_api_key_value,
+        redirect_uris, client_name, require_pkce
         """
 
     static func decode(_ row: PostgresRow) throws -> Client {
         let (id, hash, url, path, query, bearer, redirect, dids, scope, failure, header, value) = try row.decode(
             (String, String?, String, String, String, String?, String, [String], [String]?, String, String?, String?).self)
+        let r = row.makeRandomAccess()
         return Client(clientID: id, secretHash: hash, verifierURL: url, verifierManagementAPIPath: path,
                       verifierQuery: VerifierQueryLanguage(rawValue: query) ?? .dcql, verifierBearerToken: bearer,
                       redirectURI: redirect, acceptedIssuerDIDs: dids, defaultScope: scope,
                       failureError: FailureError(rawValue: failure) ?? .accessDenied,
-                      webhookAPIKeyHeader: header, webhookAPIKeyValue: value)
+                      webhookAPIKeyHeader: header, webhookAPIKeyValue: value,
+                      additionalRedirectURIs: try r[12].decode([String].self), clientName: try r[13].decode(String?.self),
+                      requirePKCE: try r[14].decode(Bool.self))
     }
 
     package func listClients() async throws -> [Client] {
@@ -87,10 +91,11 @@ package struct PostgresClientRepository: ClientRepository {
         try await connection.query("""
             INSERT INTO oauth2gw.clients (client_id, secret_hash, client_type, verifier_url, verifier_management_api_path,
               verifier_query, verifier_bearer_token, redirect_uri, accepted_issuer_dids, default_scope, failure_error,
-              webhook_api_key_header, webhook_api_key_value)
+              webhook_api_key_header, webhook_api_key_value, redirect_uris, client_name, require_pkce)
             VALUES (\(c.clientID), \(c.secretHash), \(type), \(c.verifierURL), \(c.verifierManagementAPIPath),
               \(c.verifierQuery.rawValue), \(c.verifierBearerToken), \(c.redirectURI), \(c.acceptedIssuerDIDs),
-              \(c.defaultScope), \(c.failureError.rawValue), \(c.webhookAPIKeyHeader), \(c.webhookAPIKeyValue))
+              \(c.defaultScope), \(c.failureError.rawValue), \(c.webhookAPIKeyHeader), \(c.webhookAPIKeyValue),
+              \(c.additionalRedirectURIs), \(c.clientName), \(c.requirePKCE))
             """, logger: logger)
     }
 
@@ -103,7 +108,8 @@ package struct PostgresClientRepository: ClientRepository {
               verifier_bearer_token = \(c.verifierBearerToken), redirect_uri = \(c.redirectURI),
               accepted_issuer_dids = \(c.acceptedIssuerDIDs), default_scope = \(c.defaultScope),
               failure_error = \(c.failureError.rawValue), webhook_api_key_header = \(c.webhookAPIKeyHeader),
-              webhook_api_key_value = \(c.webhookAPIKeyValue), updated_at = now()
+              webhook_api_key_value = \(c.webhookAPIKeyValue), redirect_uris = \(c.additionalRedirectURIs),
+              client_name = \(c.clientName), require_pkce = \(c.requirePKCE), updated_at = now()
             WHERE client_id = \(c.clientID) RETURNING 1
             """, logger: logger)
         for try await _ in rows { return true }

@@ -19,7 +19,7 @@ package struct PostgresFlowStore: FlowStore {
         s.session_serial, c.client_id, s.session_id, s.nonce, s.status, s.redirect_uri, s.state, s.scope,
         s.browser_binding_hash, s.verification_id, s.request_nonce, s.verification_url, s.verification_deeplink,
         s.last_checked_at, s.claims::text, s.credential_vct, s.credential_issuer, s.failure_kind, s.failure_code,
-        s.failure_description, s.created_at, s.expires_at, s.finished_at, s.verified_at
+        s.failure_description, s.created_at, s.expires_at, s.finished_at, s.verified_at, s.code_challenge
         """
     static let sessionFrom = "oauth2gw.verification_sessions s JOIN oauth2gw.clients c ON c.client_serial = s.client_serial"
 
@@ -41,7 +41,7 @@ package struct PostgresFlowStore: FlowStore {
             serial: try r[0].decode(Int64.self), clientID: try r[1].decode(String.self), sessionID: try r[2].decode(String.self),
             nonce: try r[3].decode(String.self), status: SessionStatus(rawValue: try r[4].decode(String.self)) ?? .failed,
             redirectURI: try r[5].decode(String?.self), state: try r[6].decode(String?.self), scope: try r[7].decode([String]?.self),
-            browserBindingHash: try r[8].decode(Data?.self), verification: verification,
+            browserBindingHash: try r[8].decode(Data?.self), codeChallenge: try r[24].decode(String?.self), verification: verification,
             lastCheckedAt: try r[13].decode(Date?.self), claims: claims,
             credentialVCT: try r[15].decode(String?.self), credentialIssuer: try r[16].decode(String?.self), failure: failure,
             verifiedAt: try r[23].decode(Date?.self), createdAt: try r[20].decode(Date.self), expiresAt: try r[21].decode(Date.self),
@@ -69,7 +69,8 @@ package struct PostgresFlowStore: FlowStore {
         var set = ["status = \(try bind(transition.to.rawValue))"]
         if let r = c.request {
             set += ["redirect_uri = \(try bind(r.redirectURI))", "state = \(try bind(r.state))", "scope = \(try bind(r.scope))",
-                    "browser_binding_hash = \(try bind(r.browserBindingHash))"]
+                    "browser_binding_hash = \(try bind(r.browserBindingHash))", "code_challenge = \(try bind(r.codeChallenge))",
+                    "code_challenge_method = \(try bind(r.codeChallenge.map { _ in "S256" }))"]
         }
         if let v = c.verification {
             set += ["verification_id = \(try bind(v.id))", "request_nonce = \(try bind(v.requestNonce))",
@@ -131,8 +132,10 @@ package struct PostgresFlowStore: FlowStore {
         return try await client.withTransaction(logger: logger) { connection in
             for try await (session, clientSerial) in try await connection.query(update, logger: logger).decode((Int64, Int64).self) {
                 try await connection.query("""
-                    INSERT INTO oauth2gw.authorization_codes (client_serial, session_serial, code_hash, redirect_uri, created_at, expires_at)
-                    VALUES (\(clientSerial), \(session), \(code.codeHash), \(code.redirectURI), \(code.createdAt), \(code.expiresAt))
+                    INSERT INTO oauth2gw.authorization_codes (client_serial, session_serial, code_hash, redirect_uri, code_challenge,
+                      code_challenge_method, created_at, expires_at)
+                    VALUES (\(clientSerial), \(session), \(code.codeHash), \(code.redirectURI), \(code.codeChallenge),
+                      \(code.codeChallenge.map { _ in "S256" }), \(code.createdAt), \(code.expiresAt))
                     """, logger: logger)
                 return true
             }
@@ -142,12 +145,13 @@ package struct PostgresFlowStore: FlowStore {
 
     package func authorizationCode(hash: Data) async throws -> StoredAuthorizationCode? {
         let rows = try await client.query("""
-            SELECT k.code_serial, c.client_id, k.redirect_uri, k.expires_at, k.used_at
+            SELECT k.code_serial, c.client_id, k.redirect_uri, k.code_challenge, k.expires_at, k.used_at
             FROM oauth2gw.authorization_codes k JOIN oauth2gw.clients c ON c.client_serial = k.client_serial
             WHERE k.code_hash = \(hash)
             """, logger: logger)
-        for try await (serial, clientID, redirect, expires, used) in rows.decode((Int64, String, String, Date, Date?).self) {
-            return StoredAuthorizationCode(serial: serial, clientID: clientID, redirectURI: redirect, expiresAt: expires, usedAt: used)
+        for try await (serial, clientID, redirect, challenge, expires, used) in rows.decode((Int64, String, String, String?, Date, Date?).self) {
+            return StoredAuthorizationCode(serial: serial, clientID: clientID, redirectURI: redirect, codeChallenge: challenge,
+                                           expiresAt: expires, usedAt: used)
         }
         return nil
     }

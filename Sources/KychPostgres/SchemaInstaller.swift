@@ -7,7 +7,7 @@ import PostgresNIO
 /// patches already recorded in `_v.patches`.
 package struct SchemaInstaller: Sendable {
     /// The patch files of the gateway, in order; `versioning.sql` comes first, always.
-    package static let gatewayPatches = ["oauth2gw-0001"]
+    package static let gatewayPatches = ["oauth2gw-0001", "oauth2gw-0003"]
     /// Schemas `--reset` drops.
     package static let gatewaySchemas = ["oauth2gw"]
 
@@ -57,6 +57,34 @@ package struct SchemaInstaller: Sendable {
         }
         return applied
     }
+
+    /// Brings an installed gateway schema up to date: a database set up with the manual's psql commands (or
+    /// by an earlier release) gets the later gateway patches when a KyCH program opens it. A database
+    /// without the gateway schema is left alone (installing it stays the operator's step). An advisory lock
+    /// makes instances that start together apply each patch once.
+    package static func upgradeInstalledSchema(_ url: DatabaseURL, logger: Logger) async throws {
+        try await PostgresDatabase.withConnection(url, logger: logger) { connection in
+            func strings(_ query: PostgresQuery) async throws -> [String] {
+                var out: [String] = []
+                for try await value in try await connection.query(query, logger: logger).decode(String?.self) { out.append(value ?? "") }
+                return out
+            }
+            guard try await strings("SELECT to_regclass('_v.patches')::text") != [""] else { return }
+            let applied = Set(try await strings("SELECT patch_name FROM _v.patches"))
+            let missing = gatewayPatches.filter { !applied.contains($0) }
+            guard applied.contains("oauth2gw-0001"), !missing.isEmpty else { return }
+            guard let directory = locateSQLDirectory() else {
+                throw SchemaInstallerError(message: "the database lacks the patches \(missing.joined(separator: ", ")) and their SQL files "
+                    + "were not found; run kych-dbinit -c FILE, or psql -f each oauth2_gatewaydb/<patch>.sql")
+            }
+            // Held until this connection closes, right after the upgrade.
+            _ = try await connection.query("SELECT pg_advisory_lock(\(advisoryLock))", logger: logger)
+            _ = try await SchemaInstaller(directory: directory, logger: logger).install(on: connection)
+        }
+    }
+
+    /// The advisory lock key of schema upgrades ("KyCHsche").
+    static let advisoryLock: Int64 = 0x4B79_4348_7363_6865
 
     /// Drops the given schemas and their `_v` records, so `install` recreates them.
     package func reset(on connection: PostgresConnection, schemas: [String] = SchemaInstaller.gatewaySchemas,

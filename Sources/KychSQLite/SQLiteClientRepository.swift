@@ -19,7 +19,9 @@ package struct SQLiteClientRepository: ClientRepository {
                verifierBearerToken: row.string("verifier_bearer_token"), redirectURI: row.string("redirect_uri") ?? "",
                acceptedIssuerDIDs: row.strings("accepted_issuer_dids") ?? [], defaultScope: row.strings("default_scope"),
                failureError: row.string("failure_error").flatMap(FailureError.init(rawValue:)) ?? .accessDenied,
-               webhookAPIKeyHeader: row.string("webhook_api_key_header"), webhookAPIKeyValue: row.string("webhook_api_key_value"))
+               webhookAPIKeyHeader: row.string("webhook_api_key_header"), webhookAPIKeyValue: row.string("webhook_api_key_value"),
+               additionalRedirectURIs: row.strings("redirect_uris") ?? [], clientName: row.string("client_name"),
+               requirePKCE: row.int("require_pkce") == 1)
     }
 
     package func listClients() async throws -> [Client] {
@@ -73,15 +75,17 @@ package struct SQLiteClientRepository: ClientRepository {
         [.text(c.secretHash), .text(c.secretHash == nil ? "public" : "confidential"), .text(c.verifierURL),
          .text(c.verifierManagementAPIPath), .text(c.verifierQuery.rawValue), .text(c.verifierBearerToken), .text(c.redirectURI),
          .list(c.acceptedIssuerDIDs), .list(c.defaultScope), .text(c.failureError.rawValue), .text(c.webhookAPIKeyHeader),
-         .text(c.webhookAPIKeyValue), .date(Date()), .text(c.clientID)]
+         .text(c.webhookAPIKeyValue), .list(c.additionalRedirectURIs), .text(c.clientName), .integer(c.requirePKCE ? 1 : 0),
+         .date(Date()), .text(c.clientID)]
     }
 
     private static func insert(_ c: Client, _ tx: SQLiteDatabase.Transaction) async throws {
         try await tx.rows("""
             INSERT INTO clients (secret_hash, client_type, verifier_url, verifier_management_api_path, verifier_query,
               verifier_bearer_token, redirect_uri, accepted_issuer_dids, default_scope, failure_error,
-              webhook_api_key_header, webhook_api_key_value, updated_at, client_id, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              webhook_api_key_header, webhook_api_key_value, redirect_uris, client_name, require_pkce, updated_at, client_id,
+              created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, values(c) + [.date(Date())])
     }
 
@@ -89,7 +93,8 @@ package struct SQLiteClientRepository: ClientRepository {
         try await !tx.rows("""
             UPDATE clients SET secret_hash = ?, client_type = ?, verifier_url = ?, verifier_management_api_path = ?,
               verifier_query = ?, verifier_bearer_token = ?, redirect_uri = ?, accepted_issuer_dids = ?, default_scope = ?,
-              failure_error = ?, webhook_api_key_header = ?, webhook_api_key_value = ?, updated_at = ?
+              failure_error = ?, webhook_api_key_header = ?, webhook_api_key_value = ?, redirect_uris = ?, client_name = ?,
+              require_pkce = ?, updated_at = ?
             WHERE client_id = ? RETURNING 1
             """, values(c)).isEmpty
     }

@@ -31,7 +31,7 @@ package struct SQLiteFlowStore: FlowStore {
             serial: row.int("session_serial") ?? 0, clientID: row.string("client_id") ?? "", sessionID: row.string("session_id") ?? "",
             nonce: row.string("nonce") ?? "", status: row.string("status").flatMap(SessionStatus.init(rawValue:)) ?? .failed,
             redirectURI: row.string("redirect_uri"), state: row.string("state"), scope: row.strings("scope"),
-            browserBindingHash: row.data("browser_binding_hash"), verification: verification,
+            browserBindingHash: row.data("browser_binding_hash"), codeChallenge: row.string("code_challenge"), verification: verification,
             lastCheckedAt: row.date("last_checked_at"),
             claims: try row.string("claims").map { try JSON.parse(Data($0.utf8)).objectValue ?? [:] },
             credentialVCT: row.string("credential_vct"), credentialIssuer: row.string("credential_issuer"), failure: failure,
@@ -44,7 +44,8 @@ package struct SQLiteFlowStore: FlowStore {
         var set: [(String, SQLiteData)] = [("status", .text(transition.to.rawValue))]
         if let r = c.request {
             set += [("redirect_uri", .text(r.redirectURI)), ("state", .text(r.state)), ("scope", .list(r.scope)),
-                    ("browser_binding_hash", .blob(r.browserBindingHash))]
+                    ("browser_binding_hash", .blob(r.browserBindingHash)), ("code_challenge", .text(r.codeChallenge)),
+                    ("code_challenge_method", .text(r.codeChallenge.map { _ in "S256" }))]
         }
         if let v = c.verification {
             set += [("verification_id", .text(v.id)), ("request_nonce", .text(v.requestNonce)),
@@ -114,22 +115,24 @@ package struct SQLiteFlowStore: FlowStore {
         return try await db.transaction { tx in
             guard let row = try await tx.rows(sql, binds).first else { return false }
             try await tx.rows("""
-                INSERT INTO authorization_codes (client_serial, session_serial, code_hash, redirect_uri, created_at, expires_at)
-                VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO authorization_codes (client_serial, session_serial, code_hash, redirect_uri, code_challenge,
+                  code_challenge_method, created_at, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, [row.column("client_serial") ?? .null, row.column("session_serial") ?? .null, .blob(code.codeHash),
-                      .text(code.redirectURI), .date(code.createdAt), .date(code.expiresAt)])
+                      .text(code.redirectURI), .text(code.codeChallenge), .text(code.codeChallenge.map { _ in "S256" }),
+                      .date(code.createdAt), .date(code.expiresAt)])
             return true
         }
     }
 
     package func authorizationCode(hash: Data) async throws -> StoredAuthorizationCode? {
         let rows = try await db.rows("""
-            SELECT k.code_serial, k.used_at, k.expires_at, k.redirect_uri, c.client_id
+            SELECT k.code_serial, k.used_at, k.expires_at, k.redirect_uri, k.code_challenge, c.client_id
             FROM authorization_codes k JOIN clients c ON c.client_serial = k.client_serial WHERE k.code_hash = ?
             """, [.blob(hash)])
         guard let row = rows.first, let serial = row.int("code_serial"), let expires = row.date("expires_at") else { return nil }
         return StoredAuthorizationCode(serial: serial, clientID: row.string("client_id") ?? "", redirectURI: row.string("redirect_uri") ?? "",
-                                       expiresAt: expires, usedAt: row.date("used_at"))
+                                       codeChallenge: row.string("code_challenge"), expiresAt: expires, usedAt: row.date("used_at"))
     }
 
     package func redeemCode(serial: Int64, usedAt: Date, issuing token: NewAccessToken) async throws -> Bool {

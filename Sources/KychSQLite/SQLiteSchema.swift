@@ -160,6 +160,12 @@ enum SQLiteSchema {
             "CREATE INDEX access_tokens_client ON access_tokens (client_serial)",
             "CREATE INDEX access_tokens_expires ON access_tokens (expires_at)",
         ]),
+        // oauth2gw-0003: client settings of OAuth 2.1 and OpenID Connect.
+        Migration(number: 6, name: "client settings", statements: [
+            "ALTER TABLE clients ADD COLUMN client_name TEXT",
+            "ALTER TABLE clients ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE clients ADD COLUMN require_pkce INTEGER NOT NULL DEFAULT 0 CHECK (require_pkce IN (0, 1))",
+        ]),
     ]
 
     static var latest: Int { migrations.last?.number ?? 0 }

@@ -28,6 +28,7 @@ package struct Stores: Sendable {
         switch location {
         case .postgres(let url):
             try await PostgresDatabase.preflight(url, logger: logger)
+            try await SchemaInstaller.upgradeInstalledSchema(url, logger: logger)
             let client = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url), backgroundLogger: logger)
             return Stores(clients: PostgresClientRepository(client: client, logger: logger),
                           flow: PostgresFlowStore(client: client, logger: logger),

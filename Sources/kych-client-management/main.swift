@@ -57,6 +57,12 @@ struct ClientOptions: ParsableArguments {
     var webhookApiKeyHeader: String?
     @Option(help: "Value of that webhook header.")
     var webhookApiKeyValue: String?
+    @Option(name: .customLong("redirect-uris"), help: "Further redirect URIs, as a bracketed list: \"{https://a.example/cb, com.example.app:/cb}\" (\"{}\" clears them).")
+    var redirectURIs: String?
+    @Option(help: "Name shown on the verification page instead of the client id (\"\" clears it).")
+    var clientName: String?
+    @Option(help: "Require PKCE also for this confidential client: yes or no.")
+    var requirePkce: String?
 
     /// Applies the given flags to `client`, validating each.
     func apply(to client: inout Client, config: GatewayConfig) throws {
@@ -73,8 +79,26 @@ struct ClientOptions: ParsableArguments {
             client.verifierManagementAPIPath = verifierApiPath
         }
         if let redirectURI {
-            if let p = ClientRules.redirectURIProblem(redirectURI) { throw CLIError("--redirect-uri \(p)") }
+            if let p = ClientRules.redirectURIProblem(redirectURI, publicClient: client.isPublic) { throw CLIError("--redirect-uri \(p)") }
             client.redirectURI = redirectURI
+        }
+        if let redirectURIs {
+            let uris = IniFile.list(redirectURIs)
+            for uri in uris {
+                if let p = ClientRules.redirectURIProblem(uri, publicClient: client.isPublic) { throw CLIError("--redirect-uris \(p)") }
+            }
+            client.additionalRedirectURIs = uris
+        }
+        if let clientName {
+            if let p = ClientRules.clientNameProblem(clientName) { throw CLIError("--client-name \(p)") }
+            client.clientName = clientName.isEmpty ? nil : clientName
+        }
+        if let requirePkce {
+            switch requirePkce.lowercased() {
+            case "yes", "true", "1": client.requirePKCE = true
+            case "no", "false", "0": client.requirePKCE = false
+            default: throw CLIError("--require-pkce must be yes or no")
+            }
         }
         if let acceptedIssuerDids { client.acceptedIssuerDIDs = IniFile.list(acceptedIssuerDids) }
         if let defaultScope {
@@ -145,7 +169,11 @@ extension ClientManagement {
                 ("verifier_management_api_path", c.verifierManagementAPIPath),
                 ("verifier_query", c.verifierQuery.rawValue),
                 ("verifier_bearer_token", c.verifierBearerToken == nil ? "(not set)" : "(set)"),
+                ("client_type", c.isPublic ? "public" : "confidential"),
+                ("client_name", c.clientName ?? "(not set)"),
                 ("redirect_uri", c.redirectURI),
+                ("redirect_uris", "{" + c.additionalRedirectURIs.joined(separator: ", ") + "}"),
+                ("require_pkce", c.requiresPKCE ? "yes" : "no"),
                 ("accepted_issuer_dids", "{" + c.acceptedIssuerDIDs.joined(separator: ", ") + "}"),
                 ("default_scope", c.defaultScope.map { "{" + $0.joined(separator: ", ") + "}" } ?? "(gateway default)"),
                 ("failure_error", c.failureError.rawValue),
@@ -161,11 +189,18 @@ extension ClientManagement {
         static let configuration = CommandConfiguration(abstract: "Register a new client.")
         @ParentCommand var root: ClientManagement
         @Option(help: "The new client's id (A-Z a-z 0-9 - . _ ~).") var clientID: String
+        @Flag(name: .customLong("public"), help: "A public client (browser or mobile app): no secret, PKCE required.")
+        var isPublic = false
         @OptionGroup var options: ClientOptions
 
         func validate() throws {
-            for (flag, value) in [("--secret", options.secret), ("--verifier-url", options.verifierURL), ("--redirect-uri", options.redirectURI)]
-            where value == nil {
+            var required = [("--verifier-url", options.verifierURL), ("--redirect-uri", options.redirectURI)]
+            if isPublic {
+                if options.secret != nil { throw ValidationError("a --public client has no --secret") }
+            } else {
+                required.insert(("--secret", options.secret), at: 0)
+            }
+            for (flag, value) in required where value == nil {
                 throw ValidationError("Missing expected argument '\(flag)'")
             }
             if let p = ClientRules.clientIDProblem(clientID) { throw ValidationError("--client-id \(p)") }
@@ -174,6 +209,7 @@ extension ClientManagement {
         func run() async throws {
             let id = clientID, options = options
             try await root.withRepository { config, repo in
+                // Public until a secret is applied: the redirect URI rules of a public client apply to it.
                 var client = Client(clientID: id, secretHash: nil, verifierURL: "", redirectURI: "")
                 try options.apply(to: &client, config: config)
                 try await repo.createClient(client)

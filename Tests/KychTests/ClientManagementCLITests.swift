@@ -140,6 +140,29 @@ import Testing
         #expect(show.contains("webhook_api_key_value         (set)") && !show.contains(" k\n"))
     }
 
+    @Test func publicClientsAndTheOAuth21Flags() async throws {
+        let (_, conf) = try await setUp()
+        func cli(_ arguments: [String]) throws -> ProcessResult { try Run.program("kych-client-management", ["-c", conf] + arguments) }
+        let create = try cli(["create", "--client-id", "app", "--public", "--verifier-url", "https://v.example",
+                              "--redirect-uri", "com.example.app:/cb", "--redirect-uris", "{http://127.0.0.1/cb}", "--client-name", "Example App"])
+        #expect(create.status == 0, "\(create.stderr)")
+        let show = try cli(["show", "app"]).stdout
+        for line in ["client_secret                 (none: public client)", "client_type                   public",
+                     "client_name                   Example App", "redirect_uris                 {http://127.0.0.1/cb}",
+                     "require_pkce                  yes"] {
+            #expect(show.contains(line), "\(show)")
+        }
+        #expect(try cli(["create", "--client-id", "app2", "--public", "--secret", "secret-token:x", "--verifier-url", "https://v.example",
+                         "--redirect-uri", "https://a.example/cb"]).status != 0)
+        #expect(try cli(["sync"]).status == 0)   // the manual's [client_exchange]: exchange_production, confidential
+        let appScheme = try cli(["update", "exchange_production", "--redirect-uris", "{com.example.app:/cb}"])
+        #expect(appScheme.status != 0 && appScheme.stderr.contains("is not an absolute http(s) URL"))
+        #expect(try cli(["update", "exchange_production", "--require-pkce", "yes", "--client-name", "Exchange"]).status == 0)
+        let confidential = try cli(["show", "exchange_production"]).stdout
+        #expect(confidential.contains("require_pkce                  yes") && confidential.contains("client_name                   Exchange"))
+        #expect(try cli(["update", "exchange_production", "--require-pkce", "maybe"]).stderr.contains("--require-pkce must be yes or no"))
+    }
+
     @Test func invalidConfigIsReportedWithoutStack() throws {
         let conf = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 99999\nDATABASE = postgres://x@127.0.0.1/x\n")
         let result = try Run.program("kych-client-management", ["-c", conf, "list"])

@@ -371,3 +371,58 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         }
     }
 }
+
+/// The client keys of OAuth 2.1 / OpenID Connect: CLIENT_TYPE, REDIRECT_URIS, CLIENT_NAME, REQUIRE_PKCE.
+@Suite struct ClientOAuth21KeysTests {
+    private let app = """
+
+        [client_app]
+        CLIENT_ID = app
+        CLIENT_TYPE = public
+        VERIFIER_URL = https://swiyu-verifier.example.com
+        REDIRECT_URIS = {com.example.app:/cb, http://127.0.0.1/cb, https://app.example/cb}
+        CLIENT_NAME = Example App
+        """
+
+    @Test func aPublicClientHasNoSecretAndMayUseAppRedirects() throws {
+        let client = try #require(try parse(base + app).clients.first)
+        #expect(client.clientSecret == nil && client.clientName == "Example App" && !client.requirePKCE)
+        #expect(client.redirectURI == "com.example.app:/cb" && client.additionalRedirectURIs == ["http://127.0.0.1/cb", "https://app.example/cb"])
+        #expect(error(base + app + "\nCLIENT_SECRET = secret-token:x")
+                == "/etc/kych/kych.conf:11: [client_app] CLIENT_SECRET: a public client (CLIENT_TYPE = public) has no secret; it authenticates with PKCE")
+        let native = """
+
+            [client_app]
+            CLIENT_ID = app
+            CLIENT_TYPE = native
+            CLIENT_SECRET = secret-token:x
+            VERIFIER_URL = https://swiyu-verifier.example.com
+            REDIRECT_URI = https://app.example/cb
+            """
+        #expect(error(base + native).hasSuffix("CLIENT_TYPE: \"native\" is not one of confidential, public"))
+        #expect(error(base + app.replacingOccurrences(of: "com.example.app:/cb", with: "myapp:/cb")).hasSuffix("must contain a period (reverse domain name, RFC 8252 §7.1)"))
+        #expect(error(base + app.replacingOccurrences(of: "REDIRECT_URIS = {", with: "REDIRECT_URIS = {}\n#{"))
+                .hasSuffix("REDIRECT_URIS: must list at least one redirect URI"))
+    }
+
+    @Test func aConfidentialClientKeepsHTTPSRedirectsAndMayRequirePKCE() throws {
+        let confidential = """
+
+            [client_exchange]
+            CLIENT_ID = exchange
+            CLIENT_SECRET = secret-token:s3cret
+            VERIFIER_URL = https://swiyu-verifier.example.com
+            REDIRECT_URI = https://exchange.example.com/cb
+            REDIRECT_URIS = {https://exchange.example.com/cb2}
+            REQUIRE_PKCE = yes
+            """
+        let client = try #require(try parse(base + confidential).clients.first)
+        #expect(client.requirePKCE && client.redirectURI == "https://exchange.example.com/cb" && client.additionalRedirectURIs == ["https://exchange.example.com/cb2"])
+        #expect(error(base + confidential.replacingOccurrences(of: "{https://exchange.example.com/cb2}", with: "{com.example.app:/cb}"))
+                .hasSuffix("\"com.example.app:/cb\" is not an absolute http(s) URL"))
+        #expect(error(base + confidential.replacingOccurrences(of: "REQUIRE_PKCE = yes", with: "REQUIRE_PKCE = maybe"))
+                .hasSuffix("REQUIRE_PKCE: \"maybe\" is not yes or no"))
+        #expect(error(base + confidential.replacingOccurrences(of: "CLIENT_SECRET = secret-token:s3cret\n", with: ""))
+                .hasSuffix("CLIENT_SECRET: CLIENT_SECRET is required"))
+    }
+}

@@ -63,7 +63,7 @@ import Testing
 
     @Test func theDemoWalletLinkIsOfferedOnlyWhenConfigured() async throws {
         let plain = try await PageFixture.verificationPage()
-        #expect(!String(buffer: plain.body).contains("demo-wallet"))
+        #expect(!String(buffer: plain.body).contains("id=\"demo-wallet\""))
         let page = try await PageFixture.get("/authorize/\(PageFixture.nonce)?lang=de") {
             Pages.verification(PageFixture.authorization(), request: $0, demoWallet: true)
         }

@@ -179,16 +179,20 @@ import Testing
         }
     }
 
-    /// PKCE is refused until the token endpoint enforces it: a client must not believe it is protected.
-    @Test func codeChallengeIsRefused() async throws {
+    /// PKCE over HTTP: an S256 challenge starts the verification; `plain` goes back to the client as invalid_request.
+    @Test func codeChallengeOverHTTP() async throws {
         let harness = try await GatewayHarness.make()
         try await harness.run { flow in
-            let response = try await flow.request(flow.authorizeURI(try await flow.nonce())
-                + "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256")
-            #expect(response.status == .found)
-            let location = try #require(response.headers[.location])
-            #expect(location.hasPrefix(GatewayHarness.redirect + "?error=invalid_request&error_description=PKCE"))
+            let challenge = "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method="
+            let plain = try await flow.request(flow.authorizeURI(try await flow.nonce()) + challenge + "plain")
+            #expect(plain.status == .found)
+            let location = try #require(plain.headers[.location])
+            #expect(location.hasPrefix(GatewayHarness.redirect + "?error=invalid_request&error_description=code_challenge_method"))
             #expect(try await harness.verifierRows().isEmpty)
+            let s256 = try await flow.request(flow.authorizeURI(try await flow.nonce()) + challenge + "S256", headers: [.accept: "application/json"])
+            #expect(s256.status == .ok, "\(s256.text)")
+            #expect(try await harness.db.strings("SELECT code_challenge FROM oauth2gw.verification_sessions WHERE code_challenge IS NOT NULL")
+                    == ["E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"])
         }
     }
 

@@ -76,7 +76,7 @@ import Testing
     @Test func openingTheFixtureUpgradesItInPlace() async throws {
         let path = try Self.copyOfFixture()
         let changes = try await Self.with(path, migrating: false) { try await $0.installSchema() }
-        #expect(changes == SQLiteSchemaChanges(migrations: ["3 pkce columns", "4 oauth2gw indexes"], createdTables: []))
+        #expect(changes == SQLiteSchemaChanges(migrations: ["3 pkce columns", "4 oauth2gw indexes", "6 client settings"], createdTables: []))
 
         try await Self.with(path) { db in
             #expect(try await Self.userVersion(db) == Int64(SQLiteDatabase.schemaVersion))

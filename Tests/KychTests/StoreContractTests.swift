@@ -44,7 +44,9 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
 @Suite struct StoreContractTests {
     static let client = Client(clientID: "c1", secretHash: "$2b$04$hash", verifierURL: "https://v.example", redirectURI: "https://r.example/cb",
                                acceptedIssuerDIDs: ["did:a", "did:b"], defaultScope: ["given_name"], failureError: .unauthorizedClient,
-                               webhookAPIKeyHeader: "x-api-key", webhookAPIKeyValue: "k")
+                               webhookAPIKeyHeader: "x-api-key", webhookAPIKeyValue: "k",
+                               additionalRedirectURIs: ["https://r.example/other", "com.example.app:/cb"], clientName: "Exchange",
+                               requirePKCE: true)
 
     @Test(arguments: FlowBackend.allCases)
     func clientRepository(_ backend: FlowBackend) async throws {
@@ -55,6 +57,9 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             var changed = Self.client
             changed.redirectURI = "https://new.example/cb"
             changed.defaultScope = nil
+            changed.additionalRedirectURIs = []
+            changed.clientName = nil
+            changed.requirePKCE = false
             try await repo.updateClient(changed)
             #expect(try await repo.client(id: "c1") == changed)
             var unknown = Self.client
@@ -78,7 +83,8 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 
     private static func request(_ binding: String) -> AuthorizationRequestRecord {
-        AuthorizationRequestRecord(redirectURI: "https://r.example/cb", state: "S", scope: ["given_name"], browserBindingHash: Secrets.sha256(binding))
+        AuthorizationRequestRecord(redirectURI: "https://r.example/cb", state: "S", scope: ["given_name"], browserBindingHash: Secrets.sha256(binding),
+                                   codeChallenge: PKCE.challenge(for: String(repeating: binding, count: 43)))
     }
 
     private static func newSession(_ n: Int, expiresIn: TimeInterval = 900) -> NewSession {
@@ -99,7 +105,8 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 
     private static func code(_ name: String, expiresIn: TimeInterval = 600) -> NewAuthorizationCode {
-        NewAuthorizationCode(codeHash: Secrets.sha256(name), redirectURI: "https://r.example/cb", createdAt: now, expiresAt: now.addingTimeInterval(expiresIn))
+        NewAuthorizationCode(codeHash: Secrets.sha256(name), redirectURI: "https://r.example/cb", codeChallenge: "challenge-\(name)",
+                             createdAt: now, expiresAt: now.addingTimeInterval(expiresIn))
     }
 
     private static func token(_ name: String, expiresIn: TimeInterval = 3600) -> NewAccessToken {
@@ -122,7 +129,8 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             let authorized = try #require(try await flow.session(verificationID: "v1"))
             #expect(authorized.status == .authorized && authorized.state == "S" && authorized.scope == ["given_name"]
                     && authorized.browserBindingHash == Secrets.sha256("b1") && authorized.verification == Self.verification("v1")
-                    && authorized.redirectURI == "https://r.example/cb" && authorized.lastCheckedAt == Self.now)
+                    && authorized.redirectURI == "https://r.example/cb" && authorized.lastCheckedAt == Self.now
+                    && authorized.codeChallenge == PKCE.challenge(for: String(repeating: "b1", count: 43)))
             #expect(try await flow.session(verificationID: "v2") == nil)
 
             // Not applied past `unexpiredAt`.
@@ -161,6 +169,7 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             #expect(try await flow.session(nonce: "n1")?.status == .completed)
             let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code1")))
             #expect(code.clientID == "c1" && code.redirectURI == "https://r.example/cb" && code.usedAt == nil
+                    && code.codeChallenge == "challenge-code1"
                     && code.expiresAt == Self.now.addingTimeInterval(600))
         }
     }

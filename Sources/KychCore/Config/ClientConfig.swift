@@ -11,7 +11,8 @@ package enum FailureError: String, Sendable, CaseIterable {
 package struct ClientConfig: Sendable, Equatable {
     package var section: String
     package var clientID: String
-    package var clientSecret: String
+    /// nil for a public client (`CLIENT_TYPE = public`).
+    package var clientSecret: String?
     package var verifierURL: String
     package var verifierManagementAPIPath: String
     package var redirectURI: String
@@ -22,12 +23,15 @@ package struct ClientConfig: Sendable, Equatable {
     package var failureError: FailureError
     package var webhookAPIKeyHeader: String?
     package var webhookAPIKeyValue: String?
+    package var additionalRedirectURIs: [String]
+    package var clientName: String?
+    package var requirePKCE: Bool
 
     package static let defaultManagementAPIPath = "/management/api/verifications"
     static let keys: Set<String> = [
         "CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL", "VERIFIER_MANAGEMENT_API_PATH", "REDIRECT_URI",
         "ACCEPTED_ISSUER_DIDS", "DEFAULT_SCOPE", "VERIFIER_QUERY", "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR",
-        "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE",
+        "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE", "CLIENT_TYPE", "REDIRECT_URIS", "CLIENT_NAME", "REQUIRE_PKCE",
     ]
 
     static func validate(_ section: IniFile.Section, validator v: inout Validator) -> ClientConfig? {
@@ -39,14 +43,47 @@ package struct ClientConfig: Sendable, Equatable {
             guard let e = section.entry(key), !e.value.isEmpty else { v.missing(section, key); return nil }
             return e
         }
-        let id = required("CLIENT_ID"), secret = required("CLIENT_SECRET")
-        let verifier = required("VERIFIER_URL"), redirect = required("REDIRECT_URI")
+        var isPublic = false
+        if let e = section.entry("CLIENT_TYPE") {
+            switch e.value.lowercased() {
+            case "confidential": break
+            case "public": isPublic = true
+            default: v.error(section, e, "\"\(e.value)\" is not one of confidential, public")
+            }
+        }
+        let id = required("CLIENT_ID"), verifier = required("VERIFIER_URL")
+        var secret: IniFile.Entry?
+        if isPublic {
+            if let e = section.entry("CLIENT_SECRET"), !e.value.isEmpty {
+                v.error(section, e, "a public client (CLIENT_TYPE = public) has no secret; it authenticates with PKCE")
+            }
+        } else {
+            secret = required("CLIENT_SECRET")
+        }
         if let id, let problem = ClientRules.clientIDProblem(id.value) { v.error(section, id, problem) }
         if let secret, let problem = ClientRules.secretProblem(secret.value) { v.error(section, secret, problem) }
         if let verifier, Validator.absoluteURL(verifier.value) == nil {
             v.error(section, verifier, "\"\(verifier.value)\" is not an absolute http(s) URL")
         }
-        if let redirect, let problem = ClientRules.redirectURIProblem(redirect.value) { v.error(section, redirect, problem) }
+        let listed = section.entry("REDIRECT_URIS")
+        let redirectURIs = listed.map { IniFile.list($0.value) } ?? []
+        let redirect = section.entry("REDIRECT_URI").flatMap { $0.value.isEmpty ? nil : $0 }
+        if redirect == nil && redirectURIs.isEmpty {
+            if let listed { v.error(section, listed, "must list at least one redirect URI") } else { v.missing(section, "REDIRECT_URI") }
+        }
+        if let redirect, let problem = ClientRules.redirectURIProblem(redirect.value, publicClient: isPublic) {
+            v.error(section, redirect, problem)
+        }
+        if let listed {
+            for uri in redirectURIs {
+                if let problem = ClientRules.redirectURIProblem(uri, publicClient: isPublic) { v.error(section, listed, problem) }
+            }
+        }
+        let name = section.entry("CLIENT_NAME")?.value.nilIfEmpty
+        if let entry = section.entry("CLIENT_NAME"), let name, let problem = ClientRules.clientNameProblem(name) {
+            v.error(section, entry, problem)
+        }
+        let requirePKCE = v.yesNo(section, "REQUIRE_PKCE", default: false)
         let path = section.entry("VERIFIER_MANAGEMENT_API_PATH")
         if let path, !path.value.hasPrefix("/") { v.error(section, path, "must start with /") }
         var query = VerifierQueryLanguage.dcql
@@ -70,17 +107,19 @@ package struct ClientConfig: Sendable, Equatable {
             let e = section.entry("WEBHOOK_API_KEY_HEADER") ?? section.entry("WEBHOOK_API_KEY_VALUE")!
             v.error(section, e, "WEBHOOK_API_KEY_HEADER and WEBHOOK_API_KEY_VALUE must be set together")
         }
-        guard v.errors.count == before, let id, let secret, let verifier, let redirect else { return nil }
+        guard v.errors.count == before, let id, let verifier, let primary = redirect?.value ?? redirectURIs.first,
+              isPublic || secret != nil else { return nil }
         return ClientConfig(
-            section: section.name, clientID: id.value, clientSecret: secret.value,
+            section: section.name, clientID: id.value, clientSecret: secret?.value,
             verifierURL: verifier.value,
             verifierManagementAPIPath: path?.value.nilIfEmpty ?? defaultManagementAPIPath,
-            redirectURI: redirect.value,
+            redirectURI: primary,
             acceptedIssuerDIDs: section.entry("ACCEPTED_ISSUER_DIDS").map { IniFile.list($0.value) } ?? [],
             defaultScope: section.entry("DEFAULT_SCOPE").map { IniFile.list($0.value) },
             verifierQuery: query,
             verifierBearerToken: section.entry("VERIFIER_BEARER_TOKEN")?.value.nilIfEmpty,
-            failureError: failure, webhookAPIKeyHeader: header, webhookAPIKeyValue: headerValue)
+            failureError: failure, webhookAPIKeyHeader: header, webhookAPIKeyValue: headerValue,
+            additionalRedirectURIs: redirectURIs.filter { $0 != primary }, clientName: name, requirePKCE: requirePKCE)
     }
 }
 
@@ -101,12 +140,34 @@ package enum ClientRules {
     }
 
     /// A redirect URI must be an absolute https URL without a fragment (RFC 9700 §2.6); plain http only on loopback.
-    package static func redirectURIProblem(_ uri: String) -> String? {
+    /// A public client (a native app, RFC 8252 §7.1) may also use a private-use scheme with a period in it
+    /// (`com.example.app:/cb`).
+    package static func redirectURIProblem(_ uri: String, publicClient: Bool = false) -> String? {
+        if publicClient, let scheme = privateUseScheme(uri) {
+            if uri.contains("#") { return "\"\(uri)\" must not contain a fragment" }
+            return scheme.contains(".") ? nil : "\"\(uri)\": a private-use scheme must contain a period (reverse domain name, RFC 8252 §7.1)"
+        }
         guard let url = Validator.absoluteURL(uri) else { return "\"\(uri)\" is not an absolute http(s) URL" }
         if url.fragment != nil || uri.contains("#") { return "\"\(uri)\" must not contain a fragment" }
         if url.scheme?.lowercased() == "http", !LoopbackHost.contains(url.host) {
             return "\"\(uri)\" must use https (plain http only for localhost, 127.0.0.1 or [::1])"
         }
+        return nil
+    }
+
+    /// The scheme of `uri` when it is neither http nor https.
+    static func privateUseScheme(_ uri: String) -> String? {
+        guard let colon = uri.firstIndex(of: ":") else { return nil }
+        let scheme = uri[..<colon].lowercased()
+        let valid = !scheme.isEmpty && scheme.first?.isLetter == true
+            && scheme.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }
+        return valid && scheme != "http" && scheme != "https" ? scheme : nil
+    }
+
+    /// A client name is shown on the verification page: short, one line.
+    package static func clientNameProblem(_ name: String) -> String? {
+        if name.count > 100 { return "must be at most 100 characters long" }
+        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return "must not contain control characters" }
         return nil
     }
 

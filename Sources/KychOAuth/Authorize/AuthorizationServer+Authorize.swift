@@ -32,8 +32,9 @@ extension AuthorizationServer {
                                  message: "The identity verification service is not reachable right now. Please try again in a moment.")
         }
         let cookie = Secrets.randomToken(bytes: 32)
-        let record = AuthorizationRequestRecord(redirectURI: client.redirectURI, state: request.state, scope: context.scope,
-                                                browserBindingHash: Secrets.sha256(cookie))
+        let record = AuthorizationRequestRecord(redirectURI: request.redirectURI ?? client.redirectURI, state: request.state,
+                                                scope: context.scope, browserBindingHash: Secrets.sha256(cookie),
+                                                codeChallenge: request.codeChallenge)
         let won = try await store.apply(SessionMachine(now: now()).verificationCreated(record, verification), toSession: session.serial)
         // Another request may have started a verification first: show that one, without a cookie.
         guard let stored = try await store.session(nonce: session.nonce), let storedVerification = stored.verification else {

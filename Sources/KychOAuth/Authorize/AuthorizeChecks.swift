@@ -19,7 +19,7 @@ package struct AuthorizeContext: Sendable {
 
     /// An error sent back to the (already verified) redirect URI.
     func redirectError(_ error: String, _ description: String) -> FlowError {
-        .redirect(RedirectURI.with(client?.redirectURI ?? "", [("error", error), ("error_description", description), ("state", request.state)]))
+        .redirect(RedirectURI.with(request.redirectURI ?? "", [("error", error), ("error_description", description), ("state", request.state)]))
     }
 }
 
@@ -40,7 +40,7 @@ package enum AuthorizeChecks {
     /// The checks of `/authorize`, in order (PAR will run the same list).
     package static let standard: [any AuthorizeCheck] = [
         ClientIDPresent(), StateLength(), ClientResolved(), RedirectURIRegistered(), SessionUnexpired(),
-        ResponseTypeCode(), PKCENotYetSupported(), ScopeGrantable(),
+        ResponseTypeCode(), PKCEChallenge(), ScopeGrantable(),
     ]
 }
 
@@ -81,10 +81,12 @@ struct ClientResolved: AuthorizeCheck {
     }
 }
 
-/// The redirect URI equals the registered one exactly (RFC 9700 §4.1.3); only then may errors be redirected.
+/// The redirect URI is one of the registered ones (RFC 9700 §4.1.3); only then may errors be redirected.
 struct RedirectURIRegistered: AuthorizeCheck {
     func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
-        guard let client = context.client, context.request.redirectURI == client.redirectURI else {
+        guard let client = context.client, let uri = context.request.redirectURI,
+              client.redirectURIs.contains(where: { RedirectURIMatch.matches(registered: $0, requested: uri, publicClient: client.isPublic) })
+        else {
             throw FlowError.page(status: 400, kind: .invalidRedirect,
                                  message: "The redirect_uri of this request is not the one registered for the client.")
         }
@@ -110,13 +112,44 @@ struct ResponseTypeCode: AuthorizeCheck {
     }
 }
 
-/// PKCE parameters are refused until the token endpoint enforces them: a client that sends a
-/// challenge must not believe it is protected.
-struct PKCENotYetSupported: AuthorizeCheck {
+/// PKCE (RFC 7636): S256 only (`plain` would put the verifier in the front channel); required for public
+/// clients and for clients registered with `REQUIRE_PKCE`.
+struct PKCEChallenge: AuthorizeCheck {
     func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
-        if context.request.codeChallenge != nil || context.request.codeChallengeMethod != nil {
-            throw context.redirectError("invalid_request", "PKCE (code_challenge) is not supported by this server yet; send the request without it")
+        let request = context.request
+        if let method = request.codeChallengeMethod, method != "S256" {
+            throw context.redirectError("invalid_request", "code_challenge_method must be S256")
         }
+        guard let challenge = request.codeChallenge else {
+            if request.codeChallengeMethod != nil {
+                throw context.redirectError("invalid_request", "code_challenge_method without code_challenge")
+            }
+            if context.client?.requiresPKCE == true {
+                throw context.redirectError("invalid_request", "this client must use PKCE: send code_challenge with code_challenge_method=S256")
+            }
+            return
+        }
+        guard PKCE.isWellFormed(challenge) else {
+            throw context.redirectError("invalid_request", "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
+        }
+        // RFC 7636 §4.3: a challenge without a method means plain, which is refused.
+        guard request.codeChallengeMethod != nil else {
+            throw context.redirectError("invalid_request", "code_challenge_method=S256 is required (plain is not supported)")
+        }
+    }
+}
+
+/// Redirect URI comparison: exact (RFC 9700 §4.1.3), except that a public client's loopback redirect URI
+/// may come with any port (RFC 8252 §7.3: a native app listens on a port the system gives it).
+package enum RedirectURIMatch {
+    package static func matches(registered: String, requested: String, publicClient: Bool) -> Bool {
+        if registered == requested { return true }
+        guard publicClient, var r = URLComponents(string: registered), var q = URLComponents(string: requested),
+              r.scheme?.lowercased() == "http", q.scheme?.lowercased() == "http",
+              let host = r.host, host == q.host, host != "localhost", LoopbackHost.contains(host) else { return false }
+        r.port = nil
+        q.port = nil
+        return r.string == q.string
     }
 }
 

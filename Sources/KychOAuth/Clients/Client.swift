@@ -16,12 +16,19 @@ package struct Client: Sendable, Equatable {
     package var failureError: FailureError
     package var webhookAPIKeyHeader: String?
     package var webhookAPIKeyValue: String?
+    /// Redirect URIs accepted besides ``redirectURI`` (`REDIRECT_URIS`), each compared exactly.
+    package var additionalRedirectURIs: [String]
+    /// Shown to the person on the verification page instead of the client id.
+    package var clientName: String?
+    /// PKCE even for a confidential client (`REQUIRE_PKCE`); public clients always need it.
+    package var requirePKCE: Bool
 
     package init(clientID: String, secretHash: String?, verifierURL: String,
                 verifierManagementAPIPath: String = ClientConfig.defaultManagementAPIPath,
                 verifierQuery: VerifierQueryLanguage = .dcql, verifierBearerToken: String? = nil,
                 redirectURI: String, acceptedIssuerDIDs: [String] = [], defaultScope: [String]? = nil,
-                failureError: FailureError = .accessDenied, webhookAPIKeyHeader: String? = nil, webhookAPIKeyValue: String? = nil) {
+                failureError: FailureError = .accessDenied, webhookAPIKeyHeader: String? = nil, webhookAPIKeyValue: String? = nil,
+                additionalRedirectURIs: [String] = [], clientName: String? = nil, requirePKCE: Bool = false) {
         self.clientID = clientID
         self.secretHash = secretHash
         self.verifierURL = verifierURL
@@ -34,7 +41,19 @@ package struct Client: Sendable, Equatable {
         self.failureError = failureError
         self.webhookAPIKeyHeader = webhookAPIKeyHeader
         self.webhookAPIKeyValue = webhookAPIKeyValue
+        self.additionalRedirectURIs = additionalRedirectURIs
+        self.clientName = clientName
+        self.requirePKCE = requirePKCE
     }
+
+    /// A public client (a browser or mobile app) has no secret: it authenticates with PKCE only.
+    package var isPublic: Bool { secretHash == nil }
+
+    /// Whether authorization requests must carry a PKCE challenge.
+    package var requiresPKCE: Bool { isPublic || requirePKCE }
+
+    /// Every redirect URI the client may use, the primary one first.
+    package var redirectURIs: [String] { [redirectURI] + additionalRedirectURIs.filter { $0 != redirectURI } }
 
     /// The full URL of the verifier's management API for creating verifications.
     package var verificationsEndpoint: String {
@@ -48,18 +67,21 @@ extension Client {
     /// A client from a `[client_*]` config section, with its secret hashed (or `existingHash` kept
     /// when it still matches the secret, so a re-sync does not churn hashes).
     package init(config c: ClientConfig, existingHash: String? = nil) {
-        let hash: String
-        if let existingHash, Secrets.verifySecret(c.clientSecret, hash: existingHash) {
-            hash = existingHash
-        } else {
-            hash = Secrets.hashSecret(c.clientSecret)
+        var hash: String?
+        if let secret = c.clientSecret {
+            if let existingHash, Secrets.verifySecret(secret, hash: existingHash) {
+                hash = existingHash
+            } else {
+                hash = Secrets.hashSecret(secret)
+            }
         }
         self.init(clientID: c.clientID, secretHash: hash, verifierURL: c.verifierURL,
                   verifierManagementAPIPath: c.verifierManagementAPIPath, verifierQuery: c.verifierQuery,
                   verifierBearerToken: c.verifierBearerToken, redirectURI: c.redirectURI,
                   acceptedIssuerDIDs: c.acceptedIssuerDIDs, defaultScope: c.defaultScope,
                   failureError: c.failureError, webhookAPIKeyHeader: c.webhookAPIKeyHeader,
-                  webhookAPIKeyValue: c.webhookAPIKeyValue)
+                  webhookAPIKeyValue: c.webhookAPIKeyValue, additionalRedirectURIs: c.additionalRedirectURIs,
+                  clientName: c.clientName, requirePKCE: c.requirePKCE)
     }
 }
 

@@ -22,10 +22,10 @@ package struct ClientAuthenticationRequest: Sendable {
     }
 }
 
-/// A client id and the secret presented for it, found by one authentication method.
+/// A client id and the secret presented for it (none for a public client), found by one authentication method.
 package struct PresentedSecret: Sendable {
     package var clientID: String
-    package var secret: String
+    package var secret: String?
     /// The `WWW-Authenticate` challenge when these credentials are refused.
     package var challenge: String?
 }
@@ -90,6 +90,21 @@ package struct ClientSecretPost: ClientAuthenticationMethod {
     }
 }
 
+/// RFC 7591 `none`: a public client names itself with `client_id` alone; PKCE binds its code.
+package struct NoneAuthentication: ClientAuthenticationMethod {
+    package var name: String { "none" }
+    package init() {}
+
+    package func credentials(in request: ClientAuthenticationRequest) throws(FlowError) -> PresentedSecret? {
+        guard request.authorization == nil, request.form["client_secret"] == nil, let id = request.form["client_id"] else { return nil }
+        return PresentedSecret(clientID: id, secret: nil, challenge: nil)
+    }
+
+    package var missingError: FlowError {
+        .invalidClient("client authentication is missing (client_id and client_secret, or HTTP Basic)")
+    }
+}
+
 /// Authenticates clients: one component for every endpoint that does, with the methods it accepts.
 ///
 /// A successful secret check is remembered under HMAC(process key, secret ‖ stored hash): a changed
@@ -130,7 +145,20 @@ package final class ClientAuthenticator: Sendable {
 
     /// The registered client whose secret was presented.
     package func verify(_ presented: PresentedSecret) async throws -> Client {
-        guard let client = try await clients.client(id: presented.clientID), await matches(client, secret: presented.secret) else {
+        let client = try await clients.client(id: presented.clientID)
+        guard let secret = presented.secret else {
+            // Only a public client may come without a secret; a confidential one is told what is missing.
+            guard let client, client.isPublic else {
+                throw FlowError.invalidClient("client authentication is missing (client_id and client_secret, or HTTP Basic)")
+            }
+            return client
+        }
+        if let client, client.isPublic {
+            // Its id is public anyway: say why, rather than "wrong secret".
+            throw FlowError.invalidClient("a public client has no secret: it uses /authorize with PKCE (no /setup, no client secret)",
+                                          challenge: presented.challenge)
+        }
+        guard let client, await matches(client, secret: secret) else {
             throw FlowError.invalidClient("unknown client or wrong client secret", challenge: presented.challenge)
         }
         return client

@@ -49,6 +49,7 @@ package struct SessionTransition: Sendable, Equatable {
             s.state = r.state
             s.scope = r.scope
             s.browserBindingHash = r.browserBindingHash
+            s.codeChallenge = r.codeChallenge
         }
         if let v = change.verification { s.verification = v }
         if let c = change.credential {

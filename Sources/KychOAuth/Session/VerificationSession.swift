@@ -90,6 +90,7 @@ package struct VerificationSession: Sendable, Equatable {
     package var state: String?
     package var scope: [String]?
     package var browserBindingHash: Data?
+    package var codeChallenge: String?
     package var verification: VerifierVerification?
     package var lastCheckedAt: Date?
     package var claims: [String: JSON]?
@@ -103,7 +104,7 @@ package struct VerificationSession: Sendable, Equatable {
 
     package init(serial: Int64, clientID: String, sessionID: String, nonce: String, status: SessionStatus, redirectURI: String? = nil,
                 state: String? = nil, scope: [String]? = nil, browserBindingHash: Data? = nil,
-                verification: VerifierVerification? = nil, lastCheckedAt: Date? = nil, claims: [String: JSON]? = nil,
+                codeChallenge: String? = nil, verification: VerifierVerification? = nil, lastCheckedAt: Date? = nil, claims: [String: JSON]? = nil,
                 credentialVCT: String? = nil, credentialIssuer: String? = nil, failure: SessionFailure? = nil,
                 verifiedAt: Date? = nil, createdAt: Date, expiresAt: Date, finishedAt: Date? = nil) {
         self.serial = serial
@@ -115,6 +116,7 @@ package struct VerificationSession: Sendable, Equatable {
         self.state = state
         self.scope = scope
         self.browserBindingHash = browserBindingHash
+        self.codeChallenge = codeChallenge
         self.verification = verification
         self.lastCheckedAt = lastCheckedAt
         self.claims = claims

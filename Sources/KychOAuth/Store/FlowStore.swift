@@ -8,12 +8,15 @@ package struct AuthorizationRequestRecord: Sendable, Equatable {
     package var state: String?
     package var scope: [String]
     package var browserBindingHash: Data
+    /// The PKCE `code_challenge` (method S256), carried to the code and checked at `/token`.
+    package var codeChallenge: String?
 
-    package init(redirectURI: String, state: String?, scope: [String], browserBindingHash: Data) {
+    package init(redirectURI: String, state: String?, scope: [String], browserBindingHash: Data, codeChallenge: String? = nil) {
         self.redirectURI = redirectURI
         self.state = state
         self.scope = scope
         self.browserBindingHash = browserBindingHash
+        self.codeChallenge = codeChallenge
     }
 }
 
@@ -38,12 +41,14 @@ package struct NewSession: Sendable, Equatable {
 package struct NewAuthorizationCode: Sendable, Equatable {
     package var codeHash: Data
     package var redirectURI: String
+    package var codeChallenge: String?
     package var createdAt: Date
     package var expiresAt: Date
 
-    package init(codeHash: Data, redirectURI: String, createdAt: Date, expiresAt: Date) {
+    package init(codeHash: Data, redirectURI: String, codeChallenge: String? = nil, createdAt: Date, expiresAt: Date) {
         self.codeHash = codeHash
         self.redirectURI = redirectURI
+        self.codeChallenge = codeChallenge
         self.createdAt = createdAt
         self.expiresAt = expiresAt
     }
@@ -54,13 +59,15 @@ package struct StoredAuthorizationCode: Sendable, Equatable {
     package var serial: Int64
     package var clientID: String
     package var redirectURI: String
+    package var codeChallenge: String?
     package var expiresAt: Date
     package var usedAt: Date?
 
-    package init(serial: Int64, clientID: String, redirectURI: String, expiresAt: Date, usedAt: Date?) {
+    package init(serial: Int64, clientID: String, redirectURI: String, codeChallenge: String? = nil, expiresAt: Date, usedAt: Date?) {
         self.serial = serial
         self.clientID = clientID
         self.redirectURI = redirectURI
+        self.codeChallenge = codeChallenge
         self.expiresAt = expiresAt
         self.usedAt = usedAt
     }

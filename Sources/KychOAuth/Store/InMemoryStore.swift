@@ -94,7 +94,7 @@ package actor InMemoryStore: FlowStore, ClientRepository {
         guard let session = sessions[serial], apply(transition, toSession: serial) else { return false }
         let s = self.serial()
         codes[s] = (code.codeHash, serial, StoredAuthorizationCode(serial: s, clientID: session.clientID, redirectURI: code.redirectURI,
-                                                                   expiresAt: code.expiresAt, usedAt: nil))
+                                                                   codeChallenge: code.codeChallenge, expiresAt: code.expiresAt, usedAt: nil))
         return true
     }
 

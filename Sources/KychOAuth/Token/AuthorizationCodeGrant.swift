@@ -29,6 +29,13 @@ package struct AuthorizationCodeGrant: GrantHandler {
         if stored.expiresAt <= now { throw FlowError.invalidGrant("the authorization code has expired") }
         if stored.clientID != client.clientID { throw FlowError.invalidGrant("the authorization code was issued to another client") }
         if stored.redirectURI != redirectURI { throw FlowError.invalidGrant("redirect_uri does not match the authorization request") }
+        switch (stored.codeChallenge, request.form["code_verifier"]) {
+        case (nil, nil): break
+        case (nil, .some): throw FlowError.invalidGrant("code_verifier sent, but the authorization request had no code_challenge")
+        case (.some, nil): throw FlowError.invalidGrant("code_verifier is missing (the authorization request used PKCE)")
+        case (.some(let challenge), .some(let verifier)):
+            guard PKCE.verifies(verifier, challenge: challenge) else { throw FlowError.invalidGrant("code_verifier does not match the code_challenge") }
+        }
         let token = issuer.issue(for: client, now: now)
         // Losing the race to a concurrent redemption of the same code is a replay too.
         guard try await store.redeemCode(serial: stored.serial, usedAt: now, issuing: token.record) else {

@@ -35,7 +35,8 @@ package struct TokenEndpoint: Sendable {
     private let handlers: [String: any GrantHandler]
     let logger: Logger
 
-    package init(authenticator: ClientAuthenticator, methods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost()],
+    package init(authenticator: ClientAuthenticator,
+                 methods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost(), NoneAuthentication()],
                  handlers: [any GrantHandler], logger: Logger) {
         self.authenticator = authenticator
         self.methods = methods

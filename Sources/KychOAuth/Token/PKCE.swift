@@ -1,0 +1,23 @@
+import Crypto
+import Foundation
+import KychCore
+
+/// RFC 7636 proof key for code exchange, S256 only.
+package enum PKCE {
+    private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    /// A `code_verifier` (and an S256 challenge's alphabet and length): 43 to 128 unreserved characters.
+    package static func isWellFormed(_ value: String) -> Bool {
+        (43...128).contains(value.count) && value.allSatisfy(unreserved.contains)
+    }
+
+    /// BASE64URL(SHA256(ASCII(code_verifier))).
+    package static func challenge(for verifier: String) -> String {
+        Data(SHA256.hash(data: Data(verifier.utf8))).base64URLEncodedString()
+    }
+
+    /// Whether `verifier` proves `challenge`, compared in constant time.
+    package static func verifies(_ verifier: String, challenge: String) -> Bool {
+        isWellFormed(verifier) && Secrets.constantTimeEqual(Self.challenge(for: verifier), challenge)
+    }
+}
