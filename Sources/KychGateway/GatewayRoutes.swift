@@ -24,6 +24,9 @@ struct GatewayRoutes {
         router.get("/finalize/:verification_id", use: finalize)
         router.post("/token", use: token)
         router.get("/info", use: info)
+        router.post(RouterPath(stringLiteral: EndpointPath.revoke), use: revoke)
+        router.post(RouterPath(stringLiteral: EndpointPath.introspect), use: introspect)
+        router.get(RouterPath(stringLiteral: EndpointPath.authorizationServerMetadata), use: metadata)
     }
 
     @Sendable func setup(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -86,17 +89,42 @@ struct GatewayRoutes {
         return Response(status: .found, headers: [.location: location, .cacheControl: "no-store", .referrerPolicy: "no-referrer"])
     }
 
-    @Sendable func token(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    /// The form body of a back-channel request (`/token`, `/revoke`, `/introspect`) and its `Authorization` header.
+    func formRequest(_ request: Request) async throws -> TokenRequest {
         let body = try await request.body.collect(upTo: 64 * 1024)
         let text = String(buffer: body)
-        let names = FormURLEncoding.names(text)
-        if let repeated = Self.repeatedParameter(names) {
+        if let repeated = Self.repeatedParameter(FormURLEncoding.names(text)) {
             throw FlowError.invalidRequest("the parameter \(repeated) appears more than once")
         }
         guard let form = FormURLEncoding.decode(text) else { throw FlowError.invalidRequest("the form body is not valid percent-encoded UTF-8") }
-        let response = try await flow.token(TokenRequest(form: form, authorization: request.headers[.authorization]))
+        return TokenRequest(form: form, authorization: request.headers[.authorization])
+    }
+
+    @Sendable func token(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let response = try await flow.token(try await formRequest(request))
         return .json(["access_token": .string(response.access_token), "token_type": .string(response.token_type),
                       "expires_in": .integer(Int64(response.expires_in))])
+    }
+
+    /// `POST /revoke` (RFC 7009): 200 with an empty body whether or not the token was live.
+    @Sendable func revoke(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try await flow.tokenManagement.revoke(try await formRequest(request))
+        return Response(status: .ok, headers: [.cacheControl: "no-store"])
+    }
+
+    /// `POST /introspect` (RFC 7662).
+    @Sendable func introspect(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        .json(try await flow.tokenManagement.introspect(try await formRequest(request)))
+    }
+
+    /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+    @Sendable func metadata(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let metadata = flow.metadata() else {
+            throw FlowError.oauth(status: 404, error: "not_found", description: "no metadata: set BASE_URL, the public URL that is the issuer identifier")
+        }
+        var response = Response.json(metadata)
+        response.headers[.cacheControl] = "public, max-age=300"
+        return response
     }
 
     @Sendable func info(_ request: Request, context: GatewayRequestContext) async throws -> Response {

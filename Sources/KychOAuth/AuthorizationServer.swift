@@ -14,6 +14,7 @@ package struct AuthorizationServer: Sendable {
     package let authenticator: ClientAuthenticator
     package let tokenEndpoint: TokenEndpoint
     package let infoEndpoint: InfoEndpoint
+    package let tokenManagement: TokenManagement
     package let authorizeChecks: [any AuthorizeCheck]
     package let logger: Logger
     /// The one clock every rule reads.
@@ -39,6 +40,7 @@ package struct AuthorizationServer: Sendable {
             AuthorizationCodeGrant(store: store, issuer: issuer, logger: logger, now: now),
         ], logger: logger)
         infoEndpoint = InfoEndpoint(store: store, logger: logger, now: now)
+        tokenManagement = TokenManagement(authenticator: authenticator, store: store, issuer: config.baseURL, logger: logger, now: now)
         authorizeChecks = AuthorizeChecks.standard
     }
 
@@ -170,7 +172,7 @@ package struct AuthorizationServer: Sendable {
                 throw FlowError.page(status: 409, kind: .finished, message: "This verification has already been completed.")
             }
             logger.info("authorization code issued", metadata: ["client_id": "\(client.clientID)", "verification_id": "\(verificationID)"])
-            return RedirectURI.with(redirect, [("code", code), ("state", session.state)])
+            return RedirectURI.with(redirect, [("code", code), ("state", session.state), ("iss", config.baseURL)])
         case .failed:
             return failureRedirect(session, client: client, redirectURI: redirect)
         case .expired:
@@ -192,7 +194,8 @@ package struct AuthorizationServer: Sendable {
         let description = failure?.kind == .server
             ? "the verification could not be completed because of a technical fault"
             : "the identity verification failed" + (failure?.code.map { " (\($0))" } ?? "")
-        return RedirectURI.with(redirectURI, [("error", error), ("error_description", description), ("state", session.state)])
+        return RedirectURI.with(redirectURI, [("error", error), ("error_description", description), ("state", session.state),
+                                              ("iss", config.baseURL)])
     }
 
     // MARK: token and info

@@ -176,19 +176,26 @@ package struct PostgresFlowStore: FlowStore {
 
     package func accessToken(hash: Data) async throws -> StoredAccessToken? {
         let rows = try await client.query("""
-            SELECT s.session_id, c.client_id, s.claims::text, s.credential_vct, s.credential_issuer, s.verified_at, t.expires_at, t.revoked_at
+            SELECT s.session_id, c.client_id, s.scope, s.claims::text, s.credential_vct, s.credential_issuer, s.verified_at,
+              t.created_at, t.expires_at, t.revoked_at
             FROM oauth2gw.access_tokens t
             JOIN oauth2gw.verification_sessions s ON s.session_serial = t.session_serial
             JOIN oauth2gw.clients c ON c.client_serial = t.client_serial
             WHERE t.token_hash = \(hash)
             """, logger: logger)
-        for try await (sessionID, clientID, claims, vct, issuer, verifiedAt, expiresAt, revokedAt)
-            in rows.decode((String, String, String?, String?, String?, Date?, Date, Date?).self) {
+        for try await (sessionID, clientID, scope, claims, vct, issuer, verifiedAt, createdAt, expiresAt, revokedAt)
+            in rows.decode((String, String, [String]?, String?, String?, String?, Date?, Date, Date, Date?).self) {
             let object = try claims.map { try JSON.parse(Data($0.utf8)).objectValue ?? [:] } ?? [:]
-            return StoredAccessToken(sessionID: sessionID, clientID: clientID, claims: object, vct: vct, issuer: issuer,
-                                     verifiedAt: verifiedAt, expiresAt: expiresAt, revokedAt: revokedAt)
+            return StoredAccessToken(sessionID: sessionID, clientID: clientID, scope: scope ?? [], claims: object, vct: vct, issuer: issuer,
+                                     verifiedAt: verifiedAt, createdAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt)
         }
         return nil
+    }
+
+    package func revokeAccessToken(hash: Data, at: Date) async throws -> Bool {
+        try await exists("""
+            UPDATE oauth2gw.access_tokens SET revoked_at = \(at) WHERE token_hash = \(hash) AND revoked_at IS NULL RETURNING 1
+            """)
     }
 
     package func applyToExpiredSessions(_ transition: SessionTransition, expiredBy: Date) async throws -> Int {

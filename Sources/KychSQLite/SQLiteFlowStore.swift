@@ -157,16 +157,23 @@ package struct SQLiteFlowStore: FlowStore {
 
     package func accessToken(hash: Data) async throws -> StoredAccessToken? {
         let rows = try await db.rows("""
-            SELECT s.session_id, c.client_id, s.claims, s.credential_vct, s.credential_issuer, s.verified_at, t.expires_at, t.revoked_at
+            SELECT s.session_id, c.client_id, s.scope, s.claims, s.credential_vct, s.credential_issuer, s.verified_at,
+              t.created_at, t.expires_at, t.revoked_at
             FROM access_tokens t JOIN verification_sessions s ON s.session_serial = t.session_serial
             JOIN clients c ON c.client_serial = t.client_serial
             WHERE t.token_hash = ?
             """, [.blob(hash)])
-        guard let row = rows.first, let expires = row.date("expires_at") else { return nil }
+        guard let row = rows.first, let created = row.date("created_at"), let expires = row.date("expires_at") else { return nil }
         let claims = try row.string("claims").map { try JSON.parse(Data($0.utf8)).objectValue ?? [:] } ?? [:]
-        return StoredAccessToken(sessionID: row.string("session_id") ?? "", clientID: row.string("client_id") ?? "", claims: claims,
+        return StoredAccessToken(sessionID: row.string("session_id") ?? "", clientID: row.string("client_id") ?? "",
+                                 scope: row.strings("scope") ?? [], claims: claims,
                                  vct: row.string("credential_vct"), issuer: row.string("credential_issuer"),
-                                 verifiedAt: row.date("verified_at"), expiresAt: expires, revokedAt: row.date("revoked_at"))
+                                 verifiedAt: row.date("verified_at"), createdAt: created, expiresAt: expires, revokedAt: row.date("revoked_at"))
+    }
+
+    package func revokeAccessToken(hash: Data, at: Date) async throws -> Bool {
+        try await !db.rows("UPDATE access_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL RETURNING 1",
+                           [.date(at), .blob(hash)]).isEmpty
     }
 
     package func applyToExpiredSessions(_ transition: SessionTransition, expiredBy: Date) async throws -> Int {

@@ -19,7 +19,7 @@ import Testing
         #expect(try await f.server.status(verificationID: started.verification.id, state: "st", timeout: .zero) == .verified)
 
         let location = try await f.server.finalize(verificationID: started.verification.id, state: "st", bindingCookie: started.bindingCookie)
-        #expect(location.hasPrefix(FlowFixture.redirect + "?code=") && location.hasSuffix("&state=st"))
+        #expect(location.hasPrefix(FlowFixture.redirect + "?code=") && location.hasSuffix("&state=st&iss=http%3A%2F%2F127.0.0.1%3A8080"))
         let token = try await f.token(code: try FlowFixture.code(in: location))
         #expect(token.token_type == "Bearer" && token.expires_in == 3600 && token.access_token.count >= 43)
         let info = try await f.server.info(bearerToken: token.access_token)
@@ -110,7 +110,7 @@ import Testing
         let f = try await FlowFixture()
         let location = try await f.runToFinalize(outcome)
         let query = try #require(FormURLEncoding.decode(String(location.split(separator: "?", maxSplits: 1)[1])))
-        #expect(query == ["error": error, "error_description": description, "state": "st"])
+        #expect(query == ["error": error, "error_description": description, "state": "st", "iss": "http://127.0.0.1:8080"])
     }
 
     @Test func failureErrorFollowsTheClientSetting() async throws {

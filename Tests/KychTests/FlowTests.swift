@@ -151,7 +151,7 @@ import Testing
                 #expect(response.status == .found)
                 let location = try #require(response.headers[.location])
                 #expect(location.hasPrefix(GatewayHarness.redirect + "?error=\(error)&error_description="))
-                #expect(location.hasSuffix("&state=\(GatewayHarness.state)"))
+                #expect(location.contains("&state=\(GatewayHarness.state)&iss="))   // RFC 9207 issuer last
             }
             // Repeated parameters (RFC 6749 §3.1): an error page at /authorize, invalid_request at /token.
             let twice = try await flow.request(flow.authorizeURI(nonce) + "&redirect_uri=https%3A%2F%2Fevil.example%2F")
@@ -193,6 +193,29 @@ import Testing
             #expect(s256.status == .ok, "\(s256.text)")
             #expect(try await harness.db.strings("SELECT code_challenge FROM oauth2gw.verification_sessions WHERE code_challenge IS NOT NULL")
                     == ["E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"])
+        }
+    }
+
+    /// Discovery (RFC 8414), introspection (RFC 7662) and revocation (RFC 7009) over HTTP, with HTTP Basic.
+    @Test func metadataIntrospectionAndRevocationOverHTTP() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let metadata = try await flow.request("/.well-known/oauth-authorization-server")
+            #expect(metadata.status == .ok && metadata.headers[.contentType] == "application/json")
+            let issuer = try #require(metadata.json["issuer"]?.stringValue)
+            #expect(issuer.hasPrefix("http://127.0.0.1:") && metadata.json["introspection_endpoint"]?.stringValue == issuer + "/introspect")
+            let code = try await flow.verifiedCode()
+            let token = try #require(try await flow.token(code: code).json["access_token"]?.stringValue)
+            let basic = "Basic " + Data("test-client:\(GatewayHarness.secret.urlEscaped)".utf8).base64EncodedString()
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .authorization: basic]
+            let active = try await flow.request("/introspect", .post, headers: form, body: "token=\(token.urlEscaped)")
+            #expect(active.status == .ok && active.json["active"] == true && active.json["client_id"] == "test-client", "\(active.text)")
+            let revoked = try await flow.request("/revoke", .post, headers: form, body: "token=\(token.urlEscaped)&token_type_hint=access_token")
+            #expect(revoked.status == .ok && revoked.body.readableBytes == 0)
+            #expect(try await flow.request("/introspect", .post, headers: form, body: "token=\(token.urlEscaped)").json == ["active": false])
+            (try await flow.info(token)).expectOAuthError("invalid_token", status: .unauthorized)
+            (try await flow.request("/revoke", .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: "token=x"))
+                .expectOAuthError("invalid_client", status: .unauthorized)
         }
     }
 

@@ -6,7 +6,7 @@ extension AuthorizationServer {
     /// `GET /authorize/{nonce}` (or `GET /authorize` with no nonce: a standard OAuth authorization request):
     /// runs the authorize checks, then starts (or, on a reload, shows) the session's verification.
     package func authorize(_ request: AuthorizationRequest) async throws -> Authorization {
-        var context = AuthorizeContext(request: request, now: now())
+        var context = AuthorizeContext(request: request, now: now(), issuer: config.baseURL)
         let environment = AuthorizeEnvironment(clients: clients, store: store, grantableScopes: config.grantableScopes)
         for check in authorizeChecks { try await check.check(&context, in: environment) }
         guard let client = context.client else {

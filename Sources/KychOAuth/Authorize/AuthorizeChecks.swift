@@ -11,15 +11,19 @@ package struct AuthorizeContext: Sendable {
     package var session: VerificationSession?
     /// The claims granted, once the scope is checked.
     package var scope: [String] = []
+    /// RFC 9207: the issuer identifier every authorization response carries (nil without `BASE_URL`).
+    package let issuer: String?
 
-    package init(request: AuthorizationRequest, now: Date) {
+    package init(request: AuthorizationRequest, now: Date, issuer: String?) {
         self.request = request
         self.now = now
+        self.issuer = issuer
     }
 
     /// An error sent back to the (already verified) redirect URI.
     func redirectError(_ error: String, _ description: String) -> FlowError {
-        .redirect(RedirectURI.with(request.redirectURI ?? "", [("error", error), ("error_description", description), ("state", request.state)]))
+        .redirect(RedirectURI.with(request.redirectURI ?? "", [("error", error), ("error_description", description), ("state", request.state),
+                                                               ("iss", issuer)]))
     }
 }
 

@@ -90,21 +90,26 @@ package struct NewAccessToken: Sendable, Equatable {
 package struct StoredAccessToken: Sendable, Equatable {
     package var sessionID: String
     package var clientID: String
+    /// The claims granted (the session's scope).
+    package var scope: [String]
     package var claims: [String: JSON]
     package var vct: String?
     package var issuer: String?
     package var verifiedAt: Date?
+    package var createdAt: Date
     package var expiresAt: Date
     package var revokedAt: Date?
 
-    package init(sessionID: String, clientID: String, claims: [String: JSON], vct: String?, issuer: String?, verifiedAt: Date?,
-                 expiresAt: Date, revokedAt: Date?) {
+    package init(sessionID: String, clientID: String, scope: [String], claims: [String: JSON], vct: String?, issuer: String?,
+                 verifiedAt: Date?, createdAt: Date, expiresAt: Date, revokedAt: Date?) {
         self.sessionID = sessionID
         self.clientID = clientID
+        self.scope = scope
         self.claims = claims
         self.vct = vct
         self.issuer = issuer
         self.verifiedAt = verifiedAt
+        self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.revokedAt = revokedAt
     }
@@ -146,6 +151,8 @@ package protocol FlowStore: Sendable {
     /// Revokes every live token issued from the code.
     func revokeTokens(issuedFromCode serial: Int64, at: Date) async throws
     func accessToken(hash: Data) async throws -> StoredAccessToken?
+    /// Revokes one token at `at` unless it already is; true if this call revoked it.
+    func revokeAccessToken(hash: Data, at: Date) async throws -> Bool
     /// Applies `transition` to every session in `transition.from` whose expiry is at or before `expiredBy`; returns how many.
     func applyToExpiredSessions(_ transition: SessionTransition, expiredBy: Date) async throws -> Int
     /// Deletes tokens and codes that expired before `cutoff`, and sessions that did with nothing left referring

@@ -8,7 +8,7 @@ package actor InMemoryStore: FlowStore, ClientRepository {
     private var clientsByID: [String: Client] = [:]
     private var sessions: [Int64: VerificationSession] = [:]
     private var codes: [Int64: (hash: Data, sessionSerial: Int64, code: StoredAuthorizationCode)] = [:]
-    private var tokens: [(hash: Data, sessionSerial: Int64, codeSerial: Int64, expiresAt: Date, revokedAt: Date?)] = []
+    private var tokens: [(hash: Data, sessionSerial: Int64, codeSerial: Int64, createdAt: Date, expiresAt: Date, revokedAt: Date?)] = []
     private var nextSerial: Int64 = 1
 
     package init() {}
@@ -106,7 +106,7 @@ package actor InMemoryStore: FlowStore, ClientRepository {
         guard var entry = codes[serial], entry.code.usedAt == nil else { return false }
         entry.code.usedAt = usedAt
         codes[serial] = entry
-        tokens.append((token.tokenHash, entry.sessionSerial, serial, token.expiresAt, nil))
+        tokens.append((token.tokenHash, entry.sessionSerial, serial, token.createdAt, token.expiresAt, nil))
         return true
     }
 
@@ -116,9 +116,16 @@ package actor InMemoryStore: FlowStore, ClientRepository {
 
     package func accessToken(hash: Data) -> StoredAccessToken? {
         guard let token = tokens.first(where: { $0.hash == hash }), let session = sessions[token.sessionSerial] else { return nil }
-        return StoredAccessToken(sessionID: session.sessionID, clientID: session.clientID, claims: session.claims ?? [:],
-                                 vct: session.credentialVCT, issuer: session.credentialIssuer, verifiedAt: session.verifiedAt,
-                                 expiresAt: token.expiresAt, revokedAt: token.revokedAt)
+        return StoredAccessToken(sessionID: session.sessionID, clientID: session.clientID, scope: session.scope ?? [],
+                                 claims: session.claims ?? [:], vct: session.credentialVCT, issuer: session.credentialIssuer,
+                                 verifiedAt: session.verifiedAt, createdAt: token.createdAt, expiresAt: token.expiresAt,
+                                 revokedAt: token.revokedAt)
+    }
+
+    package func revokeAccessToken(hash: Data, at: Date) -> Bool {
+        guard let i = tokens.firstIndex(where: { $0.hash == hash && $0.revokedAt == nil }) else { return false }
+        tokens[i].revokedAt = at
+        return true
     }
 
     package func applyToExpiredSessions(_ transition: SessionTransition, expiredBy: Date) -> Int {

@@ -1,0 +1,55 @@
+import Foundation
+import KychCore
+import Logging
+
+/// RFC 7009 revocation and RFC 7662 introspection: a client manages and inspects only its own tokens.
+package struct TokenManagement: Sendable {
+    let authenticator: ClientAuthenticator
+    let store: any FlowStore
+    let issuer: String?
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    /// Who may revoke: every client, public ones by their `client_id` (RFC 7009 §2.1).
+    package static let revocationMethods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost(), NoneAuthentication()]
+    /// Who may introspect: confidential clients only (a public client could probe any token it found).
+    package static let introspectionMethods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost()]
+
+    package init(authenticator: ClientAuthenticator, store: any FlowStore, issuer: String?, logger: Logger,
+                 now: @escaping @Sendable () -> Date) {
+        self.authenticator = authenticator
+        self.store = store
+        self.issuer = issuer
+        self.logger = logger
+        self.now = now
+    }
+
+    /// `POST /revoke`: revokes the token if it is the client's; an unknown or foreign token is no error (RFC 7009 §2.2).
+    package func revoke(_ request: TokenRequest) async throws {
+        let client = try await authenticator.authenticate(
+            ClientAuthenticationRequest(authorization: request.authorization, form: request.form), methods: Self.revocationMethods)
+        guard let token = request.form["token"], !token.isEmpty else { throw FlowError.invalidRequest("token is missing") }
+        let hash = Secrets.sha256(token)
+        guard let stored = try await store.accessToken(hash: hash), stored.clientID == client.clientID else { return }
+        if try await store.revokeAccessToken(hash: hash, at: now()) {
+            logger.info("access token revoked", metadata: ["client_id": "\(client.clientID)"])
+        }
+    }
+
+    /// `POST /introspect`: the token's state as RFC 7662 describes it; `active: false` for anything that is not
+    /// a live token of this client.
+    package func introspect(_ request: TokenRequest) async throws -> JSON {
+        let client = try await authenticator.authenticate(
+            ClientAuthenticationRequest(authorization: request.authorization, form: request.form), methods: Self.introspectionMethods)
+        guard let token = request.form["token"], !token.isEmpty else { throw FlowError.invalidRequest("token is missing") }
+        guard let stored = try await store.accessToken(hash: Secrets.sha256(token)), stored.clientID == client.clientID,
+              stored.revokedAt == nil, stored.expiresAt > now() else { return ["active": false] }
+        var answer: [String: JSON] = [
+            "active": true, "client_id": .string(stored.clientID), "scope": .string(stored.scope.joined(separator: " ")),
+            "token_type": "Bearer", "iat": .integer(Int64(stored.createdAt.timeIntervalSince1970)),
+            "exp": .integer(Int64(stored.expiresAt.timeIntervalSince1970)),
+        ]
+        if let issuer { answer["iss"] = .string(issuer) }
+        return .object(answer)
+    }
+}
