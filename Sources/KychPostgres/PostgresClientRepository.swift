@@ -16,7 +16,7 @@ package struct PostgresClientRepository: ClientRepository {
     static let columns = """
         client_id, secret_hash, verifier_url, verifier_management_api_path, verifier_query, verifier_bearer_token,
         redirect_uri, accepted_issuer_dids, default_scope, failure_error, webhook_api_key_header, webhook_api_key_value,
-        redirect_uris, client_name, require_pkce
+        redirect_uris, client_name, require_pkce, id_token_claims, id_token_signing_alg
         """
 
     static func decode(_ row: PostgresRow) throws -> Client {
@@ -29,7 +29,8 @@ package struct PostgresClientRepository: ClientRepository {
                       failureError: FailureError(rawValue: failure) ?? .accessDenied,
                       webhookAPIKeyHeader: header, webhookAPIKeyValue: value,
                       additionalRedirectURIs: try r[12].decode([String].self), clientName: try r[13].decode(String?.self),
-                      requirePKCE: try r[14].decode(Bool.self))
+                      requirePKCE: try r[14].decode(Bool.self), idTokenClaims: try r[15].decode(Bool.self),
+                      idTokenSigningAlg: try r[16].decode(String?.self))
     }
 
     package func listClients() async throws -> [Client] {
@@ -91,11 +92,12 @@ package struct PostgresClientRepository: ClientRepository {
         try await connection.query("""
             INSERT INTO oauth2gw.clients (client_id, secret_hash, client_type, verifier_url, verifier_management_api_path,
               verifier_query, verifier_bearer_token, redirect_uri, accepted_issuer_dids, default_scope, failure_error,
-              webhook_api_key_header, webhook_api_key_value, redirect_uris, client_name, require_pkce)
+              webhook_api_key_header, webhook_api_key_value, redirect_uris, client_name, require_pkce, id_token_claims,
+              id_token_signing_alg)
             VALUES (\(c.clientID), \(c.secretHash), \(type), \(c.verifierURL), \(c.verifierManagementAPIPath),
               \(c.verifierQuery.rawValue), \(c.verifierBearerToken), \(c.redirectURI), \(c.acceptedIssuerDIDs),
               \(c.defaultScope), \(c.failureError.rawValue), \(c.webhookAPIKeyHeader), \(c.webhookAPIKeyValue),
-              \(c.additionalRedirectURIs), \(c.clientName), \(c.requirePKCE))
+              \(c.additionalRedirectURIs), \(c.clientName), \(c.requirePKCE), \(c.idTokenClaims), \(c.idTokenSigningAlg))
             """, logger: logger)
     }
 
@@ -109,7 +111,8 @@ package struct PostgresClientRepository: ClientRepository {
               accepted_issuer_dids = \(c.acceptedIssuerDIDs), default_scope = \(c.defaultScope),
               failure_error = \(c.failureError.rawValue), webhook_api_key_header = \(c.webhookAPIKeyHeader),
               webhook_api_key_value = \(c.webhookAPIKeyValue), redirect_uris = \(c.additionalRedirectURIs),
-              client_name = \(c.clientName), require_pkce = \(c.requirePKCE), updated_at = now()
+              client_name = \(c.clientName), require_pkce = \(c.requirePKCE), id_token_claims = \(c.idTokenClaims),
+              id_token_signing_alg = \(c.idTokenSigningAlg), updated_at = now()
             WHERE client_id = \(c.clientID) RETURNING 1
             """, logger: logger)
         for try await _ in rows { return true }

@@ -19,7 +19,7 @@ package struct PostgresFlowStore: FlowStore {
         s.session_serial, c.client_id, s.session_id, s.nonce, s.status, s.redirect_uri, s.state, s.scope,
         s.browser_binding_hash, s.verification_id, s.request_nonce, s.verification_url, s.verification_deeplink,
         s.last_checked_at, s.claims::text, s.credential_vct, s.credential_issuer, s.failure_kind, s.failure_code,
-        s.failure_description, s.created_at, s.expires_at, s.finished_at, s.verified_at, s.code_challenge
+        s.failure_description, s.created_at, s.expires_at, s.finished_at, s.verified_at, s.code_challenge, s.openid, s.oidc_nonce
         """
     static let sessionFrom = "oauth2gw.verification_sessions s JOIN oauth2gw.clients c ON c.client_serial = s.client_serial"
 
@@ -37,7 +37,7 @@ package struct PostgresFlowStore: FlowStore {
         if let kind = try r[17].decode(String?.self).flatMap(FailureKind.init(rawValue:)) {
             failure = SessionFailure(kind: kind, code: try r[18].decode(String?.self), description: try r[19].decode(String?.self))
         }
-        return VerificationSession(
+        var session = VerificationSession(
             serial: try r[0].decode(Int64.self), clientID: try r[1].decode(String.self), sessionID: try r[2].decode(String.self),
             nonce: try r[3].decode(String.self), status: SessionStatus(rawValue: try r[4].decode(String.self)) ?? .failed,
             redirectURI: try r[5].decode(String?.self), state: try r[6].decode(String?.self), scope: try r[7].decode([String]?.self),
@@ -46,6 +46,9 @@ package struct PostgresFlowStore: FlowStore {
             credentialVCT: try r[15].decode(String?.self), credentialIssuer: try r[16].decode(String?.self), failure: failure,
             verifiedAt: try r[23].decode(Date?.self), createdAt: try r[20].decode(Date.self), expiresAt: try r[21].decode(Date.self),
             finishedAt: try r[22].decode(Date?.self))
+        session.openid = try r[25].decode(Bool.self)
+        session.oidcNonce = try r[26].decode(String?.self)
+        return session
     }
 
     private func firstSession(_ query: PostgresQuery) async throws -> VerificationSession? {
@@ -70,7 +73,8 @@ package struct PostgresFlowStore: FlowStore {
         if let r = c.request {
             set += ["redirect_uri = \(try bind(r.redirectURI))", "state = \(try bind(r.state))", "scope = \(try bind(r.scope))",
                     "browser_binding_hash = \(try bind(r.browserBindingHash))", "code_challenge = \(try bind(r.codeChallenge))",
-                    "code_challenge_method = \(try bind(r.codeChallenge.map { _ in "S256" }))"]
+                    "code_challenge_method = \(try bind(r.codeChallenge.map { _ in "S256" }))",
+                    "openid = \(try bind(r.openid))", "oidc_nonce = \(try bind(r.oidcNonce))"]
         }
         if let v = c.verification {
             set += ["verification_id = \(try bind(v.id))", "request_nonce = \(try bind(v.requestNonce))",
@@ -177,19 +181,32 @@ package struct PostgresFlowStore: FlowStore {
     package func accessToken(hash: Data) async throws -> StoredAccessToken? {
         let rows = try await client.query("""
             SELECT s.session_id, c.client_id, s.scope, s.claims::text, s.credential_vct, s.credential_issuer, s.verified_at,
-              t.created_at, t.expires_at, t.revoked_at
+              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce
             FROM oauth2gw.access_tokens t
             JOIN oauth2gw.verification_sessions s ON s.session_serial = t.session_serial
             JOIN oauth2gw.clients c ON c.client_serial = t.client_serial
             WHERE t.token_hash = \(hash)
             """, logger: logger)
-        for try await (sessionID, clientID, scope, claims, vct, issuer, verifiedAt, createdAt, expiresAt, revokedAt)
-            in rows.decode((String, String, [String]?, String?, String?, String?, Date?, Date, Date, Date?).self) {
+        for try await row in rows {
+            let (sessionID, clientID, scope, claims, vct, issuer, verifiedAt, createdAt, expiresAt, revokedAt) = try row.decode(
+                (String, String, [String]?, String?, String?, String?, Date?, Date, Date, Date?).self)
+            let r = row.makeRandomAccess()
             let object = try claims.map { try JSON.parse(Data($0.utf8)).objectValue ?? [:] } ?? [:]
             return StoredAccessToken(sessionID: sessionID, clientID: clientID, scope: scope ?? [], claims: object, vct: vct, issuer: issuer,
-                                     verifiedAt: verifiedAt, createdAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt)
+                                     verifiedAt: verifiedAt, createdAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt,
+                                     openid: try r[10].decode(Bool.self), oidcNonce: try r[11].decode(String?.self))
         }
         return nil
+    }
+
+    package func serverSecret(named name: String, candidate: Data, at: Date) async throws -> Data {
+        try await client.query("""
+            INSERT INTO oauth2gw.server_secrets (name, value, created_at) VALUES (\(name), \(candidate), \(at))
+            ON CONFLICT (name) DO NOTHING
+            """, logger: logger)
+        for try await value in try await client.query("SELECT value FROM oauth2gw.server_secrets WHERE name = \(name)", logger: logger)
+            .decode(Data.self) { return value }
+        throw MissingServerSecret(name: name)
     }
 
     package func revokeAccessToken(hash: Data, at: Date) async throws -> Bool {

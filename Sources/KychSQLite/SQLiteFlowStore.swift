@@ -27,7 +27,7 @@ package struct SQLiteFlowStore: FlowStore {
         if let kind = row.string("failure_kind").flatMap(FailureKind.init(rawValue:)) {
             failure = SessionFailure(kind: kind, code: row.string("failure_code"), description: row.string("failure_description"))
         }
-        return VerificationSession(
+        var session = VerificationSession(
             serial: row.int("session_serial") ?? 0, clientID: row.string("client_id") ?? "", sessionID: row.string("session_id") ?? "",
             nonce: row.string("nonce") ?? "", status: row.string("status").flatMap(SessionStatus.init(rawValue:)) ?? .failed,
             redirectURI: row.string("redirect_uri"), state: row.string("state"), scope: row.strings("scope"),
@@ -36,6 +36,9 @@ package struct SQLiteFlowStore: FlowStore {
             claims: try row.string("claims").map { try JSON.parse(Data($0.utf8)).objectValue ?? [:] },
             credentialVCT: row.string("credential_vct"), credentialIssuer: row.string("credential_issuer"), failure: failure,
             verifiedAt: row.date("verified_at"), createdAt: row.date("created_at") ?? Date(), expiresAt: row.date("expires_at") ?? Date(), finishedAt: row.date("finished_at"))
+        session.openid = row.int("openid") == 1
+        session.oidcNonce = row.string("oidc_nonce")
+        return session
     }
 
     /// `UPDATE … SET status, <changed fields> WHERE <target> AND status IN (…) [AND expires_at > ?]`.
@@ -45,7 +48,8 @@ package struct SQLiteFlowStore: FlowStore {
         if let r = c.request {
             set += [("redirect_uri", .text(r.redirectURI)), ("state", .text(r.state)), ("scope", .list(r.scope)),
                     ("browser_binding_hash", .blob(r.browserBindingHash)), ("code_challenge", .text(r.codeChallenge)),
-                    ("code_challenge_method", .text(r.codeChallenge.map { _ in "S256" }))]
+                    ("code_challenge_method", .text(r.codeChallenge.map { _ in "S256" })),
+                    ("openid", .integer(r.openid ? 1 : 0)), ("oidc_nonce", .text(r.oidcNonce))]
         }
         if let v = c.verification {
             set += [("verification_id", .text(v.id)), ("request_nonce", .text(v.requestNonce)),
@@ -158,7 +162,7 @@ package struct SQLiteFlowStore: FlowStore {
     package func accessToken(hash: Data) async throws -> StoredAccessToken? {
         let rows = try await db.rows("""
             SELECT s.session_id, c.client_id, s.scope, s.claims, s.credential_vct, s.credential_issuer, s.verified_at,
-              t.created_at, t.expires_at, t.revoked_at
+              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce
             FROM access_tokens t JOIN verification_sessions s ON s.session_serial = t.session_serial
             JOIN clients c ON c.client_serial = t.client_serial
             WHERE t.token_hash = ?
@@ -168,7 +172,19 @@ package struct SQLiteFlowStore: FlowStore {
         return StoredAccessToken(sessionID: row.string("session_id") ?? "", clientID: row.string("client_id") ?? "",
                                  scope: row.strings("scope") ?? [], claims: claims,
                                  vct: row.string("credential_vct"), issuer: row.string("credential_issuer"),
-                                 verifiedAt: row.date("verified_at"), createdAt: created, expiresAt: expires, revokedAt: row.date("revoked_at"))
+                                 verifiedAt: row.date("verified_at"), createdAt: created, expiresAt: expires, revokedAt: row.date("revoked_at"),
+                                 openid: row.int("openid") == 1, oidcNonce: row.string("oidc_nonce"))
+    }
+
+    package func serverSecret(named name: String, candidate: Data, at: Date) async throws -> Data {
+        try await db.transaction { tx in
+            try await tx.rows("INSERT OR IGNORE INTO server_secrets (name, value, created_at) VALUES (?, ?, ?)",
+                              [.text(name), .blob(candidate), .date(at)])
+            guard let value = try await tx.rows("SELECT value FROM server_secrets WHERE name = ?", [.text(name)]).first?.data("value") else {
+                throw MissingServerSecret(name: name)
+            }
+            return value
+        }
     }
 
     package func revokeAccessToken(hash: Data, at: Date) async throws -> Bool {

@@ -166,13 +166,27 @@ enum SQLiteSchema {
             "ALTER TABLE clients ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT '[]'",
             "ALTER TABLE clients ADD COLUMN require_pkce INTEGER NOT NULL DEFAULT 0 CHECK (require_pkce IN (0, 1))",
         ]),
+        // oauth2gw-0004: OpenID Connect.
+        Migration(number: 7, name: "openid connect", statements: [
+            "ALTER TABLE verification_sessions ADD COLUMN openid INTEGER NOT NULL DEFAULT 0 CHECK (openid IN (0, 1))",
+            "ALTER TABLE verification_sessions ADD COLUMN oidc_nonce TEXT",
+            "ALTER TABLE clients ADD COLUMN id_token_claims INTEGER NOT NULL DEFAULT 0 CHECK (id_token_claims IN (0, 1))",
+            "ALTER TABLE clients ADD COLUMN id_token_signing_alg TEXT CHECK (id_token_signing_alg IN ('ES256', 'RS256'))",
+            """
+            CREATE TABLE server_secrets (
+              name TEXT PRIMARY KEY,
+              value BLOB NOT NULL CHECK (length(value) >= 32),
+              created_at REAL NOT NULL
+            )
+            """,
+        ]),
     ]
 
     static var latest: Int { migrations.last?.number ?? 0 }
 
     /// The tables of each logical schema (the PostgreSQL schema names), children before parents.
     static let tables = [
-        "oauth2gw": ["access_tokens", "authorization_codes", "verification_sessions", "clients"],
+        "oauth2gw": ["access_tokens", "authorization_codes", "verification_sessions", "clients", "server_secrets"],
         "verifier": ["verifier_webhook_events", "verifier_verifications"],
     ]
 

@@ -26,13 +26,18 @@ package struct ClientConfig: Sendable, Equatable {
     package var additionalRedirectURIs: [String]
     package var clientName: String?
     package var requirePKCE: Bool
+    package var idTokenClaims: Bool
+    package var idTokenSigningAlg: String?
 
     package static let defaultManagementAPIPath = "/management/api/verifications"
     static let keys: Set<String> = [
         "CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL", "VERIFIER_MANAGEMENT_API_PATH", "REDIRECT_URI",
         "ACCEPTED_ISSUER_DIDS", "DEFAULT_SCOPE", "VERIFIER_QUERY", "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR",
         "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE", "CLIENT_TYPE", "REDIRECT_URIS", "CLIENT_NAME", "REQUIRE_PKCE",
+        "ID_TOKEN_CLAIMS", "ID_TOKEN_SIGNING_ALG",
     ]
+    /// The JWS algorithms KyCH signs ID tokens with (OpenID Connect Discovery requires RS256 to be offered).
+    package static let signingAlgorithms = ["ES256", "RS256"]
 
     static func validate(_ section: IniFile.Section, validator v: inout Validator) -> ClientConfig? {
         for entry in section.entries where !keys.contains(entry.key.uppercased()) {
@@ -84,6 +89,8 @@ package struct ClientConfig: Sendable, Equatable {
             v.error(section, entry, problem)
         }
         let requirePKCE = v.yesNo(section, "REQUIRE_PKCE", default: false)
+        let idTokenClaims = v.yesNo(section, "ID_TOKEN_CLAIMS", default: false)
+        let idTokenAlg = v.signingAlgorithm(section, "ID_TOKEN_SIGNING_ALG")
         let path = section.entry("VERIFIER_MANAGEMENT_API_PATH")
         if let path, !path.value.hasPrefix("/") { v.error(section, path, "must start with /") }
         var query = VerifierQueryLanguage.dcql
@@ -119,7 +126,8 @@ package struct ClientConfig: Sendable, Equatable {
             verifierQuery: query,
             verifierBearerToken: section.entry("VERIFIER_BEARER_TOKEN")?.value.nilIfEmpty,
             failureError: failure, webhookAPIKeyHeader: header, webhookAPIKeyValue: headerValue,
-            additionalRedirectURIs: redirectURIs.filter { $0 != primary }, clientName: name, requirePKCE: requirePKCE)
+            additionalRedirectURIs: redirectURIs.filter { $0 != primary }, clientName: name, requirePKCE: requirePKCE,
+            idTokenClaims: idTokenClaims, idTokenSigningAlg: idTokenAlg)
     }
 }
 
@@ -179,4 +187,16 @@ package enum ClientRules {
 
 extension String {
     var nilIfEmpty: String? { isEmpty ? nil : self }
+}
+
+extension Validator {
+    /// `ES256` or `RS256` (case-insensitive), or nil when the key is absent or empty.
+    mutating func signingAlgorithm(_ section: IniFile.Section, _ key: String) -> String? {
+        guard let entry = section.entry(key), !entry.value.isEmpty else { return nil }
+        guard let alg = ClientConfig.signingAlgorithms.first(where: { $0.caseInsensitiveCompare(entry.value) == .orderedSame }) else {
+            error(section, entry, "\"\(entry.value)\" is not one of ES256, RS256")
+            return nil
+        }
+        return alg
+    }
 }

@@ -38,6 +38,8 @@ package struct GatewayConfig: Sendable {
     /// `BASE_URL`: the gateway's public base URL, also its OAuth issuer identifier (no trailing slash). Defaults to
     /// `http://HOST:PORT` on a loopback host; `nil` behind a public host or a Unix socket when not set.
     package var baseURL: String?
+    /// `ID_TOKEN_SIGNING_ALG`: how ID tokens are signed unless a client says otherwise.
+    package var idTokenSigningAlg: String
     /// The `[kych-verifier]` section of the same file, validated with the gateway's (an invalid one stops the
     /// gateway, which serves it when ``VerifierConfig/embedded``); `nil` when the file has none.
     package var verifier: VerifierConfig?
@@ -62,7 +64,7 @@ package struct GatewayConfig: Sendable {
     static let mainKeys: Set<String> = [
         "HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "DATABASE", "NONCE_BYTES", "TOKEN_BYTES",
         "AUTH_CODE_BYTES", "AUTH_CODE_TTL_MINUTES", "SESSION_TTL_MINUTES", "ACCESS_TOKEN_TTL_SECONDS",
-        "ALLOWED_SCOPES", "VC_TYPE", "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET",
+        "ALLOWED_SCOPES", "VC_TYPE", "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET", "ID_TOKEN_SIGNING_ALG",
         "BASE_URL",
     ]
 
@@ -125,6 +127,7 @@ package struct GatewayConfig: Sendable {
         }
         let vcAlgorithms = main.entry("VC_ALGORITHMS").map { IniFile.list($0.value) } ?? ["ES256"]
         let demoWallet = main.entry("DEMO_WALLET").flatMap { $0.value.isEmpty ? nil : $0 }
+        let idTokenSigningAlg = v.signingAlgorithm(main, "ID_TOKEN_SIGNING_ALG") ?? "ES256"
         if let demoWallet, !demoWallet.value.hasPrefix("/") { v.error(main, demoWallet, "must be an absolute path to a wallet folder") }
 
         // Clients
@@ -164,7 +167,8 @@ package struct GatewayConfig: Sendable {
             allowedScopes: allowedScopes,
             vcType: main.entry("VC_TYPE")?.value ?? "betaid-sdjwt",
             vcFormat: main.entry("VC_FORMAT")?.value ?? "vc+sd-jwt",
-            vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, demoWallet: demoWallet?.value, baseURL: baseURL, verifier: verifier, warnings: v.warnings)
+            vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, demoWallet: demoWallet?.value, baseURL: baseURL, idTokenSigningAlg: idTokenSigningAlg,
+            verifier: verifier, warnings: v.warnings)
     }
 }
 

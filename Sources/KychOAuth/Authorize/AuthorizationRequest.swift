@@ -12,9 +12,12 @@ package struct AuthorizationRequest: Sendable, Equatable {
     package var scope: String?
     package var codeChallenge: String?
     package var codeChallengeMethod: String?
+    /// The OpenID Connect `nonce` parameter (not the `/setup` nonce of the path).
+    package var oidcNonce: String?
 
     package init(nonce: String? = nil, responseType: String? = nil, clientID: String? = nil, redirectURI: String? = nil,
-                 state: String? = nil, scope: String? = nil, codeChallenge: String? = nil, codeChallengeMethod: String? = nil) {
+                 state: String? = nil, scope: String? = nil, codeChallenge: String? = nil, codeChallengeMethod: String? = nil,
+                 oidcNonce: String? = nil) {
         self.nonce = nonce
         self.responseType = responseType
         self.clientID = clientID
@@ -23,13 +26,15 @@ package struct AuthorizationRequest: Sendable, Equatable {
         self.scope = scope
         self.codeChallenge = codeChallenge
         self.codeChallengeMethod = codeChallengeMethod
+        self.oidcNonce = oidcNonce
     }
 
     /// The request from its decoded query parameters.
     package init(nonce: String?, parameters: [String: String]) {
         self.init(nonce: nonce, responseType: parameters["response_type"], clientID: parameters["client_id"],
                   redirectURI: parameters["redirect_uri"], state: parameters["state"], scope: parameters["scope"],
-                  codeChallenge: parameters["code_challenge"], codeChallengeMethod: parameters["code_challenge_method"])
+                  codeChallenge: parameters["code_challenge"], codeChallengeMethod: parameters["code_challenge_method"],
+                  oidcNonce: parameters["nonce"])
     }
 }
 

@@ -34,7 +34,8 @@ extension AuthorizationServer {
         let cookie = Secrets.randomToken(bytes: 32)
         let record = AuthorizationRequestRecord(redirectURI: request.redirectURI ?? client.redirectURI, state: request.state,
                                                 scope: context.scope, browserBindingHash: Secrets.sha256(cookie),
-                                                codeChallenge: request.codeChallenge)
+                                                codeChallenge: request.codeChallenge, openid: context.openid,
+                                                oidcNonce: request.oidcNonce)
         let won = try await store.apply(SessionMachine(now: now()).verificationCreated(record, verification), toSession: session.serial)
         // Another request may have started a verification first: show that one, without a cookie.
         guard let stored = try await store.session(nonce: session.nonce), let storedVerification = stored.verification else {

@@ -11,6 +11,8 @@ package struct AuthorizeContext: Sendable {
     package var session: VerificationSession?
     /// The claims granted, once the scope is checked.
     package var scope: [String] = []
+    /// The scope asked for OpenID Connect (`openid`): an ID token comes with the access token.
+    package var openid = false
     /// RFC 9207: the issuer identifier every authorization response carries (nil without `BASE_URL`).
     package let issuer: String?
 
@@ -57,12 +59,15 @@ struct ClientIDPresent: AuthorizeCheck {
     }
 }
 
-/// `state` is returned verbatim; a bound keeps URLs and rows small.
+/// `state` and the OpenID Connect `nonce` are returned verbatim; a bound keeps URLs, rows and tokens small.
 struct StateLength: AuthorizeCheck {
     static let maximum = 512
     func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
         if let state = context.request.state, state.utf8.count > Self.maximum {
             throw FlowError.page(status: 400, kind: .invalidRequest, message: "The state parameter is too long.")
+        }
+        if let nonce = context.request.oidcNonce, nonce.utf8.count > Self.maximum {
+            throw FlowError.page(status: 400, kind: .invalidRequest, message: "The nonce parameter is too long.")
         }
     }
 }
@@ -157,11 +162,16 @@ package enum RedirectURIMatch {
     }
 }
 
-/// Every requested claim may be granted; no scope means the client's default scope.
+/// Every requested claim may be granted; no claim in the scope means the client's default scope. `openid` is
+/// OpenID Connect's protocol scope, not a claim.
 struct ScopeGrantable: AuthorizeCheck {
+    static let openid = "openid"
+
     func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
         let grantable = environment.grantableScopes
-        let requested = (context.request.scope ?? "").split(separator: " ").map(String.init)
+        let words = (context.request.scope ?? "").split(separator: " ").map(String.init)
+        context.openid = words.contains(Self.openid)
+        let requested = words.filter { $0 != Self.openid }
         let scope = !requested.isEmpty ? requested : context.client?.defaultScope ?? grantable
         if let bad = scope.first(where: { !grantable.contains($0) }) {
             throw context.redirectError("invalid_scope", "the scope \(bad) may not be requested")

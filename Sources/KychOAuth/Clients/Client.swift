@@ -22,13 +22,18 @@ package struct Client: Sendable, Equatable {
     package var clientName: String?
     /// PKCE even for a confidential client (`REQUIRE_PKCE`); public clients always need it.
     package var requirePKCE: Bool
+    /// ID tokens carry the granted claims too (`ID_TOKEN_CLAIMS`), not only `/userinfo`.
+    package var idTokenClaims: Bool
+    /// `ES256` or `RS256` for this client's ID tokens; nil: the gateway's `ID_TOKEN_SIGNING_ALG`.
+    package var idTokenSigningAlg: String?
 
     package init(clientID: String, secretHash: String?, verifierURL: String,
                 verifierManagementAPIPath: String = ClientConfig.defaultManagementAPIPath,
                 verifierQuery: VerifierQueryLanguage = .dcql, verifierBearerToken: String? = nil,
                 redirectURI: String, acceptedIssuerDIDs: [String] = [], defaultScope: [String]? = nil,
                 failureError: FailureError = .accessDenied, webhookAPIKeyHeader: String? = nil, webhookAPIKeyValue: String? = nil,
-                additionalRedirectURIs: [String] = [], clientName: String? = nil, requirePKCE: Bool = false) {
+                additionalRedirectURIs: [String] = [], clientName: String? = nil, requirePKCE: Bool = false,
+                idTokenClaims: Bool = false, idTokenSigningAlg: String? = nil) {
         self.clientID = clientID
         self.secretHash = secretHash
         self.verifierURL = verifierURL
@@ -44,6 +49,8 @@ package struct Client: Sendable, Equatable {
         self.additionalRedirectURIs = additionalRedirectURIs
         self.clientName = clientName
         self.requirePKCE = requirePKCE
+        self.idTokenClaims = idTokenClaims
+        self.idTokenSigningAlg = idTokenSigningAlg
     }
 
     /// A public client (a browser or mobile app) has no secret: it authenticates with PKCE only.
@@ -81,7 +88,8 @@ extension Client {
                   acceptedIssuerDIDs: c.acceptedIssuerDIDs, defaultScope: c.defaultScope,
                   failureError: c.failureError, webhookAPIKeyHeader: c.webhookAPIKeyHeader,
                   webhookAPIKeyValue: c.webhookAPIKeyValue, additionalRedirectURIs: c.additionalRedirectURIs,
-                  clientName: c.clientName, requirePKCE: c.requirePKCE)
+                  clientName: c.clientName, requirePKCE: c.requirePKCE, idTokenClaims: c.idTokenClaims,
+                  idTokenSigningAlg: c.idTokenSigningAlg)
     }
 }
 

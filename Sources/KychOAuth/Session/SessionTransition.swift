@@ -50,6 +50,8 @@ package struct SessionTransition: Sendable, Equatable {
             s.scope = r.scope
             s.browserBindingHash = r.browserBindingHash
             s.codeChallenge = r.codeChallenge
+            s.openid = r.openid
+            s.oidcNonce = r.oidcNonce
         }
         if let v = change.verification { s.verification = v }
         if let c = change.credential {

@@ -91,6 +91,8 @@ package struct VerificationSession: Sendable, Equatable {
     package var scope: [String]?
     package var browserBindingHash: Data?
     package var codeChallenge: String?
+    package var openid = false
+    package var oidcNonce: String?
     package var verification: VerifierVerification?
     package var lastCheckedAt: Date?
     package var claims: [String: JSON]?

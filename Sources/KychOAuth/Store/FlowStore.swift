@@ -10,13 +10,20 @@ package struct AuthorizationRequestRecord: Sendable, Equatable {
     package var browserBindingHash: Data
     /// The PKCE `code_challenge` (method S256), carried to the code and checked at `/token`.
     package var codeChallenge: String?
+    /// The request asked for OpenID Connect (`openid` in its scope).
+    package var openid: Bool
+    /// Its OpenID Connect `nonce`, echoed in the ID token.
+    package var oidcNonce: String?
 
-    package init(redirectURI: String, state: String?, scope: [String], browserBindingHash: Data, codeChallenge: String? = nil) {
+    package init(redirectURI: String, state: String?, scope: [String], browserBindingHash: Data, codeChallenge: String? = nil,
+                 openid: Bool = false, oidcNonce: String? = nil) {
         self.redirectURI = redirectURI
         self.state = state
         self.scope = scope
         self.browserBindingHash = browserBindingHash
         self.codeChallenge = codeChallenge
+        self.openid = openid
+        self.oidcNonce = oidcNonce
     }
 }
 
@@ -99,9 +106,14 @@ package struct StoredAccessToken: Sendable, Equatable {
     package var createdAt: Date
     package var expiresAt: Date
     package var revokedAt: Date?
+    /// The session asked for OpenID Connect, with this nonce.
+    package var openid: Bool
+    package var oidcNonce: String?
 
     package init(sessionID: String, clientID: String, scope: [String], claims: [String: JSON], vct: String?, issuer: String?,
-                 verifiedAt: Date?, createdAt: Date, expiresAt: Date, revokedAt: Date?) {
+                 verifiedAt: Date?, createdAt: Date, expiresAt: Date, revokedAt: Date?, openid: Bool = false, oidcNonce: String? = nil) {
+        self.openid = openid
+        self.oidcNonce = oidcNonce
         self.sessionID = sessionID
         self.clientID = clientID
         self.scope = scope
@@ -113,6 +125,13 @@ package struct StoredAccessToken: Sendable, Equatable {
         self.expiresAt = expiresAt
         self.revokedAt = revokedAt
     }
+}
+
+/// A store lost a server secret between writing and reading it (another process deleted it).
+package struct MissingServerSecret: Error, CustomStringConvertible {
+    package let name: String
+    package init(name: String) { self.name = name }
+    package var description: String { "the server secret \(name) is missing from the database" }
 }
 
 /// Counts from one run of the purge job.
@@ -153,6 +172,9 @@ package protocol FlowStore: Sendable {
     func accessToken(hash: Data) async throws -> StoredAccessToken?
     /// Revokes one token at `at` unless it already is; true if this call revoked it.
     func revokeAccessToken(hash: Data, at: Date) async throws -> Bool
+    /// The shared secret `name`: `candidate` is stored if there is none yet; the stored one is returned, so
+    /// every instance ends up with the same value.
+    func serverSecret(named name: String, candidate: Data, at: Date) async throws -> Data
     /// Applies `transition` to every session in `transition.from` whose expiry is at or before `expiredBy`; returns how many.
     func applyToExpiredSessions(_ transition: SessionTransition, expiredBy: Date) async throws -> Int
     /// Deletes tokens and codes that expired before `cutoff`, and sessions that did with nothing left referring

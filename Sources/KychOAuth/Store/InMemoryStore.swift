@@ -9,6 +9,7 @@ package actor InMemoryStore: FlowStore, ClientRepository {
     private var sessions: [Int64: VerificationSession] = [:]
     private var codes: [Int64: (hash: Data, sessionSerial: Int64, code: StoredAuthorizationCode)] = [:]
     private var tokens: [(hash: Data, sessionSerial: Int64, codeSerial: Int64, createdAt: Date, expiresAt: Date, revokedAt: Date?)] = []
+    private var secrets: [String: Data] = [:]
     private var nextSerial: Int64 = 1
 
     package init() {}
@@ -119,7 +120,13 @@ package actor InMemoryStore: FlowStore, ClientRepository {
         return StoredAccessToken(sessionID: session.sessionID, clientID: session.clientID, scope: session.scope ?? [],
                                  claims: session.claims ?? [:], vct: session.credentialVCT, issuer: session.credentialIssuer,
                                  verifiedAt: session.verifiedAt, createdAt: token.createdAt, expiresAt: token.expiresAt,
-                                 revokedAt: token.revokedAt)
+                                 revokedAt: token.revokedAt, openid: session.openid, oidcNonce: session.oidcNonce)
+    }
+
+    package func serverSecret(named name: String, candidate: Data, at: Date) -> Data {
+        if let existing = secrets[name] { return existing }
+        secrets[name] = candidate
+        return candidate
     }
 
     package func revokeAccessToken(hash: Data, at: Date) -> Bool {
