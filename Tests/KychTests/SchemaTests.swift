@@ -25,6 +25,7 @@ import Testing
         }
         #expect(try run("psql -U kych -d kych -f oauth2_gatewaydb/versioning.sql").status == 0)
         #expect(try run("psql -U kych -d kych -f oauth2_gatewaydb/oauth2gw-0001.sql").status == 0)
+        #expect(try run("psql -U kych -d kych -f oauth2_gatewaydb/oauth2gw-0002.sql").status == 0)
 
         let db = TestDatabase(name: "kych", url: server.with(database: "kych"))
         let tables = try await db.strings("""
@@ -32,7 +33,7 @@ import Testing
             WHERE table_schema IN ('_v', 'oauth2gw') ORDER BY 1
             """)
         #expect(tables == ["_v.patches", "oauth2gw.access_tokens", "oauth2gw.authorization_codes",
-                           "oauth2gw.clients", "oauth2gw.verification_sessions"])
+                           "oauth2gw.clients", "oauth2gw.signing_keys", "oauth2gw.verification_sessions"])
         try await db.execute("""
             INSERT INTO oauth2gw.clients (client_id, secret_hash, verifier_url, redirect_uri)
             VALUES ('keep', 'x', 'https://v', 'https://r')
@@ -42,7 +43,7 @@ import Testing
         #expect(try run("psql -U kych -d kych -f oauth2_gatewaydb/versioning.sql").status == 0)
         let again = try run("psql -U kych -d kych -f oauth2_gatewaydb/oauth2gw-0001.sql")
         #expect(again.stderr.contains("Patch oauth2gw-0001 is already applied"))
-        #expect(try await db.strings("SELECT patch_name FROM _v.patches") == ["oauth2gw-0001"])
+        #expect(try await db.strings("SELECT patch_name FROM _v.patches ORDER BY 1") == ["oauth2gw-0001", "oauth2gw-0002"])
         #expect(try await db.strings("SELECT client_id FROM oauth2gw.clients") == ["keep"])
 
         // kych-dbinit on the same database sees nothing to do.
@@ -55,7 +56,7 @@ import Testing
         let db = try await TestDatabase.create(installSchema: false)
         let conf = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 1\nDATABASE = \(db.connectionString)\n")
         let first = try Run.program("kych-dbinit", ["-c", conf])
-        #expect(first.status == 0 && first.stdout == "Applied: oauth2gw-0001\n", "\(first.stderr)")
+        #expect(first.status == 0 && first.stdout == "Applied: oauth2gw-0001, oauth2gw-0002\n", "\(first.stderr)")
         #expect(try Run.program("kych-dbinit", ["-c", conf]).stdout == "Database is up to date.\n")
         try await db.execute("INSERT INTO oauth2gw.clients (client_id, secret_hash, verifier_url, redirect_uri) VALUES ('c', 'x', 'https://v', 'https://r')")
 
@@ -64,8 +65,23 @@ import Testing
         #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.clients") == ["1"])
 
         let reset = try Run.program("kych-dbinit", ["-c", conf, "--reset", "-y"])
-        #expect(reset.status == 0 && reset.stdout == "Applied: oauth2gw-0001\n", "\(reset.stderr)")
+        #expect(reset.status == 0 && reset.stdout == "Applied: oauth2gw-0001, oauth2gw-0002\n", "\(reset.stderr)")
         #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.clients") == ["0"])
+    }
+
+    /// A database installed before patch 0002 gets exactly that patch from kych-dbinit, and keeps its data.
+    @Test func dbinitUpgradesADatabaseFromBeforeTheSigningKeys() async throws {
+        let db = try await TestDatabase.create(installSchema: false)
+        let installer = SchemaInstaller(directory: TestEnvironment.sqlDirectory, logger: TestEnvironment.logger)
+        _ = try await PostgresDatabase.withConnection(db.url, logger: TestEnvironment.logger) {
+            try await installer.install(on: $0, patches: ["oauth2gw-0001"])
+        }
+        try await db.execute("INSERT INTO oauth2gw.clients (client_id, secret_hash, verifier_url, redirect_uri) VALUES ('c', 'x', 'https://v', 'https://r')")
+        let conf = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 1\nDATABASE = \(db.connectionString)\n")
+        let upgrade = try Run.program("kych-dbinit", ["-c", conf])
+        #expect(upgrade.status == 0 && upgrade.stdout == "Applied: oauth2gw-0002\n", "\(upgrade.stderr)")
+        #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.signing_keys") == ["0"])
+        #expect(try await db.strings("SELECT client_id FROM oauth2gw.clients") == ["c"])
     }
 
     @Test func deletingAClientCascadesToSessionsCodesAndTokens() async throws {

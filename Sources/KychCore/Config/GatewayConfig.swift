@@ -38,6 +38,9 @@ package struct GatewayConfig: Sendable {
     /// `BASE_URL`: the gateway's public base URL, also its OAuth issuer identifier (no trailing slash). Defaults to
     /// `http://HOST:PORT` on a loopback host; `nil` behind a public host or a Unix socket when not set.
     package var baseURL: String?
+    /// `KEY_ENCRYPTION_SECRET`: the signing keys' private keys are sealed at rest under a key derived from it (at least
+    /// 32 bytes); `nil`: they are stored in clear.
+    package var keyEncryptionSecret: String?
     /// The `[kych-verifier]` section of the same file, validated with the gateway's (an invalid one stops the
     /// gateway, which serves it when ``VerifierConfig/embedded``); `nil` when the file has none.
     package var verifier: VerifierConfig?
@@ -63,7 +66,7 @@ package struct GatewayConfig: Sendable {
         "HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "DATABASE", "NONCE_BYTES", "TOKEN_BYTES",
         "AUTH_CODE_BYTES", "AUTH_CODE_TTL_MINUTES", "SESSION_TTL_MINUTES", "ACCESS_TOKEN_TTL_SECONDS",
         "ALLOWED_SCOPES", "VC_TYPE", "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET",
-        "BASE_URL",
+        "BASE_URL", "KEY_ENCRYPTION_SECRET",
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
@@ -126,6 +129,10 @@ package struct GatewayConfig: Sendable {
         let vcAlgorithms = main.entry("VC_ALGORITHMS").map { IniFile.list($0.value) } ?? ["ES256"]
         let demoWallet = main.entry("DEMO_WALLET").flatMap { $0.value.isEmpty ? nil : $0 }
         if let demoWallet, !demoWallet.value.hasPrefix("/") { v.error(main, demoWallet, "must be an absolute path to a wallet folder") }
+        let keySecret = main.entry("KEY_ENCRYPTION_SECRET")
+        if let keySecret, keySecret.value.utf8.count < 32 {
+            v.error(main, keySecret, "must be at least 32 bytes (got \(keySecret.value.utf8.count))")
+        }
 
         // Clients
         var clients: [ClientConfig] = []
@@ -164,7 +171,8 @@ package struct GatewayConfig: Sendable {
             allowedScopes: allowedScopes,
             vcType: main.entry("VC_TYPE")?.value ?? "betaid-sdjwt",
             vcFormat: main.entry("VC_FORMAT")?.value ?? "vc+sd-jwt",
-            vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, demoWallet: demoWallet?.value, baseURL: baseURL, verifier: verifier, warnings: v.warnings)
+            vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, demoWallet: demoWallet?.value, baseURL: baseURL,
+            keyEncryptionSecret: keySecret?.value, verifier: verifier, warnings: v.warnings)
     }
 }
 
