@@ -46,7 +46,9 @@ let package = Package(
             name: "KychOAuth",
             dependencies: [
                 "KychCore",
+                "KychSDJWT",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -154,7 +156,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "kych-dbinit",
-            dependencies: ["KychCore", "KychStorage", "KychPostgres", "KychSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["KychCore", "KychOAuth", "KychStorage", "KychPostgres", "KychSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // What the built-in verifier stores: verifications, their DCQL queries and outcomes, the
         // VerificationStore protocol and its webhook outbox. No networking, no database: the storage
@@ -227,7 +229,7 @@ let package = Package(
         // Unit tests of the flow logic: in-memory stores and a scripted verifier, no database, no processes.
         .testTarget(
             name: "KychOAuthTests",
-            dependencies: ["KychCore", "KychOAuth"]
+            dependencies: ["KychCore", "KychOAuth", "KychSDJWT"]
         ),
         .testTarget(
             name: "KychTests",

@@ -39,12 +39,14 @@ package func buildApplication(
     router.addHealth(stores.health)
     GatewayRoutes(flow: flow, logger: logger, demoWallet: offersDemoWallet).register(on: router)
     PageRoutes.register(on: router)
+    let signingKeyCheck = KeyRoutes.register(on: router, config: config, stores: stores, logger: logger)
     try extraRoutes(router, flow)
     let embeddedVerifier = try await EmbeddedVerifier.open(config.verifier, gatewayStores: stores, logger: logger)
     embeddedVerifier?.routes.register(on: router)
 
     var app = makeServer(router: router, binding: config.binding, serverName: "KyCH", logger: logger)
     app.addServices(stores.services)
+    app.addServices(signingKeyCheck)
     app.addServices(purgeService(flow, logger: logger))
     app.addServices(embeddedVerifier?.services ?? [])
     return app

@@ -75,8 +75,15 @@ package struct P256PublicJWK: Sendable, Hashable {
         }
     }
 
-    /// The RFC 7638 thumbprint: base64url(SHA-256 of the required members in canonical JSON).
-    package var thumbprint: String {
-        Base64URL.encode(SHA256.hash(data: JSONText.serialize(jsonObject)))
+    /// The RFC 7638 thumbprint.
+    package var thumbprint: String { JWKThumbprint.of(jsonObject) }
+}
+
+/// RFC 7638 JWK thumbprints.
+package enum JWKThumbprint {
+    /// base64url(SHA-256 of `requiredMembers` in canonical JSON); the caller passes exactly the members RFC 7638
+    /// §3.2 requires for the key type (EC: crv, kty, x, y; RSA: e, kty, n).
+    package static func of(_ requiredMembers: [String: JSONValue]) -> String {
+        Base64URL.encode(SHA256.hash(data: JSONText.serialize(requiredMembers)))
     }
 }

@@ -67,10 +67,17 @@ package struct CompactJWS: Sendable {
         case .string("ES256"): break
         default: throw .unsupported("JWS alg must be ES256")
         }
+        return try sign(payload: payload, header: header) { try key.signature(for: $0).rawRepresentation }
+    }
+
+    /// Signs `payload` under `header`, which must name the `alg` that `signature` computes: it maps the JWS
+    /// signing input to the signature bytes. Each algorithm's signer is one such function.
+    package static func sign(
+        payload: Data, header: [String: JSONValue], signature: (Data) throws -> Data
+    ) throws(JOSEError) -> String {
         let signingInput = Base64URL.encode(JSONText.serialize(header)) + "." + Base64URL.encode(payload)
         do {
-            let signature = try key.signature(for: Data(signingInput.utf8))
-            return signingInput + "." + Base64URL.encode(signature.rawRepresentation)
+            return signingInput + "." + Base64URL.encode(try signature(Data(signingInput.utf8)))
         } catch {
             throw .malformed("signing failed")
         }

@@ -1,7 +1,7 @@
 import KychCore
 import SQLiteNIO
 
-/// KyCH's tables in SQLite, the same design as PostgreSQL's `oauth2_gatewaydb/oauth2gw-0001.sql` and
+/// KyCH's tables in SQLite, the same design as PostgreSQL's `oauth2_gatewaydb/oauth2gw-*.sql` and
 /// `verifier-0001.sql` (the verifier's tables prefixed `verifier_`): lists, claims and queries as JSON
 /// text, timestamps as Unix seconds, hashes and keys as blobs.
 ///
@@ -160,6 +160,22 @@ enum SQLiteSchema {
             "CREATE INDEX access_tokens_client ON access_tokens (client_serial)",
             "CREATE INDEX access_tokens_expires ON access_tokens (expires_at)",
         ]),
+        // oauth2gw-0002: the keys that sign ID tokens and JWT access tokens.
+        Migration(number: 5, name: "signing keys", statements: [
+            """
+            CREATE TABLE signing_keys (
+              key_serial INTEGER PRIMARY KEY AUTOINCREMENT,
+              kid TEXT NOT NULL UNIQUE,
+              alg TEXT NOT NULL CHECK (alg IN ('ES256', 'RS256')),
+              public_jwk TEXT NOT NULL,
+              private_key BLOB NOT NULL,
+              private_key_sealed INTEGER NOT NULL CHECK (private_key_sealed IN (0, 1)),
+              created_at REAL NOT NULL,
+              activates_at REAL NOT NULL,
+              retires_at REAL
+            )
+            """,
+        ]),
         // oauth2gw-0003: client settings of OAuth 2.1 and OpenID Connect.
         Migration(number: 6, name: "client settings", statements: [
             "ALTER TABLE clients ADD COLUMN client_name TEXT",
@@ -186,7 +202,7 @@ enum SQLiteSchema {
 
     /// The tables of each logical schema (the PostgreSQL schema names), children before parents.
     static let tables = [
-        "oauth2gw": ["access_tokens", "authorization_codes", "verification_sessions", "clients", "server_secrets"],
+        "oauth2gw": ["access_tokens", "authorization_codes", "verification_sessions", "clients", "signing_keys", "server_secrets"],
         "verifier": ["verifier_webhook_events", "verifier_verifications"],
     ]
 

@@ -12,6 +12,8 @@ import ServiceLifecycle
 package struct Stores: Sendable {
     package let clients: any ClientRepository
     package let flow: any FlowStore
+    /// The keys signing ID tokens and JWT access tokens.
+    package let signingKeys: any SigningKeyStore
     /// The built-in verifier's store (its schema must be installed: `kych-dbinit`; SQLite has it always).
     package let verifications: any VerificationStore
     /// Background work the stores need while the process runs (the PostgreSQL pool), for a ServiceGroup.
@@ -32,11 +34,12 @@ package struct Stores: Sendable {
             let client = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url), backgroundLogger: logger)
             return Stores(clients: PostgresClientRepository(client: client, logger: logger),
                           flow: PostgresFlowStore(client: client, logger: logger),
+                          signingKeys: PostgresSigningKeyStore(client: client, logger: logger),
                           verifications: PostgresVerificationStore(client: client, logger: logger), services: [client],
                           health: { try await client.query("SELECT 1", logger: logger) }, location: location)
         case .sqlite(let path):
             let db = try await SQLiteDatabase.open(path: path, logger: logger)
-            return Stores(clients: SQLiteClientRepository(db: db), flow: SQLiteFlowStore(db: db),
+            return Stores(clients: SQLiteClientRepository(db: db), flow: SQLiteFlowStore(db: db), signingKeys: SQLiteSigningKeyStore(db: db),
                           verifications: SQLiteVerificationStore(db: db), services: [SQLiteCloser(db: db)],
                           health: { try await db.rows("SELECT 1") }, location: location)
         }

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import KychCore
+import KychOAuth
 import KychPostgres
 import KychSQLite
+import KychStorage
 import Logging
 
 /// `kych-dbinit`: installs or upgrades KyCH's database schemas, idempotently.
@@ -21,6 +23,16 @@ struct DBInit: AsyncParsableCommand {
     var reset = false
     @Flag(name: .short, help: "With --reset: do not ask for confirmation.")
     var y = false
+    @Flag(help: "Then rotate the gateway's signing keys: add new ones, retire the present ones, delete those past retirement.")
+    var rotateKeys = false
+    @Option(help: "With --rotate-keys: seconds the new keys are published before they sign (relying parties' JWKS caches).")
+    var publishAhead: Int = 3600
+    @Option(help: "With --rotate-keys: seconds the replaced keys stay published after the new ones sign (the longest token lifetime).")
+    var retain: Int = 86_400
+
+    func validate() throws {
+        guard publishAhead >= 0, retain >= 0 else { throw ValidationError("--publish-ahead and --retain must not be negative") }
+    }
 
     func run() async throws {
         let plans = try SchemaPlan.plans(configPath: config)
@@ -59,6 +71,22 @@ struct DBInit: AsyncParsableCommand {
             }
         }
         print(applied.isEmpty ? "Database is up to date." : "Applied: \(applied.joined(separator: ", "))")
+        if rotateKeys { try await rotateSigningKeys(logger: logger) }
+    }
+
+    /// Rotates the gateway's signing keys (the rules: ``SigningKeys/rotate(publishAhead:retainAfterRetirement:)``) and
+    /// prints the new kids.
+    private func rotateSigningKeys(logger: Logger) async throws {
+        let gateway = try CLISupport.loadConfig(config)
+        let (deleted, new) = try await Stores.with(gateway.database, logger: logger) { stores in
+            let keys = SigningKeys(store: stores.signingKeys, encryptionSecret: gateway.keyEncryptionSecret)
+            let deleted = try await keys.deleteRetiredKeys()
+            return (deleted, try await keys.rotate(publishAhead: TimeInterval(publishAhead), retainAfterRetirement: TimeInterval(retain)))
+        }
+        if deleted > 0 { print("Deleted \(deleted) retired signing key(s).") }
+        for key in new {
+            print("New \(key.algorithm.rawValue) signing key \(key.kid), signing from \(key.activatesAt.ISO8601Format())")
+        }
     }
 
     /// "tables …; migrations …" for a SQLite file, nil if nothing happened to it.

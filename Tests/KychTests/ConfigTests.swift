@@ -315,6 +315,23 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
     }
 }
 
+/// `KEY_ENCRYPTION_SECRET`: optional, at least 32 bytes, usually from the environment; never echoed in errors.
+@Suite struct KeyEncryptionSecretTests {
+    @Test func optionalAndReadFromTheEnvironment() throws {
+        #expect(try parse(base).keyEncryptionSecret == nil)
+        let secret = String(repeating: "k", count: 32)
+        #expect(try parse(base + "\nKEY_ENCRYPTION_SECRET = ${KYCH_KEY_SECRET}", env: ["KYCH_KEY_SECRET": secret]).keyEncryptionSecret == secret)
+    }
+
+    @Test func shorterThan32BytesIsRefusedWithoutShowingIt() {
+        for value in ["", "short-secret", String(repeating: "k", count: 31)] {
+            #expect(error(base + "\nKEY_ENCRYPTION_SECRET = \(value)")
+                == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] KEY_ENCRYPTION_SECRET: must be at least 32 bytes (got \(value.utf8.count))")
+        }
+        #expect(!error(base + "\nKEY_ENCRYPTION_SECRET = short-secret").contains("short-secret"))
+    }
+}
+
 /// The gateway's one parsed configuration carries the `[kych-verifier]` section of the same file.
 @Suite struct GatewayVerifierSectionTests {
     private let verifier = "\n[kych-verifier]\nEMBEDDED = yes\nMANAGEMENT_BEARER_TOKEN = t\nEXTERNAL_URL = http://127.0.0.1:8080/\n"
@@ -364,7 +381,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         let text = try String(contentsOfFile: path, encoding: .utf8).uppercased()
         for key in ["HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "DATABASE", "NONCE_BYTES", "TOKEN_BYTES", "AUTH_CODE_BYTES",
                     "AUTH_CODE_TTL_MINUTES", "SESSION_TTL_MINUTES", "ACCESS_TOKEN_TTL_SECONDS", "ALLOWED_SCOPES", "VC_TYPE",
-                    "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET", "BASE_URL", "CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL",
+                    "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET", "BASE_URL", "KEY_ENCRYPTION_SECRET", "CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL",
                     "VERIFIER_MANAGEMENT_API_PATH", "REDIRECT_URI", "ACCEPTED_ISSUER_DIDS", "DEFAULT_SCOPE", "VERIFIER_QUERY",
                     "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR", "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE"] {
             #expect(text.contains("\n\(key) =") || text.contains("#\(key) ="), "contrib/kych.conf lacks \(key)")

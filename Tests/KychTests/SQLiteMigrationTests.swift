@@ -76,7 +76,9 @@ import Testing
     @Test func openingTheFixtureUpgradesItInPlace() async throws {
         let path = try Self.copyOfFixture()
         let changes = try await Self.with(path, migrating: false) { try await $0.installSchema() }
-        #expect(changes == SQLiteSchemaChanges(migrations: ["3 pkce columns", "4 oauth2gw indexes", "6 client settings"], createdTables: []))
+        #expect(changes == SQLiteSchemaChanges(migrations: ["3 pkce columns", "4 oauth2gw indexes", "5 signing keys", "6 client settings",
+                                                            "7 openid connect"],
+                                               createdTables: ["server_secrets", "signing_keys"]))
 
         try await Self.with(path) { db in
             #expect(try await Self.userVersion(db) == Int64(SQLiteDatabase.schemaVersion))
@@ -167,7 +169,8 @@ import Testing
         let path = try Self.copyOfFixture()
         try await Self.with(path) { db in
             try await db.rows("INSERT INTO verifier_webhook_events (verification_id, created_at) VALUES ('kept', 0)")
-            #expect(try await db.resetSchemas(["oauth2gw"]) == ["access_tokens", "authorization_codes", "clients", "verification_sessions"])
+            #expect(try await db.resetSchemas(["oauth2gw"]) == ["access_tokens", "authorization_codes", "clients", "server_secrets",
+                                                                "signing_keys", "verification_sessions"])
             #expect(try await Self.rowCounts(db) == [0, 0, 0, 0])
             #expect(try await db.rows("SELECT verification_id FROM verifier_webhook_events").compactMap { $0.string("verification_id") } == ["kept"])
             #expect(try await Self.userVersion(db) == Int64(SQLiteDatabase.schemaVersion))
@@ -186,6 +189,7 @@ import Testing
         }
         let pairs = [("oauth2gw", "clients", "clients"), ("oauth2gw", "verification_sessions", "verification_sessions"),
                      ("oauth2gw", "authorization_codes", "authorization_codes"), ("oauth2gw", "access_tokens", "access_tokens"),
+                     ("oauth2gw", "signing_keys", "signing_keys"), ("oauth2gw", "server_secrets", "server_secrets"),
                      ("verifier", "verifications", "verifier_verifications"), ("verifier", "webhook_events", "verifier_webhook_events")]
         #expect(try await postgres.strings("""
             SELECT table_schema || '.' || table_name FROM information_schema.tables

@@ -40,6 +40,9 @@ package struct GatewayConfig: Sendable {
     package var baseURL: String?
     /// `ID_TOKEN_SIGNING_ALG`: how ID tokens are signed unless a client says otherwise.
     package var idTokenSigningAlg: String
+    /// `KEY_ENCRYPTION_SECRET`: the signing keys' private keys are sealed at rest under a key derived from it (at least
+    /// 32 bytes); `nil`: they are stored in clear.
+    package var keyEncryptionSecret: String?
     /// The `[kych-verifier]` section of the same file, validated with the gateway's (an invalid one stops the
     /// gateway, which serves it when ``VerifierConfig/embedded``); `nil` when the file has none.
     package var verifier: VerifierConfig?
@@ -65,7 +68,7 @@ package struct GatewayConfig: Sendable {
         "HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "DATABASE", "NONCE_BYTES", "TOKEN_BYTES",
         "AUTH_CODE_BYTES", "AUTH_CODE_TTL_MINUTES", "SESSION_TTL_MINUTES", "ACCESS_TOKEN_TTL_SECONDS",
         "ALLOWED_SCOPES", "VC_TYPE", "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET", "ID_TOKEN_SIGNING_ALG",
-        "BASE_URL",
+        "BASE_URL", "KEY_ENCRYPTION_SECRET",
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
@@ -129,6 +132,10 @@ package struct GatewayConfig: Sendable {
         let demoWallet = main.entry("DEMO_WALLET").flatMap { $0.value.isEmpty ? nil : $0 }
         let idTokenSigningAlg = v.signingAlgorithm(main, "ID_TOKEN_SIGNING_ALG") ?? "ES256"
         if let demoWallet, !demoWallet.value.hasPrefix("/") { v.error(main, demoWallet, "must be an absolute path to a wallet folder") }
+        let keySecret = main.entry("KEY_ENCRYPTION_SECRET")
+        if let keySecret, keySecret.value.utf8.count < 32 {
+            v.error(main, keySecret, "must be at least 32 bytes (got \(keySecret.value.utf8.count))")
+        }
 
         // Clients
         var clients: [ClientConfig] = []
@@ -167,8 +174,8 @@ package struct GatewayConfig: Sendable {
             allowedScopes: allowedScopes,
             vcType: main.entry("VC_TYPE")?.value ?? "betaid-sdjwt",
             vcFormat: main.entry("VC_FORMAT")?.value ?? "vc+sd-jwt",
-            vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, demoWallet: demoWallet?.value, baseURL: baseURL, idTokenSigningAlg: idTokenSigningAlg,
-            verifier: verifier, warnings: v.warnings)
+            vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, demoWallet: demoWallet?.value, baseURL: baseURL,
+            idTokenSigningAlg: idTokenSigningAlg, keyEncryptionSecret: keySecret?.value, verifier: verifier, warnings: v.warnings)
     }
 }
 

@@ -1,15 +1,16 @@
 import Foundation
 import KychCore
 
-/// Clients, sessions, codes and tokens in memory: the reference implementation of the store
+/// Clients, sessions, codes, tokens and signing keys in memory: the reference implementation of the store
 /// contracts, and what the flow's unit tests run on (no database, no processes). An actor, so
 /// each primitive is atomic as on the database backends.
-package actor InMemoryStore: FlowStore, ClientRepository {
+package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
     private var clientsByID: [String: Client] = [:]
     private var sessions: [Int64: VerificationSession] = [:]
     private var codes: [Int64: (hash: Data, sessionSerial: Int64, code: StoredAuthorizationCode)] = [:]
     private var tokens: [(hash: Data, sessionSerial: Int64, codeSerial: Int64, createdAt: Date, expiresAt: Date, revokedAt: Date?)] = []
     private var secrets: [String: Data] = [:]
+    private var storedSigningKeys: [StoredSigningKey] = []
     private var nextSerial: Int64 = 1
 
     package init() {}
@@ -161,5 +162,29 @@ package actor InMemoryStore: FlowStore, ClientRepository {
             report.deletedSessions += 1
         }
         return report
+    }
+
+    // MARK: SigningKeyStore
+
+    package func signingKeys() -> [StoredSigningKey] { storedSigningKeys }
+
+    package func insertFirstSigningKeys(_ keys: [StoredSigningKey]) -> Bool {
+        guard storedSigningKeys.isEmpty else { return false }
+        storedSigningKeys = keys
+        return true
+    }
+
+    /// No check that kids are unique (the databases' index): they are thumbprints of fresh keys.
+    package func insertSigningKeys(_ keys: [StoredSigningKey], retiring kids: [String], at retiresAt: Date) {
+        for i in storedSigningKeys.indices where kids.contains(storedSigningKeys[i].kid) && storedSigningKeys[i].retiresAt == nil {
+            storedSigningKeys[i].retiresAt = retiresAt
+        }
+        storedSigningKeys += keys
+    }
+
+    package func deleteSigningKeys(retiredBy cutoff: Date) -> Int {
+        let before = storedSigningKeys.count
+        storedSigningKeys.removeAll { $0.retiresAt.map { $0 <= cutoff } ?? false }
+        return before - storedSigningKeys.count
     }
 }
