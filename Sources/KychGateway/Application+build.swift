@@ -23,11 +23,13 @@ package func buildApplication(
     _ config: GatewayConfig, stores: Stores, logger: Logger, offersDemoWallet: Bool = false,
     extraRoutes: (Router<GatewayRequestContext>, AuthorizationServer) throws -> Void = { _, _ in }
 ) async throws -> some ApplicationProtocol {
+    let signingKeys = SigningKeys(store: stores.signingKeys, encryptionSecret: config.keyEncryptionSecret)
     let flow = AuthorizationServer(
         config: config,
         clients: stores.clients,
         store: stores.flow,
         verifier: SwiyuVerifierClient(builder: VerificationRequestBuilder(config: config), logger: logger),
+        signingKeys: signingKeys,
         // bcrypt is slow on purpose: run it on the thread pool, never on an event loop.
         checkSecret: { secret, hash in
             (try? await NIOThreadPool.singleton.runIfActive { Secrets.verifySecret(secret, hash: hash) }) ?? false
@@ -39,7 +41,7 @@ package func buildApplication(
     router.addHealth(stores.health)
     GatewayRoutes(flow: flow, logger: logger, demoWallet: offersDemoWallet).register(on: router)
     PageRoutes.register(on: router)
-    let signingKeyCheck = KeyRoutes.register(on: router, config: config, stores: stores, logger: logger)
+    let signingKeyCheck = KeyRoutes.register(on: router, keys: signingKeys, logger: logger)
     try extraRoutes(router, flow)
     let embeddedVerifier = try await EmbeddedVerifier.open(config.verifier, gatewayStores: stores, logger: logger)
     embeddedVerifier?.routes.register(on: router)

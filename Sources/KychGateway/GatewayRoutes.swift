@@ -27,6 +27,9 @@ struct GatewayRoutes {
         router.post(RouterPath(stringLiteral: EndpointPath.revoke), use: revoke)
         router.post(RouterPath(stringLiteral: EndpointPath.introspect), use: introspect)
         router.get(RouterPath(stringLiteral: EndpointPath.authorizationServerMetadata), use: metadata)
+        router.get(RouterPath(stringLiteral: EndpointPath.openIDConfiguration), use: openIDConfiguration)
+        router.get(RouterPath(stringLiteral: EndpointPath.userInfo), use: userInfo)
+        router.post(RouterPath(stringLiteral: EndpointPath.userInfo), use: userInfo)
     }
 
     @Sendable func setup(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -102,8 +105,10 @@ struct GatewayRoutes {
 
     @Sendable func token(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let response = try await flow.token(try await formRequest(request))
-        return .json(["access_token": .string(response.access_token), "token_type": .string(response.token_type),
-                      "expires_in": .integer(Int64(response.expires_in))])
+        var body: [String: JSON] = ["access_token": .string(response.access_token), "token_type": .string(response.token_type),
+                                    "expires_in": .integer(Int64(response.expires_in))]
+        body["id_token"] = response.id_token.map(JSON.string)
+        return .json(.object(body))
     }
 
     /// `POST /revoke` (RFC 7009): 200 with an empty body whether or not the token was live.
@@ -119,12 +124,29 @@ struct GatewayRoutes {
 
     /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
     @Sendable func metadata(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        guard let metadata = flow.metadata() else {
+        try Self.discovery(flow.metadata())
+    }
+
+    /// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0).
+    @Sendable func openIDConfiguration(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try Self.discovery(flow.openIDConfiguration())
+    }
+
+    static func discovery(_ document: JSON?) throws -> Response {
+        guard let document else {
             throw FlowError.oauth(status: 404, error: "not_found", description: "no metadata: set BASE_URL, the public URL that is the issuer identifier")
         }
-        var response = Response.json(metadata)
+        var response = Response.json(document)
         response.headers[.cacheControl] = "public, max-age=300"
         return response
+    }
+
+    /// `GET`/`POST /userinfo` (OpenID Connect Core §5.3), bearer token in the header.
+    @Sendable func userInfo(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let openID = flow.openID else {
+            throw FlowError.oauth(status: 404, error: "not_found", description: "OpenID Connect is not enabled (set BASE_URL)")
+        }
+        return .json(try await openID.userInfo(bearerToken: request.bearerCredential, clients: flow.clients))
     }
 
     @Sendable func info(_ request: Request, context: GatewayRequestContext) async throws -> Response {

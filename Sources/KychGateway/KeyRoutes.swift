@@ -9,14 +9,13 @@ import ServiceLifecycle
 
 /// `GET /jwks`: the public keys relying parties verify the gateway's ID tokens and JWT access tokens with.
 enum KeyRoutes {
-    /// Serves the JWK Set of the signing keys in `stores`. Returns the start-up check of those keys, a service to
-    /// run with the stores' own (a PostgreSQL pool answers only once it runs).
-    static func register(on router: Router<GatewayRequestContext>, config: GatewayConfig, stores: Stores, logger: Logger) -> any Service {
-        let keys = SigningKeys(store: stores.signingKeys, encryptionSecret: config.keyEncryptionSecret)
+    /// Serves the JWK Set of `keys`. Returns the start-up check of those keys, a service to run with the stores'
+    /// own (a PostgreSQL pool answers only once it runs).
+    static func register(on router: Router<GatewayRequestContext>, keys: SigningKeys, logger: Logger) -> any Service {
         if !keys.encryptsPrivateKeys {
             logger.warning("KEY_ENCRYPTION_SECRET is not set: the private signing keys are stored unencrypted in the database")
         }
-        router.get("/jwks") { _, _ -> Response in
+        router.get(RouterPath(stringLiteral: EndpointPath.jwks)) { _, _ -> Response in
             // Short enough that a rotation's new key (published an hour or more ahead) reaches every cache in time.
             Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
                      body: .init(byteBuffer: ByteBuffer(string: JSON.object(try await keys.jwks()).serialized())))

@@ -15,6 +15,8 @@ package struct AuthorizationServer: Sendable {
     package let tokenEndpoint: TokenEndpoint
     package let infoEndpoint: InfoEndpoint
     package let tokenManagement: TokenManagement
+    /// OpenID Connect: ID tokens, `/userinfo` and the discovery document; nil without `BASE_URL` or signing keys.
+    package let openID: OpenIDProvider?
     package let authorizeChecks: [any AuthorizeCheck]
     package let logger: Logger
     /// The one clock every rule reads.
@@ -25,6 +27,7 @@ package struct AuthorizationServer: Sendable {
     package var maximumLongPoll: Duration = .seconds(30)
 
     package init(config: GatewayConfig, clients: any ClientRepository, store: any FlowStore, verifier: any VerifierPort,
+                 signingKeys: SigningKeys? = nil,
                  checkSecret: @escaping ClientAuthenticator.SecretCheck = { Secrets.verifySecret($0, hash: $1) },
                  logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
         self.config = config
@@ -36,8 +39,10 @@ package struct AuthorizationServer: Sendable {
         let authenticator = ClientAuthenticator(clients: clients, checkSecret: checkSecret)
         self.authenticator = authenticator
         let issuer = OpaqueAccessTokenIssuer(bytes: config.tokenBytes, lifetimeSeconds: config.accessTokenTTLSeconds)
+        let openID = signingKeys.flatMap { OpenIDProvider(config: config, keys: $0, store: store, logger: logger, now: now) }
+        self.openID = openID
         tokenEndpoint = TokenEndpoint(authenticator: authenticator, handlers: [
-            AuthorizationCodeGrant(store: store, issuer: issuer, logger: logger, now: now),
+            AuthorizationCodeGrant(store: store, issuer: issuer, idTokens: openID?.idTokens, logger: logger, now: now),
         ], logger: logger)
         infoEndpoint = InfoEndpoint(store: store, logger: logger, now: now)
         tokenManagement = TokenManagement(authenticator: authenticator, store: store, issuer: config.baseURL, logger: logger, now: now)

@@ -63,6 +63,18 @@ struct ClientOptions: ParsableArguments {
     var clientName: String?
     @Option(help: "Require PKCE also for this confidential client: yes or no.")
     var requirePkce: String?
+    @Option(help: "Put the granted claims into ID tokens too (not only /userinfo): yes or no.")
+    var idTokenClaims: String?
+    @Option(help: "ID token signature algorithm for this client: ES256 or RS256 (\"\" for the gateway's ID_TOKEN_SIGNING_ALG).")
+    var idTokenSigningAlg: String?
+
+    static func yesNo(_ value: String, flag: String) throws -> Bool {
+        switch value.lowercased() {
+        case "yes", "true", "1": return true
+        case "no", "false", "0": return false
+        default: throw CLIError("\(flag) must be yes or no")
+        }
+    }
 
     /// Applies the given flags to `client`, validating each.
     func apply(to client: inout Client, config: GatewayConfig) throws {
@@ -93,12 +105,13 @@ struct ClientOptions: ParsableArguments {
             if let p = ClientRules.clientNameProblem(clientName) { throw CLIError("--client-name \(p)") }
             client.clientName = clientName.isEmpty ? nil : clientName
         }
-        if let requirePkce {
-            switch requirePkce.lowercased() {
-            case "yes", "true", "1": client.requirePKCE = true
-            case "no", "false", "0": client.requirePKCE = false
-            default: throw CLIError("--require-pkce must be yes or no")
+        if let requirePkce { client.requirePKCE = try Self.yesNo(requirePkce, flag: "--require-pkce") }
+        if let idTokenClaims { client.idTokenClaims = try Self.yesNo(idTokenClaims, flag: "--id-token-claims") }
+        if let idTokenSigningAlg {
+            guard idTokenSigningAlg.isEmpty || ClientConfig.signingAlgorithms.contains(idTokenSigningAlg.uppercased()) else {
+                throw CLIError("--id-token-signing-alg must be ES256 or RS256")
             }
+            client.idTokenSigningAlg = idTokenSigningAlg.isEmpty ? nil : idTokenSigningAlg.uppercased()
         }
         if let acceptedIssuerDids { client.acceptedIssuerDIDs = IniFile.list(acceptedIssuerDids) }
         if let defaultScope {
@@ -174,6 +187,8 @@ extension ClientManagement {
                 ("redirect_uri", c.redirectURI),
                 ("redirect_uris", "{" + c.additionalRedirectURIs.joined(separator: ", ") + "}"),
                 ("require_pkce", c.requiresPKCE ? "yes" : "no"),
+                ("id_token_claims", c.idTokenClaims ? "yes" : "no"),
+                ("id_token_signing_alg", c.idTokenSigningAlg ?? "(gateway default)"),
                 ("accepted_issuer_dids", "{" + c.acceptedIssuerDIDs.joined(separator: ", ") + "}"),
                 ("default_scope", c.defaultScope.map { "{" + $0.joined(separator: ", ") + "}" } ?? "(gateway default)"),
                 ("failure_error", c.failureError.rawValue),

@@ -54,7 +54,8 @@ struct FlowFixture {
     static let credential = VerifiedCredential(claims: ["given_name": "Helvetia", "family_name": "National", "age_over_18": true],
                                                vct: "betaid-sdjwt", issuer: "did:example:issuer")
 
-    init(extraConfig: String = "", clientSettings: String = "") async throws {
+    /// `openID`: with signing keys (in the store), so OpenID Connect is on.
+    init(extraConfig: String = "", clientSettings: String = "", openID: Bool = false) async throws {
         let text = """
             [kych-oauth2-gateway]
             HOST = 127.0.0.1
@@ -78,7 +79,9 @@ struct FlowFixture {
         self.clock = clock
         var logger = Logger(label: "kych-unit")
         logger.logLevel = .critical
-        server = AuthorizationServer(config: config, clients: store, store: store, verifier: verifier, logger: logger, now: { clock.now })
+        let keys = openID ? SigningKeys(store: store, encryptionSecret: nil, now: { clock.now }) : nil
+        server = AuthorizationServer(config: config, clients: store, store: store, verifier: verifier, signingKeys: keys, logger: logger,
+                                     now: { clock.now })
     }
 
     /// `/setup` with the client's secret.
@@ -114,9 +117,10 @@ struct FlowFixture {
     }
 
     /// setup → authorize → the verifier says `outcome` → status → finalize: the redirect location.
-    func runToFinalize(_ outcome: VerifierOutcome = .success(FlowFixture.credential), scope: String? = nil) async throws -> String {
+    func runToFinalize(_ outcome: VerifierOutcome = .success(FlowFixture.credential), scope: String? = nil,
+                       extra: [String: String] = [:]) async throws -> String {
         let nonce = try await setup()
-        let started = try await authorize(nonce: nonce, scope: scope)
+        let started = try await authorize(nonce: nonce, scope: scope, extra: extra)
         await verifier.answer(started.verification.id, with: outcome)
         try await server.notification(verificationID: started.verification.id) { _ in nil }
         return try await server.finalize(verificationID: started.verification.id, state: "st", bindingCookie: started.bindingCookie)

@@ -219,6 +219,32 @@ import Testing
         }
     }
 
+    /// OpenID Connect over HTTP: discovery, an ID token that joserfc verifies with the served /jwks, /userinfo.
+    @Test func openIDConnectOverHTTPCheckedByJoserfc() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            let discovery = try await flow.request("/.well-known/openid-configuration")
+            let issuer = try #require(discovery.json["issuer"]?.stringValue)
+            #expect(discovery.json["jwks_uri"]?.stringValue == issuer + "/jwks" && discovery.json["userinfo_endpoint"]?.stringValue == issuer + "/userinfo")
+            let started = try await flow.start(scope: "openid given_name", extra: "&nonce=n-0S6_WzA2Mj")
+            try await flow.present(started)
+            #expect(try await flow.notify(started.verificationID).status == .noContent)
+            let code = try #require(try await flow.finalize(started)?["code"])
+            let token = try await flow.token(code: code).json
+            let accessToken = try #require(token["access_token"]?.stringValue), idToken = try #require(token["id_token"]?.stringValue)
+            let jwks = try await flow.request("/jwks").text
+            let verdict = try SigningKeysCrossCheckTests.joserfcVerify(idToken, jwks: jwks)
+            let payload = try #require(verdict["verified"]?["payload"], "\(verdict)")
+            #expect(payload["iss"]?.stringValue == issuer && payload["aud"] == "test-client" && payload["nonce"] == "n-0S6_WzA2Mj")
+            #expect(payload["at_hash"]?.stringValue == IDTokenIssuer.accessTokenHash(accessToken))
+            let tampered = idToken.split(separator: ".").enumerated().map { $0.offset == 1 ? Substring(Base64URL.encode(#"{"sub":"x"}"#)) : $0.element }
+                .joined(separator: ".")
+            #expect(try SigningKeysCrossCheckTests.joserfcVerify(tampered, jwks: jwks)["rejected"] != nil)
+            let userInfo = try await flow.request("/userinfo", headers: [.authorization: "Bearer \(accessToken)"])
+            #expect(userInfo.status == .ok && userInfo.json["sub"] == payload["sub"] && userInfo.json["given_name"] == "Helvetia", "\(userInfo.text)")
+        }
+    }
+
     /// A stored webhook header name that is no HTTP field name (a database written before names were
     /// validated) refuses the webhook instead of crashing the gateway.
     @Test func invalidStoredWebhookHeaderNameRefusesTheWebhook() async throws {

@@ -7,7 +7,8 @@ extension AuthorizationServer {
     /// runs the authorize checks, then starts (or, on a reload, shows) the session's verification.
     package func authorize(_ request: AuthorizationRequest) async throws -> Authorization {
         var context = AuthorizeContext(request: request, now: now(), issuer: config.baseURL)
-        let environment = AuthorizeEnvironment(clients: clients, store: store, grantableScopes: config.grantableScopes)
+        let environment = AuthorizeEnvironment(clients: clients, store: store, grantableScopes: config.grantableScopes,
+                                               openIDEnabled: openID != nil)
         for check in authorizeChecks { try await check.check(&context, in: environment) }
         guard let client = context.client else {
             throw FlowError.page(status: 500, kind: .internalError, message: "The client could not be resolved.")

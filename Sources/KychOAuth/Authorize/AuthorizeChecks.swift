@@ -34,6 +34,8 @@ package struct AuthorizeEnvironment: Sendable {
     package var clients: any ClientRepository
     package var store: any FlowStore
     package var grantableScopes: [String]
+    /// Whether `openid` may be requested (the gateway has a `BASE_URL` and signing keys).
+    package var openIDEnabled: Bool
 }
 
 /// One step of authorization-request validation. The steps run in order; each throws the error the
@@ -171,6 +173,9 @@ struct ScopeGrantable: AuthorizeCheck {
         let grantable = environment.grantableScopes
         let words = (context.request.scope ?? "").split(separator: " ").map(String.init)
         context.openid = words.contains(Self.openid)
+        if context.openid && !environment.openIDEnabled {
+            throw context.redirectError("invalid_scope", "OpenID Connect is not enabled on this server (it needs BASE_URL)")
+        }
         let requested = words.filter { $0 != Self.openid }
         let scope = !requested.isEmpty ? requested : context.client?.defaultScope ?? grantable
         if let bad = scope.first(where: { !grantable.contains($0) }) {

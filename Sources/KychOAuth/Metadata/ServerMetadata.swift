@@ -8,7 +8,10 @@ package enum EndpointPath {
     package static let revoke = "/revoke"
     package static let introspect = "/introspect"
     package static let setup = "/setup"
+    package static let userInfo = "/userinfo"
+    package static let jwks = "/jwks"
     package static let authorizationServerMetadata = "/.well-known/oauth-authorization-server"
+    package static let openIDConfiguration = "/.well-known/openid-configuration"
 }
 
 extension AuthorizationServer {
@@ -18,7 +21,7 @@ extension AuthorizationServer {
     package func metadata() -> JSON? {
         guard let issuer = config.baseURL else { return nil }
         func names(_ methods: [any ClientAuthenticationMethod]) -> JSON { .array(methods.map { .string($0.name) }) }
-        return .object([
+        var metadata: [String: JSON] = [
             "issuer": .string(issuer),
             "authorization_endpoint": .string(issuer + EndpointPath.authorize),
             "token_endpoint": .string(issuer + EndpointPath.token),
@@ -33,6 +36,25 @@ extension AuthorizationServer {
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": .array(config.grantableScopes.map(JSON.string)),
             "authorization_response_iss_parameter_supported": true,
-        ])
+        ]
+        if openID != nil {
+            // OpenID Connect Discovery 1.0 §3; RS256 is listed because relying parties must be able to rely on it.
+            metadata["scopes_supported"] = .array((["openid"] + config.grantableScopes).map(JSON.string))
+            metadata["jwks_uri"] = .string(issuer + EndpointPath.jwks)
+            metadata["userinfo_endpoint"] = .string(issuer + EndpointPath.userInfo)
+            metadata["subject_types_supported"] = ["pairwise"]
+            metadata["id_token_signing_alg_values_supported"] = .array(SigningAlgorithm.allCases.map { .string($0.rawValue) })
+            metadata["claims_supported"] = .array((["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash"]
+                + config.grantableScopes).map(JSON.string))
+            metadata["claims_parameter_supported"] = false
+            metadata["request_parameter_supported"] = false
+            metadata["request_uri_parameter_supported"] = false
+        }
+        return .object(metadata)
+    }
+
+    /// `/.well-known/openid-configuration`: the same document, when OpenID Connect is on.
+    package func openIDConfiguration() -> JSON? {
+        openID == nil ? nil : metadata()
     }
 }

@@ -9,7 +9,7 @@ package struct IssuedAccessToken: Sendable {
     package var record: NewAccessToken
 
     package var response: TokenResponse {
-        TokenResponse(access_token: value, token_type: tokenType, expires_in: expiresIn)
+        TokenResponse(access_token: value, token_type: tokenType, expires_in: expiresIn, id_token: nil)
     }
 }
 

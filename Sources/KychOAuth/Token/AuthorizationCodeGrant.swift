@@ -8,12 +8,16 @@ package struct AuthorizationCodeGrant: GrantHandler {
     package var grantType: String { "authorization_code" }
     let store: any FlowStore
     let issuer: any AccessTokenIssuer
+    /// Issues ID tokens for OpenID Connect requests; nil when OpenID Connect is off (no `BASE_URL`).
+    let idTokens: IDTokenIssuer?
     let logger: Logger
     let now: @Sendable () -> Date
 
-    package init(store: any FlowStore, issuer: any AccessTokenIssuer, logger: Logger, now: @escaping @Sendable () -> Date) {
+    package init(store: any FlowStore, issuer: any AccessTokenIssuer, idTokens: IDTokenIssuer?, logger: Logger,
+                 now: @escaping @Sendable () -> Date) {
         self.store = store
         self.issuer = issuer
+        self.idTokens = idTokens
         self.logger = logger
         self.now = now
     }
@@ -42,7 +46,11 @@ package struct AuthorizationCodeGrant: GrantHandler {
             throw try await replayed(stored, client: client, now: now)
         }
         logger.info("access token issued", metadata: ["client_id": "\(client.clientID)"])
-        return token.response
+        var response = token.response
+        if let idTokens, let stored = try await store.accessToken(hash: token.record.tokenHash), stored.openid {
+            response.id_token = try await idTokens.idToken(for: stored, accessToken: token.value, client: client, now: now)
+        }
+        return response
     }
 
     /// RFC 6749 §4.1.2: a code used twice revokes every token issued from it.

@@ -18,6 +18,8 @@ package struct TokenResponse: Sendable, Codable, Equatable {
     package var access_token: String
     package var token_type: String
     package var expires_in: Int
+    /// OpenID Connect: present when the authorization request's scope had `openid`.
+    package var id_token: String?
 }
 
 /// One grant type at the token endpoint. Adding a grant is one handler and one registration.

@@ -183,9 +183,9 @@ struct FlowClient {
         return uri
     }
 
-    /// setup + authorize (JSON): the verification id and the browser-binding cookie.
-    func start(scope: String? = nil) async throws -> Started {
-        let response = try await request(authorizeURI(try await nonce(), scope: scope), headers: [.accept: "application/json"])
+    /// setup + authorize (JSON): the verification id and the browser-binding cookie. `extra` is appended to the query.
+    func start(scope: String? = nil, extra: String = "") async throws -> Started {
+        let response = try await request(authorizeURI(try await nonce(), scope: scope) + extra, headers: [.accept: "application/json"])
         #expect(response.status == .ok, "\(response.text)")
         let id = try #require(response.json["verification_id"]?.stringValue)
         #expect(response.json["state"]?.stringValue == GatewayHarness.state)

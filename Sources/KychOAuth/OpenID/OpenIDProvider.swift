@@ -1,0 +1,40 @@
+import Foundation
+import KychCore
+import Logging
+
+/// OpenID Connect on top of the authorization server: ID tokens, `/userinfo` and the discovery document.
+package struct OpenIDProvider: Sendable {
+    package let idTokens: IDTokenIssuer
+    let store: any FlowStore
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    /// nil without `BASE_URL`: the issuer identifier in every ID token must be the public URL.
+    package init?(config: GatewayConfig, keys: SigningKeys, store: any FlowStore, logger: Logger, now: @escaping @Sendable () -> Date) {
+        guard let issuer = config.baseURL else { return nil }
+        idTokens = IDTokenIssuer(keys: keys, subjects: PairwiseSubjects(store: store), issuer: issuer,
+                                 defaultAlgorithm: SigningAlgorithm(rawValue: config.idTokenSigningAlg) ?? .es256,
+                                 lifetimeSeconds: config.accessTokenTTLSeconds)
+        self.store = store
+        self.logger = logger
+        self.now = now
+    }
+
+    /// `GET`/`POST /userinfo` (Core §5.3): `sub` and the granted claims, for a live token of an OpenID Connect request.
+    package func userInfo(bearerToken: String?, clients: any ClientRepository) async throws -> JSON {
+        guard let bearerToken, !bearerToken.isEmpty else { throw FlowError.invalidToken("missing access token") }
+        let now = now()
+        guard let token = try await store.accessToken(hash: Secrets.sha256(bearerToken)), token.revokedAt == nil, token.expiresAt > now,
+              let client = try await clients.client(id: token.clientID) else {
+            throw FlowError.invalidToken("the access token is unknown, expired or revoked")
+        }
+        guard token.openid else {
+            throw FlowError.oauth(status: 403, error: "insufficient_scope", description: "the token was not issued for scope openid",
+                                  wwwAuthenticate: "Bearer realm=\"kych\", error=\"insufficient_scope\", scope=\"openid\"")
+        }
+        var answer = token.claims
+        answer["sub"] = .string(try await idTokens.subjects.subject(for: token, client: client, now: now))
+        logger.info("userinfo served", metadata: ["client_id": "\(client.clientID)"])
+        return .object(answer)
+    }
+}

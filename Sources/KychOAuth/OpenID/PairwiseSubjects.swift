@@ -1,0 +1,43 @@
+import Crypto
+import Foundation
+import KychCore
+import Synchronization
+
+/// OpenID Connect pairwise subject identifiers (Core §8.1): `sub` is a keyed hash, per client, of the most
+/// stable identifier the presentation carried, so two clients cannot correlate a person by `sub` and no
+/// claim value appears in clear.
+///
+/// The identifier is the `personal_administrative_number` (the Swiss AHV number) when the client was granted
+/// it: then `sub` is the same for every verification of that person at that client. Otherwise it is the
+/// verification's own id, and `sub` is new for each verification. The key is a random secret created once
+/// and shared by every instance through the store.
+package final class PairwiseSubjects: Sendable {
+    package static let stableClaim = "personal_administrative_number"
+    static let secretName = "pairwise-subject-v1"
+    private let store: any FlowStore
+    private let key = Mutex<SymmetricKey?>(nil)
+
+    package init(store: any FlowStore) {
+        self.store = store
+    }
+
+    /// The `sub` of the person behind `token` for `client`.
+    package func subject(for token: StoredAccessToken, client: Client, now: Date) async throws -> String {
+        let key = try await self.key(now: now)
+        let (kind, identifier): (String, String) = if let stable = token.claims[Self.stableClaim]?.stringValue, !stable.isEmpty {
+            ("ahv", stable)
+        } else {
+            ("session", token.sessionID)
+        }
+        let message = Data(["v1", client.clientID, kind, identifier].joined(separator: "\u{0}").utf8)
+        return Data(HMAC<SHA256>.authenticationCode(for: message, using: key)).base64URLEncodedString()
+    }
+
+    private func key(now: Date) async throws -> SymmetricKey {
+        if let cached = key.withLock({ $0 }) { return cached }
+        let candidate = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+        let stored = SymmetricKey(data: try await store.serverSecret(named: Self.secretName, candidate: candidate, at: now))
+        key.withLock { $0 = stored }
+        return stored
+    }
+}
