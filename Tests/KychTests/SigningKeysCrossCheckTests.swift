@@ -6,6 +6,7 @@ import KychGateway
 import KychOAuth
 import KychSDJWT
 import KychStorage
+import Synchronization
 import Testing
 
 /// The gateway's signing keys seen from outside: `/jwks` as served, an independent JOSE library (PyPI joserfc)
@@ -85,5 +86,23 @@ import Testing
         let refusal = SigningKeyError.undecryptable(kid: try #require(kid)).description
         #expect(gateway.status != 0 && gateway.stderr.contains(refusal), "\(gateway)")
         #expect(!gateway.stderr.contains("another-secret") && !gateway.stdout.contains("another-secret"))
+    }
+
+    /// After a rotation, an ID token signed by the old key verifies (joserfc, with the published set) while that key
+    /// is retained, and is rejected once the key has left the set.
+    @Test func aTokenOfARotatedOutKeyIsRejectedAfterItsRetention() async throws {
+        let clock = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+        let keys = SigningKeys(store: InMemoryStore(), encryptionSecret: nil, now: { clock.withLock { $0 } })
+        let claims: [String: JSONValue] = ["iss": "https://kych.example.com", "sub": "s", "aud": "exchange", "exp": 4_000_000_000]
+        let old = try await keys.sign(payload: JSONText.serialize(claims), algorithm: .es256, type: "JWT")
+        _ = try await keys.rotate(publishAhead: 3600, retainAfterRetirement: 7200)
+        func jwks() async throws -> String { JSONValue.object(try await keys.jwks()).serialized() }
+        clock.withLock { $0 += 3600 + 60 }   // the new key signs now; the old one is retained
+        let new = try await keys.sign(payload: JSONText.serialize(claims), algorithm: .es256, type: "JWT")
+        #expect(try Self.joserfcVerify(old, jwks: try await jwks())["verified"] != nil)
+        #expect(try Self.joserfcVerify(new, jwks: try await jwks())["verified"] != nil)
+        clock.withLock { $0 += 7200 }        // past the retention: the old key is gone from the set
+        #expect(try Self.joserfcVerify(old, jwks: try await jwks())["rejected"] != nil)
+        #expect(try Self.joserfcVerify(new, jwks: try await jwks())["verified"] != nil)
     }
 }
