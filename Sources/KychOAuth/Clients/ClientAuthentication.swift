@@ -41,6 +41,13 @@ package protocol ClientAuthenticationMethod: Sendable {
     var missingError: FlowError { get }
 }
 
+extension ClientAuthenticationMethod {
+    /// The token endpoint's methods share one message.
+    package var missingError: FlowError {
+        .invalidClient("client authentication is missing (client_id and client_secret, or HTTP Basic)")
+    }
+}
+
 /// `POST /setup/{client_id}` with `Authorization: Bearer <secret>` (the KyCH manual's form).
 package struct BearerSecretAuthentication: ClientAuthenticationMethod {
     package var name: String { "bearer_secret" }
@@ -68,10 +75,6 @@ package struct ClientSecretBasic: ClientAuthenticationMethod {
         }
         return PresentedSecret(clientID: basic.clientID, secret: basic.secret, challenge: "Basic realm=\"kych\"")
     }
-
-    package var missingError: FlowError {
-        .invalidClient("client authentication is missing (client_id and client_secret, or HTTP Basic)")
-    }
 }
 
 /// RFC 6749 §2.3.1 `client_id` and `client_secret` in the form body.
@@ -84,10 +87,6 @@ package struct ClientSecretPost: ClientAuthenticationMethod {
         guard let id = request.form["client_id"] else { throw missingError }
         return PresentedSecret(clientID: id, secret: secret, challenge: nil)
     }
-
-    package var missingError: FlowError {
-        .invalidClient("client authentication is missing (client_id and client_secret, or HTTP Basic)")
-    }
 }
 
 /// RFC 7591 `none`: a public client names itself with `client_id` alone; PKCE binds its code.
@@ -98,10 +97,6 @@ package struct NoneAuthentication: ClientAuthenticationMethod {
     package func credentials(in request: ClientAuthenticationRequest) throws(FlowError) -> PresentedSecret? {
         guard request.authorization == nil, request.form["client_secret"] == nil, let id = request.form["client_id"] else { return nil }
         return PresentedSecret(clientID: id, secret: nil, challenge: nil)
-    }
-
-    package var missingError: FlowError {
-        .invalidClient("client authentication is missing (client_id and client_secret, or HTTP Basic)")
     }
 }
 
