@@ -38,11 +38,16 @@ package struct AuthorizationServer: Sendable {
         self.now = now
         let authenticator = ClientAuthenticator(clients: clients, checkSecret: checkSecret)
         self.authenticator = authenticator
-        let issuer = OpaqueAccessTokenIssuer(bytes: config.tokenBytes, lifetimeSeconds: config.accessTokenTTLSeconds)
         let openID = signingKeys.flatMap { OpenIDProvider(config: config, keys: $0, store: store, logger: logger, now: now) }
         self.openID = openID
+        var issuers: [AccessTokenFormat: any AccessTokenIssuer] = [.opaque: OpaqueAccessTokenIssuer(bytes: config.tokenBytes)]
+        if let idTokens = openID?.idTokens {
+            issuers[.jwt] = JWTAccessTokenIssuer(keys: idTokens.keys, subjects: idTokens.subjects, issuer: idTokens.issuer,
+                                                 algorithm: idTokens.defaultAlgorithm)
+        }
         tokenEndpoint = TokenEndpoint(authenticator: authenticator, handlers: [
-            AuthorizationCodeGrant(store: store, issuer: issuer, idTokens: openID?.idTokens, logger: logger, now: now),
+            AuthorizationCodeGrant(store: store, issuers: issuers, defaultLifetimeSeconds: config.accessTokenTTLSeconds,
+                                   idTokens: openID?.idTokens, logger: logger, now: now),
         ], logger: logger)
         infoEndpoint = InfoEndpoint(store: store, logger: logger, now: now)
         tokenManagement = TokenManagement(authenticator: authenticator, store: store, issuer: config.baseURL, logger: logger, now: now)

@@ -16,7 +16,8 @@ package struct PostgresClientRepository: ClientRepository {
     static let columns = """
         client_id, secret_hash, verifier_url, verifier_management_api_path, verifier_query, verifier_bearer_token,
         redirect_uri, accepted_issuer_dids, default_scope, failure_error, webhook_api_key_header, webhook_api_key_value,
-        redirect_uris, client_name, require_pkce, id_token_claims, id_token_signing_alg
+        redirect_uris, client_name, require_pkce, id_token_claims, id_token_signing_alg, access_token_format,
+        access_token_ttl_seconds
         """
 
     static func decode(_ row: PostgresRow) throws -> Client {
@@ -30,7 +31,9 @@ package struct PostgresClientRepository: ClientRepository {
                       webhookAPIKeyHeader: header, webhookAPIKeyValue: value,
                       additionalRedirectURIs: try r[12].decode([String].self), clientName: try r[13].decode(String?.self),
                       requirePKCE: try r[14].decode(Bool.self), idTokenClaims: try r[15].decode(Bool.self),
-                      idTokenSigningAlg: try r[16].decode(String?.self))
+                      idTokenSigningAlg: try r[16].decode(String?.self),
+                      accessTokenFormat: AccessTokenFormat(rawValue: try r[17].decode(String.self)) ?? .opaque,
+                      accessTokenTTLSeconds: try r[18].decode(Int?.self))
     }
 
     package func listClients() async throws -> [Client] {
@@ -93,11 +96,12 @@ package struct PostgresClientRepository: ClientRepository {
             INSERT INTO oauth2gw.clients (client_id, secret_hash, client_type, verifier_url, verifier_management_api_path,
               verifier_query, verifier_bearer_token, redirect_uri, accepted_issuer_dids, default_scope, failure_error,
               webhook_api_key_header, webhook_api_key_value, redirect_uris, client_name, require_pkce, id_token_claims,
-              id_token_signing_alg)
+              id_token_signing_alg, access_token_format, access_token_ttl_seconds)
             VALUES (\(c.clientID), \(c.secretHash), \(type), \(c.verifierURL), \(c.verifierManagementAPIPath),
               \(c.verifierQuery.rawValue), \(c.verifierBearerToken), \(c.redirectURI), \(c.acceptedIssuerDIDs),
               \(c.defaultScope), \(c.failureError.rawValue), \(c.webhookAPIKeyHeader), \(c.webhookAPIKeyValue),
-              \(c.additionalRedirectURIs), \(c.clientName), \(c.requirePKCE), \(c.idTokenClaims), \(c.idTokenSigningAlg))
+              \(c.additionalRedirectURIs), \(c.clientName), \(c.requirePKCE), \(c.idTokenClaims), \(c.idTokenSigningAlg),
+              \(c.accessTokenFormat.rawValue), \(c.accessTokenTTLSeconds))
             """, logger: logger)
     }
 
@@ -112,7 +116,8 @@ package struct PostgresClientRepository: ClientRepository {
               failure_error = \(c.failureError.rawValue), webhook_api_key_header = \(c.webhookAPIKeyHeader),
               webhook_api_key_value = \(c.webhookAPIKeyValue), redirect_uris = \(c.additionalRedirectURIs),
               client_name = \(c.clientName), require_pkce = \(c.requirePKCE), id_token_claims = \(c.idTokenClaims),
-              id_token_signing_alg = \(c.idTokenSigningAlg), updated_at = now()
+              id_token_signing_alg = \(c.idTokenSigningAlg), access_token_format = \(c.accessTokenFormat.rawValue),
+              access_token_ttl_seconds = \(c.accessTokenTTLSeconds), updated_at = now()
             WHERE client_id = \(c.clientID) RETURNING 1
             """, logger: logger)
         for try await _ in rows { return true }

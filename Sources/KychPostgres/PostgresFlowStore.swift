@@ -114,6 +114,10 @@ package struct PostgresFlowStore: FlowStore {
         try await firstSession("SELECT \(unescaped: Self.sessionColumns) FROM \(unescaped: Self.sessionFrom) WHERE s.nonce = \(nonce)")
     }
 
+    package func session(serial: Int64) async throws -> VerificationSession? {
+        try await firstSession("SELECT \(unescaped: Self.sessionColumns) FROM \(unescaped: Self.sessionFrom) WHERE s.session_serial = \(serial)")
+    }
+
     package func session(verificationID: String) async throws -> VerificationSession? {
         try await firstSession("SELECT \(unescaped: Self.sessionColumns) FROM \(unescaped: Self.sessionFrom) WHERE s.verification_id = \(verificationID)")
     }
@@ -149,12 +153,13 @@ package struct PostgresFlowStore: FlowStore {
 
     package func authorizationCode(hash: Data) async throws -> StoredAuthorizationCode? {
         let rows = try await client.query("""
-            SELECT k.code_serial, c.client_id, k.redirect_uri, k.code_challenge, k.expires_at, k.used_at
+            SELECT k.code_serial, k.session_serial, c.client_id, k.redirect_uri, k.code_challenge, k.expires_at, k.used_at
             FROM oauth2gw.authorization_codes k JOIN oauth2gw.clients c ON c.client_serial = k.client_serial
             WHERE k.code_hash = \(hash)
             """, logger: logger)
-        for try await (serial, clientID, redirect, challenge, expires, used) in rows.decode((Int64, String, String, String?, Date, Date?).self) {
-            return StoredAuthorizationCode(serial: serial, clientID: clientID, redirectURI: redirect, codeChallenge: challenge,
+        for try await (serial, session, clientID, redirect, challenge, expires, used)
+            in rows.decode((Int64, Int64, String, String, String?, Date, Date?).self) {
+            return StoredAuthorizationCode(serial: serial, sessionSerial: session, clientID: clientID, redirectURI: redirect, codeChallenge: challenge,
                                            expiresAt: expires, usedAt: used)
         }
         return nil

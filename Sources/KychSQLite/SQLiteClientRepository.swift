@@ -22,7 +22,9 @@ package struct SQLiteClientRepository: ClientRepository {
                webhookAPIKeyHeader: row.string("webhook_api_key_header"), webhookAPIKeyValue: row.string("webhook_api_key_value"),
                additionalRedirectURIs: row.strings("redirect_uris") ?? [], clientName: row.string("client_name"),
                requirePKCE: row.int("require_pkce") == 1, idTokenClaims: row.int("id_token_claims") == 1,
-               idTokenSigningAlg: row.string("id_token_signing_alg"))
+               idTokenSigningAlg: row.string("id_token_signing_alg"),
+               accessTokenFormat: row.string("access_token_format").flatMap(AccessTokenFormat.init(rawValue:)) ?? .opaque,
+               accessTokenTTLSeconds: row.int("access_token_ttl_seconds").map(Int.init))
     }
 
     package func listClients() async throws -> [Client] {
@@ -77,7 +79,8 @@ package struct SQLiteClientRepository: ClientRepository {
          .text(c.verifierManagementAPIPath), .text(c.verifierQuery.rawValue), .text(c.verifierBearerToken), .text(c.redirectURI),
          .list(c.acceptedIssuerDIDs), .list(c.defaultScope), .text(c.failureError.rawValue), .text(c.webhookAPIKeyHeader),
          .text(c.webhookAPIKeyValue), .list(c.additionalRedirectURIs), .text(c.clientName), .integer(c.requirePKCE ? 1 : 0),
-         .integer(c.idTokenClaims ? 1 : 0), .text(c.idTokenSigningAlg), .date(Date()), .text(c.clientID)]
+         .integer(c.idTokenClaims ? 1 : 0), .text(c.idTokenSigningAlg), .text(c.accessTokenFormat.rawValue),
+         c.accessTokenTTLSeconds.map { .integer($0) } ?? .null, .date(Date()), .text(c.clientID)]
     }
 
     private static func insert(_ c: Client, _ tx: SQLiteDatabase.Transaction) async throws {
@@ -85,8 +88,8 @@ package struct SQLiteClientRepository: ClientRepository {
             INSERT INTO clients (secret_hash, client_type, verifier_url, verifier_management_api_path, verifier_query,
               verifier_bearer_token, redirect_uri, accepted_issuer_dids, default_scope, failure_error,
               webhook_api_key_header, webhook_api_key_value, redirect_uris, client_name, require_pkce, id_token_claims,
-              id_token_signing_alg, updated_at, client_id, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              id_token_signing_alg, access_token_format, access_token_ttl_seconds, updated_at, client_id, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, values(c) + [.date(Date())])
     }
 
@@ -95,7 +98,8 @@ package struct SQLiteClientRepository: ClientRepository {
             UPDATE clients SET secret_hash = ?, client_type = ?, verifier_url = ?, verifier_management_api_path = ?,
               verifier_query = ?, verifier_bearer_token = ?, redirect_uri = ?, accepted_issuer_dids = ?, default_scope = ?,
               failure_error = ?, webhook_api_key_header = ?, webhook_api_key_value = ?, redirect_uris = ?, client_name = ?,
-              require_pkce = ?, id_token_claims = ?, id_token_signing_alg = ?, updated_at = ?
+              require_pkce = ?, id_token_claims = ?, id_token_signing_alg = ?, access_token_format = ?, access_token_ttl_seconds = ?,
+              updated_at = ?
             WHERE client_id = ? RETURNING 1
             """, values(c)).isEmpty
     }

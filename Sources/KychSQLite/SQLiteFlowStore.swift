@@ -97,6 +97,10 @@ package struct SQLiteFlowStore: FlowStore {
         try await db.rows(Self.sessionSelect + " WHERE s.nonce = ?", [.text(nonce)]).first.map(Self.decodeSession)
     }
 
+    package func session(serial: Int64) async throws -> VerificationSession? {
+        try await db.rows(Self.sessionSelect + " WHERE s.session_serial = ?", [.integer(Int(serial))]).first.map(Self.decodeSession)
+    }
+
     package func session(verificationID: String) async throws -> VerificationSession? {
         try await db.rows(Self.sessionSelect + " WHERE s.verification_id = ?", [.text(verificationID)]).first.map(Self.decodeSession)
     }
@@ -131,11 +135,12 @@ package struct SQLiteFlowStore: FlowStore {
 
     package func authorizationCode(hash: Data) async throws -> StoredAuthorizationCode? {
         let rows = try await db.rows("""
-            SELECT k.code_serial, k.used_at, k.expires_at, k.redirect_uri, k.code_challenge, c.client_id
+            SELECT k.code_serial, k.session_serial, k.used_at, k.expires_at, k.redirect_uri, k.code_challenge, c.client_id
             FROM authorization_codes k JOIN clients c ON c.client_serial = k.client_serial WHERE k.code_hash = ?
             """, [.blob(hash)])
-        guard let row = rows.first, let serial = row.int("code_serial"), let expires = row.date("expires_at") else { return nil }
-        return StoredAuthorizationCode(serial: serial, clientID: row.string("client_id") ?? "", redirectURI: row.string("redirect_uri") ?? "",
+        guard let row = rows.first, let serial = row.int("code_serial"), let session = row.int("session_serial"),
+              let expires = row.date("expires_at") else { return nil }
+        return StoredAuthorizationCode(serial: serial, sessionSerial: session, clientID: row.string("client_id") ?? "", redirectURI: row.string("redirect_uri") ?? "",
                                        codeChallenge: row.string("code_challenge"), expiresAt: expires, usedAt: row.date("used_at"))
     }
 

@@ -196,6 +196,11 @@ enum SQLiteSchema {
             )
             """,
         ]),
+        // oauth2gw-0005: access token format and lifetime per client.
+        Migration(number: 8, name: "access token format", statements: [
+            "ALTER TABLE clients ADD COLUMN access_token_format TEXT NOT NULL DEFAULT 'opaque' CHECK (access_token_format IN ('opaque', 'jwt'))",
+            "ALTER TABLE clients ADD COLUMN access_token_ttl_seconds INTEGER CHECK (access_token_ttl_seconds BETWEEN 60 AND 2592000)",
+        ]),
     ]
 
     static var latest: Int { migrations.last?.number ?? 0 }

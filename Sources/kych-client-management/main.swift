@@ -67,6 +67,11 @@ struct ClientOptions: ParsableArguments {
     var idTokenClaims: String?
     @Option(help: "ID token signature algorithm for this client: ES256 or RS256 (\"\" for the gateway's ID_TOKEN_SIGNING_ALG).")
     var idTokenSigningAlg: String?
+    @Option(help: "Access token format: opaque (default) or jwt (RFC 9068, signed by the gateway).")
+    var accessTokenFormat: String?
+    @Option(name: .customLong("access-token-ttl-seconds"),
+            help: "Access token lifetime for this client, 60 to 2592000 seconds (\"\" for the gateway's ACCESS_TOKEN_TTL_SECONDS).")
+    var accessTokenTTLSeconds: String?
 
     static func yesNo(_ value: String, flag: String) throws -> Bool {
         switch value.lowercased() {
@@ -112,6 +117,18 @@ struct ClientOptions: ParsableArguments {
                 throw CLIError("--id-token-signing-alg must be ES256 or RS256")
             }
             client.idTokenSigningAlg = idTokenSigningAlg.isEmpty ? nil : idTokenSigningAlg.uppercased()
+        }
+        if let accessTokenFormat {
+            guard let format = AccessTokenFormat(rawValue: accessTokenFormat.lowercased()) else {
+                throw CLIError("--access-token-format must be opaque or jwt")
+            }
+            client.accessTokenFormat = format
+        }
+        if let accessTokenTTLSeconds {
+            guard accessTokenTTLSeconds.isEmpty || Int(accessTokenTTLSeconds).map({ (60...2_592_000).contains($0) }) == true else {
+                throw CLIError("--access-token-ttl-seconds must be 60 to 2592000")
+            }
+            client.accessTokenTTLSeconds = Int(accessTokenTTLSeconds)
         }
         if let acceptedIssuerDids { client.acceptedIssuerDIDs = IniFile.list(acceptedIssuerDids) }
         if let defaultScope {
@@ -189,6 +206,8 @@ extension ClientManagement {
                 ("require_pkce", c.requiresPKCE ? "yes" : "no"),
                 ("id_token_claims", c.idTokenClaims ? "yes" : "no"),
                 ("id_token_signing_alg", c.idTokenSigningAlg ?? "(gateway default)"),
+                ("access_token_format", c.accessTokenFormat.rawValue),
+                ("access_token_ttl_seconds", c.accessTokenTTLSeconds.map(String.init) ?? "(gateway default)"),
                 ("accepted_issuer_dids", "{" + c.acceptedIssuerDIDs.joined(separator: ", ") + "}"),
                 ("default_scope", c.defaultScope.map { "{" + $0.joined(separator: ", ") + "}" } ?? "(gateway default)"),
                 ("failure_error", c.failureError.rawValue),

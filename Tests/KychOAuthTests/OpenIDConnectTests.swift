@@ -128,4 +128,25 @@ import Testing
         #expect(m["scopes_supported"]?.arrayValue?.first == "openid")
         #expect(try await FlowFixture(extraConfig: Self.config).server.openIDConfiguration() == nil)
     }
+
+    @Test func jwtAccessTokensAreSignedAndStillRevocable() async throws {
+        let f = try await FlowFixture(extraConfig: Self.config, clientSettings: "ACCESS_TOKEN_FORMAT = jwt\nACCESS_TOKEN_TTL_SECONDS = 600", openID: true)
+        let response = try await openIDToken(f)
+        #expect(response.expires_in == 600 && response.token_type == "Bearer")
+        let (header, payload) = try Self.decode(response.access_token)
+        #expect(header["typ"] == "at+jwt" && header["alg"] == "ES256")
+        #expect(payload["iss"] == "https://kych.example.com" && payload["aud"] == "https://kych.example.com" && payload["client_id"] == "exchange")
+        #expect(payload["scope"] == "openid given_name" && payload["jti"]?.stringValue?.isEmpty == false)
+        let iat = try #require(payload["iat"]?.int64Value)
+        #expect(payload["exp"]?.int64Value == iat + 600)
+        // The same pairwise sub as the ID token's.
+        #expect(payload["sub"] == (try Self.decode(try #require(response.id_token)).payload["sub"]))
+        #expect(try await f.server.info(bearerToken: response.access_token).claims["given_name"] == "Helvetia")
+        try await f.server.tokenManagement.revoke(TokenRequest(form: ["token": response.access_token, "client_id": "exchange",
+                                                                      "client_secret": FlowFixture.secret], authorization: nil))
+        #expect(await flowError { try await f.server.info(bearerToken: response.access_token) } != nil)
+        // A client without the setting keeps opaque tokens.
+        let opaque = try await FlowFixture(extraConfig: Self.config, openID: true)
+        #expect(!(try await openIDToken(opaque).access_token.contains(".")))
+    }
 }

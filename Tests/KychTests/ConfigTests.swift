@@ -443,3 +443,25 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
                 .hasSuffix("CLIENT_SECRET: CLIENT_SECRET is required"))
     }
 }
+
+@Suite struct AccessTokenFormatConfigTests {
+    @Test func jwtAccessTokensNeedABaseURLAndLifetimesAreBounded() throws {
+        let client = """
+
+            [client_exchange]
+            CLIENT_ID = exchange
+            CLIENT_SECRET = secret-token:s3cret
+            VERIFIER_URL = https://swiyu-verifier.example.com
+            REDIRECT_URI = https://exchange.example.com/cb
+            ACCESS_TOKEN_FORMAT = jwt
+            ACCESS_TOKEN_TTL_SECONDS = 600
+            """
+        let parsed = try #require(try parse(base + client).clients.first)   // base binds to a loopback host: BASE_URL defaults
+        #expect(parsed.accessTokenFormat == .jwt && parsed.accessTokenTTLSeconds == 600)
+        let socket = base.replacingOccurrences(of: "HOST = 127.0.0.1\nPORT = 8080", with: "UNIXPATH = /run/kych/kych.sock")
+        try #require(socket != base, "the base configuration binds differently than this test assumes")
+        #expect(error(socket + client).hasSuffix("ACCESS_TOKEN_FORMAT: jwt access tokens need BASE_URL (their issuer)"))
+        #expect(error(base + client.replacingOccurrences(of: "= jwt", with: "= paseto")).hasSuffix("\"paseto\" is not one of opaque, jwt"))
+        #expect(error(base + client.replacingOccurrences(of: "= 600", with: "= 5")).hasSuffix("must be at least 60 seconds (got 5)"))
+    }
+}

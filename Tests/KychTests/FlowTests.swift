@@ -245,6 +245,18 @@ import Testing
         }
     }
 
+    /// RFC 9068 JWT access tokens: joserfc verifies one with the served /jwks; /info accepts it until it is revoked.
+    @Test func jwtAccessTokenCheckedByJoserfc() async throws {
+        let harness = try await GatewayHarness.make(clientSettings: "ACCESS_TOKEN_FORMAT = jwt")
+        try await harness.run { flow in
+            let token = try #require(try await flow.token(code: try await flow.verifiedCode()).json["access_token"]?.stringValue)
+            let verdict = try SigningKeysCrossCheckTests.joserfcVerify(token, jwks: try await flow.request("/jwks").text)
+            #expect(verdict["verified"]?["header"]?["typ"] == "at+jwt", "\(verdict)")
+            #expect(verdict["verified"]?["payload"]?["client_id"] == "test-client")
+            #expect(try await flow.info(token).status == .ok)
+        }
+    }
+
     /// A stored webhook header name that is no HTTP field name (a database written before names were
     /// validated) refuses the webhook instead of crashing the gateway.
     @Test func invalidStoredWebhookHeaderNameRefusesTheWebhook() async throws {

@@ -7,6 +7,14 @@ package enum FailureError: String, Sendable, CaseIterable {
     case unauthorizedClient = "unauthorized_client"
 }
 
+/// What a client's access tokens are (seed 003's token strategies).
+package enum AccessTokenFormat: String, Sendable, CaseIterable {
+    /// Random; only its hash is stored.
+    case opaque
+    /// An RFC 9068 JWT signed by the gateway, verifiable offline against `jwks_uri`, revocable like an opaque one.
+    case jwt
+}
+
 /// One `[client_*]` section: an OAuth client as the operator declared it.
 package struct ClientConfig: Sendable, Equatable {
     package var section: String
@@ -28,13 +36,15 @@ package struct ClientConfig: Sendable, Equatable {
     package var requirePKCE: Bool
     package var idTokenClaims: Bool
     package var idTokenSigningAlg: String?
+    package var accessTokenFormat: AccessTokenFormat
+    package var accessTokenTTLSeconds: Int?
 
     package static let defaultManagementAPIPath = "/management/api/verifications"
     static let keys: Set<String> = [
         "CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL", "VERIFIER_MANAGEMENT_API_PATH", "REDIRECT_URI",
         "ACCEPTED_ISSUER_DIDS", "DEFAULT_SCOPE", "VERIFIER_QUERY", "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR",
         "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE", "CLIENT_TYPE", "REDIRECT_URIS", "CLIENT_NAME", "REQUIRE_PKCE",
-        "ID_TOKEN_CLAIMS", "ID_TOKEN_SIGNING_ALG",
+        "ID_TOKEN_CLAIMS", "ID_TOKEN_SIGNING_ALG", "ACCESS_TOKEN_FORMAT", "ACCESS_TOKEN_TTL_SECONDS",
     ]
     /// The JWS algorithms KyCH signs ID tokens with (OpenID Connect Discovery requires RS256 to be offered).
     package static let signingAlgorithms = ["ES256", "RS256"]
@@ -91,6 +101,15 @@ package struct ClientConfig: Sendable, Equatable {
         let requirePKCE = v.yesNo(section, "REQUIRE_PKCE", default: false)
         let idTokenClaims = v.yesNo(section, "ID_TOKEN_CLAIMS", default: false)
         let idTokenAlg = v.signingAlgorithm(section, "ID_TOKEN_SIGNING_ALG")
+        var tokenFormat = AccessTokenFormat.opaque
+        if let e = section.entry("ACCESS_TOKEN_FORMAT") {
+            if let f = AccessTokenFormat(rawValue: e.value.lowercased()) { tokenFormat = f } else {
+                v.error(section, e, "\"\(e.value)\" is not one of opaque, jwt")
+            }
+        }
+        let tokenTTL = section.entry("ACCESS_TOKEN_TTL_SECONDS").map { _ in
+            v.integer(section, "ACCESS_TOKEN_TTL_SECONDS", default: 3600, min: 60, max: 86400 * 30, minMessage: "must be at least 60 seconds")
+        }
         let path = section.entry("VERIFIER_MANAGEMENT_API_PATH")
         if let path, !path.value.hasPrefix("/") { v.error(section, path, "must start with /") }
         var query = VerifierQueryLanguage.dcql
@@ -127,7 +146,7 @@ package struct ClientConfig: Sendable, Equatable {
             verifierBearerToken: section.entry("VERIFIER_BEARER_TOKEN")?.value.nilIfEmpty,
             failureError: failure, webhookAPIKeyHeader: header, webhookAPIKeyValue: headerValue,
             additionalRedirectURIs: redirectURIs.filter { $0 != primary }, clientName: name, requirePKCE: requirePKCE,
-            idTokenClaims: idTokenClaims, idTokenSigningAlg: idTokenAlg)
+            idTokenClaims: idTokenClaims, idTokenSigningAlg: idTokenAlg, accessTokenFormat: tokenFormat, accessTokenTTLSeconds: tokenTTL)
     }
 }
 

@@ -146,6 +146,9 @@ package struct GatewayConfig: Sendable {
                 v.error(section, section.entry("CLIENT_ID")!, "duplicate CLIENT_ID \"\(client.clientID)\" (also in [\(other)])")
                 continue
             }
+            if client.accessTokenFormat == .jwt, baseURL == nil, let entry = section.entry("ACCESS_TOKEN_FORMAT") {
+                v.error(section, entry, "jwt access tokens need BASE_URL (their issuer)")
+            }
             if let scope = client.defaultScope {
                 let grantable = allowedScopes.map { a in vcClaims.filter(a.contains) } ?? vcClaims
                 for s in scope where !grantable.contains(s) {

@@ -26,6 +26,9 @@ package struct Client: Sendable, Equatable {
     package var idTokenClaims: Bool
     /// `ES256` or `RS256` for this client's ID tokens; nil: the gateway's `ID_TOKEN_SIGNING_ALG`.
     package var idTokenSigningAlg: String?
+    package var accessTokenFormat: AccessTokenFormat
+    /// nil: the gateway's `ACCESS_TOKEN_TTL_SECONDS`.
+    package var accessTokenTTLSeconds: Int?
 
     package init(clientID: String, secretHash: String?, verifierURL: String,
                 verifierManagementAPIPath: String = ClientConfig.defaultManagementAPIPath,
@@ -33,7 +36,8 @@ package struct Client: Sendable, Equatable {
                 redirectURI: String, acceptedIssuerDIDs: [String] = [], defaultScope: [String]? = nil,
                 failureError: FailureError = .accessDenied, webhookAPIKeyHeader: String? = nil, webhookAPIKeyValue: String? = nil,
                 additionalRedirectURIs: [String] = [], clientName: String? = nil, requirePKCE: Bool = false,
-                idTokenClaims: Bool = false, idTokenSigningAlg: String? = nil) {
+                idTokenClaims: Bool = false, idTokenSigningAlg: String? = nil, accessTokenFormat: AccessTokenFormat = .opaque,
+                accessTokenTTLSeconds: Int? = nil) {
         self.clientID = clientID
         self.secretHash = secretHash
         self.verifierURL = verifierURL
@@ -51,6 +55,8 @@ package struct Client: Sendable, Equatable {
         self.requirePKCE = requirePKCE
         self.idTokenClaims = idTokenClaims
         self.idTokenSigningAlg = idTokenSigningAlg
+        self.accessTokenFormat = accessTokenFormat
+        self.accessTokenTTLSeconds = accessTokenTTLSeconds
     }
 
     /// A public client (a browser or mobile app) has no secret: it authenticates with PKCE only.
@@ -89,7 +95,8 @@ extension Client {
                   failureError: c.failureError, webhookAPIKeyHeader: c.webhookAPIKeyHeader,
                   webhookAPIKeyValue: c.webhookAPIKeyValue, additionalRedirectURIs: c.additionalRedirectURIs,
                   clientName: c.clientName, requirePKCE: c.requirePKCE, idTokenClaims: c.idTokenClaims,
-                  idTokenSigningAlg: c.idTokenSigningAlg)
+                  idTokenSigningAlg: c.idTokenSigningAlg, accessTokenFormat: c.accessTokenFormat,
+                  accessTokenTTLSeconds: c.accessTokenTTLSeconds)
     }
 }
 

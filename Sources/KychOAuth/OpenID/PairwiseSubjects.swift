@@ -23,11 +23,16 @@ package final class PairwiseSubjects: Sendable {
 
     /// The `sub` of the person behind `token` for `client`.
     package func subject(for token: StoredAccessToken, client: Client, now: Date) async throws -> String {
+        try await subject(claims: token.claims, sessionID: token.sessionID, client: client, now: now)
+    }
+
+    /// The `sub` of the person whose verified `claims` came with the session `sessionID`, for `client`.
+    package func subject(claims: [String: JSON], sessionID: String, client: Client, now: Date) async throws -> String {
         let key = try await self.key(now: now)
-        let (kind, identifier): (String, String) = if let stable = token.claims[Self.stableClaim]?.stringValue, !stable.isEmpty {
+        let (kind, identifier): (String, String) = if let stable = claims[Self.stableClaim]?.stringValue, !stable.isEmpty {
             ("ahv", stable)
         } else {
-            ("session", token.sessionID)
+            ("session", sessionID)
         }
         let message = Data(["v1", client.clientID, kind, identifier].joined(separator: "\u{0}").utf8)
         return Data(HMAC<SHA256>.authenticationCode(for: message, using: key)).base64URLEncodedString()

@@ -64,14 +64,18 @@ package struct NewAuthorizationCode: Sendable, Equatable {
 /// An authorization code as stored, with what the token endpoint's rules look at.
 package struct StoredAuthorizationCode: Sendable, Equatable {
     package var serial: Int64
+    /// The session the code was issued for.
+    package var sessionSerial: Int64
     package var clientID: String
     package var redirectURI: String
     package var codeChallenge: String?
     package var expiresAt: Date
     package var usedAt: Date?
 
-    package init(serial: Int64, clientID: String, redirectURI: String, codeChallenge: String? = nil, expiresAt: Date, usedAt: Date?) {
+    package init(serial: Int64, sessionSerial: Int64, clientID: String, redirectURI: String, codeChallenge: String? = nil,
+                 expiresAt: Date, usedAt: Date?) {
         self.serial = serial
+        self.sessionSerial = sessionSerial
         self.clientID = clientID
         self.redirectURI = redirectURI
         self.codeChallenge = codeChallenge
@@ -154,6 +158,7 @@ package protocol FlowStore: Sendable {
     func createSession(_ session: NewSession) async throws -> Bool
     func session(nonce: String) async throws -> VerificationSession?
     func session(verificationID: String) async throws -> VerificationSession?
+    func session(serial: Int64) async throws -> VerificationSession?
     /// Applies `transition` to the session if its status is in `transition.from` (and it has not expired
     /// by `transition.unexpiredAt`); true if it did.
     func apply(_ transition: SessionTransition, toSession serial: Int64) async throws -> Bool

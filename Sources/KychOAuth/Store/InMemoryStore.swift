@@ -73,6 +73,8 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
 
     package func session(nonce: String) -> VerificationSession? { sessions.values.first { $0.nonce == nonce } }
 
+    package func session(serial: Int64) -> VerificationSession? { sessions[serial] }
+
     package func session(verificationID: String) -> VerificationSession? {
         sessions.values.first { $0.verification?.id == verificationID }
     }
@@ -95,7 +97,7 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
     package func apply(_ transition: SessionTransition, toSession serial: Int64, issuing code: NewAuthorizationCode) -> Bool {
         guard let session = sessions[serial], apply(transition, toSession: serial) else { return false }
         let s = self.serial()
-        codes[s] = (code.codeHash, serial, StoredAuthorizationCode(serial: s, clientID: session.clientID, redirectURI: code.redirectURI,
+        codes[s] = (code.codeHash, serial, StoredAuthorizationCode(serial: s, sessionSerial: serial, clientID: session.clientID, redirectURI: code.redirectURI,
                                                                    codeChallenge: code.codeChallenge, expiresAt: code.expiresAt, usedAt: nil))
         return true
     }

@@ -11,27 +11,60 @@ package struct IssuedAccessToken: Sendable {
     package var response: TokenResponse {
         TokenResponse(access_token: value, token_type: tokenType, expires_in: expiresIn, id_token: nil)
     }
+
+    /// The record of `value`: only its hash is stored, whatever its format, so lookup and revocation work alike.
+    init(value: String, lifetimeSeconds: Int, now: Date) {
+        self.value = value
+        tokenType = "Bearer"
+        expiresIn = lifetimeSeconds
+        record = NewAccessToken(tokenHash: Secrets.sha256(value), createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(lifetimeSeconds)))
+    }
 }
 
-/// Mints access tokens; the token format is a strategy (opaque today, JWT later).
+/// Mints access tokens; the token format is a strategy chosen per client (`ACCESS_TOKEN_FORMAT`).
 package protocol AccessTokenIssuer: Sendable {
-    func issue(for client: Client, now: Date) -> IssuedAccessToken
+    /// A token for `client`, granted in `session`.
+    func issue(for client: Client, session: VerificationSession, lifetimeSeconds: Int, now: Date) async throws -> IssuedAccessToken
 }
 
-/// Random bearer tokens, stored only as their SHA-256 hash.
+/// Random bearer tokens.
 package struct OpaqueAccessTokenIssuer: AccessTokenIssuer {
     package var bytes: Int
-    package var lifetimeSeconds: Int
 
-    package init(bytes: Int, lifetimeSeconds: Int) {
+    package init(bytes: Int) {
         self.bytes = bytes
-        self.lifetimeSeconds = lifetimeSeconds
     }
 
-    package func issue(for client: Client, now: Date) -> IssuedAccessToken {
-        let value = Secrets.randomToken(bytes: bytes)
-        let record = NewAccessToken(tokenHash: Secrets.sha256(value), createdAt: now,
-                                    expiresAt: now.addingTimeInterval(TimeInterval(lifetimeSeconds)))
-        return IssuedAccessToken(value: value, tokenType: "Bearer", expiresIn: lifetimeSeconds, record: record)
+    package func issue(for client: Client, session: VerificationSession, lifetimeSeconds: Int, now: Date) -> IssuedAccessToken {
+        IssuedAccessToken(value: Secrets.randomToken(bytes: bytes), lifetimeSeconds: lifetimeSeconds, now: now)
+    }
+}
+
+/// RFC 9068 JWT access tokens (`typ: at+jwt`), signed with the gateway's current key: a resource server can check
+/// them offline against `jwks_uri`; `/info`, `/userinfo` and introspection still look them up, so revocation holds.
+package struct JWTAccessTokenIssuer: AccessTokenIssuer {
+    let keys: SigningKeys
+    let subjects: PairwiseSubjects
+    let issuer: String
+    let algorithm: SigningAlgorithm
+
+    package init(keys: SigningKeys, subjects: PairwiseSubjects, issuer: String, algorithm: SigningAlgorithm) {
+        self.keys = keys
+        self.subjects = subjects
+        self.issuer = issuer
+        self.algorithm = algorithm
+    }
+
+    package func issue(for client: Client, session: VerificationSession, lifetimeSeconds: Int, now: Date) async throws -> IssuedAccessToken {
+        let iat = Int64(now.timeIntervalSince1970)
+        let scope = (session.openid ? ["openid"] : []) + (session.scope ?? [])
+        let claims: [String: JSON] = [
+            "iss": .string(issuer), "aud": .string(issuer), "client_id": .string(client.clientID),
+            "sub": .string(try await subjects.subject(claims: session.claims ?? [:], sessionID: session.sessionID, client: client, now: now)),
+            "iat": .integer(iat), "exp": .integer(iat + Int64(lifetimeSeconds)), "jti": .string(Secrets.randomToken(bytes: 16)),
+            "scope": .string(scope.joined(separator: " ")),
+        ]
+        let value = try await keys.sign(payload: Data(JSON.object(claims).serialized().utf8), algorithm: algorithm, type: "at+jwt")
+        return IssuedAccessToken(value: value, lifetimeSeconds: lifetimeSeconds, now: now)
     }
 }

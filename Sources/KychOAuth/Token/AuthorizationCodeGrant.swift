@@ -7,16 +7,20 @@ import Logging
 package struct AuthorizationCodeGrant: GrantHandler {
     package var grantType: String { "authorization_code" }
     let store: any FlowStore
-    let issuer: any AccessTokenIssuer
+    /// The access token strategies by format; a client's `ACCESS_TOKEN_FORMAT` picks one.
+    let issuers: [AccessTokenFormat: any AccessTokenIssuer]
+    /// `ACCESS_TOKEN_TTL_SECONDS`, unless a client sets its own.
+    let defaultLifetimeSeconds: Int
     /// Issues ID tokens for OpenID Connect requests; nil when OpenID Connect is off (no `BASE_URL`).
     let idTokens: IDTokenIssuer?
     let logger: Logger
     let now: @Sendable () -> Date
 
-    package init(store: any FlowStore, issuer: any AccessTokenIssuer, idTokens: IDTokenIssuer?, logger: Logger,
-                 now: @escaping @Sendable () -> Date) {
+    package init(store: any FlowStore, issuers: [AccessTokenFormat: any AccessTokenIssuer], defaultLifetimeSeconds: Int,
+                 idTokens: IDTokenIssuer?, logger: Logger, now: @escaping @Sendable () -> Date) {
         self.store = store
-        self.issuer = issuer
+        self.issuers = issuers
+        self.defaultLifetimeSeconds = defaultLifetimeSeconds
         self.idTokens = idTokens
         self.logger = logger
         self.now = now
@@ -40,7 +44,11 @@ package struct AuthorizationCodeGrant: GrantHandler {
         case (.some(let challenge), .some(let verifier)):
             guard PKCE.verifies(verifier, challenge: challenge) else { throw FlowError.invalidGrant("code_verifier does not match the code_challenge") }
         }
-        let token = issuer.issue(for: client, now: now)
+        guard let issuer = issuers[client.accessTokenFormat], let session = try await store.session(serial: stored.sessionSerial) else {
+            throw FlowError.oauth(status: 500, error: "server_error", description: "no \(client.accessTokenFormat.rawValue) access tokens can be issued")
+        }
+        let token = try await issuer.issue(for: client, session: session, lifetimeSeconds: client.accessTokenTTLSeconds ?? defaultLifetimeSeconds,
+                                           now: now)
         // Losing the race to a concurrent redemption of the same code is a replay too.
         guard try await store.redeemCode(serial: stored.serial, usedAt: now, issuing: token.record) else {
             throw try await replayed(stored, client: client, now: now)
