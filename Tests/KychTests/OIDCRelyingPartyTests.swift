@@ -1,0 +1,135 @@
+import Foundation
+import KychCore
+import Testing
+
+/// A strict OpenID Connect relying party, PyPI idpyoidc (`Tests/rp/idpyoidc_flow.py`, sharing no code with KyCH),
+/// completes discovery, the code flow with nonce and PKCE, ID token validation against `jwks_uri` and UserInfo
+/// against a real `kych-oauth2-gateway` process with its embedded verifier on SQLite, the person's wallet being
+/// `kych-wallet`: an ES256 client with client_secret_basic, an RS256 client (`ID_TOKEN_SIGNING_ALG = RS256`) with
+/// client_secret_post, and idpyoidc refusing an ID token signed with another alg than the client registered. Fails,
+/// rather than skips, when Python or idpyoidc is missing (scripts/test installs idpyoidc).
+@Suite struct OIDCRelyingPartyTests {
+    static let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/rp/idpyoidc_flow.py")
+    static let secret = "secret-token:idpyoidc-rp-secret"
+    static let redirect = "https://rp.example.com/oidc/callback"
+
+    struct Gateway {
+        let process: GatewayProcess
+        let wallet: String
+    }
+
+    /// The gateway, its embedded verifier and two OpenID Connect clients in one file, set up with the operator's
+    /// commands; the gateway signs ID tokens with ES256 unless a client names RS256.
+    private func startGateway() async throws -> Gateway {
+        let directory = try VerifierTestConfig.temporaryDirectory()
+        let wallet = directory.appendingPathComponent("wallet").path
+        let issued = try Run.program("kych-wallet", ["issue", "--wallet", wallet])
+        try #require(issued.status == 0, "\(issued.stderr)")
+        let issuerDID = try Run.program("kych-wallet", ["issuer-did", "--wallet", wallet]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(issuerDID.hasPrefix("did:jwk:"))
+
+        let port = TestPorts.next(), baseURL = "http://127.0.0.1:\(port)"
+        let token = "secret-token:idpyoidc-management"
+        let verifierSettings = """
+            VERIFIER_URL = \(baseURL)
+            VERIFIER_BEARER_TOKEN = \(token)
+            ACCEPTED_ISSUER_DIDS = {\(issuerDID)}
+            WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
+            WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
+            """
+        let config = try temporaryFile("""
+            [kych-oauth2-gateway]
+            HOST = 127.0.0.1
+            PORT = \(port)
+            DATABASE = sqlite://\(directory.appendingPathComponent("kych.db").path)
+
+            [client_es256]
+            CLIENT_ID = idpyoidc-es256
+            CLIENT_SECRET = \(Self.secret)
+            REDIRECT_URI = \(Self.redirect)
+            \(verifierSettings)
+
+            [client_rs256]
+            CLIENT_ID = idpyoidc-rs256
+            CLIENT_SECRET = \(Self.secret)
+            REDIRECT_URI = \(Self.redirect)
+            ID_TOKEN_SIGNING_ALG = RS256
+            \(verifierSettings)
+
+            [kych-verifier]
+            EMBEDDED = yes
+            EXTERNAL_URL = \(baseURL)
+            SIGNING_KEY_FILE = \(directory.appendingPathComponent("verifier.pem").path)
+            WEBHOOK_CALLBACK_URI = \(baseURL)/notification
+            WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
+            WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
+            WEBHOOK_INTERVAL = 50
+            MANAGEMENT_BEARER_TOKEN = \(token)
+            """)
+        let dbinit = try Run.program("kych-dbinit", ["-c", config])
+        try #require(dbinit.status == 0, "\(dbinit.stderr)")
+        let sync = try Run.program("kych-client-management", ["-c", config, "sync"])
+        try #require(sync.status == 0 && sync.stdout.contains("created idpyoidc-rs256"), "\(sync.stdout) \(sync.stderr)")
+        return Gateway(process: try await GatewayProcess(configPath: config, baseURL: baseURL), wallet: wallet)
+    }
+
+    /// Runs the relying party; the secret goes through the environment, not the command line.
+    private func relyingParty(_ gateway: Gateway, clientID: String, authMethod: String, alg: String) throws -> ProcessResult {
+        let python = try #require(Run.which("python3"), "python3 is missing")
+        return try Run.program(python, [
+            Self.script.path, "--base-url", gateway.process.baseURL, "--client-id", clientID, "--redirect-uri", Self.redirect,
+            "--wallet-bin", TestEnvironment.binDirectory.appendingPathComponent("kych-wallet").path, "--wallet", gateway.wallet,
+            "--claims", "given_name age_over_18", "--auth-method", authMethod, "--id-token-alg", alg,
+        ], environment: ["KYCH_RP_CLIENT_SECRET": Self.secret])
+    }
+
+    /// What every successful run must report: an ID token idpyoidc verified (signed with the client's alg, for this
+    /// client, from this issuer, the request's nonce, at_hash) and UserInfo with the same sub and the wallet's claims.
+    private func expectVerifiedFlow(_ result: ProcessResult, gateway: Gateway, clientID: String, authMethod: String,
+                                    alg: String) throws {
+        try #require(result.status == 0, "idpyoidc_flow failed: \(result.stderr)")
+        let report = try JSON.parse(Data(result.stdout.utf8))
+        let idToken = try #require(report["id_token"]), userinfo = try #require(report["userinfo"])
+        #expect(report["issuer"] == .string(gateway.process.baseURL))
+        #expect(report["token_endpoint_auth_method"] == .string(authMethod))
+        #expect(report["id_token_alg"] == .string(alg))
+        #expect(idToken["iss"] == .string(gateway.process.baseURL))
+        #expect(idToken["aud"] == .string(clientID) || idToken["aud"] == [.string(clientID)])
+        let sub = try #require(idToken["sub"]?.stringValue)
+        #expect(!sub.isEmpty)
+        #expect(userinfo["sub"] == .string(sub), "the UserInfo sub must be the ID token's")
+        #expect(report["sub_equal"] == true)
+        let nonce = try #require(report["request_nonce"]?.stringValue)
+        #expect(idToken["nonce"] == .string(nonce), "the ID token must echo the request's nonce")
+        #expect(idToken["at_hash"]?.stringValue?.isEmpty == false)
+        #expect(userinfo["given_name"] == "Helvetia")
+        #expect(userinfo["age_over_18"] == true)
+        #expect(idToken["given_name"] == nil, "claims are in ID tokens only with ID_TOKEN_CLAIMS = yes")
+        let checks = report["checks"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(checks.contains { $0.contains("RFC 9207") }, "\(checks)")
+        #expect(checks.contains { $0.contains("at_hash") && $0.contains("nonce") }, "\(checks)")
+    }
+
+    @Test func idpyoidcVerifiesTheIDTokenAndUserInfoForES256AndRS256Clients() async throws {
+        let gateway = try await startGateway()
+        do {
+            try expectVerifiedFlow(try relyingParty(gateway, clientID: "idpyoidc-es256", authMethod: "client_secret_basic", alg: "ES256"),
+                                   gateway: gateway, clientID: "idpyoidc-es256", authMethod: "client_secret_basic", alg: "ES256")
+            try expectVerifiedFlow(try relyingParty(gateway, clientID: "idpyoidc-rs256", authMethod: "client_secret_post", alg: "RS256"),
+                                   gateway: gateway, clientID: "idpyoidc-rs256", authMethod: "client_secret_post", alg: "RS256")
+
+            // A relying party registered for ES256 must refuse the RS256 ID token this client gets: idpyoidc really
+            // pins the alg, and the script fails with a reason rather than a report.
+            let wrongAlg = try relyingParty(gateway, clientID: "idpyoidc-rs256", authMethod: "client_secret_basic", alg: "ES256")
+            #expect(wrongAlg.status == 1 && wrongAlg.stdout.isEmpty)
+            #expect(wrongAlg.stderr.contains("FAILED") && wrongAlg.stderr.contains("Wrong signing algorithm, expected ES256 got RS256"),
+                    "\(wrongAlg.stderr)")
+        } catch {
+            _ = await gateway.process.terminate()
+            throw error
+        }
+        #expect(!gateway.process.log.contains(Self.secret), "the client secret must not be logged")
+        #expect(await gateway.process.terminate() == 0)
+    }
+}
