@@ -16,6 +16,9 @@ package enum FlowError: Error, Sendable, Equatable {
     package static func invalidClient(_ d: String, challenge: String? = nil) -> FlowError {
         .oauth(status: 401, error: "invalid_client", description: d, wwwAuthenticate: challenge)
     }
+    /// No access token at all: RFC 6750 §3.1 wants the challenge without an error code then (the body keeps one).
+    package static let missingToken = FlowError.oauth(status: 401, error: "invalid_token", description: "missing access token",
+                                                      wwwAuthenticate: "Bearer realm=\"kych\"")
     package static func invalidToken(_ d: String) -> FlowError {
         .oauth(status: 401, error: "invalid_token", description: d,
                wwwAuthenticate: "Bearer realm=\"kych\", error=\"invalid_token\", error_description=\"\(d)\"")

@@ -22,7 +22,7 @@ package struct OpenIDProvider: Sendable {
 
     /// `GET`/`POST /userinfo` (Core §5.3): `sub` and the granted claims, for a live token of an OpenID Connect request.
     package func userInfo(bearerToken: String?, clients: any ClientRepository) async throws -> JSON {
-        guard let bearerToken, !bearerToken.isEmpty else { throw FlowError.invalidToken("missing access token") }
+        guard let bearerToken, !bearerToken.isEmpty else { throw FlowError.missingToken }
         let now = now()
         guard let token = try await store.accessToken(hash: Secrets.sha256(bearerToken)), token.revokedAt == nil, token.expiresAt > now,
               let client = try await clients.client(id: token.clientID) else {

@@ -29,7 +29,7 @@ package struct InfoEndpoint: Sendable {
     }
 
     package func info(bearerToken: String?) async throws -> Info {
-        guard let bearerToken, !bearerToken.isEmpty else { throw FlowError.invalidToken("missing access token") }
+        guard let bearerToken, !bearerToken.isEmpty else { throw FlowError.missingToken }
         guard let token = try await store.accessToken(hash: Secrets.sha256(bearerToken)), token.revokedAt == nil,
               token.expiresAt > now() else {
             throw FlowError.invalidToken("the access token is unknown, expired or revoked")
