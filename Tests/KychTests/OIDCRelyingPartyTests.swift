@@ -13,37 +13,10 @@ import Testing
     static let secret = "secret-token:idpyoidc-rp-secret"
     static let redirect = "https://rp.example.com/oidc/callback"
 
-    struct Gateway {
-        let process: GatewayProcess
-        let wallet: String
-    }
-
-    /// The gateway, its embedded verifier and two OpenID Connect clients in one file, set up with the operator's
-    /// commands; the gateway signs ID tokens with ES256 unless a client names RS256.
-    private func startGateway() async throws -> Gateway {
-        let directory = try VerifierTestConfig.temporaryDirectory()
-        let wallet = directory.appendingPathComponent("wallet").path
-        let issued = try Run.program("kych-wallet", ["issue", "--wallet", wallet])
-        try #require(issued.status == 0, "\(issued.stderr)")
-        let issuerDID = try Run.program("kych-wallet", ["issuer-did", "--wallet", wallet]).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        try #require(issuerDID.hasPrefix("did:jwk:"))
-
-        let port = TestPorts.next(), baseURL = "http://127.0.0.1:\(port)"
-        let token = "secret-token:idpyoidc-management"
-        let verifierSettings = """
-            VERIFIER_URL = \(baseURL)
-            VERIFIER_BEARER_TOKEN = \(token)
-            ACCEPTED_ISSUER_DIDS = {\(issuerDID)}
-            WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
-            WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
+    /// The gateway with two OpenID Connect clients; it signs ID tokens with ES256 unless a client names RS256.
+    private func startGateway() async throws -> WalletGateway {
+        try await WalletGateway.start { verifierSettings in
             """
-        let config = try temporaryFile("""
-            [kych-oauth2-gateway]
-            HOST = 127.0.0.1
-            PORT = \(port)
-            DATABASE = sqlite://\(directory.appendingPathComponent("kych.db").path)
-
             [client_es256]
             CLIENT_ID = idpyoidc-es256
             CLIENT_SECRET = \(Self.secret)
@@ -56,37 +29,23 @@ import Testing
             REDIRECT_URI = \(Self.redirect)
             ID_TOKEN_SIGNING_ALG = RS256
             \(verifierSettings)
-
-            [kych-verifier]
-            EMBEDDED = yes
-            EXTERNAL_URL = \(baseURL)
-            SIGNING_KEY_FILE = \(directory.appendingPathComponent("verifier.pem").path)
-            WEBHOOK_CALLBACK_URI = \(baseURL)/notification
-            WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
-            WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
-            WEBHOOK_INTERVAL = 50
-            MANAGEMENT_BEARER_TOKEN = \(token)
-            """)
-        let dbinit = try Run.program("kych-dbinit", ["-c", config])
-        try #require(dbinit.status == 0, "\(dbinit.stderr)")
-        let sync = try Run.program("kych-client-management", ["-c", config, "sync"])
-        try #require(sync.status == 0 && sync.stdout.contains("created idpyoidc-rs256"), "\(sync.stdout) \(sync.stderr)")
-        return Gateway(process: try await GatewayProcess(configPath: config, baseURL: baseURL), wallet: wallet)
+            """
+        }
     }
 
     /// Runs the relying party; the secret goes through the environment, not the command line.
-    private func relyingParty(_ gateway: Gateway, clientID: String, authMethod: String, alg: String) throws -> ProcessResult {
+    private func relyingParty(_ gateway: WalletGateway, clientID: String, authMethod: String, alg: String) throws -> ProcessResult {
         let python = try #require(Run.which("python3"), "python3 is missing")
         return try Run.program(python, [
             Self.script.path, "--base-url", gateway.process.baseURL, "--client-id", clientID, "--redirect-uri", Self.redirect,
-            "--wallet-bin", TestEnvironment.binDirectory.appendingPathComponent("kych-wallet").path, "--wallet", gateway.wallet,
+            "--wallet-bin", WalletGateway.walletBinary, "--wallet", gateway.wallet,
             "--claims", "given_name age_over_18", "--auth-method", authMethod, "--id-token-alg", alg,
         ], environment: ["KYCH_RP_CLIENT_SECRET": Self.secret])
     }
 
     /// What every successful run must report: an ID token idpyoidc verified (signed with the client's alg, for this
     /// client, from this issuer, the request's nonce, at_hash) and UserInfo with the same sub and the wallet's claims.
-    private func expectVerifiedFlow(_ result: ProcessResult, gateway: Gateway, clientID: String, authMethod: String,
+    private func expectVerifiedFlow(_ result: ProcessResult, gateway: WalletGateway, clientID: String, authMethod: String,
                                     alg: String) throws {
         try #require(result.status == 0, "idpyoidc_flow failed: \(result.stderr)")
         let report = try JSON.parse(Data(result.stdout.utf8))

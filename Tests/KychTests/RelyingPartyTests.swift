@@ -12,37 +12,10 @@ import Testing
     static let secret = "secret-token:authlib-rp-secret"
     static let confidentialRedirect = "https://rp.example.com/kych/callback"
 
-    struct Gateway {
-        let process: GatewayProcess
-        let wallet: String
-        let issuerDID: String
-    }
-
-    /// The gateway, its embedded verifier and two clients in one file, set up with the operator's commands.
-    private func startGateway() async throws -> Gateway {
-        let directory = try VerifierTestConfig.temporaryDirectory()
-        let wallet = directory.appendingPathComponent("wallet").path
-        let issued = try Run.program("kych-wallet", ["issue", "--wallet", wallet])
-        try #require(issued.status == 0, "\(issued.stderr)")
-        let issuerDID = try Run.program("kych-wallet", ["issuer-did", "--wallet", wallet]).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        try #require(issuerDID.hasPrefix("did:jwk:"))
-
-        let port = TestPorts.next(), baseURL = "http://127.0.0.1:\(port)"
-        let token = "secret-token:rp-management"
-        let verifierSettings = """
-            VERIFIER_URL = \(baseURL)
-            VERIFIER_BEARER_TOKEN = \(token)
-            ACCEPTED_ISSUER_DIDS = {\(issuerDID)}
-            WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
-            WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
+    /// The gateway with one confidential and one public client.
+    private func startGateway() async throws -> WalletGateway {
+        try await WalletGateway.start { verifierSettings in
             """
-        let config = try temporaryFile("""
-            [kych-oauth2-gateway]
-            HOST = 127.0.0.1
-            PORT = \(port)
-            DATABASE = sqlite://\(directory.appendingPathComponent("kych.db").path)
-
             [client_confidential]
             CLIENT_ID = authlib-confidential
             CLIENT_SECRET = \(Self.secret)
@@ -54,37 +27,23 @@ import Testing
             CLIENT_TYPE = public
             REDIRECT_URI = http://127.0.0.1/callback
             \(verifierSettings)
-
-            [kych-verifier]
-            EMBEDDED = yes
-            EXTERNAL_URL = \(baseURL)
-            SIGNING_KEY_FILE = \(directory.appendingPathComponent("verifier.pem").path)
-            WEBHOOK_CALLBACK_URI = \(baseURL)/notification
-            WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
-            WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
-            WEBHOOK_INTERVAL = 50
-            MANAGEMENT_BEARER_TOKEN = \(token)
-            """)
-        let dbinit = try Run.program("kych-dbinit", ["-c", config])
-        try #require(dbinit.status == 0, "\(dbinit.stderr)")
-        let sync = try Run.program("kych-client-management", ["-c", config, "sync"])
-        try #require(sync.status == 0 && sync.stdout.contains("created authlib-public"), "\(sync.stdout) \(sync.stderr)")
-        return Gateway(process: try await GatewayProcess(configPath: config, baseURL: baseURL), wallet: wallet, issuerDID: issuerDID)
+            """
+        }
     }
 
     /// Runs the relying party; the secret goes through the environment, not the command line.
-    private func relyingParty(_ gateway: Gateway, clientID: String, secret: String?, redirect: String) throws -> ProcessResult {
+    private func relyingParty(_ gateway: WalletGateway, clientID: String, secret: String?, redirect: String) throws -> ProcessResult {
         let python = try #require(Run.which("python3"), "python3 is missing")
         return try Run.program(python, [
             Self.script.path, "--base-url", gateway.process.baseURL, "--client-id", clientID, "--redirect-uri", redirect,
-            "--wallet-bin", TestEnvironment.binDirectory.appendingPathComponent("kych-wallet").path, "--wallet", gateway.wallet,
+            "--wallet-bin", WalletGateway.walletBinary, "--wallet", gateway.wallet,
             "--scope", "given_name age_over_18",
         ], environment: ["KYCH_RP_CLIENT_SECRET": secret ?? ""])
     }
 
     /// What every successful run must report: the wallet's claims for the scope, from the wallet's issuer, and a dead
     /// token after revocation.
-    private func expectCompleteFlow(_ result: ProcessResult, gateway: Gateway, clientType: String) throws -> JSON {
+    private func expectCompleteFlow(_ result: ProcessResult, gateway: WalletGateway, clientType: String) throws -> JSON {
         try #require(result.status == 0, "authlib_flow failed: \(result.stderr)")
         let report = try JSON.parse(Data(result.stdout.utf8))
         #expect(report["client_type"] == .string(clientType))

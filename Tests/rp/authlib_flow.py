@@ -14,12 +14,9 @@ The client secret comes from $KYCH_RP_CLIENT_SECRET (not the command line, which
 """
 
 import argparse
-import ipaddress
 import json
 import os
-import subprocess
 import sys
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -27,30 +24,9 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2 import rfc8414, rfc9207
 
-
-class FlowFailure(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise FlowFailure(message)
-
-
-def is_loopback(host):
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def treat_loopback_as_secure_context(jar):
-    """Browsers treat http://127.0.0.1 as a secure context (W3C Secure Contexts) and send `Secure` cookies
-    there; Python's cookie jar never sends them over http (and requests merges into a fresh jar per request,
-    dropping any custom policy), so KyCH's `Secure` browser-binding cookie would not come back to /finalize."""
-    for cookie in jar:
-        if cookie.secure and is_loopback(cookie.domain):
-            cookie.secure = False
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from person import (FlowFailure, check, present_with_wallet, treat_loopback_as_secure_context,  # noqa: E402
+                    wait_until_verified)
 
 
 def discover(base_url, checks):
@@ -71,25 +47,6 @@ def discover(base_url, checks):
         check(metadata.get(key), f"metadata has no {key}")
     checks.append("metadata: RFC 8414 (Authlib validate), issuer matches, S256, iss parameter supported")
     return metadata
-
-
-def present_with_wallet(wallet_bin, wallet_dir, deeplink):
-    result = subprocess.run([wallet_bin, "present", "--wallet", wallet_dir, deeplink],
-                            capture_output=True, text=True, timeout=120)
-    check(result.returncode == 0 and "Presented." in result.stdout,
-          f"kych-wallet present exited {result.returncode}: {result.stdout.strip()} {result.stderr.strip()}")
-
-
-def wait_until_verified(browser, base_url, verification_id, state):
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        reply = browser.get(f"{base_url}/status/{verification_id}", params={"state": state, "timeout_ms": 2000}, timeout=30)
-        check(reply.status_code == 200, f"GET /status: HTTP {reply.status_code} {reply.text[:300]}")
-        status = reply.json().get("status")
-        if status == "verified":
-            return
-        check(status in ("pending", "authorized"), f"the verification ended as {status!r}")
-    raise FlowFailure("the verification was not verified within 60 s")
 
 
 def run(args):

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+/// A real `kych-oauth2-gateway` process with its embedded verifier on SQLite, and a `kych-wallet` holding a Beta-ID
+/// credential whose issuer the clients accept: what the relying-party tests log in against. Set up with the
+/// operator's commands (`kych-dbinit`, `kych-client-management sync`).
+struct WalletGateway {
+    let process: GatewayProcess
+    let wallet: String
+    let issuerDID: String
+
+    /// `clients` returns the `[client_*]` sections, given the settings every client needs to use the embedded verifier.
+    static func start(clients: (_ verifierSettings: String) -> String) async throws -> WalletGateway {
+        let directory = try VerifierTestConfig.temporaryDirectory()
+        let wallet = directory.appendingPathComponent("wallet").path
+        let issued = try Run.program("kych-wallet", ["issue", "--wallet", wallet])
+        try #require(issued.status == 0, "\(issued.stderr)")
+        let issuerDID = try Run.program("kych-wallet", ["issuer-did", "--wallet", wallet]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(issuerDID.hasPrefix("did:jwk:"))
+
+        let port = TestPorts.next(), baseURL = "http://127.0.0.1:\(port)"
+        let token = "secret-token:rp-management-\(UUID().uuidString)"
+        let verifierSettings = """
+            VERIFIER_URL = \(baseURL)
+            VERIFIER_BEARER_TOKEN = \(token)
+            ACCEPTED_ISSUER_DIDS = {\(issuerDID)}
+            WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
+            WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
+            """
+        let config = try temporaryFile("""
+            [kych-oauth2-gateway]
+            HOST = 127.0.0.1
+            PORT = \(port)
+            DATABASE = sqlite://\(directory.appendingPathComponent("kych.db").path)
+
+            \(clients(verifierSettings))
+
+            [kych-verifier]
+            EMBEDDED = yes
+            EXTERNAL_URL = \(baseURL)
+            SIGNING_KEY_FILE = \(directory.appendingPathComponent("verifier.pem").path)
+            WEBHOOK_CALLBACK_URI = \(baseURL)/notification
+            WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
+            WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
+            WEBHOOK_INTERVAL = 50
+            MANAGEMENT_BEARER_TOKEN = \(token)
+            """)
+        let dbinit = try Run.program("kych-dbinit", ["-c", config])
+        try #require(dbinit.status == 0, "\(dbinit.stderr)")
+        let sync = try Run.program("kych-client-management", ["-c", config, "sync"])
+        try #require(sync.status == 0 && sync.stdout.contains("Sync complete"), "\(sync.stdout) \(sync.stderr)")
+        return WalletGateway(process: try await GatewayProcess(configPath: config, baseURL: baseURL), wallet: wallet, issuerDID: issuerDID)
+    }
+
+    /// The path of the `kych-wallet` binary, for the relying-party scripts.
+    static var walletBinary: String { TestEnvironment.binDirectory.appendingPathComponent("kych-wallet").path }
+}
