@@ -168,6 +168,20 @@ import Testing
         #expect(location.contains("code="))
     }
 
+    /// A wallet answer after the session's lifetime does not revive it: /status said expired, and it stays so.
+    @Test func aLateSuccessDoesNotReviveAnExpiredSession() async throws {
+        let f = try await FlowFixture()
+        let started = try await f.authorize(nonce: try await f.setup())
+        f.clock.advance(15 * 60 + 1)
+        #expect(try await f.server.status(verificationID: started.verification.id, state: "st", timeout: .zero) == .expired)
+        await f.verifier.answer(started.verification.id, with: .success(FlowFixture.credential))
+        try await f.server.notification(verificationID: started.verification.id) { _ in nil }
+        #expect(try await f.server.status(verificationID: started.verification.id, state: "st", timeout: .zero) == .expired)
+        guard case .page(410, .expired, _)? = await flowError({
+            try await f.server.finalize(verificationID: started.verification.id, state: "st", bindingCookie: started.bindingCookie)
+        }) else { Issue.record("an expired session yielded a code"); return }
+    }
+
     @Test func finalizeNeedsTheBrowserThatStarted() async throws {
         let f = try await FlowFixture()
         let started = try await f.authorize(nonce: try await f.setup())

@@ -99,10 +99,12 @@ package struct SessionMachine: Sendable {
         case .pending:
             return nil
         case .success(let credential):
-            // The person may still be on their way to /finalize: keep the session at least this long.
+            // The person may still be on their way to /finalize: keep the session at least this long. A success
+            // that arrives after the session's lifetime does not revive it (/status may already have said expired).
             let expires = max(session.expiresAt, now.addingTimeInterval(Self.finalizeGrace))
             return SessionTransition(event: .verifierSucceeded,
-                                     change: SessionChange(credential: credential, expiresAt: expires, verifiedAt: now))
+                                     change: SessionChange(credential: credential, expiresAt: expires, verifiedAt: now),
+                                     unexpiredAt: now)
         case .failed(let code, let description):
             let failure = SessionFailure(kind: FailureKind(errorCode: code), code: code, description: description)
             return SessionTransition(event: .verifierFailed, change: SessionChange(failure: failure, finishedAt: now))
