@@ -100,7 +100,8 @@ package struct StatusList: Sendable, Equatable {
             throw StatusListError("status list token is not a JWT: \(error)")
         }
         guard jws.type == "statuslist+jwt" else { throw StatusListError("status list token typ must be statuslist+jwt") }
-        guard let kid = jws.keyID, didPart(ofKeyID: kid).hasPrefix(credentialIssuerDID) else {
+        // The whole DID must be the issuer's: a prefix match would let did:web:issuer.example.evil.org sign for did:web:issuer.example.
+        guard let kid = jws.keyID, didPart(ofKeyID: kid) == credentialIssuerDID else {
             throw StatusListError("status list token kid does not belong to the credential issuer")
         }
         do {

@@ -106,6 +106,10 @@ struct SDJWTStatusListTests {
         await #expect(throws: StatusListError.self) {
             try await StatusList.verify(jwt: token, uri: uri, credentialIssuerDID: otherIssuer, resolver: DIDJWKResolver())
         }
+        // An issuer DID that is only a prefix of the signer's (as did:web:issuer.example is of did:web:issuer.example.evil.org).
+        await #expect(throws: StatusListError.self) {
+            try await StatusList.verify(jwt: token, uri: uri, credentialIssuerDID: String(did.dropLast(3)), resolver: DIDJWKResolver(), now: now)
+        }
         let retyped = replacingHeader(of: token, with: ["alg": "ES256", "typ": "JWT", "kid": .string(did + "#0")])
         await #expect(throws: StatusListError.self) {
             try await StatusList.verify(jwt: retyped, uri: uri, credentialIssuerDID: did, resolver: DIDJWKResolver())
