@@ -37,7 +37,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return Pages.error(status: .init(code: status), kind: kind, message: message, request: request)
         case .redirect(let location):
-            return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
+            // The error redirect's URL carries the client's state: no Referer leaks it further.
+            return Response(status: .found, headers: [.location: location, .cacheControl: "no-store", .referrerPolicy: "no-referrer"])
         }
     }
 

@@ -64,6 +64,8 @@ import Testing
         }
         #expect(await redirect(["response_type": "token"])?["error"] == "unsupported_response_type")
         #expect(await redirect(["scope": "given_name portrait"])?["error"] == "invalid_scope")
+        let long = String(repeating: "x", count: 5000)
+        #expect(await redirect(["scope": long])?["error_description"] == "the scope \(long.prefix(64))… may not be requested")
         #expect(await redirect(["code_challenge_method": "plain", "code_challenge": String(repeating: "a", count: 43)])?["error"] == "invalid_request")
         // No refused request started a verification.
         #expect(await f.verifier.created.isEmpty)

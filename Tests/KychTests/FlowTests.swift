@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KychCore
@@ -152,6 +153,7 @@ import Testing
                 let location = try #require(response.headers[.location])
                 #expect(location.hasPrefix(GatewayHarness.redirect + "?error=\(error)&error_description="))
                 #expect(location.contains("&state=\(GatewayHarness.state)&iss="))   // RFC 9207 issuer last
+                #expect(response.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
             }
             // Repeated parameters (RFC 6749 §3.1): an error page at /authorize, invalid_request at /token.
             let twice = try await flow.request(flow.authorizeURI(nonce) + "&redirect_uri=https%3A%2F%2Fevil.example%2F")

@@ -179,7 +179,9 @@ struct ScopeGrantable: AuthorizeCheck {
         let requested = words.filter { $0 != Self.openid }
         let scope = !requested.isEmpty ? requested : context.client?.defaultScope ?? grantable
         if let bad = scope.first(where: { !grantable.contains($0) }) {
-            throw context.redirectError("invalid_scope", "the scope \(bad) may not be requested")
+            // Quoted short: the request's words go into the Location header.
+            let shown = bad.count > 64 ? bad.prefix(64) + "…" : Substring(bad)
+            throw context.redirectError("invalid_scope", "the scope \(shown) may not be requested")
         }
         var seen = Set<String>()
         context.scope = scope.filter { seen.insert($0).inserted }
