@@ -20,7 +20,9 @@ package struct VerifierRoutes: Sendable {
     static let managementPath = "/management/api/verifications"
     static let walletPath = "/oid4vp/api"
     static let maxManagementBody = 1 << 20
-    static let maxWalletBody = 20 << 20
+    /// An encrypted presentation of every Beta-ID claim, portrait included, is well under 1 MiB; unauthenticated
+    /// bodies beyond what the protocol needs only cost memory.
+    static let maxWalletBody = 2 << 20
     static let apiVersionHeader = HTTPField.Name("SWIYU-API-Version")!
 
     package init(service: VerifierService, managementBearerToken: String?, logger: Logger) {

@@ -195,6 +195,9 @@ import Testing
             #expect(reply.status == status, "\(fields.map(\.0)) -> \(reply.body)")
             #expect(reply.json["error_description"]?.stringValue?.contains(message) == true, "\(fields.map(\.0)) -> \(reply.body)")
         }
+        // An unauthenticated body beyond what a presentation needs is refused before it is read whole.
+        let huge = try await verifier.postResponse(id, [("response", String(repeating: "a", count: 3 << 20))])
+        #expect(huge.status == 413, "\(huge.body.prefix(200))")
         let unknown = try await verifier.postResponse("00000000-0000-0000-0000-000000000000", [("state", "x")])
         #expect(unknown.status == 400 && unknown.json["error"] == "invalid_request")
         #expect(unknown.json["error_description"] == "Management entity not found: 00000000-0000-0000-0000-000000000000")
