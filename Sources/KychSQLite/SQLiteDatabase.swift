@@ -20,6 +20,13 @@ package final class SQLiteDatabase: Sendable {
         if let path {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // Claims, code and token hashes and keys live in it: readable by its owner only. SQLite gives its
+            // -wal and -shm files the database file's mode.
+            if !FileManager.default.fileExists(atPath: path) {
+                guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                    throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+                }
+            }
         }
         let connection = try await SQLiteConnection.open(storage: path.map { .file(path: $0) } ?? .memory, logger: logger)
         let db = SQLiteDatabase(connection: connection)

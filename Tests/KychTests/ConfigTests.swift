@@ -465,3 +465,20 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         #expect(error(base + client.replacingOccurrences(of: "= 600", with: "= 5")).hasSuffix("must be at least 60 seconds (got 5)"))
     }
 }
+
+@Suite struct VerifierURLRuleTests {
+    @Test func verifierURLsUseHTTPSExceptOnLoopback() throws {
+        let client = """
+
+            [client_exchange]
+            CLIENT_ID = exchange
+            CLIENT_SECRET = secret-token:s3cret
+            VERIFIER_URL = http://verifier.internal:8080
+            REDIRECT_URI = https://exchange.example.com/cb
+            """
+        #expect(error(base + client).hasSuffix("\"http://verifier.internal:8080\" must use https (the verifier's bearer token and the claims travel over it; plain http only on loopback)"))
+        for ok in ["https://verifier.internal:8443", "http://127.0.0.1:8080", "http://localhost/"] {
+            #expect(try parse(base + client.replacingOccurrences(of: "http://verifier.internal:8080", with: ok)).clients.first?.verifierURL == ok)
+        }
+    }
+}

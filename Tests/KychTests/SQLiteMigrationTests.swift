@@ -207,4 +207,12 @@ import Testing
             }
         }
     }
+
+    /// A new database file is readable by its owner only (issue 12, finding 10).
+    @Test func aNewDatabaseFileIsPrivate() async throws {
+        let path = Self.temporaryPath()
+        try await Self.with(path) { db in _ = try await db.rows("SELECT 1") }
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)
+        #expect(mode.intValue & 0o777 == 0o600)
+    }
 }

@@ -77,9 +77,7 @@ package struct ClientConfig: Sendable, Equatable {
         }
         if let id, let problem = ClientRules.clientIDProblem(id.value) { v.error(section, id, problem) }
         if let secret, let problem = ClientRules.secretProblem(secret.value) { v.error(section, secret, problem) }
-        if let verifier, Validator.absoluteURL(verifier.value) == nil {
-            v.error(section, verifier, "\"\(verifier.value)\" is not an absolute http(s) URL")
-        }
+        if let verifier, let problem = ClientRules.verifierURLProblem(verifier.value) { v.error(section, verifier, problem) }
         let listed = section.entry("REDIRECT_URIS")
         let redirectURIs = listed.map { IniFile.list($0.value) } ?? []
         let redirect = section.entry("REDIRECT_URI").flatMap { $0.value.isEmpty ? nil : $0 }
@@ -198,9 +196,14 @@ package enum ClientRules {
         return nil
     }
 
-    /// A verifier base URL must be an absolute http(s) URL.
+    /// A verifier base URL must be an absolute https URL: the bearer token and the verified claims travel over it.
+    /// Plain http only to a loopback host (a verifier on the same machine, tests).
     package static func verifierURLProblem(_ uri: String) -> String? {
-        Validator.absoluteURL(uri) == nil ? "\"\(uri)\" is not an absolute http(s) URL" : nil
+        guard let url = Validator.absoluteURL(uri) else { return "\"\(uri)\" is not an absolute http(s) URL" }
+        if url.scheme?.lowercased() == "http", !LoopbackHost.contains(url.host) {
+            return "\"\(uri)\" must use https (the verifier's bearer token and the claims travel over it; plain http only on loopback)"
+        }
+        return nil
     }
 }
 
