@@ -47,8 +47,11 @@ def main():
         if present.returncode != 0 or "Presented." not in present.stdout:
             sys.exit("kych-wallet present exited %d: %s %s" % (present.returncode, present.stdout, present.stderr))
         try:
+            # Done when the protected page shows, or when mod_auth_openidc shows its error page (title "Error").
             wait.until(lambda d: d.current_url.startswith(rp + "/protected/")
-                       and d.find_elements(By.CSS_SELECTOR, "#claims dt"))
+                       and (d.find_elements(By.CSS_SELECTOR, "#claims dt") or d.title == "Error"))
+            if not driver.find_elements(By.CSS_SELECTOR, "#claims dt"):
+                raise RuntimeError("mod_auth_openidc's error page")
         except Exception:
             sys.exit("the protected page was not shown; the browser is at %s (%r): %s" % (
                 driver.current_url, driver.title, driver.find_element(By.TAG_NAME, "body").text[:500]))
