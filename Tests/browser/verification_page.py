@@ -44,14 +44,14 @@ class Callback(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def browser():
+def browser(extra_arguments=()):
     for path in (CHROMIUM, CHROMEDRIVER):
         if not os.access(path, os.X_OK):
             sys.exit(path + " is missing: install Debian's chromium and chromium-driver (scripts/test does)")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,900", "--lang=en-US", "--hide-scrollbars"):
+                     "--window-size=1280,900", "--lang=en-US", "--hide-scrollbars", *extra_arguments):
         options.add_argument(argument)
     options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
