@@ -88,6 +88,23 @@ import Testing
         }
     }
 
+    /// A standalone verifier reachable beyond loopback must protect its management API (issue 12, finding 8).
+    @Test func aPublicVerifierNeedsAManagementToken() throws {
+        let rest = "\nDATABASE = postgres://kych@localhost/kych\nEXTERNAL_URL = https://verifier.example.com\nSIGNING_KEY_FILE = /etc/kych/v.pem\n"
+        for binding in ["HOST = 0.0.0.0\nPORT = 8090", "UNIXPATH = /run/kych/verifier.sock"] {
+            let ini = try IniFile.parse("[kych-verifier]\n" + binding + rest, path: "test.conf", environment: [:])
+            let errors = #expect(throws: ConfigErrors.self) { try VerifierConfig.validate(ini) }
+            #expect(errors?.errors.map(\.description) == [
+                "test.conf:2: [kych-verifier] \(binding.prefix { $0 != " " }): a verifier listening beyond loopback needs MANAGEMENT_BEARER_TOKEN (its management API serves verified claims)",
+            ])
+            let withToken = try IniFile.parse("[kych-verifier]\n" + binding + rest + "MANAGEMENT_BEARER_TOKEN = secret-token:m\n",
+                                              path: "test.conf", environment: [:])
+            #expect(try VerifierConfig.validate(withToken).managementBearerToken == "secret-token:m")
+        }
+        let loopback = try IniFile.parse("[kych-verifier]\nHOST = 127.0.0.1\nPORT = 8090" + rest, path: "test.conf", environment: [:])
+        #expect(try VerifierConfig.validate(loopback).managementBearerToken == nil)
+    }
+
     @Test func everyKeyIsRead() throws {
         let config = try Self.validate("""
             [kych-verifier]

@@ -3,6 +3,9 @@ package enum ServerBinding: Sendable, Equatable {
     case tcp(host: String, port: Int)
     case unix(path: String, mode: UInt16)
 
+    /// Whether only this machine can connect (TCP on a loopback host).
+    package var isLoopbackTCP: Bool { loopbackURL != nil }
+
     /// `http://HOST:PORT` when the server listens on a loopback host only (an IPv6 address in brackets): what
     /// clients on this machine reach it at. `nil` for a public host or a Unix socket, which a proxy publishes.
     package var loopbackURL: String? {

@@ -56,6 +56,11 @@ package struct VerifierConfig: Sendable {
             v.error(main, entry, "needs MANAGEMENT_BEARER_TOKEN (the gateway's endpoints are public; set the client's VERIFIER_BEARER_TOKEN to it)")
         }
         let binding = embedded ? nil : v.serverBinding(main)
+        // The management API answers with verified claims; beyond loopback it must not be open to anyone.
+        if let binding, main.entry("MANAGEMENT_BEARER_TOKEN")?.value.isEmpty ?? true, !binding.isLoopbackTCP,
+           let entry = main.entry("UNIXPATH") ?? main.entry("HOST") {
+            v.error(main, entry, "a verifier listening beyond loopback needs MANAGEMENT_BEARER_TOKEN (its management API serves verified claims)")
+        }
         if embedded, let entry = main.entry("HOST") ?? main.entry("PORT") ?? main.entry("UNIXPATH") {
             v.warn(main, entry, "ignored: an embedded verifier is served by the gateway")
         }
