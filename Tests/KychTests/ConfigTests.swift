@@ -373,7 +373,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
     /// contrib/kych.conf documents every key and loads as shipped.
     @Test func exampleConfigLoads() throws {
         let path = TestEnvironment.packageRoot.appendingPathComponent("contrib/kych.conf").path
-        let config = try GatewayConfig.load(path: path, environment: [:])
+        let config = try GatewayConfig.load(path: path, environment: ["KYCH_EXCHANGE_SECRET": "secret-token:shipped-config-test-secret"])
         #expect(config.warnings.isEmpty, "\(config.warnings)")
         #expect(config.binding == .unix(path: "/run/kych/kych.sock", mode: 0o660))
         #expect(config.clients.map(\.clientID) == ["exchange_production"])
@@ -383,9 +383,24 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
                     "AUTH_CODE_TTL_MINUTES", "SESSION_TTL_MINUTES", "ACCESS_TOKEN_TTL_SECONDS", "ALLOWED_SCOPES", "VC_TYPE",
                     "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET", "BASE_URL", "KEY_ENCRYPTION_SECRET", "CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL",
                     "VERIFIER_MANAGEMENT_API_PATH", "REDIRECT_URI", "ACCEPTED_ISSUER_DIDS", "DEFAULT_SCOPE", "VERIFIER_QUERY",
-                    "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR", "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE"] {
+                    "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR", "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE", "ID_TOKEN_SIGNING_ALG",
+                    "CLIENT_TYPE", "REDIRECT_URIS", "CLIENT_NAME", "REQUIRE_PKCE", "ID_TOKEN_CLAIMS", "ACCESS_TOKEN_FORMAT"] {
             #expect(text.contains("\n\(key) =") || text.contains("#\(key) ="), "contrib/kych.conf lacks \(key)")
         }
+    }
+
+    /// No well-known secret (issue 12, finding 9): without the environment variable the shipped file does not load,
+    /// and a placeholder secret is refused wherever it comes from.
+    @Test func noDefaultOrPlaceholderSecret() throws {
+        let path = TestEnvironment.packageRoot.appendingPathComponent("contrib/kych.conf").path
+        let unset = #expect(throws: ConfigErrors.self) { try GatewayConfig.load(path: path, environment: [:]) }
+        #expect(unset?.errors.contains { $0.description.contains("KYCH_EXCHANGE_SECRET") && $0.description.contains("CLIENT_SECRET") } == true,
+                "\(unset?.errors ?? [])")
+        let placeholder = #expect(throws: ConfigErrors.self) {
+            try GatewayConfig.load(path: path, environment: ["KYCH_EXCHANGE_SECRET": "secret-token:change-me"])
+        }
+        #expect(placeholder?.errors.map(\.description).contains { $0.hasSuffix("CLIENT_SECRET: is a placeholder; set a real secret (e.g. CLIENT_SECRET = ${KYCH_EXCHANGE_SECRET} from the environment)") } == true)
+        #expect(ClientRules.secretProblem("secret-token:CHANGEME-please") != nil && ClientRules.secretProblem("secret-token:x7Q") == nil)
     }
 }
 

@@ -161,6 +161,10 @@ package enum ClientRules {
     package static func secretProblem(_ secret: String) -> String? {
         if secret.utf8.count > 72 { return "is longer than 72 bytes (bcrypt ignores the rest); use a shorter secret" }
         if secret.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7f }) { return "must not contain spaces or control characters" }
+        let lower = secret.lowercased()
+        if ["change-me", "changeme", "change_me"].contains(where: lower.contains) {
+            return "is a placeholder; set a real secret (e.g. CLIENT_SECRET = ${KYCH_EXCHANGE_SECRET} from the environment)"
+        }
         return nil
     }
 
