@@ -120,14 +120,6 @@ import Testing
     }
 
     private func run(in directory: URL, openssl: String, python: String, started: Started) async throws {
-        // The person's wallet, holding a Beta-ID-like credential from an issuer the client accepts.
-        let wallet = directory.appendingPathComponent("wallet").path
-        let issued = try Run.program("kych-wallet", ["issue", "--wallet", wallet])
-        try #require(issued.status == 0, "\(issued.stderr)")
-        let issuerDID = try Run.program("kych-wallet", ["issuer-did", "--wallet", wallet]).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        try #require(issuerDID.hasPrefix("did:jwk:"))
-
         // A self-signed certificate for 127.0.0.1, for the TLS proxy and as the relying party's CA bundle.
         let cert = directory.appendingPathComponent("tls-cert.pem").path, key = directory.appendingPathComponent("tls-key.pem").path
         let made = try Run.program(openssl, [
@@ -137,47 +129,22 @@ import Testing
         ])
         try #require(made.status == 0, "openssl: \(made.stderr)")
 
-        let gatewayPort = TestPorts.next(), tlsPort = TestPorts.next(), rpPort = TestPorts.next()
-        let gatewayURL = "http://127.0.0.1:\(gatewayPort)", baseURL = "https://127.0.0.1:\(tlsPort)"
-        let rpURL = "http://127.0.0.1:\(rpPort)"
+        let tlsPort = TestPorts.next(), rpPort = TestPorts.next()
+        let baseURL = "https://127.0.0.1:\(tlsPort)", rpURL = "http://127.0.0.1:\(rpPort)"
 
         // The gateway: its public address (BASE_URL, the issuer) is the TLS proxy's; the wallet reaches the embedded
         // verifier on the plain loopback port (kych-wallet takes https only with a trusted certificate).
-        let token = "secret-token:modoidc-management"
-        let config = directory.appendingPathComponent("kych.conf").path
-        try """
-            [kych-oauth2-gateway]
-            HOST = 127.0.0.1
-            PORT = \(gatewayPort)
-            BASE_URL = \(baseURL)
-            DATABASE = sqlite://\(directory.appendingPathComponent("kych.db").path)
-
+        let walletGateway = try await WalletGateway.start(mainSettings: "BASE_URL = \(baseURL)") { verifierSettings in
+            """
             [client_apache]
             CLIENT_ID = \(Self.clientID)
             CLIENT_SECRET = \(Self.secret)
             CLIENT_NAME = Apache mod_auth_openidc
             REDIRECT_URI = \(rpURL)/protected/redirect_uri
-            VERIFIER_URL = \(gatewayURL)
-            VERIFIER_BEARER_TOKEN = \(token)
-            ACCEPTED_ISSUER_DIDS = {\(issuerDID)}
-            WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
-            WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
-
-            [kych-verifier]
-            EMBEDDED = yes
-            EXTERNAL_URL = \(gatewayURL)
-            SIGNING_KEY_FILE = \(directory.appendingPathComponent("verifier.pem").path)
-            WEBHOOK_CALLBACK_URI = \(gatewayURL)/notification
-            WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
-            WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
-            WEBHOOK_INTERVAL = 50
-            MANAGEMENT_BEARER_TOKEN = \(token)
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-        let dbinit = try Run.program("kych-dbinit", ["-c", config])
-        try #require(dbinit.status == 0, "\(dbinit.stderr)")
-        let sync = try Run.program("kych-client-management", ["-c", config, "sync"])
-        try #require(sync.status == 0 && sync.stdout.contains("created \(Self.clientID)"), "\(sync.stdout) \(sync.stderr)")
-        let gateway = try await GatewayProcess(configPath: config, baseURL: gatewayURL)
+            \(verifierSettings)
+            """
+        }
+        let gateway = walletGateway.process, gatewayPort = walletGateway.port, wallet = walletGateway.wallet
         started.gateway = gateway
 
         let proxy = try await Apache(
@@ -205,7 +172,7 @@ import Testing
         try FileManager.default.createDirectory(at: browserTemp, withIntermediateDirectories: true)
         let login = try Run.program(python, [
             Self.rpDirectory.appendingPathComponent("modoidc_login.py").path, rpURL, "--kych-url", baseURL,
-            "--wallet-bin", TestEnvironment.binDirectory.appendingPathComponent("kych-wallet").path, "--wallet", wallet,
+            "--wallet-bin", WalletGateway.walletBinary, "--wallet", wallet,
         ], environment: ["TMPDIR": browserTemp.path])
         let logs = "\nrelying party: \(rp.errorLog)\nTLS proxy: \(proxy.errorLog)\ngateway: \(gateway.log)"
         try #require(login.status == 0, "modoidc_login.py failed: \(login.stderr)\(logs)")

@@ -6,11 +6,14 @@ import Testing
 /// operator's commands (`kych-dbinit`, `kych-client-management sync`).
 struct WalletGateway {
     let process: GatewayProcess
+    /// The gateway's plain HTTP port on 127.0.0.1.
+    let port: Int
     let wallet: String
     let issuerDID: String
 
-    /// `clients` returns the `[client_*]` sections, given the settings every client needs to use the embedded verifier.
-    static func start(clients: (_ verifierSettings: String) -> String) async throws -> WalletGateway {
+    /// `clients` returns the `[client_*]` sections, given the settings every client needs to use the embedded verifier;
+    /// `mainSettings` go into `[kych-oauth2-gateway]` (e.g. a `BASE_URL` behind a proxy).
+    static func start(mainSettings: String = "", clients: (_ verifierSettings: String) -> String) async throws -> WalletGateway {
         let directory = try VerifierTestConfig.temporaryDirectory()
         let wallet = directory.appendingPathComponent("wallet").path
         let issued = try Run.program("kych-wallet", ["issue", "--wallet", wallet])
@@ -33,6 +36,7 @@ struct WalletGateway {
             HOST = 127.0.0.1
             PORT = \(port)
             DATABASE = sqlite://\(directory.appendingPathComponent("kych.db").path)
+            \(mainSettings)
 
             \(clients(verifierSettings))
 
@@ -50,7 +54,8 @@ struct WalletGateway {
         try #require(dbinit.status == 0, "\(dbinit.stderr)")
         let sync = try Run.program("kych-client-management", ["-c", config, "sync"])
         try #require(sync.status == 0 && sync.stdout.contains("Sync complete"), "\(sync.stdout) \(sync.stderr)")
-        return WalletGateway(process: try await GatewayProcess(configPath: config, baseURL: baseURL), wallet: wallet, issuerDID: issuerDID)
+        return WalletGateway(process: try await GatewayProcess(configPath: config, baseURL: baseURL), port: port, wallet: wallet,
+                             issuerDID: issuerDID)
     }
 
     /// The path of the `kych-wallet` binary, for the relying-party scripts.
