@@ -59,6 +59,7 @@ package struct PostgresVerificationStore: VerificationStore {
             UPDATE verifier.verifications
             SET status = \(VerificationStatus.inProgress.rawValue), claimed_until = \(leaseUntil), claim_count = claim_count + 1
             WHERE verification_id = \(v.id) AND status = \(v.status.rawValue) AND claim_count = \(Int32(clamping: v.claimCount))
+              AND status IN (\(VerificationStatus.pending.rawValue), \(VerificationStatus.inProgress.rawValue))
             RETURNING claim_count
             """, logger: logger)
         for try await count in rows.decode(Int32.self) { return Int(count) }

@@ -50,10 +50,10 @@ package struct SQLiteVerificationStore: VerificationStore {
     package func claim(_ v: Verification, leaseUntil: Date) async throws -> Int? {
         let rows = try await db.rows("""
             UPDATE verifier_verifications SET status = ?, claimed_until = ?, claim_count = claim_count + 1
-            WHERE verification_id = ? AND status = ? AND claim_count = ?
+            WHERE verification_id = ? AND status = ? AND claim_count = ? AND status IN (?, ?)
             RETURNING claim_count
             """, [.text(VerificationStatus.inProgress.rawValue), .date(leaseUntil), .text(v.id), .text(v.status.rawValue),
-                  .integer(v.claimCount)])
+                  .integer(v.claimCount), .text(VerificationStatus.pending.rawValue), .text(VerificationStatus.inProgress.rawValue)])
         return rows.first?.int("claim_count").map(Int.init)
     }
 

@@ -14,8 +14,8 @@ package protocol VerificationStore: Sendable {
 
     /// Moves `verification` to `inProgress` with a lease until `leaseUntil`, if its status and claim
     /// count are still those read (whether it may be claimed is decided by the caller:
-    /// ``Verification/awaitsAnswer(at:)``). Exactly one of several concurrent callers wins; it gets the
-    /// new claim count, the others `nil`.
+    /// ``Verification/awaitsAnswer(at:)``; a finished one is never claimed). Exactly one of several
+    /// concurrent callers wins; it gets the new claim count, the others `nil`.
     func claim(_ verification: Verification, leaseUntil: Date) async throws -> Int?
 
     /// Records the result of a verification still `inProgress` under claim number `claim` and, when
