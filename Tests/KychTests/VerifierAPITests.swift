@@ -160,10 +160,7 @@ import Testing
 
     @Test func malformedWalletPostsAreRefusedWithoutClosingTheVerification() async throws {
         let verifier = try await StandaloneVerifier.start()
-        try verifier.wallet.issue()
-        let created = try await verifier.createVerification()
-        let id = try #require(created["id"]?.stringValue)
-        let request = try await PresentationRequest.fetch(try #require(created["verification_url"]?.stringValue))
+        let (_, id, request) = try await verifier.pendingVerification()
         let token = String(decoding: JSONText.serialize(.object(try verifier.wallet.vpToken(for: request))), as: UTF8.self)
         let key = try #require(request.encryptionKey)
         func encrypted(_ payload: JSONValue, keyID: String? = nil) throws -> String {
@@ -230,10 +227,7 @@ import Testing
     /// is checked and succeeds.
     @Test func aClaimWhoseLeaseLapsedIsTakenOverByTheWalletsRetry() async throws {
         let verifier = try await StandaloneVerifier.start()
-        try verifier.wallet.issue()
-        let created = try await verifier.createVerification()
-        let id = try #require(created["id"]?.stringValue)
-        let request = try await PresentationRequest.fetch(try #require(created["verification_url"]?.stringValue))
+        let (created, id, request) = try await verifier.pendingVerification()
         // A checker claimed it and was killed: what its claim left behind.
         let killed = try await Stores.with(verifier.db.connectionString, logger: TestEnvironment.logger) { stores in
             let pending = try #require(try await stores.verifications.verification(id: id))
@@ -283,10 +277,7 @@ import Testing
 
     @Test func expiredVerificationsAreGone() async throws {
         let verifier = try await StandaloneVerifier.start()
-        try verifier.wallet.issue()
-        let created = try await verifier.createVerification()
-        let id = try #require(created["id"]?.stringValue)
-        let request = try await PresentationRequest.fetch(try #require(created["verification_url"]?.stringValue))
+        let (created, id, request) = try await verifier.pendingVerification()
         try await verifier.db.execute("UPDATE verifier.verifications SET expires_at = now() - interval '1 second'")
 
         #expect(try await HTTP.get(try #require(created["verification_url"]?.stringValue)).status == 404)
