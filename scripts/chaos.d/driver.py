@@ -122,10 +122,13 @@ class Driver:
         self.latencies = []
         self.verification_of = {}  # flow -> its verification id
         self.outcome_of = {}  # flow -> how it ended
+        self.in_flight = self.peak_in_flight = 0
+        # Opened when every flow has started: the wallets present only then, so all flows are in flight at once.
+        self.all_started = asyncio.Event()
 
     # MARK: requests
 
-    async def call(self, method, path, *, what, budget=45.0, **kw):
+    async def call(self, method, path, *, what, budget=120.0, **kw):
         """One request to the next instance, retried on another after a connection error or a 5xx answer (the 5xx
         are counted: only 503 is a designed answer) for up to `budget` seconds, as a person reloading would.
         Returns (status, headers, text, attempts used)."""
@@ -178,11 +181,14 @@ class Driver:
             print(f"flow {n}: kych-wallet issue failed: {err.strip()[:200]}", file=sys.stderr)
 
     async def flow(self, n):
+        await asyncio.sleep(n * self.args.ramp / self.args.flows)
         async with self.flow_slots:
             if not self.running:
                 self.counts.c["not_started"] += 1
                 return
             self.counts.c["started"] += 1
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             started = time.monotonic()
             try:
                 outcome = await asyncio.wait_for(self.run_flow(n), FLOW_DEADLINE)
@@ -195,6 +201,7 @@ class Driver:
                 outcome = "violation"
             except Exception as e:  # a driver bug must not hide as a pass
                 outcome = f"lost: driver error {type(e).__name__}: {e}"
+            self.in_flight -= 1
             self.outcome_of[n] = outcome
             if outcome == "verified":
                 self.counts.c["verified_token"] += 1
@@ -240,7 +247,9 @@ class Driver:
         if body.get("state") != state:
             raise Invariant(f"/authorize answered state {body.get('state')!r}, not {state!r}")
 
-        # 3. The wallet presents (or declines) at the verifier; its webhook goes through the proxy.
+        # 3. Once every flow is under way, the wallet presents (or declines) at the verifier; its webhook goes
+        # through the proxy.
+        await self.all_started.wait()
         argv = ["present", "--wallet", wallet, deeplink] + (["--decline"] if decline else [])
         rc, _, err = await self.wallet(*argv)
         shutil.rmtree(wallet, ignore_errors=True)
@@ -414,8 +423,10 @@ class Driver:
                 await asyncio.sleep(1.0)
         self.counts.violation(f"gateway {i} did not start again within 30 attempts (see gateway-{i}.log)")
 
-    async def restart_postgres(self, after):
-        await asyncio.sleep(after)
+    async def restart_postgres(self):
+        """Once, mid-run: when 40 % of the flows have ended (a fast restart: every connection is cut)."""
+        while self.running and len(self.outcome_of) < 0.4 * self.args.flows:
+            await asyncio.sleep(0.5)
         if not self.running:
             return
         print("==> restarting PostgreSQL", file=sys.stderr)
@@ -438,8 +449,9 @@ class Driver:
                   file=sys.stderr)
 
     async def run(self):
-        timeout = aiohttp.ClientTimeout(total=40, sock_connect=5)
-        connector = aiohttp.TCPConnector(limit=400, force_close=False)
+        # No total timeout: waiting for one of the pool's connections is the client's queue, not the server's fault.
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=45)
+        connector = aiohttp.TCPConnector(limit=256)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as self.http:
             proxy = web.Application()
             proxy.router.add_post("/notification", self.webhook)
@@ -456,14 +468,32 @@ class Driver:
             print(f"==> {self.args.flows} credentials issued in {time.monotonic() - t:.0f} s; flows start", file=sys.stderr)
             t0 = time.monotonic()
             background = [asyncio.create_task(self.faults()), asyncio.create_task(self.progress(t0)),
-                          asyncio.create_task(self.restart_postgres(self.args.pg_restart_after))]
+                          asyncio.create_task(self.restart_postgres())]
 
             async def stop_starting():
                 await asyncio.sleep(self.args.seconds)
                 self.running = False
+                self.all_started.set()
 
             stopper = asyncio.create_task(stop_starting())
-            await asyncio.gather(*(self.flow(n) for n in range(self.args.flows)))
+
+            flows = [asyncio.create_task(self.flow(n)) for n in range(self.args.flows)]
+
+            async def open_gate():
+                await asyncio.sleep(self.args.ramp)
+                while self.running and self.counts.c["started"] + self.counts.c["not_started"] < self.args.flows:
+                    await asyncio.sleep(0.2)
+                while self.running and any(f not in self.verification_of and f not in self.outcome_of
+                                           for f in range(self.args.flows)):
+                    await asyncio.sleep(0.2)
+                print(f"==> {self.peak_in_flight} flows in flight; the wallets present", file=sys.stderr)
+                self.all_started.set()
+
+            if self.args.concurrency < self.args.flows:
+                self.all_started.set()  # flows wait for a slot: no moment when all are in flight
+            gate = asyncio.create_task(open_gate())
+            await asyncio.gather(*flows)
+            gate.cancel()
             wall = time.monotonic() - t0
             self.running = False
             stopper.cancel()
@@ -549,6 +579,7 @@ class Driver:
             f"flows requested           {self.args.flows} (concurrency {self.args.concurrency}, wallets at once "
             f"{self.args.wallets}, {len(self.clients)} clients, 3 gateway instances)",
             f"flows started             {c['started']}" + (f" ({c['not_started']} not started: --seconds)" if c['not_started'] else ""),
+            f"flows in flight at once   {self.peak_in_flight} (all started over {self.args.ramp:.0f} s, then the wallets present)",
             f"verified + code + token   {c['verified_token']}",
         ]
         for reason, n in sorted(failed.items(), key=lambda kv: -kv[1]):
@@ -598,10 +629,10 @@ def main():
     p.add_argument("--flows", type=int, default=2000)
     p.add_argument("--concurrency", type=int, default=0, help="flows in flight at once (default: all of them)")
     p.add_argument("--seconds", type=float, default=1200, help="stop starting flows after this many seconds")
+    p.add_argument("--ramp", type=float, default=0, help="seconds over which the flows start (default: one per 40 ms)")
     p.add_argument("--kill-every", type=float, default=4.0, help="seconds between gateway kills")
     p.add_argument("--wallets", type=int, default=4, help="kych-wallet processes at once")
     p.add_argument("--decline", type=float, default=0.05, help="share of flows whose wallet declines")
-    p.add_argument("--pg-restart-after", type=float, default=0, help="seconds into the run (default: --kill-every * 5)")
     p.add_argument("--bin-dir", required=True)
     p.add_argument("--work", required=True)
     p.add_argument("--clients", required=True)
@@ -613,7 +644,7 @@ def main():
     p.add_argument("--pg-restart", required=True, help="shell command restarting PostgreSQL")
     args = p.parse_args()
     args.concurrency = args.concurrency or args.flows
-    args.pg_restart_after = args.pg_restart_after or args.kill_every * 5
+    args.ramp = args.ramp or args.flows * 0.04
     driver = Driver(args)
     try:
         wall = asyncio.run(driver.run())
