@@ -158,6 +158,12 @@ class Driver:
             out, err = await proc.communicate()
             return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
+    @staticmethod
+    def short(stderr):
+        """The gist of a kych-wallet error: the verifier's HTTP status and error code, no ids."""
+        text = stderr.strip().splitlines()[-1] if stderr.strip() else "no output"
+        return text.replace("Error: ", "")[:90].split("/oid4vp/")[0]
+
     # MARK: one flow
 
     def family(self, n):
@@ -252,9 +258,15 @@ class Driver:
         await self.all_started.wait()
         argv = ["present", "--wallet", wallet, deeplink] + (["--decline"] if decline else [])
         rc, _, err = await self.wallet(*argv)
-        shutil.rmtree(wallet, ignore_errors=True)
         if rc != 0:
-            return f"failed: kych-wallet present failed: {err.strip()[:120]}"
+            # The person tries once more, as a wallet's "try again" would.
+            await asyncio.sleep(2.0)
+            rc, _, again = await self.wallet(*argv)
+            if rc != 0:
+                shutil.rmtree(wallet, ignore_errors=True)
+                return f"failed: kych-wallet present failed ({self.short(err)}), and again ({self.short(again)})"
+            self.counts.c["presentations_retried"] += 1
+        shutil.rmtree(wallet, ignore_errors=True)
 
         # 4. Long-poll /status until the flow leaves pending/authorized.
         final = None
@@ -365,6 +377,9 @@ class Driver:
     async def webhook(self, request):
         """The verifier's POST /notification: dropped, duplicated, delayed (reordered) or passed to a random instance."""
         body = await request.read()
+        self.counts.c["webhooks_received"] += 1
+        if self.counts.c["postgres_restarts"]:
+            self.counts.c["webhooks_after_pg_restart"] += 1
         headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "x-api-key")}
         roll = random.random()
         if roll < 0.2:
@@ -599,7 +614,9 @@ class Driver:
             f"webhooks dropped          {c['webhooks_dropped']}",
             f"webhooks duplicated       {c['webhooks_duplicated']}",
             f"webhooks delayed          {c['webhooks_delayed']}",
+            f"webhooks received         {c['webhooks_received']} ({c['webhooks_after_pg_restart']} after the PostgreSQL restart)",
             f"webhooks forwarded        {c['webhooks_forwarded']}",
+            f"presentations retried     {c['presentations_retried']} (the wallet's first try failed, the second passed)",
             f"client retries            {c['retries']} ({c['connection_errors']} connection errors)",
             f"5xx answers               {dict(self.counts.server_errors) or 0}",
             f"wall time                 {wall:.1f} s",
