@@ -655,7 +655,6 @@ def main():
     p.add_argument("--clients", required=True)
     p.add_argument("--gateway-configs", nargs=3, required=True)
     p.add_argument("--gateway-ports", nargs=3, type=int, required=True)
-    p.add_argument("--verifier-url", required=True)
     p.add_argument("--proxy-port", type=int, required=True)
     p.add_argument("--wallet", required=True)
     p.add_argument("--pg-restart", required=True, help="shell command restarting PostgreSQL")
