@@ -23,8 +23,6 @@ import urllib.parse
 import aiohttp
 from aiohttp import web
 
-# What a flow may take before it counts as lost (no defined end state): the session lifetime scripts/chaos sets.
-FLOW_DEADLINE = 1800.0
 # What the gateway may take to learn a presentation's outcome (from a webhook or by asking the verifier).
 STATUS_DEADLINE = 180.0
 
@@ -121,6 +119,7 @@ class Driver:
         self.delivered = {}  # family_name -> (flow, client) that /info delivered it to
         self.latencies = []
         self.verification_of = {}  # flow -> its verification id
+        self.step_of = {}  # flow -> the step it is at, for a flow that does not end
         self.outcome_of = {}  # flow -> how it ended
         self.in_flight = self.peak_in_flight = 0
         # Opened when every flow has started: the wallets present only then, so all flows are in flight at once.
@@ -155,7 +154,12 @@ class Driver:
         async with self.wallet_slots:
             proc = await asyncio.create_subprocess_exec(self.wallet_bin, *argv, stdout=asyncio.subprocess.PIPE,
                                                         stderr=asyncio.subprocess.PIPE)
-            out, err = await proc.communicate()
+            try:
+                out, err = await asyncio.wait_for(proc.communicate(), 60)
+            except asyncio.TimeoutError:
+                proc.kill()
+                await proc.wait()
+                return -1, "", "kych-wallet gave no answer within 60 s"
             return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
     @staticmethod
@@ -197,9 +201,9 @@ class Driver:
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             started = time.monotonic()
             try:
-                outcome = await asyncio.wait_for(self.run_flow(n), FLOW_DEADLINE)
+                outcome = await asyncio.wait_for(self.run_flow(n), self.args.flow_deadline)
             except asyncio.TimeoutError:
-                outcome = "lost: no end state within the flow deadline"
+                outcome = f"lost: no end state within {self.args.flow_deadline:.0f} s (stuck at {self.step_of.get(n)})"
             except Unavailable as e:
                 outcome = f"lost: no instance answered ({e})"
             except Invariant as e:
@@ -228,6 +232,7 @@ class Driver:
             return "lost: no credential was issued for this flow"
 
         # 1. /setup (bearer: the client's secret).
+        self.step_of[n] = "setup"
         status, _, text, _ = await self.call("POST", f"/setup/{client['id']}", what="setup",
                                              headers={"Authorization": f"Bearer {client['secret']}"})
         if status != 200:
@@ -235,6 +240,7 @@ class Driver:
         nonce = json.loads(text)["nonce"]
 
         # 2. /authorize/{nonce} as JSON; the browser-binding cookie comes with the first answer only.
+        self.step_of[n] = "authorize"
         state = f"state-{n}"
         query = urllib.parse.urlencode({"response_type": "code", "client_id": client["id"],
                                         "redirect_uri": client["redirect"], "state": state})
@@ -253,9 +259,11 @@ class Driver:
         if body.get("state") != state:
             raise Invariant(f"/authorize answered state {body.get('state')!r}, not {state!r}")
 
+        self.step_of[n] = "waiting for all flows to start"
         # 3. Once every flow is under way, the wallet presents (or declines) at the verifier; its webhook goes
         # through the proxy.
         await self.all_started.wait()
+        self.step_of[n] = "present"
         argv = ["present", "--wallet", wallet, deeplink] + (["--decline"] if decline else [])
         rc, _, err = await self.wallet(*argv)
         if rc != 0:
@@ -269,6 +277,7 @@ class Driver:
         shutil.rmtree(wallet, ignore_errors=True)
 
         # 4. Long-poll /status until the flow leaves pending/authorized.
+        self.step_of[n] = "status"
         final = None
         deadline = time.monotonic() + STATUS_DEADLINE
         while time.monotonic() < deadline:
@@ -289,6 +298,7 @@ class Driver:
             return f"failed: status {final} after a valid presentation"
 
         # 5. /finalize with the binding cookie: a code (or, declined, the client's error) in Location.
+        self.step_of[n] = "finalize"
         finalize_headers = {"Cookie": f"kych_binding={cookie}"} if cookie else {}
         status, headers, text, attempts = await self.call("GET", f"/finalize/{verification_id}?state={state}",
                                                           what="finalize", headers=finalize_headers)
@@ -325,6 +335,7 @@ class Driver:
             raise Invariant("a second /finalize issued a second code")
 
         # 6. /token (client_secret_post).
+        self.step_of[n] = "token"
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": client["redirect"],
                 "client_id": client["id"], "client_secret": client["secret"]}
         status, _, text, attempts = await self.call("POST", "/token", what="token", data=form)
@@ -335,6 +346,7 @@ class Driver:
         token = json.loads(text)["access_token"]
 
         # 7. /info: this flow's claims, for this flow's client.
+        self.step_of[n] = "info"
         status, _, text, _ = await self.call("GET", "/info", what="info", headers={"Authorization": f"Bearer {token}"})
         if status != 200:
             return f"failed: info answered {status}"
@@ -440,10 +452,8 @@ class Driver:
 
     async def restart_postgres(self):
         """Once, mid-run: when 40 % of the flows have ended (a fast restart: every connection is cut)."""
-        while self.running and len(self.outcome_of) < 0.4 * self.args.flows:
-            await asyncio.sleep(0.5)
-        if not self.running:
-            return
+        while len(self.outcome_of) < 0.4 * self.args.flows:
+            await asyncio.sleep(0.2)
         print("==> restarting PostgreSQL", file=sys.stderr)
         proc = await asyncio.create_subprocess_shell(self.args.pg_restart, stdout=asyncio.subprocess.DEVNULL,
                                                      stderr=asyncio.subprocess.PIPE)
@@ -462,6 +472,9 @@ class Driver:
             print(f"  {time.monotonic() - t0:6.0f} s: started {c['started']}, verified {c['verified_token']}, "
                   f"failed {sum(self.counts.failed.values()) - c['lost']}, lost {c['lost']}, kills {c['kills']}",
                   file=sys.stderr)
+            if 0 < self.in_flight <= 5 and self.all_started.is_set():
+                waiting = {n: step for n, step in self.step_of.items() if n not in self.outcome_of}
+                print(f"          still in flight: {waiting}", file=sys.stderr)
 
     async def run(self):
         # No total timeout: waiting for one of the pool's connections is the client's queue, not the server's fault.
@@ -482,8 +495,8 @@ class Driver:
             await asyncio.gather(*(self.issue(n) for n in range(self.args.flows)))
             print(f"==> {self.args.flows} credentials issued in {time.monotonic() - t:.0f} s; flows start", file=sys.stderr)
             t0 = time.monotonic()
-            background = [asyncio.create_task(self.faults()), asyncio.create_task(self.progress(t0)),
-                          asyncio.create_task(self.restart_postgres())]
+            background = [asyncio.create_task(self.faults()), asyncio.create_task(self.progress(t0))]
+            pg_restart = asyncio.create_task(self.restart_postgres())
 
             async def stop_starting():
                 await asyncio.sleep(self.args.seconds)
@@ -510,6 +523,7 @@ class Driver:
             await asyncio.gather(*flows)
             gate.cancel()
             wall = time.monotonic() - t0
+            await pg_restart  # never cut short: the database check must not meet a half-restarted server
             self.running = False
             stopper.cancel()
             for task in background:
@@ -555,7 +569,7 @@ class Driver:
         if out.returncode != 0:
             self.counts.violation(f"database check failed: {out.stderr.strip()[:300]}")
             return {}
-        return json.loads(out.stdout)
+        return json.loads(out.stdout.strip() or "{}")
 
     # The session state (status, codes, tokens) each way of ending leaves in the database.
     EXPECTED_ROWS = {
@@ -576,7 +590,7 @@ class Driver:
         if out.returncode != 0:
             self.counts.violation(f"database check failed: {out.stderr.strip()[:300]}")
             return
-        rows = json.loads(out.stdout or "null") or {}
+        rows = json.loads(out.stdout.strip() or "null") or {}
         for n, outcome in self.outcome_of.items():
             expected = next((rows_ for prefix, rows_ in self.EXPECTED_ROWS.items() if outcome.startswith(prefix)), None)
             vid = self.verification_of.get(n)
@@ -647,6 +661,8 @@ def main():
     p.add_argument("--concurrency", type=int, default=0, help="flows in flight at once (default: all of them)")
     p.add_argument("--seconds", type=float, default=1200, help="stop starting flows after this many seconds")
     p.add_argument("--ramp", type=float, default=0, help="seconds over which the flows start (default: one per 40 ms)")
+    p.add_argument("--flow-deadline", type=float, default=0,
+                   help="seconds a flow may take before it counts as lost (default: 300 + 0.4 s per flow)")
     p.add_argument("--kill-every", type=float, default=4.0, help="seconds between gateway kills")
     p.add_argument("--wallets", type=int, default=4, help="kych-wallet processes at once")
     p.add_argument("--decline", type=float, default=0.05, help="share of flows whose wallet declines")
@@ -661,9 +677,15 @@ def main():
     args = p.parse_args()
     args.concurrency = args.concurrency or args.flows
     args.ramp = args.ramp or args.flows * 0.04
+    args.flow_deadline = args.flow_deadline or 300 + 0.4 * args.flows
     driver = Driver(args)
+    # The run stops by itself: every flow has its deadline, and the whole run one more.
+    limit = args.seconds + args.flow_deadline + 300
     try:
-        wall = asyncio.run(driver.run())
+        wall = asyncio.run(asyncio.wait_for(driver.run(), limit))
+    except asyncio.TimeoutError:
+        driver.counts.violation(f"the run did not end within {limit:.0f} s")
+        wall = limit
     finally:
         driver.gateways.stop_all()
     db = driver.database_check()
