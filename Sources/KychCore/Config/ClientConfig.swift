@@ -167,13 +167,13 @@ package enum ClientRules {
         if bytes > Secrets.bcryptMaximumBytes {
             return "is longer than \(Secrets.bcryptMaximumBytes) bytes (got \(bytes)); bcrypt would ignore the rest: use a shorter secret"
         }
-        if bytes < minimumBytes {
-            return "is shorter than \(minimumSecretBytes) bytes (got \(bytes)); use e.g. secret-token:$(openssl rand -hex 24)"
-        }
         if secret.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7f }) { return "must not contain spaces or control characters" }
         let lower = secret.lowercased()
         if ["change-me", "changeme", "change_me"].contains(where: lower.contains) {
             return "is a placeholder; set a real secret (e.g. CLIENT_SECRET = ${KYCH_EXCHANGE_SECRET} from the environment)"
+        }
+        if bytes < minimumBytes {
+            return "is shorter than \(minimumSecretBytes) bytes (got \(bytes)); use e.g. secret-token:$(openssl rand -hex 24)"
         }
         return nil
     }
