@@ -1,6 +1,8 @@
 import Foundation
 import KychCore
 import KychOAuth
+import Logging
+import Synchronization
 import Testing
 
 /// Client authentication: one component, methods as strategies, the header parsers in one place.
@@ -183,5 +185,41 @@ import Testing
         #expect(limits.retryAfter(clientID: "a", address: nil) == 59 && limits.retryAfter(clientID: "b", address: nil) == 60)
         limits.recordFailure(clientID: "c", address: nil)                 // evicts "a", the oldest
         #expect(limits.retryAfter(clientID: "a", address: nil) == nil && limits.retryAfter(clientID: "b", address: nil) == 60)
+    }
+
+    /// A refusal is logged once with the client id, the reason and the source address, never the secret; reaching a
+    /// limit once more as a warning (before, only /setup and /token logged a refusal, with the client id alone).
+    @Test func failuresAreLoggedWithoutTheSecret() async throws {
+        let records = LogRecords()
+        let logger = Logger(label: "test") { _ in records }
+        let limits = FailedAuthenticationLimits(.init(perClient: 2))
+        let auth = ClientAuthenticator(clients: try await store([client()]), limits: limits, logger: logger)
+        let wrong = "secret-token:wrong-0123456789abcdefghijklmn"
+        for _ in 1...2 { await #expect(throws: FlowError.self) { try await auth.verify(post(wrong, from: "192.0.2.7")) } }
+        await #expect(throws: FlowError.self) { try await auth.verify(post(wrong + String(repeating: "x", count: 40), id: "nobody")) }
+        let lines = records.lines
+        #expect(lines.filter { $0.hasPrefix("notice client authentication failed") }.count == 3, "\(lines)")
+        #expect(lines.contains("notice client authentication failed client_id=c reason=wrong secret source=192.0.2.7"), "\(lines)")
+        #expect(lines.contains("notice client authentication failed client_id=nobody reason=secret longer than 72 bytes source=-"), "\(lines)")
+        #expect(lines.contains("warning client authentication limit reached client_id=c source=192.0.2.7"), "\(lines)")
+        #expect(!lines.contains { $0.contains("wrong-0123") })
+    }
+}
+
+/// Log lines as `level message key=value…` (keys sorted), kept for the test to read.
+final class LogRecords: LogHandler, @unchecked Sendable {
+    private let stored = Mutex<[String]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    var lines: [String] { stored.withLock { $0 } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        stored.withLock { $0.append((["\(event.level) \(event.message)"] + fields).joined(separator: " ")) }
     }
 }
