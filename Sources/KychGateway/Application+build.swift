@@ -25,6 +25,8 @@ package func buildApplication(
     extraRoutes: (Router<GatewayRequestContext>, AuthorizationServer) throws -> Void = { _, _ in }
 ) async throws -> some ApplicationProtocol {
     let signingKeys = SigningKeys(store: stores.signingKeys, encryptionSecret: config.keyEncryptionSecret)
+    // The dummy hash that unknown client ids are checked against is made at start, not in the first such request.
+    _ = Secrets.unknownClientHash
     let flow = AuthorizationServer(
         config: config,
         clients: stores.clients,
