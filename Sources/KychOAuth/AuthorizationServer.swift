@@ -38,7 +38,9 @@ package struct AuthorizationServer: Sendable {
         self.verifier = verifier
         self.logger = logger
         self.now = now
-        let authenticator = ClientAuthenticator(clients: clients, checkSecret: checkSecret)
+        let limits = FailedAuthenticationLimits(.init(perClient: config.authFailuresPerClient, perAddress: config.authFailuresPerAddress),
+                                                now: now)
+        let authenticator = ClientAuthenticator(clients: clients, limits: limits, logger: logger, checkSecret: checkSecret)
         self.authenticator = authenticator
         let openID = signingKeys.flatMap { OpenIDProvider(config: config, keys: $0, store: store, logger: logger, now: now) }
         self.openID = openID
@@ -50,7 +52,7 @@ package struct AuthorizationServer: Sendable {
         tokenEndpoint = TokenEndpoint(authenticator: authenticator, handlers: [
             AuthorizationCodeGrant(store: store, issuers: issuers, defaultLifetimeSeconds: config.accessTokenTTLSeconds,
                                    idTokens: openID?.idTokens, logger: logger, now: now),
-        ], logger: logger)
+        ])
         infoEndpoint = InfoEndpoint(store: store, logger: logger, now: now)
         tokenManagement = TokenManagement(authenticator: authenticator, store: store, issuer: config.baseURL, logger: logger, now: now)
         authorizeChecks = AuthorizeChecks.standard
@@ -59,15 +61,9 @@ package struct AuthorizationServer: Sendable {
     // MARK: setup
 
     /// `POST /setup/{client_id}` with `Authorization: Bearer <secret>`: a new session's nonce.
-    package func setup(clientID: String, authorization: String?) async throws -> String {
-        let request = ClientAuthenticationRequest(pathClientID: clientID, authorization: authorization)
-        let client: Client
-        do {
-            client = try await authenticator.authenticate(request, methods: [BearerSecretAuthentication()])
-        } catch {
-            logger.notice("setup refused", metadata: ["client_id": "\(clientID)"])
-            throw error
-        }
+    package func setup(clientID: String, authorization: String?, sourceAddress: String? = nil) async throws -> String {
+        let request = ClientAuthenticationRequest(pathClientID: clientID, authorization: authorization, sourceAddress: sourceAddress)
+        let client = try await authenticator.authenticate(request, methods: [BearerSecretAuthentication()])
         let nonce = try await createSession(for: client)
         logger.info("session created", metadata: ["client_id": "\(clientID)"])
         return nonce

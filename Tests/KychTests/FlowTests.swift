@@ -368,7 +368,7 @@ import Testing
         let harness = try await GatewayHarness.make()
         try await harness.run { flow in
             let code = try await flow.verifiedCode()
-            (try await flow.token(code: code, clientID: "other-client", secret: "secret-token:other", redirect: "https://other.example.com/cb"))
+            (try await flow.token(code: code, clientID: "other-client", secret: "secret-token:other-client-0123456789abcdefghij", redirect: "https://other.example.com/cb"))
                 .expectOAuthError("invalid_grant", status: .badRequest)
             (try await flow.token(code: code, redirect: "https://exchange.example.com/other")).expectOAuthError("invalid_grant", status: .badRequest)
             (try await flow.token(code: code, secret: "secret-token:wrong")).expectOAuthError("invalid_client", status: .unauthorized)

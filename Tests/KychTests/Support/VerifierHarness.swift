@@ -288,7 +288,7 @@ struct VerifierStack {
 /// Drives the gateway over real HTTP as the client (Taler exchange) and the browser do.
 struct GatewayBrowser {
     static let clientID = "test-client"
-    static let secret = "secret-token:e2e-secret"
+    static let secret = "secret-token:e2e-secret-0123456789abcdefghijk"
     static let redirect = "https://exchange.example.com/kyc-proof/kych"
     static let state = "E2E-STATE-0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
