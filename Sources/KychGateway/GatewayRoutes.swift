@@ -46,7 +46,8 @@ struct GatewayRoutes {
         guard let parameters = FormURLEncoding.decode(query) else {
             throw FlowError.page(status: 400, kind: .invalidRequest, message: "The query is not valid percent-encoded UTF-8.")
         }
-        let result = try await flow.authorize(AuthorizationRequest(nonce: context.parameters.get("nonce"), parameters: parameters))
+        let result = try await flow.authorize(AuthorizationRequest(nonce: context.parameters.get("nonce"), parameters: parameters,
+                                                                   sourceAddress: request.sourceAddress(peer: context.peer)))
         var response: Response
         if request.wantsJSON {
             var body: [String: JSON] = [
