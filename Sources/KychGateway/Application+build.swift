@@ -56,13 +56,13 @@ package func buildApplication(
 }
 
 /// The request context of every gateway route.
-package struct GatewayRequestContext: RemoteAddressRequestContext {
+package struct GatewayRequestContext: RequestContext {
     package var coreContext: CoreRequestContextStorage
-    /// The TCP peer (see ``SourceAddress``).
-    package let remoteAddress: SocketAddress?
+    /// The connection's peer (nil when unknown, as in router tests): see ``Request/sourceAddress(peer:)``.
+    package var peer: SocketAddress?
     package init(source: Source) {
         coreContext = .init(source: source)
-        remoteAddress = source.channel.remoteAddress
+        peer = source.channel.remoteAddress
     }
 }
 
@@ -73,7 +73,8 @@ func purgeService(_ server: AuthorizationServer, logger: Logger, every interval:
         let report = try await server.purge(retention: retention)
         if report != PurgeReport() {
             logger.info("purge", metadata: [
-                "expired_sessions": "\(report.expiredSessions)", "deleted_sessions": "\(report.deletedSessions)",
+                "expired_sessions": "\(report.expiredSessions)", "abandoned_sessions": "\(report.abandonedSessions)",
+                "deleted_sessions": "\(report.deletedSessions)",
                 "deleted_codes": "\(report.deletedCodes)", "deleted_tokens": "\(report.deletedTokens)",
             ])
         }

@@ -36,10 +36,14 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 return json(status: .init(code: status), ["error": Self.oauthCode(status), "error_description": message])
             }
             return Pages.error(status: .init(code: status), kind: kind, message: message, request: request)
-        case .retryLater(let status, let description, let seconds):
-            var response = json(status: .init(code: status), ["error": "temporarily_unavailable", "error_description": description])
-            response.headers[.retryAfter] = String(seconds)
-            return response
+        case .retryLater(let status, let kind, let seconds, let message):
+            var answer = if let kind {
+                response(for: .page(status: status, kind: kind, message: message), request: request)
+            } else {
+                json(status: .init(code: status), ["error": "temporarily_unavailable", "error_description": message])
+            }
+            answer.headers[.retryAfter] = String(seconds)
+            return answer
         case .redirect(let location):
             // The error redirect's URL carries the client's state: no Referer leaks it further.
             return Response(status: .found, headers: [.location: location, .cacheControl: "no-store", .referrerPolicy: "no-referrer"])
@@ -48,7 +52,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
     static func oauthCode(_ status: Int) -> String {
         switch status {
-        case 502, 503: "temporarily_unavailable"
+        case 429, 502, 503: "temporarily_unavailable"
         case 500...: "server_error"
         case 404: "not_found"
         case 410: "expired"

@@ -35,7 +35,7 @@ struct GatewayRoutes {
     @Sendable func setup(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let clientID = try context.parameters.require("client_id")
         let nonce = try await flow.setup(clientID: clientID, authorization: request.headers[.authorization],
-                                         sourceAddress: sourceAddress(request, context))
+                                         sourceAddress: request.sourceAddress(peer: context.peer))
         return .json(["nonce": .string(nonce)])
     }
 
@@ -47,7 +47,8 @@ struct GatewayRoutes {
         guard let parameters = FormURLEncoding.decode(query) else {
             throw FlowError.page(status: 400, kind: .invalidRequest, message: "The query is not valid percent-encoded UTF-8.")
         }
-        let result = try await flow.authorize(AuthorizationRequest(nonce: context.parameters.get("nonce"), parameters: parameters))
+        let result = try await flow.authorize(AuthorizationRequest(nonce: context.parameters.get("nonce"), parameters: parameters,
+                                                                   sourceAddress: request.sourceAddress(peer: context.peer)))
         var response: Response
         if request.wantsJSON {
             var body: [String: JSON] = [
@@ -93,11 +94,6 @@ struct GatewayRoutes {
         return Response(status: .found, headers: [.location: location, .cacheControl: "no-store", .referrerPolicy: "no-referrer"])
     }
 
-    /// Where `request` came from (``SourceAddress``).
-    func sourceAddress(_ request: Request, _ context: GatewayRequestContext) -> String? {
-        SourceAddress(binding: flow.config.binding).of(request, peer: context.remoteAddress)
-    }
-
     /// The form body of a back-channel request (`/token`, `/revoke`, `/introspect`), its `Authorization` header and source.
     func formRequest(_ request: Request, _ context: GatewayRequestContext) async throws -> TokenRequest {
         let body = try await request.body.collect(upTo: 64 * 1024)
@@ -106,7 +102,7 @@ struct GatewayRoutes {
             throw FlowError.invalidRequest("the parameter \(repeated) appears more than once")
         }
         guard let form = FormURLEncoding.decode(text) else { throw FlowError.invalidRequest("the form body is not valid percent-encoded UTF-8") }
-        return TokenRequest(form: form, authorization: request.headers[.authorization], sourceAddress: sourceAddress(request, context))
+        return TokenRequest(form: form, authorization: request.headers[.authorization], sourceAddress: request.sourceAddress(peer: context.peer))
     }
 
     @Sendable func token(_ request: Request, context: GatewayRequestContext) async throws -> Response {

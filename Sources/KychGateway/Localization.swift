@@ -150,6 +150,12 @@ struct PageText: Sendable {
                 .notVerifiedYet: ErrorText(title: "Not confirmed yet",
                     happened: "You have not confirmed the request in your swiyu wallet yet.",
                     next: "Go back to the previous page, confirm in your swiyu wallet, then continue."),
+                .tooManyRequests: ErrorText(title: "Too many attempts",
+                    happened: "Too many identity checks were started in a short time.",
+                    next: "Please wait a minute, then try again."),
+                .busy: ErrorText(title: "Service busy",
+                    happened: "Too many identity checks for this service are under way right now.",
+                    next: "Please wait a minute, then try again."),
             ])
     }()
 
@@ -223,6 +229,12 @@ struct PageText: Sendable {
                 .notVerifiedYet: ErrorText(title: "Noch nicht bestätigt",
                     happened: "Sie haben die Anfrage in Ihrer swiyu-Wallet noch nicht bestätigt.",
                     next: "Gehen Sie zur vorherigen Seite zurück, bestätigen Sie in Ihrer swiyu-Wallet und fahren Sie dann fort."),
+                .tooManyRequests: ErrorText(title: "Zu viele Versuche",
+                    happened: "In kurzer Zeit wurden zu viele Identitätsprüfungen gestartet.",
+                    next: "Bitte warten Sie eine Minute und versuchen Sie es dann erneut."),
+                .busy: ErrorText(title: "Dienst ausgelastet",
+                    happened: "Für diesen Dienst laufen gerade zu viele Identitätsprüfungen.",
+                    next: "Bitte warten Sie eine Minute und versuchen Sie es dann erneut."),
             ])
     }()
 
@@ -297,6 +309,12 @@ struct PageText: Sendable {
                 .notVerifiedYet: ErrorText(title: "Pas encore confirmé",
                     happened: "Vous n’avez pas encore confirmé la demande dans votre wallet swiyu.",
                     next: "Revenez à la page précédente, confirmez dans votre wallet swiyu, puis continuez."),
+                .tooManyRequests: ErrorText(title: "Trop de tentatives",
+                    happened: "Trop de vérifications d’identité ont été lancées en peu de temps.",
+                    next: "Veuillez patienter une minute, puis réessayer."),
+                .busy: ErrorText(title: "Service surchargé",
+                    happened: "Trop de vérifications d’identité sont en cours pour ce service.",
+                    next: "Veuillez patienter une minute, puis réessayer."),
             ])
     }()
 
@@ -371,6 +389,12 @@ struct PageText: Sendable {
                 .notVerifiedYet: ErrorText(title: "Non ancora confermato",
                     happened: "Non ha ancora confermato la richiesta nel suo wallet swiyu.",
                     next: "Torni alla pagina precedente, confermi nel wallet swiyu e poi prosegua."),
+                .tooManyRequests: ErrorText(title: "Troppi tentativi",
+                    happened: "Sono state avviate troppe verifiche d’identità in poco tempo.",
+                    next: "Attenda un minuto e poi riprovi."),
+                .busy: ErrorText(title: "Servizio sovraccarico",
+                    happened: "Per questo servizio sono in corso troppe verifiche d’identità.",
+                    next: "Attenda un minuto e poi riprovi."),
             ])
     }()
 }

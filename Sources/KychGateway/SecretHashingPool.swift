@@ -22,11 +22,11 @@ package final class SecretHashingPool: Sendable {
         capacity = threads + (waiting ?? 16 * threads)
     }
 
-    /// Runs `work` on the pool; throws ``FlowError/retryLater(status:description:seconds:)`` (503) when full.
+    /// Runs `work` on the pool; throws ``FlowError/retryLater(status:kind:seconds:message:)`` (503) when full.
     package func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
         guard admitted.add(1, ordering: .relaxed).newValue <= capacity else {
             admitted.subtract(1, ordering: .relaxed)
-            throw FlowError.retryLater(status: 503, description: "too many client secrets to check at once; retry shortly", seconds: 1)
+            throw FlowError.retryLater(status: 503, kind: nil, seconds: 1, message: "too many client secrets to check at once; retry shortly")
         }
         defer { admitted.subtract(1, ordering: .relaxed) }
         return try await pool.runIfActive(work)

@@ -18,6 +18,10 @@ package struct AuthorizationServer: Sendable {
     /// OpenID Connect: ID tokens, `/userinfo` and the discovery document; nil without `BASE_URL` or signing keys.
     package let openID: OpenIDProvider?
     package let authorizeChecks: [any AuthorizeCheck]
+    /// The limits on sessions that nonce-less `/authorize` requests start.
+    package let admission: SessionAdmission
+    /// The key of the browser-binding cookies (see ``bindingCookie(nonce:)``).
+    let bindingKey: SharedKey
     package let logger: Logger
     /// The one clock every rule reads.
     package let now: @Sendable () -> Date
@@ -56,6 +60,8 @@ package struct AuthorizationServer: Sendable {
         infoEndpoint = InfoEndpoint(store: store, logger: logger, now: now)
         tokenManagement = TokenManagement(authenticator: authenticator, store: store, issuer: config.baseURL, logger: logger, now: now)
         authorizeChecks = AuthorizeChecks.standard
+        admission = SessionAdmission(limits: config.authorizeWithoutSetup)
+        bindingKey = SharedKey(name: "browser-binding-v1", store: store)
     }
 
     // MARK: setup
@@ -64,16 +70,17 @@ package struct AuthorizationServer: Sendable {
     package func setup(clientID: String, authorization: String?, sourceAddress: String? = nil) async throws -> String {
         let request = ClientAuthenticationRequest(pathClientID: clientID, authorization: authorization, sourceAddress: sourceAddress)
         let client = try await authenticator.authenticate(request, methods: [BearerSecretAuthentication()])
-        let nonce = try await createSession(for: client)
+        let nonce = try await createSession(for: client, withoutSetup: false)
         logger.info("session created", metadata: ["client_id": "\(clientID)"])
         return nonce
     }
 
-    func createSession(for client: Client) async throws -> String {
+    func createSession(for client: Client, withoutSetup: Bool) async throws -> String {
         let nonce = Secrets.randomToken(bytes: config.nonceBytes)
         let now = now()
         let session = NewSession(clientID: client.clientID, sessionID: UUID().uuidString.lowercased(), nonce: nonce,
-                                 createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(config.sessionTTLMinutes * 60)))
+                                 createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(config.sessionTTLMinutes * 60)),
+                                 withoutSetup: withoutSetup)
         guard try await store.createSession(session) else {
             throw FlowError.oauth(status: 401, error: "invalid_client", description: "unknown client")
         }
@@ -243,12 +250,18 @@ package struct AuthorizationServer: Sendable {
 
     // MARK: purge
 
-    /// Marks waiting sessions past their expiry `expired`, and deletes what expired more than `retention` ago.
+    /// Marks waiting sessions past their expiry `expired`, and so those started without `/setup` that nobody has watched
+    /// for `AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES`: neither a page polling `/status` or reloading (each claims a verifier
+    /// check) nor a verifier answer. Then deletes what expired more than `retention` ago.
     package func purge(retention: TimeInterval) async throws -> PurgeReport {
         let now = now()
-        let expired = try await store.applyToExpiredSessions(SessionMachine(now: now).timedOut(), expiredBy: now)
+        let machine = SessionMachine(now: now)
+        let idleSince = now.addingTimeInterval(-TimeInterval(config.authorizeWithoutSetup.idleMinutes * 60))
+        let abandoned = try await store.applyToIdleSessionsWithoutSetup(machine.abandoned(), idleSince: idleSince)
+        let expired = try await store.applyToExpiredSessions(machine.timedOut(), expiredBy: now)
         var report = try await store.deleteExpired(before: now.addingTimeInterval(-retention))
         report.expiredSessions = expired
+        report.abandonedSessions = abandoned
         return report
     }
 }

@@ -10,9 +10,9 @@ package enum FlowError: Error, Sendable, Equatable {
     case page(status: Int, kind: PageError, message: String)
     /// Sent back to the client's (validated) redirect URI.
     case redirect(String)
-    /// Refused for now: JSON `temporarily_unavailable` with `Retry-After: seconds` (429 after too many failed
-    /// client authentications, 503 while the secret-checking threads are full).
-    case retryLater(status: Int, description: String, seconds: Int)
+    /// An overload answer (429 or 503) with `Retry-After: seconds`, JSON `temporarily_unavailable`; where `kind` is
+    /// set (a browser's route), a page for a browser and JSON for a client that asks for it.
+    case retryLater(status: Int, kind: PageError?, seconds: Int, message: String)
 
     package static func invalidRequest(_ d: String) -> FlowError { .oauth(status: 400, error: "invalid_request", description: d) }
     package static func invalidGrant(_ d: String) -> FlowError { .oauth(status: 400, error: "invalid_grant", description: d) }
@@ -31,12 +31,13 @@ package enum FlowError: Error, Sendable, Equatable {
 /// The situations the verification pages explain to a person; each has its own localized text.
 package enum PageError: String, CaseIterable, Sendable {
     case invalidRequest, unknownLink, unknownClient, invalidRedirect, expired, finished, verifierDown,
-         internalError, unknownVerification, differentBrowser, notVerifiedYet
+         internalError, unknownVerification, differentBrowser, notVerifiedYet, tooManyRequests, busy
 
     /// The kind for a status when nothing more specific is known (errors raised outside the flow).
     package init(status: Int) {
         switch status {
         case 410: self = .expired
+        case 429: self = .tooManyRequests
         case 502, 503, 504: self = .verifierDown
         case 500...: self = .internalError
         case 404: self = .unknownVerification
@@ -45,7 +46,7 @@ package enum PageError: String, CaseIterable, Sendable {
     }
 
     /// Whether sending the same request again may help (the page then offers "Try again").
-    package var isTransient: Bool { self == .verifierDown || self == .internalError }
+    package var isTransient: Bool { [.verifierDown, .internalError, .tooManyRequests, .busy].contains(self) }
 }
 
 /// Builds redirect URIs with OAuth parameters, appending to an existing query with `&`.

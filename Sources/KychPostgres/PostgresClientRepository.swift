@@ -17,14 +17,14 @@ package struct PostgresClientRepository: ClientRepository {
         client_id, secret_hash, verifier_url, verifier_management_api_path, verifier_query, verifier_bearer_token,
         redirect_uri, accepted_issuer_dids, default_scope, failure_error, webhook_api_key_header, webhook_api_key_value,
         redirect_uris, client_name, require_pkce, id_token_claims, id_token_signing_alg, access_token_format,
-        access_token_ttl_seconds
+        access_token_ttl_seconds, allow_authorize_without_setup
         """
 
     static func decode(_ row: PostgresRow) throws -> Client {
         let (id, hash, url, path, query, bearer, redirect, dids, scope, failure, header, value) = try row.decode(
             (String, String?, String, String, String, String?, String, [String], [String]?, String, String?, String?).self)
         let r = row.makeRandomAccess()
-        return Client(clientID: id, secretHash: hash, verifierURL: url, verifierManagementAPIPath: path,
+        var client = Client(clientID: id, secretHash: hash, verifierURL: url, verifierManagementAPIPath: path,
                       verifierQuery: VerifierQueryLanguage(rawValue: query) ?? .dcql, verifierBearerToken: bearer,
                       redirectURI: redirect, acceptedIssuerDIDs: dids, defaultScope: scope,
                       failureError: FailureError(rawValue: failure) ?? .accessDenied,
@@ -34,6 +34,8 @@ package struct PostgresClientRepository: ClientRepository {
                       idTokenSigningAlg: try r[16].decode(String?.self),
                       accessTokenFormat: AccessTokenFormat(rawValue: try r[17].decode(String.self)) ?? .opaque,
                       accessTokenTTLSeconds: try r[18].decode(Int?.self))
+        client.allowsAuthorizeWithoutSetup = try r[19].decode(Bool.self)
+        return client
     }
 
     package func listClients() async throws -> [Client] {
@@ -96,12 +98,12 @@ package struct PostgresClientRepository: ClientRepository {
             INSERT INTO oauth2gw.clients (client_id, secret_hash, client_type, verifier_url, verifier_management_api_path,
               verifier_query, verifier_bearer_token, redirect_uri, accepted_issuer_dids, default_scope, failure_error,
               webhook_api_key_header, webhook_api_key_value, redirect_uris, client_name, require_pkce, id_token_claims,
-              id_token_signing_alg, access_token_format, access_token_ttl_seconds)
+              id_token_signing_alg, access_token_format, access_token_ttl_seconds, allow_authorize_without_setup)
             VALUES (\(c.clientID), \(c.secretHash), \(type), \(c.verifierURL), \(c.verifierManagementAPIPath),
               \(c.verifierQuery.rawValue), \(c.verifierBearerToken), \(c.redirectURI), \(c.acceptedIssuerDIDs),
               \(c.defaultScope), \(c.failureError.rawValue), \(c.webhookAPIKeyHeader), \(c.webhookAPIKeyValue),
               \(c.additionalRedirectURIs), \(c.clientName), \(c.requirePKCE), \(c.idTokenClaims), \(c.idTokenSigningAlg),
-              \(c.accessTokenFormat.rawValue), \(c.accessTokenTTLSeconds))
+              \(c.accessTokenFormat.rawValue), \(c.accessTokenTTLSeconds), \(c.allowsAuthorizeWithoutSetup))
             """, logger: logger)
     }
 
@@ -117,7 +119,8 @@ package struct PostgresClientRepository: ClientRepository {
               webhook_api_key_value = \(c.webhookAPIKeyValue), redirect_uris = \(c.additionalRedirectURIs),
               client_name = \(c.clientName), require_pkce = \(c.requirePKCE), id_token_claims = \(c.idTokenClaims),
               id_token_signing_alg = \(c.idTokenSigningAlg), access_token_format = \(c.accessTokenFormat.rawValue),
-              access_token_ttl_seconds = \(c.accessTokenTTLSeconds), updated_at = now()
+              access_token_ttl_seconds = \(c.accessTokenTTLSeconds),
+              allow_authorize_without_setup = \(c.allowsAuthorizeWithoutSetup), updated_at = now()
             WHERE client_id = \(c.clientID) RETURNING 1
             """, logger: logger)
         for try await _ in rows { return true }

@@ -19,7 +19,8 @@ package struct PostgresFlowStore: FlowStore {
         s.session_serial, c.client_id, s.session_id, s.nonce, s.status, s.redirect_uri, s.state, s.scope,
         s.browser_binding_hash, s.verification_id, s.request_nonce, s.verification_url, s.verification_deeplink,
         s.last_checked_at, s.claims::text, s.credential_vct, s.credential_issuer, s.failure_kind, s.failure_code,
-        s.failure_description, s.created_at, s.expires_at, s.finished_at, s.verified_at, s.code_challenge, s.openid, s.oidc_nonce
+        s.failure_description, s.created_at, s.expires_at, s.finished_at, s.verified_at, s.code_challenge, s.openid, s.oidc_nonce,
+        s.without_setup
         """
     static let sessionFrom = "oauth2gw.verification_sessions s JOIN oauth2gw.clients c ON c.client_serial = s.client_serial"
 
@@ -48,6 +49,7 @@ package struct PostgresFlowStore: FlowStore {
             finishedAt: try r[22].decode(Date?.self))
         session.openid = try r[25].decode(Bool.self)
         session.oidcNonce = try r[26].decode(String?.self)
+        session.withoutSetup = try r[27].decode(Bool.self)
         return session
     }
 
@@ -94,6 +96,7 @@ package struct PostgresFlowStore: FlowStore {
         var condition = switch target {
         case .session(let serial): "session_serial = \(try bind(serial))"
         case .expiredBy(let date): "expires_at <= \(try bind(date))"
+        case .idleWithoutSetup(let date): "without_setup AND COALESCE(last_checked_at, created_at) <= \(try bind(date))"
         }
         condition += " AND status = ANY(\(try bind(transition.from.map(\.rawValue).sorted())))"
         if let unexpired = transition.unexpiredAt { condition += " AND expires_at > \(try bind(unexpired))" }
@@ -103,8 +106,8 @@ package struct PostgresFlowStore: FlowStore {
 
     package func createSession(_ new: NewSession) async throws -> Bool {
         try await exists("""
-            INSERT INTO oauth2gw.verification_sessions (client_serial, session_id, nonce, created_at, expires_at)
-            SELECT client_serial, \(new.sessionID), \(new.nonce), \(new.createdAt), \(new.expiresAt)
+            INSERT INTO oauth2gw.verification_sessions (client_serial, session_id, nonce, created_at, expires_at, without_setup)
+            SELECT client_serial, \(new.sessionID), \(new.nonce), \(new.createdAt), \(new.expiresAt), \(new.withoutSetup)
             FROM oauth2gw.clients WHERE client_id = \(new.clientID)
             RETURNING 1
             """)
@@ -224,6 +227,24 @@ package struct PostgresFlowStore: FlowStore {
         var count = 0
         for try await _ in try await client.query(try Self.update(transition, .expiredBy(expiredBy)), logger: logger) { count += 1 }
         return count
+    }
+
+    package func applyToIdleSessionsWithoutSetup(_ transition: SessionTransition, idleSince: Date) async throws -> Int {
+        var count = 0
+        for try await _ in try await client.query(try Self.update(transition, .idleWithoutSetup(idleSince)), logger: logger) { count += 1 }
+        return count
+    }
+
+    package func countSessionsWithoutSetup(clientID: String, statuses: Set<SessionStatus>, expiringAfter: Date, limit: Int) async throws -> Int {
+        let rows = try await client.query("""
+            SELECT count(*) FROM (
+              SELECT 1 FROM oauth2gw.verification_sessions s
+              WHERE s.client_serial = (SELECT client_serial FROM oauth2gw.clients WHERE client_id = \(clientID))
+                AND s.without_setup AND s.status = ANY(\(statuses.map(\.rawValue).sorted())) AND s.expires_at > \(expiringAfter)
+              LIMIT \(limit)) AS waiting
+            """, logger: logger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
     }
 
     package func deleteExpired(before cutoff: Date) async throws -> PurgeReport {

@@ -12,7 +12,7 @@ package struct SQLiteClientRepository: ClientRepository {
     }
 
     static func decode(_ row: SQLiteRow) -> Client {
-        Client(clientID: row.string("client_id") ?? "", secretHash: row.string("secret_hash"),
+        var client = Client(clientID: row.string("client_id") ?? "", secretHash: row.string("secret_hash"),
                verifierURL: row.string("verifier_url") ?? "",
                verifierManagementAPIPath: row.string("verifier_management_api_path") ?? ClientConfig.defaultManagementAPIPath,
                verifierQuery: row.string("verifier_query").flatMap(VerifierQueryLanguage.init(rawValue:)) ?? .dcql,
@@ -25,6 +25,8 @@ package struct SQLiteClientRepository: ClientRepository {
                idTokenSigningAlg: row.string("id_token_signing_alg"),
                accessTokenFormat: row.string("access_token_format").flatMap(AccessTokenFormat.init(rawValue:)) ?? .opaque,
                accessTokenTTLSeconds: row.int("access_token_ttl_seconds").map(Int.init))
+        client.allowsAuthorizeWithoutSetup = row.int("allow_authorize_without_setup") != 0
+        return client
     }
 
     package func listClients() async throws -> [Client] {
@@ -80,7 +82,8 @@ package struct SQLiteClientRepository: ClientRepository {
          .list(c.acceptedIssuerDIDs), .list(c.defaultScope), .text(c.failureError.rawValue), .text(c.webhookAPIKeyHeader),
          .text(c.webhookAPIKeyValue), .list(c.additionalRedirectURIs), .text(c.clientName), .integer(c.requirePKCE ? 1 : 0),
          .integer(c.idTokenClaims ? 1 : 0), .text(c.idTokenSigningAlg), .text(c.accessTokenFormat.rawValue),
-         c.accessTokenTTLSeconds.map { .integer($0) } ?? .null, .date(Date()), .text(c.clientID)]
+         c.accessTokenTTLSeconds.map { .integer($0) } ?? .null, .integer(c.allowsAuthorizeWithoutSetup ? 1 : 0), .date(Date()),
+         .text(c.clientID)]
     }
 
     private static func insert(_ c: Client, _ tx: SQLiteDatabase.Transaction) async throws {
@@ -88,8 +91,9 @@ package struct SQLiteClientRepository: ClientRepository {
             INSERT INTO clients (secret_hash, client_type, verifier_url, verifier_management_api_path, verifier_query,
               verifier_bearer_token, redirect_uri, accepted_issuer_dids, default_scope, failure_error,
               webhook_api_key_header, webhook_api_key_value, redirect_uris, client_name, require_pkce, id_token_claims,
-              id_token_signing_alg, access_token_format, access_token_ttl_seconds, updated_at, client_id, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              id_token_signing_alg, access_token_format, access_token_ttl_seconds, allow_authorize_without_setup, updated_at,
+              client_id, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, values(c) + [.date(Date())])
     }
 
@@ -99,7 +103,7 @@ package struct SQLiteClientRepository: ClientRepository {
               verifier_query = ?, verifier_bearer_token = ?, redirect_uri = ?, accepted_issuer_dids = ?, default_scope = ?,
               failure_error = ?, webhook_api_key_header = ?, webhook_api_key_value = ?, redirect_uris = ?, client_name = ?,
               require_pkce = ?, id_token_claims = ?, id_token_signing_alg = ?, access_token_format = ?, access_token_ttl_seconds = ?,
-              updated_at = ?
+              allow_authorize_without_setup = ?, updated_at = ?
             WHERE client_id = ? RETURNING 1
             """, values(c)).isEmpty
     }

@@ -38,6 +38,7 @@ package struct SQLiteFlowStore: FlowStore {
             verifiedAt: row.date("verified_at"), createdAt: row.date("created_at") ?? Date(), expiresAt: row.date("expires_at") ?? Date(), finishedAt: row.date("finished_at"))
         session.openid = row.int("openid") == 1
         session.oidcNonce = row.string("oidc_nonce")
+        session.withoutSetup = row.int("without_setup") == 1
         return session
     }
 
@@ -73,6 +74,9 @@ package struct SQLiteFlowStore: FlowStore {
         case .expiredBy(let date):
             condition = "expires_at <= ?"
             binds.append(.date(date))
+        case .idleWithoutSetup(let date):
+            condition = "without_setup = 1 AND COALESCE(last_checked_at, created_at) <= ?"
+            binds.append(.date(date))
         }
         let states = transition.from.map(\.rawValue).sorted()
         condition += " AND status IN (" + states.map { _ in "?" }.joined(separator: ", ") + ")"
@@ -88,9 +92,10 @@ package struct SQLiteFlowStore: FlowStore {
 
     package func createSession(_ new: NewSession) async throws -> Bool {
         try await !db.rows("""
-            INSERT INTO verification_sessions (client_serial, session_id, nonce, created_at, expires_at)
-            SELECT client_serial, ?, ?, ?, ? FROM clients WHERE client_id = ? RETURNING 1
-            """, [.text(new.sessionID), .text(new.nonce), .date(new.createdAt), .date(new.expiresAt), .text(new.clientID)]).isEmpty
+            INSERT INTO verification_sessions (client_serial, session_id, nonce, created_at, expires_at, without_setup)
+            SELECT client_serial, ?, ?, ?, ?, ? FROM clients WHERE client_id = ? RETURNING 1
+            """, [.text(new.sessionID), .text(new.nonce), .date(new.createdAt), .date(new.expiresAt), .integer(new.withoutSetup ? 1 : 0),
+                  .text(new.clientID)]).isEmpty
     }
 
     package func session(nonce: String) async throws -> VerificationSession? {
@@ -200,6 +205,23 @@ package struct SQLiteFlowStore: FlowStore {
     package func applyToExpiredSessions(_ transition: SessionTransition, expiredBy: Date) async throws -> Int {
         let (sql, binds) = Self.update(transition, .expiredBy(expiredBy))
         return try await db.rows(sql, binds).count
+    }
+
+    package func applyToIdleSessionsWithoutSetup(_ transition: SessionTransition, idleSince: Date) async throws -> Int {
+        let (sql, binds) = Self.update(transition, .idleWithoutSetup(idleSince))
+        return try await db.rows(sql, binds).count
+    }
+
+    package func countSessionsWithoutSetup(clientID: String, statuses: Set<SessionStatus>, expiringAfter: Date, limit: Int) async throws -> Int {
+        let states = statuses.map(\.rawValue).sorted()
+        let rows = try await db.rows("""
+            SELECT count(*) AS waiting FROM (
+              SELECT 1 FROM verification_sessions
+              WHERE client_serial = (SELECT client_serial FROM clients WHERE client_id = ?) AND without_setup = 1
+                AND status IN (\(states.map { _ in "?" }.joined(separator: ", "))) AND expires_at > ?
+              LIMIT ?)
+            """, [.text(clientID)] + states.map { .text($0) } + [.date(expiringAfter), .integer(limit)])
+        return rows.first?.int("waiting").map(Int.init) ?? 0
     }
 
     package func deleteExpired(before cutoff: Date) async throws -> PurgeReport {

@@ -201,6 +201,15 @@ enum SQLiteSchema {
             "ALTER TABLE clients ADD COLUMN access_token_format TEXT NOT NULL DEFAULT 'opaque' CHECK (access_token_format IN ('opaque', 'jwt'))",
             "ALTER TABLE clients ADD COLUMN access_token_ttl_seconds INTEGER CHECK (access_token_ttl_seconds BETWEEN 60 AND 2592000)",
         ]),
+        // oauth2gw-0006: limits on nonce-less /authorize.
+        Migration(number: 9, name: "authorize without setup", statements: [
+            "ALTER TABLE clients ADD COLUMN allow_authorize_without_setup INTEGER NOT NULL DEFAULT 1 CHECK (allow_authorize_without_setup IN (0, 1))",
+            "ALTER TABLE verification_sessions ADD COLUMN without_setup INTEGER NOT NULL DEFAULT 0 CHECK (without_setup IN (0, 1))",
+            """
+            CREATE INDEX verification_sessions_without_setup
+              ON verification_sessions (client_serial, status, expires_at) WHERE without_setup = 1
+            """,
+        ]),
         // verifier-0002: claim leases and the verified issuer.
         Migration(number: 10, name: "verifier claim lease", statements: [
             "ALTER TABLE verifier_verifications ADD COLUMN claim_count INTEGER NOT NULL DEFAULT 0",

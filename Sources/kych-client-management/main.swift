@@ -72,6 +72,8 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .customLong("access-token-ttl-seconds"),
             help: "Access token lifetime for this client, 60 to 2592000 seconds (\"\" for the gateway's ACCESS_TOKEN_TTL_SECONDS).")
     var accessTokenTTLSeconds: String?
+    @Option(help: "Whether a standard authorization request without /setup may start a session: yes (default) or no.")
+    var allowAuthorizeWithoutSetup: String?
 
     static func yesNo(_ value: String, flag: String) throws -> Bool {
         switch value.lowercased() {
@@ -114,6 +116,9 @@ struct ClientOptions: ParsableArguments {
         }
         if let requirePkce { client.requirePKCE = try Self.yesNo(requirePkce, flag: "--require-pkce") }
         if let idTokenClaims { client.idTokenClaims = try Self.yesNo(idTokenClaims, flag: "--id-token-claims") }
+        if let allowAuthorizeWithoutSetup {
+            client.allowsAuthorizeWithoutSetup = try Self.yesNo(allowAuthorizeWithoutSetup, flag: "--allow-authorize-without-setup")
+        }
         if let idTokenSigningAlg {
             guard idTokenSigningAlg.isEmpty || ClientConfig.signingAlgorithms.contains(idTokenSigningAlg.uppercased()) else {
                 throw CLIError("--id-token-signing-alg must be ES256 or RS256")
@@ -210,6 +215,7 @@ extension ClientManagement {
                 ("id_token_signing_alg", c.idTokenSigningAlg ?? "(gateway default)"),
                 ("access_token_format", c.accessTokenFormat.rawValue),
                 ("access_token_ttl_seconds", c.accessTokenTTLSeconds.map(String.init) ?? "(gateway default)"),
+                ("authorize_without_setup", c.allowsAuthorizeWithoutSetup ? "yes" : "no"),
                 ("accepted_issuer_dids", "{" + c.acceptedIssuerDIDs.joined(separator: ", ") + "}"),
                 ("default_scope", c.defaultScope.map { "{" + $0.joined(separator: ", ") + "}" } ?? "(gateway default)"),
                 ("failure_error", c.failureError.rawValue),

@@ -75,9 +75,9 @@ import Testing
         let f = try await FlowFixture()
         let started = try await f.authorize(nonce: nil, scope: nil)
         #expect(started.session.clientID == "exchange" && started.session.scope == ["given_name", "family_name", "age_over_18"])
-        // A reload shows the same verification and sets no second cookie.
+        // A reload shows the same verification, with the same binding cookie.
         let again = try await f.authorize(nonce: started.session.nonce)
-        #expect(again.verification == started.verification && again.bindingCookie == nil)
+        #expect(again.verification == started.verification && again.bindingCookie == started.bindingCookie)
         #expect(await f.verifier.created.count == 1)
     }
 

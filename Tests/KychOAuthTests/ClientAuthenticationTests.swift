@@ -136,7 +136,7 @@ import Testing
         }
         #expect(await checks.value == 4)
         clock.advance(10)
-        let limited = FlowError.retryLater(status: 429, description: "too many failed client authentications; retry in 50 s", seconds: 50)
+        let limited = FlowError.retryLater(status: 429, kind: nil, seconds: 50, message: "too many failed client authentications; retry in 50 s")
         await #expect(throws: limited) { try await auth.verify(post(wrong, from: "192.0.2.4")) }
         await #expect(throws: limited) { try await fresh.verify(post(Self.secret, from: "192.0.2.4")) }   // not yet remembered
         await #expect(throws: limited) { try await auth.verify(post(wrong)) }
@@ -160,8 +160,7 @@ import Testing
             }
         }
         #expect(try await auth.verify(post(Self.secret, from: other)).clientID == "c")
-        await #expect(throws: FlowError.retryLater(status: 429, description: "too many failed client authentications; retry in 60 s",
-                                                   seconds: 60)) {
+        await #expect(throws: FlowError.retryLater(status: 429, kind: nil, seconds: 60, message: "too many failed client authentications; retry in 60 s")) {
             try await auth.verify(post(Self.secret, id: "x4", from: attacker))
         }
         #expect(await checks.value == 4)

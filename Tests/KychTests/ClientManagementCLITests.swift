@@ -167,6 +167,9 @@ import Testing
         let confidential = try cli(["show", "exchange_production"]).stdout
         #expect(confidential.contains("require_pkce                  yes") && confidential.contains("client_name                   Exchange"))
         #expect(try cli(["update", "exchange_production", "--require-pkce", "maybe"]).stderr.contains("--require-pkce must be yes or no"))
+        #expect(confidential.contains("authorize_without_setup       yes"))
+        #expect(try cli(["update", "exchange_production", "--allow-authorize-without-setup", "no"]).status == 0)
+        #expect(try cli(["show", "exchange_production"]).stdout.contains("authorize_without_setup       no"))
     }
 
     @Test func invalidConfigIsReportedWithoutStack() throws {

@@ -397,7 +397,9 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
                     "CLIENT_AUTH_FAILURES_PER_ADDRESS", "CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL",
                     "VERIFIER_MANAGEMENT_API_PATH", "REDIRECT_URI", "ACCEPTED_ISSUER_DIDS", "DEFAULT_SCOPE", "VERIFIER_QUERY",
                     "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR", "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE", "ID_TOKEN_SIGNING_ALG",
-                    "CLIENT_TYPE", "REDIRECT_URIS", "CLIENT_NAME", "REQUIRE_PKCE", "ID_TOKEN_CLAIMS", "ACCESS_TOKEN_FORMAT"] {
+                    "CLIENT_TYPE", "REDIRECT_URIS", "CLIENT_NAME", "REQUIRE_PKCE", "ID_TOKEN_CLAIMS", "ACCESS_TOKEN_FORMAT",
+                    "ALLOW_AUTHORIZE_WITHOUT_SETUP", "AUTHORIZE_WITHOUT_SETUP_PER_ADDRESS", "AUTHORIZE_WITHOUT_SETUP_PER_CLIENT",
+                    "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES"] {
             #expect(text.contains("\n\(key) =") || text.contains("#\(key) ="), "contrib/kych.conf lacks \(key)")
         }
     }

@@ -60,6 +60,7 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             changed.additionalRedirectURIs = []
             changed.clientName = nil
             changed.requirePKCE = false
+            changed.allowsAuthorizeWithoutSetup = false
             try await repo.updateClient(changed)
             #expect(try await repo.client(id: "c1") == changed)
             var unknown = Self.client
@@ -235,6 +236,51 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             #expect(report.deletedTokens == 0 && report.deletedCodes == 0 && report.deletedSessions == 1)
             report = try await flow.deleteExpired(before: Self.now.addingTimeInterval(2000))
             #expect(report.deletedTokens == 1 && report.deletedCodes == 1 && report.deletedSessions == 2)
+        }
+    }
+
+    @Test(arguments: FlowBackend.allCases)
+    func sessionsWithoutSetupAreCountedAndPurgedWhenIdle(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            var other = Self.client
+            other.clientID = "c2"
+            try await clients.createClient(other)
+            func create(_ n: Int, client: String = "c1", withoutSetup: Bool = true, expiresIn: TimeInterval = 900) async throws -> Int64 {
+                _ = try await flow.createSession(NewSession(clientID: client, sessionID: "s\(n)", nonce: "n\(n)", createdAt: Self.now,
+                                                            expiresAt: Self.now.addingTimeInterval(expiresIn), withoutSetup: withoutSetup))
+                return try #require(try await flow.session(nonce: "n\(n)")).serial
+            }
+            let machine = SessionMachine(now: Self.now)
+            let waiting: Set<SessionStatus> = [.pending, .authorized]
+            let pending = try await create(1)
+            let authorized = try await create(2)
+            #expect(try await flow.apply(machine.verificationCreated(Self.request("b"), Self.verification("v2")), toSession: authorized))
+            _ = try await create(3, withoutSetup: false)                  // a /setup session
+            _ = try await create(4, client: "c2")                         // another client's
+            _ = try await create(5, expiresIn: -1)                        // past its expiry
+            let verified = try await Self.verifiedSession(flow, 6)        // /setup, verified
+            #expect(try await flow.session(serial: pending)?.withoutSetup == true)
+            #expect(try await flow.session(serial: verified)?.withoutSetup == false)
+
+            #expect(try await flow.countSessionsWithoutSetup(clientID: "c1", statuses: waiting, expiringAfter: Self.now, limit: 100) == 2)
+            #expect(try await flow.countSessionsWithoutSetup(clientID: "c1", statuses: waiting, expiringAfter: Self.now, limit: 1) == 1)
+            #expect(try await flow.countSessionsWithoutSetup(clientID: "c1", statuses: [.pending], expiringAfter: Self.now, limit: 100) == 1)
+            #expect(try await flow.countSessionsWithoutSetup(clientID: "c2", statuses: waiting, expiringAfter: Self.now, limit: 100) == 1)
+            #expect(try await flow.countSessionsWithoutSetup(clientID: "nobody", statuses: waiting, expiringAfter: Self.now, limit: 100) == 0)
+
+            // Idle: the last verifier check, or (none) the creation, at or before the cut-off.
+            let later = Self.now.addingTimeInterval(60)
+            #expect(try await flow.claimVerifierCheck(session: authorized, status: .authorized, checkedBefore: later, now: later))
+            let abandoned = SessionMachine(now: later).abandoned()
+            #expect(try await flow.applyToIdleSessionsWithoutSetup(abandoned, idleSince: Self.now.addingTimeInterval(30)) == 3)   // 1, 4, 5
+            let ended = try await flow.session(serial: pending)
+            #expect(ended?.status == .expired && ended?.finishedAt == later)
+            #expect(try await flow.session(serial: authorized)?.status == .authorized)
+            #expect(try await flow.session(nonce: "n3")?.status == .pending)
+            #expect(try await flow.applyToIdleSessionsWithoutSetup(abandoned, idleSince: later) == 1)                             // 2
+            #expect(try await flow.session(serial: verified)?.status == .verified)
+            #expect(try await flow.countSessionsWithoutSetup(clientID: "c1", statuses: waiting, expiringAfter: Self.now, limit: 100) == 0)
         }
     }
 }

@@ -38,6 +38,8 @@ package struct ClientConfig: Sendable, Equatable {
     package var idTokenSigningAlg: String?
     package var accessTokenFormat: AccessTokenFormat
     package var accessTokenTTLSeconds: Int?
+    /// `ALLOW_AUTHORIZE_WITHOUT_SETUP`: a nonce-less `/authorize` (a standard OAuth request) may start a session.
+    package var allowAuthorizeWithoutSetup = true
 
     package static let defaultManagementAPIPath = "/management/api/verifications"
     static let keys: Set<String> = [
@@ -45,6 +47,7 @@ package struct ClientConfig: Sendable, Equatable {
         "ACCEPTED_ISSUER_DIDS", "DEFAULT_SCOPE", "VERIFIER_QUERY", "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR",
         "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE", "CLIENT_TYPE", "REDIRECT_URIS", "CLIENT_NAME", "REQUIRE_PKCE",
         "ID_TOKEN_CLAIMS", "ID_TOKEN_SIGNING_ALG", "ACCESS_TOKEN_FORMAT", "ACCESS_TOKEN_TTL_SECONDS",
+        "ALLOW_AUTHORIZE_WITHOUT_SETUP",
     ]
     /// The JWS algorithms KyCH signs ID tokens with (OpenID Connect Discovery requires RS256 to be offered).
     package static let signingAlgorithms = ["ES256", "RS256"]
@@ -98,6 +101,7 @@ package struct ClientConfig: Sendable, Equatable {
         }
         let requirePKCE = v.yesNo(section, "REQUIRE_PKCE", default: false)
         let idTokenClaims = v.yesNo(section, "ID_TOKEN_CLAIMS", default: false)
+        let withoutSetup = v.yesNo(section, "ALLOW_AUTHORIZE_WITHOUT_SETUP", default: true)
         let idTokenAlg = v.signingAlgorithm(section, "ID_TOKEN_SIGNING_ALG")
         var tokenFormat = AccessTokenFormat.opaque
         if let e = section.entry("ACCESS_TOKEN_FORMAT") {
@@ -133,7 +137,7 @@ package struct ClientConfig: Sendable, Equatable {
         }
         guard v.errors.count == before, let id, let verifier, let primary = redirect?.value ?? redirectURIs.first,
               isPublic || secret != nil else { return nil }
-        return ClientConfig(
+        var client = ClientConfig(
             section: section.name, clientID: id.value, clientSecret: secret?.value,
             verifierURL: verifier.value,
             verifierManagementAPIPath: path?.value.nilIfEmpty ?? defaultManagementAPIPath,
@@ -145,6 +149,8 @@ package struct ClientConfig: Sendable, Equatable {
             failureError: failure, webhookAPIKeyHeader: header, webhookAPIKeyValue: headerValue,
             additionalRedirectURIs: redirectURIs.filter { $0 != primary }, clientName: name, requirePKCE: requirePKCE,
             idTokenClaims: idTokenClaims, idTokenSigningAlg: idTokenAlg, accessTokenFormat: tokenFormat, accessTokenTTLSeconds: tokenTTL)
+        client.allowAuthorizeWithoutSetup = withoutSetup
+        return client
     }
 }
 

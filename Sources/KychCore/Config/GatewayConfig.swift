@@ -15,6 +15,22 @@ package enum VerifierQueryLanguage: String, Sendable, Equatable, CaseIterable {
     }
 }
 
+/// Limits on nonce-less `/authorize`: a standard OAuth request that anyone may send, each one starting a session and a
+/// verification at the client's verifier. `/setup` (authenticated) is not limited by them.
+package struct AuthorizeWithoutSetupLimits: Sendable, Equatable {
+    /// `AUTHORIZE_WITHOUT_SETUP_PER_ADDRESS`: new sessions per minute from one source address (IPv6: one /64).
+    package var perAddressPerMinute = 20
+    /// `AUTHORIZE_WITHOUT_SETUP_PER_CLIENT`: new sessions per minute for one client, from all addresses together.
+    package var perClientPerMinute = 300
+    /// `AUTHORIZE_WITHOUT_SETUP_MAX_PENDING`: a client's nonce-less sessions still waiting for a wallet.
+    package var maxPendingPerClient = 1000
+    /// `AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES`: a waiting nonce-less session that nobody watched for this long (no page
+    /// polling its status or reloading, no verifier answer) is expired by the purge, well before `SESSION_TTL_MINUTES`.
+    package var idleMinutes = 5
+
+    package init() {}
+}
+
 /// The whole `[kych-oauth2-gateway]` configuration plus its `[client_*]` sections, validated.
 package struct GatewayConfig: Sendable {
     package var file: String
@@ -47,6 +63,7 @@ package struct GatewayConfig: Sendable {
     /// `KEY_ENCRYPTION_SECRET`: the signing keys' private keys are sealed at rest under a key derived from it (at least
     /// 32 bytes); `nil`: they are stored in clear.
     package var keyEncryptionSecret: String?
+    package var authorizeWithoutSetup = AuthorizeWithoutSetupLimits()
     /// The `[kych-verifier]` section of the same file, validated with the gateway's (an invalid one stops the
     /// gateway, which serves it when ``VerifierConfig/embedded``); `nil` when the file has none.
     package var verifier: VerifierConfig?
@@ -73,6 +90,8 @@ package struct GatewayConfig: Sendable {
         "AUTH_CODE_BYTES", "AUTH_CODE_TTL_MINUTES", "SESSION_TTL_MINUTES", "ACCESS_TOKEN_TTL_SECONDS",
         "ALLOWED_SCOPES", "VC_TYPE", "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET", "ID_TOKEN_SIGNING_ALG",
         "BASE_URL", "KEY_ENCRYPTION_SECRET", "CLIENT_AUTH_FAILURES_PER_CLIENT", "CLIENT_AUTH_FAILURES_PER_ADDRESS",
+        "AUTHORIZE_WITHOUT_SETUP_PER_ADDRESS", "AUTHORIZE_WITHOUT_SETUP_PER_CLIENT",
+        "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES",
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
@@ -123,6 +142,16 @@ package struct GatewayConfig: Sendable {
         let tokenTTL = v.integer(main, "ACCESS_TOKEN_TTL_SECONDS", default: 3600, min: 60, max: 86400 * 30, minMessage: "must be at least 60 seconds")
         let perClient = v.integer(main, "CLIENT_AUTH_FAILURES_PER_CLIENT", default: 10, min: 1, max: 100_000, minMessage: "must be at least 1")
         let perAddress = v.integer(main, "CLIENT_AUTH_FAILURES_PER_ADDRESS", default: 30, min: 1, max: 100_000, minMessage: "must be at least 1")
+
+        var limits = AuthorizeWithoutSetupLimits()
+        limits.perAddressPerMinute = v.integer(main, "AUTHORIZE_WITHOUT_SETUP_PER_ADDRESS", default: limits.perAddressPerMinute,
+                                               min: 1, max: 100_000, minMessage: "must be at least 1 per minute")
+        limits.perClientPerMinute = v.integer(main, "AUTHORIZE_WITHOUT_SETUP_PER_CLIENT", default: limits.perClientPerMinute,
+                                              min: 1, max: 1_000_000, minMessage: "must be at least 1 per minute")
+        limits.maxPendingPerClient = v.integer(main, "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", default: limits.maxPendingPerClient,
+                                               min: 1, max: 10_000_000, minMessage: "must be at least 1")
+        limits.idleMinutes = v.integer(main, "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES", default: limits.idleMinutes,
+                                       min: 1, max: 1440, minMessage: "must be at least 1 minute")
 
         let vcClaims = main.entry("VC_CLAIMS").map { IniFile.list($0.value) } ?? betaIDClaims
         if let e = main.entry("VC_CLAIMS"), vcClaims.isEmpty { v.error(main, e, "must list at least one claim") }
@@ -176,7 +205,7 @@ package struct GatewayConfig: Sendable {
         }
 
         guard v.errors.isEmpty, let binding, let database else { throw ConfigErrors(errors: v.errors) }
-        return GatewayConfig(
+        var config = GatewayConfig(
             file: ini.path, binding: binding, database: database.value,
             nonceBytes: nonceBytes, tokenBytes: tokenBytes, authCodeBytes: codeBytes,
             authCodeTTLMinutes: codeTTL, sessionTTLMinutes: sessionTTL, accessTokenTTLSeconds: tokenTTL,
@@ -185,6 +214,8 @@ package struct GatewayConfig: Sendable {
             vcFormat: main.entry("VC_FORMAT")?.value ?? "vc+sd-jwt",
             vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, demoWallet: demoWallet?.value, baseURL: baseURL,
             idTokenSigningAlg: idTokenSigningAlg, keyEncryptionSecret: keySecret?.value, verifier: verifier, warnings: v.warnings)
+        config.authorizeWithoutSetup = limits
+        return config
     }
 }
 

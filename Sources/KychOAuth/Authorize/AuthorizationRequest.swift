@@ -14,6 +14,8 @@ package struct AuthorizationRequest: Sendable, Equatable {
     package var codeChallengeMethod: String?
     /// The OpenID Connect `nonce` parameter (not the `/setup` nonce of the path).
     package var oidcNonce: String?
+    /// Where the request came from, as the limits on nonce-less requests count it (see ``SessionAdmission``); nil: unknown.
+    package var sourceAddress: String?
 
     package init(nonce: String? = nil, responseType: String? = nil, clientID: String? = nil, redirectURI: String? = nil,
                  state: String? = nil, scope: String? = nil, codeChallenge: String? = nil, codeChallengeMethod: String? = nil,
@@ -30,11 +32,12 @@ package struct AuthorizationRequest: Sendable, Equatable {
     }
 
     /// The request from its decoded query parameters.
-    package init(nonce: String?, parameters: [String: String]) {
+    package init(nonce: String?, parameters: [String: String], sourceAddress: String? = nil) {
         self.init(nonce: nonce, responseType: parameters["response_type"], clientID: parameters["client_id"],
                   redirectURI: parameters["redirect_uri"], state: parameters["state"], scope: parameters["scope"],
                   codeChallenge: parameters["code_challenge"], codeChallengeMethod: parameters["code_challenge_method"],
                   oidcNonce: parameters["nonce"])
+        self.sourceAddress = sourceAddress
     }
 }
 
@@ -43,7 +46,7 @@ package struct Authorization: Sendable {
     package var session: VerificationSession
     package var client: Client
     package var verification: VerifierVerification
-    /// The browser-binding cookie value to set; nil when this browser did not start the verification.
+    /// The browser-binding cookie value to set; nil once the wallet has presented.
     package var bindingCookie: String?
 
     package init(session: VerificationSession, client: Client, verification: VerifierVerification, bindingCookie: String?) {

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import KychCore
 import Logging
@@ -17,7 +18,8 @@ extension AuthorizationServer {
         if let existing = context.session {
             session = existing
         } else {
-            guard let created = try await store.session(nonce: try await createSession(for: client)) else {
+            try await admission.admit(client, source: request.sourceAddress, now: now(), store: store)
+            guard let created = try await store.session(nonce: try await createSession(for: client, withoutSetup: true)) else {
                 throw FlowError.page(status: 500, kind: .internalError, message: "The session could not be created.")
             }
             session = created
@@ -32,20 +34,42 @@ extension AuthorizationServer {
             throw FlowError.page(status: 502, kind: .verifierDown,
                                  message: "The identity verification service is not reachable right now. Please try again in a moment.")
         }
-        let cookie = Secrets.randomToken(bytes: 32)
+        let cookie = try await bindingCookie(nonce: session.nonce)
         let record = AuthorizationRequestRecord(redirectURI: request.redirectURI ?? client.redirectURI, state: request.state,
                                                 scope: context.scope, browserBindingHash: Secrets.sha256(cookie),
                                                 codeChallenge: request.codeChallenge, openid: context.openid,
                                                 oidcNonce: request.oidcNonce)
-        let won = try await store.apply(SessionMachine(now: now()).verificationCreated(record, verification), toSession: session.serial)
-        // Another request may have started a verification first: show that one, without a cookie.
+        _ = try await store.apply(SessionMachine(now: now()).verificationCreated(record, verification), toSession: session.serial)
+        // Another request may have started a verification first: show that one.
         guard let stored = try await store.session(nonce: session.nonce), let storedVerification = stored.verification else {
             throw FlowError.page(status: 410, kind: .expired,
                                  message: "This verification link has expired. Please start again from the service that sent you here.")
         }
         session = stored
         logger.info("verification started", metadata: ["client_id": "\(client.clientID)", "verification_id": "\(storedVerification.id)"])
-        return Authorization(session: session, client: client, verification: storedVerification, bindingCookie: won ? cookie : nil)
+        return Authorization(session: session, client: client, verification: storedVerification,
+                             bindingCookie: try await bindingCookie(for: session))
+    }
+
+    /// The browser-binding cookie for a browser that opens `session`'s page, checked by `/finalize`: nil once the wallet
+    /// has presented (or for a session bound before this scheme, whose hash it does not match).
+    ///
+    /// Whoever opened the page first used to own the binding, so a chat app's link preview fetching `/authorize/{nonce}`
+    /// locked the person's own browser out (issue 12, finding 15). Now the cookie is a keyed hash of the session's nonce:
+    /// every browser that opens the page while the session waits for the wallet gets the same cookie, so a preview
+    /// fetch takes nothing away, and the binding still keeps out whoever knows only the verification id (it is in the
+    /// QR code and the wallet's request, the nonce is not), since without the server's key the cookie cannot be made
+    /// from the nonce, and after the presentation no browser is given it any more.
+    func bindingCookie(for session: VerificationSession) async throws -> String? {
+        guard session.status == .authorized, let hash = session.browserBindingHash else { return nil }
+        let cookie = try await bindingCookie(nonce: session.nonce)
+        return Secrets.sha256(cookie) == hash ? cookie : nil
+    }
+
+    /// HMAC-SHA256 of the session's nonce under the shared binding key, base64url.
+    func bindingCookie(nonce: String) async throws -> String {
+        let key = try await bindingKey.key(now: now())
+        return Data(HMAC<SHA256>.authenticationCode(for: Data(nonce.utf8), using: key)).base64URLEncodedString()
     }
 
     /// A reload of the page (its no-JavaScript path): asks the verifier if it is due and sends a failure on to the client.
@@ -62,6 +86,6 @@ extension AuthorizationServer {
             throw FlowError.page(status: 410, kind: .finished,
                                  message: "This verification has already finished. Please start again from the service that sent you here.")
         }
-        return Authorization(session: current, client: client, verification: verification, bindingCookie: nil)
+        return Authorization(session: current, client: client, verification: verification, bindingCookie: try await bindingCookie(for: current))
     }
 }

@@ -48,7 +48,7 @@ package enum AuthorizeChecks {
     /// The checks of `/authorize`, in order (PAR will run the same list).
     package static let standard: [any AuthorizeCheck] = [
         ClientIDPresent(), StateLength(), ClientResolved(), RedirectURIRegistered(), SessionUnexpired(),
-        ResponseTypeCode(), PKCEChallenge(), ScopeGrantable(),
+        WithoutSetupAllowed(), ResponseTypeCode(), PKCEChallenge(), ScopeGrantable(),
     ]
 }
 
@@ -110,6 +110,16 @@ struct SessionUnexpired: AuthorizeCheck {
         if let session = context.session, session.effectiveStatus(now: context.now) == .expired {
             throw FlowError.page(status: 410, kind: .expired,
                                  message: "This verification link has expired. Please start again from the service that sent you here.")
+        }
+    }
+}
+
+/// A nonce-less request starts a session only for a client that allows it (`ALLOW_AUTHORIZE_WITHOUT_SETUP`); RFC 6749
+/// §4.1.2.1's `unauthorized_client` tells the client it must use `/setup` instead.
+struct WithoutSetupAllowed: AuthorizeCheck {
+    func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
+        if context.session == nil, context.client?.allowsAuthorizeWithoutSetup == false {
+            throw context.redirectError("unauthorized_client", "this client must start each verification with /setup")
         }
     }
 }

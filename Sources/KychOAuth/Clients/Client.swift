@@ -29,6 +29,8 @@ package struct Client: Sendable, Equatable {
     package var accessTokenFormat: AccessTokenFormat
     /// nil: the gateway's `ACCESS_TOKEN_TTL_SECONDS`.
     package var accessTokenTTLSeconds: Int?
+    /// A standard authorization request without `/setup` may start a session (`ALLOW_AUTHORIZE_WITHOUT_SETUP`).
+    package var allowsAuthorizeWithoutSetup = true
 
     package init(clientID: String, secretHash: String?, verifierURL: String,
                 verifierManagementAPIPath: String = ClientConfig.defaultManagementAPIPath,
@@ -97,6 +99,7 @@ extension Client {
                   clientName: c.clientName, requirePKCE: c.requirePKCE, idTokenClaims: c.idTokenClaims,
                   idTokenSigningAlg: c.idTokenSigningAlg, accessTokenFormat: c.accessTokenFormat,
                   accessTokenTTLSeconds: c.accessTokenTTLSeconds)
+        allowsAuthorizeWithoutSetup = c.allowAuthorizeWithoutSetup
     }
 }
 

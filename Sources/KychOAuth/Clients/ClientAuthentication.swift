@@ -121,7 +121,7 @@ package struct NoneAuthentication: ClientAuthenticationMethod {
 /// limit only a remembered secret is still accepted, and no bcrypt runs.
 package final class ClientAuthenticator: Sendable {
     /// Checks a secret against a bcrypt hash. The server runs it on its own hashing threads and throws
-    /// ``FlowError/retryLater(status:description:seconds:)`` when they are full.
+    /// ``FlowError/retryLater(status:kind:seconds:message:)`` when they are full.
     package typealias SecretCheck = @Sendable (_ secret: String, _ hash: String) async throws -> Bool
 
     private let clients: any ClientRepository
@@ -186,8 +186,7 @@ package final class ClientAuthenticator: Sendable {
         }
         if let seconds = limits.retryAfter(clientID: presented.clientID, address: presented.sourceAddress) {
             logger.debug("client authentication refused: too many failures", metadata: metadata(presented))
-            throw FlowError.retryLater(status: 429, description: "too many failed client authentications; retry in \(seconds) s",
-                                       seconds: seconds)
+            throw FlowError.retryLater(status: 429, kind: nil, seconds: seconds, message: "too many failed client authentications; retry in \(seconds) s")
         }
         // An unknown or public client's secret is checked against a hash of the same cost: the time taken
         // does not tell whether the client exists.

@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import KychCore
-import Synchronization
 
 /// OpenID Connect pairwise subject identifiers (Core §8.1): `sub` is a keyed hash, per client, of the most
 /// stable identifier the presentation carried, so two clients cannot correlate a person by `sub` and no
@@ -14,11 +13,10 @@ import Synchronization
 package final class PairwiseSubjects: Sendable {
     package static let stableClaim = "personal_administrative_number"
     static let secretName = "pairwise-subject-v1"
-    private let store: any FlowStore
-    private let key = Mutex<SymmetricKey?>(nil)
+    private let key: SharedKey
 
     package init(store: any FlowStore) {
-        self.store = store
+        key = SharedKey(name: Self.secretName, store: store)
     }
 
     /// The `sub` of the person behind `token` for `client`.
@@ -28,7 +26,7 @@ package final class PairwiseSubjects: Sendable {
 
     /// The `sub` of the person whose verified `claims` came with the session `sessionID`, for `client`.
     package func subject(claims: [String: JSON], sessionID: String, client: Client, now: Date) async throws -> String {
-        let key = try await self.key(now: now)
+        let key = try await self.key.key(now: now)
         let (kind, identifier): (String, String) = if let stable = claims[Self.stableClaim]?.stringValue, !stable.isEmpty {
             ("ahv", stable)
         } else {
@@ -36,13 +34,5 @@ package final class PairwiseSubjects: Sendable {
         }
         let message = Data(["v1", client.clientID, kind, identifier].joined(separator: "\u{0}").utf8)
         return Data(HMAC<SHA256>.authenticationCode(for: message, using: key)).base64URLEncodedString()
-    }
-
-    private func key(now: Date) async throws -> SymmetricKey {
-        if let cached = key.withLock({ $0 }) { return cached }
-        let candidate = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
-        let stored = SymmetricKey(data: try await store.serverSecret(named: Self.secretName, candidate: candidate, at: now))
-        key.withLock { $0 = stored }
-        return stored
     }
 }

@@ -123,6 +123,11 @@ package struct SessionMachine: Sendable {
         SessionTransition(event: .timedOut, change: SessionChange(finishedAt: now))
     }
 
+    /// The purge job found a session created without `/setup` idle for too long.
+    package func abandoned() -> SessionTransition {
+        SessionTransition(event: .abandoned, change: SessionChange(finishedAt: now))
+    }
+
     /// Whether the verifier is due to be asked about `session` again (at most once per `interval`
     /// across all instances; the store's claim makes it once).
     package func verifierCheckDue(_ session: VerificationSession, interval: TimeInterval) -> Bool {
@@ -136,4 +141,6 @@ package enum SessionTarget: Sendable {
     case session(Int64)
     /// Every session whose expiry is at or before the date (the purge job).
     case expiredBy(Date)
+    /// Every session created without `/setup` whose last verifier check (none: its creation) is at or before the date.
+    case idleWithoutSetup(Date)
 }

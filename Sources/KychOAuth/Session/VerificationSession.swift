@@ -28,6 +28,8 @@ package enum SessionEvent: Sendable, Equatable {
     case verificationVanished
     case codeIssued
     case timedOut
+    /// The purge found a session created without `/setup` that nobody watched for a while (no wallet answer, no page open).
+    case abandoned
 
     /// The states this event may leave.
     package var from: Set<SessionStatus> {
@@ -36,6 +38,7 @@ package enum SessionEvent: Sendable, Equatable {
         case .verifierSucceeded, .verifierFailed: [.authorized]
         case .verificationVanished: [.pending, .authorized]
         case .timedOut: [.pending, .authorized, .verified]
+        case .abandoned: [.pending, .authorized]
         case .codeIssued: [.verified]
         }
     }
@@ -46,7 +49,7 @@ package enum SessionEvent: Sendable, Equatable {
         case .verificationCreated: .authorized
         case .verifierSucceeded: .verified
         case .verifierFailed: .failed
-        case .verificationVanished, .timedOut: .expired
+        case .verificationVanished, .timedOut, .abandoned: .expired
         case .codeIssued: .completed
         }
     }
@@ -103,6 +106,8 @@ package struct VerificationSession: Sendable, Equatable {
     package var createdAt: Date
     package var expiresAt: Date
     package var finishedAt: Date?
+    /// Created by a nonce-less `/authorize` (see ``NewSession/withoutSetup``).
+    package var withoutSetup = false
 
     package init(serial: Int64, clientID: String, sessionID: String, nonce: String, status: SessionStatus, redirectURI: String? = nil,
                 state: String? = nil, scope: [String]? = nil, browserBindingHash: Data? = nil,

@@ -34,13 +34,16 @@ package struct NewSession: Sendable, Equatable {
     package var nonce: String
     package var createdAt: Date
     package var expiresAt: Date
+    /// Created by a nonce-less `/authorize`, which anyone may send: capped per client and purged when idle.
+    package var withoutSetup: Bool
 
-    package init(clientID: String, sessionID: String, nonce: String, createdAt: Date, expiresAt: Date) {
+    package init(clientID: String, sessionID: String, nonce: String, createdAt: Date, expiresAt: Date, withoutSetup: Bool = false) {
         self.clientID = clientID
         self.sessionID = sessionID
         self.nonce = nonce
         self.createdAt = createdAt
         self.expiresAt = expiresAt
+        self.withoutSetup = withoutSetup
     }
 }
 
@@ -141,6 +144,8 @@ package struct MissingServerSecret: Error, CustomStringConvertible {
 /// Counts from one run of the purge job.
 package struct PurgeReport: Sendable, Equatable {
     package var expiredSessions = 0
+    /// Sessions created without `/setup` that nobody watched for `AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES`.
+    package var abandonedSessions = 0
     package var deletedSessions = 0
     package var deletedCodes = 0
     package var deletedTokens = 0
@@ -182,6 +187,12 @@ package protocol FlowStore: Sendable {
     func serverSecret(named name: String, candidate: Data, at: Date) async throws -> Data
     /// Applies `transition` to every session in `transition.from` whose expiry is at or before `expiredBy`; returns how many.
     func applyToExpiredSessions(_ transition: SessionTransition, expiredBy: Date) async throws -> Int
+    /// Applies `transition` to every session created without `/setup` whose status is in `transition.from` and whose
+    /// last verifier check (none: its creation) is at or before `idleSince`; returns how many.
+    func applyToIdleSessionsWithoutSetup(_ transition: SessionTransition, idleSince: Date) async throws -> Int
+    /// How many of the client's sessions created without `/setup` have a status in `statuses` and expire after
+    /// `expiringAfter`, counting no further than `limit` (an indexed count that stays cheap under a flood).
+    func countSessionsWithoutSetup(clientID: String, statuses: Set<SessionStatus>, expiringAfter: Date, limit: Int) async throws -> Int
     /// Deletes tokens and codes that expired before `cutoff`, and sessions that did with nothing left referring
     /// to them, in one transaction.
     func deleteExpired(before cutoff: Date) async throws -> PurgeReport

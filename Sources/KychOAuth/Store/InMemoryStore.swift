@@ -66,8 +66,10 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
     package func createSession(_ new: NewSession) -> Bool {
         guard clientsByID[new.clientID] != nil else { return false }
         let s = serial()
-        sessions[s] = VerificationSession(serial: s, clientID: new.clientID, sessionID: new.sessionID, nonce: new.nonce, status: .pending,
+        var session = VerificationSession(serial: s, clientID: new.clientID, sessionID: new.sessionID, nonce: new.nonce, status: .pending,
                                           createdAt: new.createdAt, expiresAt: new.expiresAt)
+        session.withoutSetup = new.withoutSetup
+        sessions[s] = session
         return true
     }
 
@@ -145,6 +147,22 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
             count += 1
         }
         return count
+    }
+
+    package func applyToIdleSessionsWithoutSetup(_ transition: SessionTransition, idleSince: Date) -> Int {
+        var count = 0
+        for (serial, session) in sessions
+        where session.withoutSetup && transition.from.contains(session.status) && (session.lastCheckedAt ?? session.createdAt) <= idleSince {
+            sessions[serial] = transition.applied(to: session)
+            count += 1
+        }
+        return count
+    }
+
+    package func countSessionsWithoutSetup(clientID: String, statuses: Set<SessionStatus>, expiringAfter: Date, limit: Int) -> Int {
+        min(limit, sessions.values.count(where: {
+            $0.clientID == clientID && $0.withoutSetup && statuses.contains($0.status) && $0.expiresAt > expiringAfter
+        }))
     }
 
     package func deleteExpired(before cutoff: Date) -> PurgeReport {
