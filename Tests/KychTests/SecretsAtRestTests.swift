@@ -118,8 +118,10 @@ import Testing
         #expect(set.status == 0 && !set.stderr.contains("KEY_ENCRYPTION_SECRET"), "\(set.stderr)")
 
         try Self.sync(try Self.config(database: store.database, secret: Self.secret))
-        // The program says which value it cannot open and exits, rather than sending the sealed text as a token.
-        let gateway = try Run.program("kych-oauth2-gateway", ["-c", unset])
+        // The program says which value it cannot open and exits, rather than sending the sealed text as a token (a
+        // gateway that serves instead is stopped after a minute: status 124).
+        let binary = TestEnvironment.binDirectory.appendingPathComponent("kych-oauth2-gateway").path
+        let gateway = try Run.program("/usr/bin/timeout", ["60", binary, "-c", unset])
         let refusal = SecretSealingError.secretMissing(SealBinding(column: "clients.verifier_bearer_token", row: "exchange")).description
         #expect(gateway.status != 0 && gateway.stderr.contains(refusal), "\(gateway)")
         #expect(!gateway.stderr.contains(Self.secret) && !gateway.stderr.contains(Self.token("exchange")))
