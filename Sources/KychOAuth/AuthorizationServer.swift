@@ -25,6 +25,8 @@ package struct AuthorizationServer: Sendable {
     package var verifierPollInterval: TimeInterval = 3
     /// The longest long poll `/status` serves.
     package var maximumLongPoll: Duration = .seconds(30)
+    /// Lets one webhook per verification and interval ask the verifier.
+    package let notificationThrottle = NotificationThrottle(interval: 3)
 
     package init(config: GatewayConfig, clients: any ClientRepository, store: any FlowStore, verifier: any VerifierPort,
                  signingKeys: SigningKeys? = nil,
@@ -85,17 +87,39 @@ package struct AuthorizationServer: Sendable {
     // MARK: notification and status
 
     /// `POST /notification`: the verifier's webhook. `apiKey` reads a request header by name.
+    ///
+    /// The body names only a verification, and the API key belongs to a client, so the key is checked
+    /// first against the keys of all clients, before the verification is looked up. Without a valid key
+    /// the answer is 401 when every client has a key, and 204 when some client has none (it takes anyone's
+    /// notifications): either way the same for known and unknown ids, so the answer is no oracle. A
+    /// notification for a client whose key was not presented is ignored (204) like an unknown one. Only
+    /// one notification per verification and ``notificationThrottle`` interval makes KyCH ask the verifier;
+    /// the others are answered 204 and coalesced (their answer would be the same).
     package func notification(verificationID: String, apiKey: (String) -> String?) async throws {
+        let clients = try await clients.listClients()
+        var keyless = false
+        var keyHolders: Set<String> = []
+        for client in clients {
+            guard let header = client.webhookAPIKeyHeader, let expected = client.webhookAPIKeyValue else {
+                keyless = true
+                continue
+            }
+            if let presented = apiKey(header), Secrets.constantTimeEqual(presented, expected) { keyHolders.insert(client.clientID) }
+        }
+        if keyHolders.isEmpty && !keyless && !clients.isEmpty {
+            logger.notice("webhook refused: missing or wrong API key")
+            throw FlowError.oauth(status: 401, error: "invalid_client", description: "missing or wrong webhook API key")
+        }
         guard let session = try await store.session(verificationID: verificationID),
-              let client = try await clients.client(id: session.clientID) else {
-            logger.info("webhook for unknown verification ignored", metadata: ["verification_id": "\(verificationID)"])
+              let client = clients.first(where: { $0.clientID == session.clientID }),
+              client.webhookAPIKeyHeader == nil || keyHolders.contains(client.clientID) else {
+            logger.info("webhook ignored: unknown verification or not its client's key", metadata: ["verification_id": "\(verificationID)"])
             return
         }
-        if let header = client.webhookAPIKeyHeader, let expected = client.webhookAPIKeyValue {
-            guard let presented = apiKey(header), Secrets.constantTimeEqual(presented, expected) else {
-                logger.notice("webhook refused: wrong API key", metadata: ["verification_id": "\(verificationID)"])
-                throw FlowError.oauth(status: 401, error: "invalid_client", description: "missing or wrong webhook API key")
-            }
+        guard session.status == .authorized else { return }
+        guard notificationThrottle.admit(verificationID, now: now()) else {
+            logger.info("webhook coalesced", metadata: ["verification_id": "\(verificationID)"])
+            return
         }
         logger.info("webhook received", metadata: ["verification_id": "\(verificationID)"])
         try await refresh(session, client: client)
@@ -107,6 +131,7 @@ package struct AuthorizationServer: Sendable {
         let outcome: VerifierOutcome
         do {
             outcome = try await verifier.outcome(of: verification.id, for: client, granted: session.scope ?? [])
+                .requiringIssuer(in: client.acceptedIssuerDIDs)
         } catch {
             logger.warning("verifier result unavailable", metadata: ["verification_id": "\(verification.id)", "error": "\(error)"])
             throw FlowError.oauth(status: 503, error: "temporarily_unavailable", description: "the verifier could not be asked; retry later")

@@ -380,6 +380,15 @@ struct StandaloneVerifier {
         return reply.json
     }
 
+    /// The wallet gets a credential, a verification is created, and the wallet fetches its request:
+    /// the management response, the id and the request, ready for an answer.
+    func pendingVerification() async throws -> (created: JSON, id: String, request: PresentationRequest) {
+        try wallet.issue()
+        let created = try await createVerification()
+        let id = try #require(created["id"]?.stringValue)
+        return (created, id, try await PresentationRequest.fetch(try #require(created["verification_url"]?.stringValue)))
+    }
+
     func result(_ id: String, headers: [(String, String)] = []) async throws -> HTTP.Reply {
         try await builtIn.verification(id, headers: headers)
     }
