@@ -163,7 +163,7 @@ let package = Package(
         // targets implement it without depending on the verifier's service.
         .target(
             name: "KychVerifierModel",
-            dependencies: ["KychSDJWT", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["KychCore", "KychSDJWT", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The built-in swiyu-compatible OpenID4VP verifier: request objects, presentation checks, DID and
         // status-list resolution, webhook delivery. Works on any VerificationStore (KychStorage opens one).

@@ -13,10 +13,11 @@ import ServiceLifecycle
 
 /// Builds the gateway application for `config`: the composition root.
 package func buildApplication(_ config: GatewayConfig, logger: Logger) async throws -> some ApplicationProtocol {
-    try await buildApplication(config, stores: try await Stores.open(config.database, logger: logger), logger: logger)
+    try await buildApplication(config, stores: try await Stores.open(config.database, sealing: config.sealing, logger: logger), logger: logger)
 }
 
-/// Builds the gateway application for `config` on `stores` (opened from `config.database`), which it runs and closes.
+/// Builds the gateway application for `config` on `stores` (opened from `config.database` with `config.sealing`), which
+/// it runs and closes.
 /// `extraRoutes` adds routes only some executables serve (kych-demo's demo wallet); `offersDemoWallet` makes the
 /// verification page link to ``DemoWalletLink``, which such routes must then serve. Client secrets are checked on
 /// `hashing`.
@@ -42,14 +43,14 @@ package func buildApplication(
     router.addHealth(stores.health)
     GatewayRoutes(flow: flow, logger: logger, demoWallet: offersDemoWallet).register(on: router)
     PageRoutes.register(on: router)
-    let signingKeyCheck = KeyRoutes.register(on: router, keys: signingKeys, logger: logger)
+    KeyRoutes.register(on: router, keys: signingKeys)
     try extraRoutes(router, flow)
-    let embeddedVerifier = try await EmbeddedVerifier.open(config.verifier, gatewayStores: stores, logger: logger)
+    let embeddedVerifier = try await EmbeddedVerifier.open(config.verifier, gatewayStores: stores, sealing: config.sealing, logger: logger)
     embeddedVerifier?.routes.register(on: router)
 
     var app = makeServer(router: router, binding: config.binding, serverName: "KyCH", logger: logger)
     app.addServices(stores.services)
-    app.addServices(signingKeyCheck)
+    app.addServices(StoredSecretsCheck(keys: signingKeys, clients: stores.clients))
     app.addServices(purgeService(flow, logger: logger))
     app.addServices(embeddedVerifier?.services ?? [])
     return app

@@ -1,4 +1,5 @@
 import Foundation
+import KychCore
 import KychSDJWT
 import KychVerifierModel
 import Logging
@@ -7,21 +8,25 @@ import PostgresNIO
 /// ``VerificationStore`` on PostgreSQL (schema `verifier`, patches `verifier-0001` and `verifier-0002`).
 package struct PostgresVerificationStore: VerificationStore {
     let client: PostgresClient
+    /// Seals the response-encryption keys (``StoredVerification/encryptionKeyColumns(of:sealing:)``).
+    let sealing: SecretSealing
     let logger: Logger
 
-    package init(client: PostgresClient, logger: Logger) {
+    package init(client: PostgresClient, sealing: SecretSealing, logger: Logger) {
         self.client = client
+        self.sealing = sealing
         self.logger = logger
     }
 
     package func create(_ v: Verification) async throws {
         let query = JSONText.string(v.request.query.json)
+        let (key, keyID) = try StoredVerification.encryptionKeyColumns(of: v, sealing: sealing)
         try await client.query("""
             INSERT INTO verifier.verifications (verification_id, request_nonce, oauth_state, status, response_mode,
               dcql_query, accepted_issuer_dids, encryption_key, encryption_key_id, created_at, expires_at)
             VALUES (\(v.id), \(v.requestNonce), \(v.state), \(v.status.rawValue), \(v.request.responseMode.rawValue),
-              \(query)::jsonb, \(v.request.acceptedIssuerDIDs), \(v.encryptionKey?.privateKey.rawRepresentation),
-              \(v.encryptionKey?.keyID), \(v.createdAt), \(v.expiresAt))
+              \(query)::jsonb, \(v.request.acceptedIssuerDIDs), \(key),
+              \(keyID), \(v.createdAt), \(v.expiresAt))
             """, logger: logger)
     }
 
@@ -32,11 +37,11 @@ package struct PostgresVerificationStore: VerificationStore {
               created_at, expires_at, claim_count, claimed_until, credential_issuer_dids::text
             FROM verifier.verifications WHERE verification_id = \(id)
             """, logger: logger)
-        for try await row in rows { return try Self.decode(row) }
+        for try await row in rows { return try Self.decode(row, sealing: sealing) }
         return nil
     }
 
-    static func decode(_ row: PostgresRow) throws -> Verification {
+    static func decode(_ row: PostgresRow, sealing: SecretSealing) throws -> Verification {
         let r = row.makeRandomAccess()
         return try StoredVerification(
             id: try r[0].decode(String.self), requestNonce: try r[1].decode(String.self), state: try r[2].decode(String.self),
@@ -47,7 +52,7 @@ package struct PostgresVerificationStore: VerificationStore {
             createdAt: try r[12].decode(Date.self), expiresAt: try r[13].decode(Date.self),
             claimCount: Int(try r[14].decode(Int32.self)), claimedUntil: try r[15].decode(Date?.self),
             credentialIssuerDIDs: try r[16].decode(String?.self)
-        ).decoded()
+        ).decoded(sealing: sealing)
     }
 
     package func deleteIfExpired(id: String, now: Date) async throws -> Bool {

@@ -1,4 +1,5 @@
 import Foundation
+import KychCore
 import KychSDJWT
 import KychVerifierModel
 import SQLiteNIO
@@ -9,19 +10,23 @@ import SQLiteNIO
 /// atomic as on PostgreSQL.
 package struct SQLiteVerificationStore: VerificationStore {
     let db: SQLiteDatabase
+    /// Seals the response-encryption keys (``StoredVerification/encryptionKeyColumns(of:sealing:)``).
+    let sealing: SecretSealing
 
-    package init(db: SQLiteDatabase) {
+    package init(db: SQLiteDatabase, sealing: SecretSealing) {
         self.db = db
+        self.sealing = sealing
     }
 
     package func create(_ v: Verification) async throws {
+        let (key, keyID) = try StoredVerification.encryptionKeyColumns(of: v, sealing: sealing)
         try await db.rows("""
             INSERT INTO verifier_verifications (verification_id, request_nonce, oauth_state, status, response_mode,
               dcql_query, accepted_issuer_dids, encryption_key, encryption_key_id, created_at, expires_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(v.id), .text(v.requestNonce), .text(v.state), .text(v.status.rawValue), .text(v.request.responseMode.rawValue),
                   .text(JSONText.string(v.request.query.json)), .list(v.request.acceptedIssuerDIDs),
-                  .blob(v.encryptionKey?.privateKey.rawRepresentation), .text(v.encryptionKey?.keyID),
+                  .blob(key), .text(keyID),
                   .date(v.createdAt), .date(v.expiresAt)])
     }
 
@@ -39,7 +44,7 @@ package struct SQLiteVerificationStore: VerificationStore {
             createdAt: row.date("created_at") ?? Date(), expiresAt: row.date("expires_at") ?? Date(),
             claimCount: Int(row.int("claim_count") ?? 0), claimedUntil: row.date("claimed_until"),
             credentialIssuerDIDs: row.string("credential_issuer_dids")
-        ).decoded()
+        ).decoded(sealing: sealing)
     }
 
     package func deleteIfExpired(id: String, now: Date) async throws -> Bool {

@@ -10,6 +10,7 @@ import ServiceLifecycle
 /// The stores of one process, on the backend `DATABASE` names: one PostgreSQL pool or one SQLite
 /// connection serves them all.
 package struct Stores: Sendable {
+    /// Behind ``SealedClientRepository``: secrets are sealed and opened with the `sealing` the stores were opened with.
     package let clients: any ClientRepository
     package let flow: any FlowStore
     /// The keys signing ID tokens and JWT access tokens.
@@ -24,30 +25,32 @@ package struct Stores: Sendable {
     package let location: DatabaseLocation
 
     /// Opens the stores for a server. PostgreSQL is checked first so a wrong address fails at once;
-    /// SQLite creates its file and schema if needed.
-    package static func open(_ database: String, logger: Logger) async throws -> Stores {
+    /// SQLite creates its file and schema if needed. `sealing` (from `KEY_ENCRYPTION_SECRET`) seals the secrets the
+    /// stores keep: clients' verifier bearer tokens and webhook keys, the verifier's response-encryption keys.
+    package static func open(_ database: String, sealing: SecretSealing, logger: Logger) async throws -> Stores {
         let location = try DatabaseLocation(parsing: database)
         switch location {
         case .postgres(let url):
             try await PostgresDatabase.preflight(url, logger: logger)
             try await SchemaInstaller.upgradeInstalledSchema(url, logger: logger)
             let client = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url), backgroundLogger: logger)
-            return Stores(clients: PostgresClientRepository(client: client, logger: logger),
+            return Stores(clients: SealedClientRepository(PostgresClientRepository(client: client, logger: logger), sealing: sealing),
                           flow: PostgresFlowStore(client: client, logger: logger),
                           signingKeys: PostgresSigningKeyStore(client: client, logger: logger),
-                          verifications: PostgresVerificationStore(client: client, logger: logger), services: [client],
+                          verifications: PostgresVerificationStore(client: client, sealing: sealing, logger: logger), services: [client],
                           health: { try await client.query("SELECT 1", logger: logger) }, location: location)
         case .sqlite(let path):
             let db = try await SQLiteDatabase.open(path: path, logger: logger)
-            return Stores(clients: SQLiteClientRepository(db: db), flow: SQLiteFlowStore(db: db), signingKeys: SQLiteSigningKeyStore(db: db),
-                          verifications: SQLiteVerificationStore(db: db), services: [SQLiteCloser(db: db)],
+            return Stores(clients: SealedClientRepository(SQLiteClientRepository(db: db), sealing: sealing), flow: SQLiteFlowStore(db: db), signingKeys: SQLiteSigningKeyStore(db: db),
+                          verifications: SQLiteVerificationStore(db: db, sealing: sealing), services: [SQLiteCloser(db: db)],
                           health: { try await db.rows("SELECT 1") }, location: location)
         }
     }
 
     /// Opens the stores, runs `body` with their services running, then stops them: for command-line tools.
-    package static func with<T: Sendable>(_ database: String, logger: Logger, _ body: @Sendable (Stores) async throws -> T) async throws -> T {
-        let stores = try await open(database, logger: logger)
+    package static func with<T: Sendable>(_ database: String, sealing: SecretSealing, logger: Logger,
+                                          _ body: @Sendable (Stores) async throws -> T) async throws -> T {
+        let stores = try await open(database, sealing: sealing, logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             for service in stores.services {
                 group.addTask {

@@ -1,10 +1,11 @@
 import Crypto
 import Foundation
+import KychCore
 import KychSDJWT
 
 /// A verification as both stores keep it: enums as their raw values, the DCQL query and the
-/// credential subject data as JSON text, the encryption key as its raw scalar. `package`: shared by the
-/// PostgreSQL and SQLite stores only.
+/// credential subject data as JSON text, the encryption key as its raw scalar, sealed with `KEY_ENCRYPTION_SECRET`
+/// (see ``encryptionKeyColumns(of:sealing:)``). `package`: shared by the PostgreSQL and SQLite stores only.
 package struct StoredVerification {
     package var id: String
     package var requestNonce: String
@@ -47,8 +48,23 @@ package struct StoredVerification {
         self.credentialIssuerDIDs = credentialIssuerDIDs
     }
 
-    /// The verification these columns hold; a row this verifier did not write is a ``StoredDataError``.
-    package func decoded() throws -> Verification {
+    /// Where a verification's private response-encryption key is sealed to.
+    static func keyBinding(_ verificationID: String) -> SealBinding {
+        SealBinding(column: "verifications.encryption_key", row: verificationID)
+    }
+
+    /// The `encryption_key` and `encryption_key_id` columns of `v`. Sealed, the key column (32 bytes wide, as the
+    /// schema checks) holds the AES-GCM ciphertext of the private scalar, and the id column the key id, a space and
+    /// the sealed nonce and tag; without a secret, the scalar and the key id in clear.
+    package static func encryptionKeyColumns(of v: Verification, sealing: SecretSealing) throws -> (key: Data?, keyID: String?) {
+        guard let key = v.encryptionKey else { return (nil, nil) }
+        let (ciphertext, envelope) = try sealing.sealDetached(key.privateKey.rawRepresentation, for: keyBinding(v.id))
+        return (ciphertext, envelope.map { "\(key.keyID) \($0)" } ?? key.keyID)
+    }
+
+    /// The verification these columns hold, its key opened with `sealing`; a row this verifier did not write, or
+    /// whose key `sealing` does not open, is a ``StoredDataError``.
+    package func decoded(sealing: SecretSealing) throws -> Verification {
         guard let status = VerificationStatus(rawValue: status), let mode = ResponseMode(rawValue: responseMode) else {
             throw StoredDataError(verificationID: id, problem: "unknown status or response mode")
         }
@@ -60,7 +76,16 @@ package struct StoredVerification {
         }
         var key: ResponseEncryptionKey?
         if let encryptionKey, let encryptionKeyID {
-            key = ResponseEncryptionKey(keyID: encryptionKeyID, privateKey: try P256.KeyAgreement.PrivateKey(rawRepresentation: encryptionKey))
+            let space = encryptionKeyID.firstIndex(of: " ")
+            let scalar: Data
+            do {
+                scalar = try sealing.openDetached(encryptionKey, envelope: space.map { String(encryptionKeyID[$0...].dropFirst()) },
+                                                  for: Self.keyBinding(id))
+            } catch {
+                throw StoredDataError(verificationID: id, problem: "\(error)")
+            }
+            key = ResponseEncryptionKey(keyID: String(encryptionKeyID[..<(space ?? encryptionKeyID.endIndex)]),
+                                        privateKey: try P256.KeyAgreement.PrivateKey(rawRepresentation: scalar))
         }
         var outcome: VerificationOutcome?
         if status.isFinal {

@@ -17,12 +17,14 @@ package struct EmbeddedVerifier: Sendable {
     package let services: [any Service]
 
     /// The verifier the gateway's configuration embeds (``GatewayConfig/verifier``, validated with it), or `nil`
-    /// when its `[kych-verifier]` section is missing or not `EMBEDDED = yes`.
-    package static func open(_ config: VerifierConfig?, gatewayStores: Stores, logger: Logger) async throws -> EmbeddedVerifier? {
+    /// when its `[kych-verifier]` section is missing or not `EMBEDDED = yes`. `sealing` is the gateway's: it seals the
+    /// verifier's keys in a database of its own too.
+    package static func open(_ config: VerifierConfig?, gatewayStores: Stores, sealing: SecretSealing,
+                             logger: Logger) async throws -> EmbeddedVerifier? {
         guard let config, config.embedded else { return nil }
         var stores = gatewayStores
         if !config.database.isEmpty, try DatabaseLocation(parsing: config.database) != gatewayStores.location {
-            stores = try await Stores.open(config.database, logger: logger)
+            stores = try await Stores.open(config.database, sealing: sealing, logger: logger)
         }
         let components = try VerifierComponents(config: config, store: stores.verifications, logger: logger)
         let ownServices = stores.location == gatewayStores.location ? [] : stores.services

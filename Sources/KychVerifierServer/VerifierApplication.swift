@@ -43,7 +43,7 @@ package func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) 
     guard let binding = config.binding else {
         throw VerifierSettingsError("the verifier is EMBEDDED: the gateway serves it (run kych-oauth2-gateway)")
     }
-    let stores = try await Stores.open(config.database, logger: logger)
+    let stores = try await Stores.open(config.database, sealing: config.sealing, logger: logger)
     let verifier = try VerifierComponents(config: config, store: stores.verifications, logger: logger)
     let router = Router()
     router.addHealth(stores.health)

@@ -24,7 +24,7 @@ struct ClientManagement: AsyncParsableCommand {
         var logger = Logger(label: "kych-client-management")
         logger.logLevel = .error
         do {
-            return try await Stores.with(gatewayConfig.database, logger: logger) { stores in
+            return try await Stores.with(gatewayConfig.database, sealing: gatewayConfig.sealing, logger: logger) { stores in
                 try await body(gatewayConfig, stores.clients)
             }
         } catch let error as PSQLError {
@@ -315,7 +315,13 @@ extension ClientManagement {
             let report = try await root.withRepository { config, repo in
                 var clients: [Client] = []
                 for c in config.clients {
-                    clients.append(Client(config: c, existingHash: try await repo.client(id: c.clientID)?.secretHash))
+                    let existing: Client?
+                    do {
+                        existing = try await repo.client(id: c.clientID)
+                    } catch is SecretSealingError {
+                        existing = nil   // sealed under another KEY_ENCRYPTION_SECRET: the sync writes them anew
+                    }
+                    clients.append(Client(config: c, existingHash: existing?.secretHash))
                 }
                 return try await repo.syncClients(clients, prune: prune)
             }

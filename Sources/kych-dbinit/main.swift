@@ -78,7 +78,7 @@ struct DBInit: AsyncParsableCommand {
     /// prints the new kids.
     private func rotateSigningKeys(logger: Logger) async throws {
         let gateway = try CLISupport.loadConfig(config)
-        let (deleted, new) = try await Stores.with(gateway.database, logger: logger) { stores in
+        let (deleted, new) = try await Stores.with(gateway.database, sealing: gateway.sealing, logger: logger) { stores in
             let keys = SigningKeys(store: stores.signingKeys, encryptionSecret: gateway.keyEncryptionSecret)
             let deleted = try await keys.deleteRetiredKeys()
             return (deleted, try await keys.rotate(publishAhead: TimeInterval(publishAhead), retainAfterRetirement: TimeInterval(retain)))

@@ -47,7 +47,7 @@ struct DemoCommand: AsyncParsableCommand {
         let setup = try DemoSetup(port: port, sitePort: sitePort)
         defer { setup.remove() }
         let config = try CLISupport.loadConfig(setup.configFile.path)
-        let stores = try await Stores.open(config.database, logger: logger)
+        let stores = try await Stores.open(config.database, sealing: config.sealing, logger: logger)
         _ = try await stores.clients.syncClients(config.clients.map { Client(config: $0) }, prune: false)
         let gateway = try await buildApplication(config, stores: stores, logger: logger, offersDemoWallet: config.demoWallet != nil) { router, flow in
             guard let directory = config.demoWallet else { return }

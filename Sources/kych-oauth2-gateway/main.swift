@@ -40,6 +40,10 @@ struct GatewayCommand: AsyncParsableCommand {
         if config.baseURL == nil {
             notices.append("BASE_URL is not set and the gateway does not listen on a loopback host: features that need its public URL (the OAuth issuer identifier) will not work until BASE_URL is set")
         }
+        if config.keyEncryptionSecret == nil {
+            let verifierKeys = config.verifier?.embedded == true ? ", and the embedded verifier's response-encryption keys" : ""
+            notices.append("KEY_ENCRYPTION_SECRET is not set: the private signing keys, the clients' verifier bearer tokens and webhook keys\(verifierKeys) are stored unencrypted in the database")
+        }
         if config.demoWallet != nil {
             notices.append("DEMO_WALLET is ignored: only kych-demo serves the demo wallet (the production gateway does not link it)")
         }

@@ -22,6 +22,7 @@ struct VerifierCommand: AsyncParsableCommand {
     func run() async throws {
         let verifierConfig = try CLISupport.loadVerifierConfig(config)
         if checkConfig {
+            for notice in Self.notices(verifierConfig) { CLISupport.printError("warning: \(notice)") }
             print("Configuration \(config) is valid.")
             return
         }
@@ -31,7 +32,14 @@ struct VerifierCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap(RedactingLogHandler.init)
         var logger = Logger(label: "kych-verifier")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        for notice in Self.notices(verifierConfig) { logger.warning("\(notice)") }
         let app = try await buildVerifierApplication(verifierConfig, logger: logger)
         try await binding.serve { try await app.runService() }
+    }
+
+    /// What an operator should know about a configuration that is valid.
+    static func notices(_ config: VerifierConfig) -> [String] {
+        guard !config.embedded, config.keyEncryptionSecret == nil else { return [] }
+        return ["KEY_ENCRYPTION_SECRET is not set in [kych-verifier]: the private response-encryption keys are stored unencrypted in the database"]
     }
 }

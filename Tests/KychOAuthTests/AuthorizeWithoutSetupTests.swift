@@ -16,7 +16,7 @@ import Testing
 
     /// The status and `Retry-After` seconds of a refused start.
     func refusal(_ f: FlowFixture, from source: String? = "192.0.2.1") async -> (status: Int, kind: PageError, seconds: Int)? {
-        guard case .retryLater(let status, let kind, let seconds, _)? = await flowError({ try await start(f, from: source) }) else { return nil }
+        guard case .retryLater(let status, let kind?, let seconds, _)? = await flowError({ try await start(f, from: source) }) else { return nil }
         return (status, kind, seconds)
     }
 

@@ -24,7 +24,7 @@ import Testing
         #expect(printed.count == 2 && printed[0].hasPrefix("New ES256 signing key ") && printed[1].hasPrefix("New RS256 signing key "),
                 "\(rotated.stdout)")
 
-        let keys = try await Stores.with(database, logger: TestEnvironment.logger) { try await $0.signingKeys.signingKeys() }
+        let keys = try await Stores.with(database, sealing: .unencrypted, logger: TestEnvironment.logger) { try await $0.signingKeys.signingKeys() }
         // The first keys (created by this first use) and the rotation's, which the output names.
         #expect(keys.count == 4 && keys.allSatisfy { $0.sealed })
         let (old, new) = (Array(keys.prefix(2)), Array(keys.suffix(2)))

@@ -106,7 +106,7 @@ import Testing
               '{"credentials":[{"id":"kych","format":"dc+sd-jwt","meta":{"vct_values":["betaid-sdjwt"]}}]}', '{did:jwk:x}',
               now() + interval '10 minutes')
             """)
-        let stranded = try await Stores.with(db.connectionString, logger: TestEnvironment.logger) { stores in
+        let stranded = try await Stores.with(db.connectionString, sealing: .unencrypted, logger: TestEnvironment.logger) { stores in
             try await stores.verifications.verification(id: "v")
         }
         #expect(try await db.strings("SELECT patch_name FROM _v.patches WHERE patch_name LIKE 'verifier-%' ORDER BY 1")

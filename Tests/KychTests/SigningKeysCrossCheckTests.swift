@@ -39,7 +39,7 @@ import Testing
     @Test func joserfcVerifiesOurTokensWithTheServedJWKSAndRejectsAnAlteredOne() async throws {
         let config = try Self.config(secret: Self.secret, database: Self.newDatabase())
         let claims: [String: JSONValue] = ["iss": "http://127.0.0.1:1", "sub": "session-1", "aud": "exchange", "exp": 4_000_000_000]
-        let tokens = try await Stores.with(config.database, logger: TestEnvironment.logger) { stores in
+        let tokens = try await Stores.with(config.database, sealing: config.sealing, logger: TestEnvironment.logger) { stores in
             let keys = SigningKeys(store: stores.signingKeys, encryptionSecret: config.keyEncryptionSecret)
             return [
                 ("ES256", "JWT", try await keys.sign(payload: JSONText.serialize(claims), algorithm: .es256, type: "JWT")),
@@ -75,7 +75,7 @@ import Testing
 
     @Test func theGatewayRefusesToStartOnKeysItCannotDecrypt() async throws {
         let database = Self.newDatabase()
-        let kid = try await Stores.with(database, logger: TestEnvironment.logger) { stores in
+        let kid = try await Stores.with(database, sealing: .unencrypted, logger: TestEnvironment.logger) { stores in
             let keys = SigningKeys(store: stores.signingKeys, encryptionSecret: Self.secret)
             return try CompactJWS(parsing: try await keys.sign(payload: Data("{}".utf8), algorithm: .es256)).keyID
         }

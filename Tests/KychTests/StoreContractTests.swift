@@ -19,7 +19,7 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 
     func withStores<T: Sendable>(_ body: @Sendable (Stores) async throws -> T) async throws -> T {
-        try await Stores.with(try await freshDatabase(), logger: TestEnvironment.logger, body)
+        try await Stores.with(try await freshDatabase(), sealing: .unencrypted, logger: TestEnvironment.logger, body)
     }
 }
 

@@ -229,7 +229,7 @@ import Testing
         let verifier = try await StandaloneVerifier.start()
         let (created, id, request) = try await verifier.pendingVerification()
         // A checker claimed it and was killed: what its claim left behind.
-        let killed = try await Stores.with(verifier.db.connectionString, logger: TestEnvironment.logger) { stores in
+        let killed = try await Stores.with(verifier.db.connectionString, sealing: .unencrypted, logger: TestEnvironment.logger) { stores in
             let pending = try #require(try await stores.verifications.verification(id: id))
             return try await stores.verifications.claim(pending, leaseUntil: Date() + 60)
         }

@@ -39,7 +39,7 @@ extension Backend {
     }
 
     func withStore<T: Sendable>(_ database: String, _ body: @Sendable (any VerificationStore) async throws -> T) async throws -> T {
-        try await Stores.with(database, logger: TestEnvironment.logger) { try await body($0.verifications) }
+        try await Stores.with(database, sealing: .unencrypted, logger: TestEnvironment.logger) { try await body($0.verifications) }
     }
 
     @Test(arguments: Backend.allCases)

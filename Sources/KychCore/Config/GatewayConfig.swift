@@ -167,10 +167,7 @@ package struct GatewayConfig: Sendable {
         let demoWallet = main.entry("DEMO_WALLET").flatMap { $0.value.isEmpty ? nil : $0 }
         let idTokenSigningAlg = v.signingAlgorithm(main, "ID_TOKEN_SIGNING_ALG") ?? "ES256"
         if let demoWallet, !demoWallet.value.hasPrefix("/") { v.error(main, demoWallet, "must be an absolute path to a wallet folder") }
-        let keySecret = main.entry("KEY_ENCRYPTION_SECRET")
-        if let keySecret, keySecret.value.utf8.count < 32 {
-            v.error(main, keySecret, "must be at least 32 bytes (got \(keySecret.value.utf8.count))")
-        }
+        let keySecret = v.keyEncryptionSecret(main)
 
         // Clients
         var clients: [ClientConfig] = []
@@ -213,7 +210,7 @@ package struct GatewayConfig: Sendable {
             vcType: main.entry("VC_TYPE")?.value ?? "betaid-sdjwt",
             vcFormat: main.entry("VC_FORMAT")?.value ?? "vc+sd-jwt",
             vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, demoWallet: demoWallet?.value, baseURL: baseURL,
-            idTokenSigningAlg: idTokenSigningAlg, keyEncryptionSecret: keySecret?.value, verifier: verifier, warnings: v.warnings)
+            idTokenSigningAlg: idTokenSigningAlg, keyEncryptionSecret: keySecret, verifier: verifier, warnings: v.warnings)
         config.authorizeWithoutSetup = limits
         return config
     }

@@ -31,6 +31,9 @@ package struct VerifierConfig: Sendable {
     package var deeplinkScheme: String
     /// `client_name` in the request object's `client_metadata`.
     package var clientName: String
+    /// `KEY_ENCRYPTION_SECRET` of a standalone verifier: the private response-encryption keys are sealed at rest under
+    /// a key derived from it. `nil` when embedded (the gateway's secret seals them) or not set (kept in clear).
+    package var keyEncryptionSecret: String?
     package var warnings: [ConfigError]
 
     package static let section = "kych-verifier"
@@ -39,7 +42,7 @@ package struct VerifierConfig: Sendable {
         "HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "EMBEDDED", "DATABASE", "EXTERNAL_URL", "VERIFIER_DID",
         "DID_VERIFICATION_METHOD", "SIGNING_KEY_FILE", "WEBHOOK_CALLBACK_URI", "WEBHOOK_API_KEY_HEADER",
         "WEBHOOK_API_KEY_VALUE", "WEBHOOK_INTERVAL", "VERIFICATION_TTL_SEC", "VERIFICATION_PROOF_TIME_WINDOW_SEC",
-        "MANAGEMENT_BEARER_TOKEN", "DEEPLINK_SCHEMA", "CLIENT_NAME",
+        "MANAGEMENT_BEARER_TOKEN", "DEEPLINK_SCHEMA", "CLIENT_NAME", "KEY_ENCRYPTION_SECRET",
     ]
 
     /// Validates the `[kych-verifier]` section of a parsed file; other sections are left to their readers.
@@ -63,6 +66,11 @@ package struct VerifierConfig: Sendable {
         }
         if embedded, let entry = main.entry("HOST") ?? main.entry("PORT") ?? main.entry("UNIXPATH") {
             v.warn(main, entry, "ignored: an embedded verifier is served by the gateway")
+        }
+        var keySecret = v.keyEncryptionSecret(main)
+        if embedded, keySecret != nil, let entry = main.entry("KEY_ENCRYPTION_SECRET") {
+            v.warn(main, entry, "ignored: an embedded verifier's keys are sealed with the gateway's KEY_ENCRYPTION_SECRET")
+            keySecret = nil
         }
 
         func required(_ key: String) -> IniFile.Entry? {
@@ -109,7 +117,7 @@ package struct VerifierConfig: Sendable {
             managementBearerToken: main.entry("MANAGEMENT_BEARER_TOKEN").flatMap { $0.value.isEmpty ? nil : $0.value },
             deeplinkScheme: scheme?.value ?? "swiyu-verify",
             clientName: main.entry("CLIENT_NAME").flatMap { $0.value.isEmpty ? nil : $0.value } ?? "KyCH Verifier",
-            warnings: v.warnings)
+            keyEncryptionSecret: keySecret, warnings: v.warnings)
     }
 }
 

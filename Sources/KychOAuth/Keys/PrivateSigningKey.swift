@@ -53,37 +53,48 @@ enum PrivateSigningKey: Sendable {
     }
 }
 
-/// Private keys at rest: AES-GCM under a key derived with HKDF-SHA256 from `KEY_ENCRYPTION_SECRET`, the kid as
-/// associated data (so a sealed key cannot be moved to another row). Without the secret they are kept in clear.
+/// Private keys at rest: with `KEY_ENCRYPTION_SECRET`, sealed by ``SecretSealing`` (bound to the key's kid) as the
+/// UTF-8 of the sealed text of the key's base64; without it, kept in clear. Keys sealed by releases before that
+/// format (the bare AES-GCM box under the key HKDF derives with ``legacyInfo``, the kid as associated data) still open.
 struct PrivateKeySealing: Sendable {
-    /// Fixed, so the same secret always derives the same key; versioned, so a later scheme can derive another.
-    static let info = Data("KyCH signing-key encryption v1".utf8)
-    private let key: SymmetricKey?
+    static let legacyInfo = Data("KyCH signing-key encryption v1".utf8)
+    let sealing: SecretSealing
+    private let legacyKey: SymmetricKey?
 
     init(secret: String?) {
-        key = secret.map {
-            HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: Data($0.utf8)), info: Self.info, outputByteCount: 32)
+        sealing = SecretSealing(secret: secret)
+        legacyKey = secret.map {
+            HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: Data($0.utf8)), info: Self.legacyInfo, outputByteCount: 32)
         }
     }
 
-    var encrypts: Bool { key != nil }
+    var encrypts: Bool { sealing.encrypts }
+
+    static func binding(kid: String) -> SealBinding { SealBinding(column: "signing_keys.private_key", row: kid) }
 
     func seal(_ encoding: Data, kid: String) throws -> (bytes: Data, sealed: Bool) {
-        guard let key else { return (encoding, false) }
-        guard let combined = try AES.GCM.seal(encoding, using: key, authenticating: Data(kid.utf8)).combined else {
-            throw SigningKeyError.malformed(kid: kid)
-        }
-        return (combined, true)
+        guard encrypts else { return (encoding, false) }
+        return (Data(try sealing.seal(encoding.base64EncodedString(), for: Self.binding(kid: kid)).utf8), true)
     }
 
     func open(_ stored: StoredSigningKey) throws(SigningKeyError) -> Data {
         guard stored.sealed else { return stored.privateKey }
-        guard let key else { throw .secretMissing(kid: stored.kid) }
+        guard let legacyKey else { throw .secretMissing(kid: stored.kid) }
+        guard let text = String(data: stored.privateKey, encoding: .utf8), SecretSealing.isSealed(text) else {
+            do {
+                return try AES.GCM.open(AES.GCM.SealedBox(combined: stored.privateKey), using: legacyKey, authenticating: Data(stored.kid.utf8))
+            } catch {
+                throw .undecryptable(kid: stored.kid)
+            }
+        }
+        let base64: String
         do {
-            return try AES.GCM.open(AES.GCM.SealedBox(combined: stored.privateKey), using: key, authenticating: Data(stored.kid.utf8))
+            base64 = try sealing.open(text, for: Self.binding(kid: stored.kid))
         } catch {
             throw .undecryptable(kid: stored.kid)
         }
+        guard let encoding = Data(base64Encoded: base64) else { throw .malformed(kid: stored.kid) }
+        return encoding
     }
 }
 

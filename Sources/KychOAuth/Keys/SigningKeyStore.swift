@@ -16,7 +16,8 @@ package struct StoredSigningKey: Sendable, Equatable {
     package var algorithm: SigningAlgorithm
     /// The public key's RFC 7638 required members (EC: crv, kty, x, y; RSA: e, kty, n).
     package var publicJWK: [String: JSON]
-    /// The private key: AES-GCM-sealed (nonce, ciphertext, tag) when ``sealed``, else its plain encoding.
+    /// The private key: sealed when ``sealed`` (the UTF-8 of a ``SecretSealing`` text, or from earlier releases the
+    /// bare AES-GCM box: nonce, ciphertext, tag), else its plain encoding.
     package var privateKey: Data
     package var sealed: Bool
     /// Published from here on.

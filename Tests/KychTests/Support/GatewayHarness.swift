@@ -109,7 +109,7 @@ struct GatewayHarness {
             \(extraClients.replacingOccurrences(of: "%VERIFIER%", with: verifierURL).replacingOccurrences(of: "%ISSUER%", with: issuer))
             """
         let config = try GatewayConfig.validate(try IniFile.parse(text, path: "test.conf", environment: [:]))
-        _ = try await Stores.with(database, logger: TestEnvironment.logger) { stores in
+        _ = try await Stores.with(database, sealing: config.sealing, logger: TestEnvironment.logger) { stores in
             try await stores.clients.syncClients(config.clients.map { Client(config: $0) }, prune: false)
         }
         return GatewayHarness(db: db, config: config, builtInVerifier: builtIn, faultInjectingVerifier: standIn, acceptedIssuer: issuer)
