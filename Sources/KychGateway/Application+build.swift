@@ -24,7 +24,7 @@ package func buildApplication(
     extraRoutes: (Router<GatewayRequestContext>, AuthorizationServer) throws -> Void = { _, _ in }
 ) async throws -> some ApplicationProtocol {
     let signingKeys = SigningKeys(store: stores.signingKeys, encryptionSecret: config.keyEncryptionSecret)
-    let flow = AuthorizationServer(
+    var flow = AuthorizationServer(
         config: config,
         clients: stores.clients,
         store: stores.flow,
@@ -35,6 +35,7 @@ package func buildApplication(
             (try? await NIOThreadPool.singleton.runIfActive { Secrets.verifySecret(secret, hash: hash) }) ?? false
         },
         logger: logger)
+    flow.wakeups = stores.wakeups
 
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: ErrorMiddleware(logger: logger))
