@@ -23,6 +23,8 @@ import Testing
         return server
     }
 
+    static let longPoll: Duration = .seconds(20)
+
     @Test func aChangeOnOneInstanceWakesThePollOnAnother() async throws {
         let harness = try await GatewayHarness.make()
         try await harness.whileVerifierRuns {
@@ -30,29 +32,35 @@ import Testing
                 try await Stores.with(harness.db.connectionString, logger: TestEnvironment.logger) { storesB in
                     let a = Self.instance(harness, storesA), b = Self.instance(harness, storesB)
                     let listenersA = try #require(storesA.wakeups as? PostgresSessionWakeups).local
-                    let listening = try await Self.listeners(harness.db, count: 2, other: [])
+                    // Three processes listen: A, B and the built-in verifier (its stores are opened the same way).
+                    let listening = try await Self.listeners(harness.db, count: 3, other: [])
 
                     // The wallet answers; instance B takes the verifier's webhook; A's poll answers.
                     let first = try await Self.start(a, harness)
-                    let poll = Task { try await a.status(verificationID: first.id, state: GatewayHarness.state, timeout: .seconds(20)) }
+                    let poll = Task { try await a.status(verificationID: first.id, state: GatewayHarness.state, timeout: Self.longPoll) }
                     while listenersA.parkedCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
                     #expect(try await harness.wallet.answer(first.deeplink).status == 200)
+                    let notified = ContinuousClock.now
                     try await b.notification(verificationID: first.id) { _ in nil }
                     #expect(try await poll.value == .verified)
+                    // Woken, not answered at its deadline (which re-reads the session too).
+                    #expect(ContinuousClock.now - notified < Self.longPoll / 2)
 
-                    // Both listening connections drop while a poll waits on A: each instance listens again,
+                    // The listening connections drop while a poll waits on A: each instance listens again,
                     // wakes its polls once to re-read, and B's next change still reaches A's poll.
                     let second = try await Self.start(a, harness)
-                    let waiting = Task { try await a.status(verificationID: second.id, state: GatewayHarness.state, timeout: .seconds(20)) }
+                    let waiting = Task { try await a.status(verificationID: second.id, state: GatewayHarness.state, timeout: Self.longPoll) }
                     while listenersA.parkedCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
                     _ = try await harness.db.strings("""
                         SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity
                         WHERE datname = current_database() AND query ILIKE 'listen%'
                         """)
-                    _ = try await Self.listeners(harness.db, count: 2, other: listening)
+                    _ = try await Self.listeners(harness.db, count: 3, other: listening)
                     #expect(try await harness.wallet.answer(second.deeplink).status == 200)
+                    let notifiedAgain = ContinuousClock.now
                     try await b.notification(verificationID: second.id) { _ in nil }
                     #expect(try await waiting.value == .verified)
+                    #expect(ContinuousClock.now - notifiedAgain < Self.longPoll / 2)
                     #expect(listenersA.parkedCount == 0)
                 }
             }
