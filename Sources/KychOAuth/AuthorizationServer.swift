@@ -142,27 +142,35 @@ package struct AuthorizationServer: Sendable {
         let admitted = timeout > .zero && longPolls.admit(verificationID)
         defer { if admitted { longPolls.release(verificationID) } }
         var client: Client?
-        while true {
-            guard let session = try await store.session(verificationID: verificationID) else {
-                throw FlowError.oauth(status: 404, error: "not_found", description: "unknown verification")
-            }
-            if let state, session.state != nil, state != session.state {
-                throw FlowError.invalidRequest("state does not match this verification")
-            }
-            let status = session.effectiveStatus(now: now())
-            guard status == .authorized || status == .pending else { return status }
-            if status == .authorized, try await claimVerifierCheck(session) {
-                if client == nil { client = try await clients.client(id: session.clientID) }
-                if let client {
-                    try? await refresh(session, client: client)
-                    if let current = try await store.session(verificationID: verificationID)?.effectiveStatus(now: now()), current != status {
-                        return current
+        var lastRead: SessionStatus?
+        do {
+            while true {
+                guard let session = try await store.session(verificationID: verificationID) else {
+                    throw FlowError.oauth(status: 404, error: "not_found", description: "unknown verification")
+                }
+                if let state, session.state != nil, state != session.state {
+                    throw FlowError.invalidRequest("state does not match this verification")
+                }
+                let status = session.effectiveStatus(now: now())
+                lastRead = status
+                guard status == .authorized || status == .pending else { return status }
+                if status == .authorized, try await claimVerifierCheck(session) {
+                    if client == nil { client = try await clients.client(id: session.clientID) }
+                    if let client {
+                        try? await refresh(session, client: client)
+                        if let current = try await store.session(verificationID: verificationID)?.effectiveStatus(now: now()), current != status {
+                            return current
+                        }
                     }
                 }
+                guard admitted, ContinuousClock.now < deadline else { return status }
+                await wakeups.wait(verificationID: verificationID, until: min(deadline, nextRead(of: session)))
+                if Task.isCancelled { return status }
             }
-            guard admitted, ContinuousClock.now < deadline else { return status }
-            await wakeups.wait(verificationID: verificationID, until: min(deadline, nextRead(of: session)))
-            if Task.isCancelled { return status }
+        } catch {
+            // Cancelled during a read (the client left, the server shuts down): the status last read is the answer.
+            guard Task.isCancelled, let lastRead else { throw error }
+            return lastRead
         }
     }
 

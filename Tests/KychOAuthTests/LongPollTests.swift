@@ -4,15 +4,18 @@ import KychOAuth
 import Synchronization
 import Testing
 
-/// The in-memory store, counting how often `/status` reads a session by its verification id.
+/// The in-memory store, counting how often `/status` reads a session by its verification id; `slowReads` makes
+/// such a read take a while (a database under load), so a test can cancel a poll in the middle of one.
 final class CountingStore: FlowStore {
     let base: InMemoryStore
     private let reads = Mutex(0)
+    let slowReads = Mutex(false)
     init(_ base: InMemoryStore) { self.base = base }
     var sessionReads: Int { reads.withLock { $0 } }
 
     func session(verificationID: String) async throws -> VerificationSession? {
         reads.withLock { $0 += 1 }
+        if slowReads.withLock({ $0 }) { try await Task.sleep(for: .seconds(30)) }
         return await base.session(verificationID: verificationID)
     }
     func createSession(_ session: NewSession) async throws -> Bool { await base.createSession(session) }
@@ -163,6 +166,19 @@ final class CountingStore: FlowStore {
         let next = try await limited.startPoll()
         next.cancel()
         #expect(try await next.value == .authorized)
+    }
+
+    /// A poll cancelled while it reads (a graceful shutdown, a client gone) answers with the status it read before,
+    /// not with an error.
+    @Test func aPollCancelledDuringAReadAnswersTheLastStatus() async throws {
+        let p = try await Polling()
+        let poll = try await p.startPoll()
+        let reads = p.counted.sessionReads
+        p.counted.slowReads.withLock { $0 = true }
+        await p.wakeups.signal(verificationID: p.id)
+        while p.counted.sessionReads == reads { try await Task.sleep(for: .milliseconds(5)) }
+        poll.cancel()
+        #expect(try await poll.value == .authorized)
     }
 
     /// Waiters end by signal, by deadline or by cancellation, whichever comes first, and none stays parked,
