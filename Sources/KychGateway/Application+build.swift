@@ -28,7 +28,7 @@ package func buildApplication(
     let signingKeys = SigningKeys(store: stores.signingKeys, encryptionSecret: config.keyEncryptionSecret)
     // The dummy hash that unknown client ids are checked against is made at start, not in the first such request.
     _ = Secrets.unknownClientHash
-    let flow = AuthorizationServer(
+    var flow = AuthorizationServer(
         config: config,
         clients: stores.clients,
         store: stores.flow,
@@ -37,6 +37,7 @@ package func buildApplication(
         // bcrypt is slow on purpose: it runs on its own bounded threads, never on an event loop or the database's.
         checkSecret: hashing.checkSecret,
         logger: logger)
+    flow.wakeups = stores.wakeups
 
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: ErrorMiddleware(logger: logger))

@@ -82,8 +82,10 @@ struct GatewayRoutes {
         let id = try context.parameters.require("verification_id")
         let q = try request.formQuery()
         let timeout = q["timeout_ms"].flatMap { Int($0) }.map { Duration.milliseconds(max(0, $0)) } ?? .zero
-        let status = try await flow.status(verificationID: id, state: q["state"], timeout: timeout,
-                                           stopWaiting: { Task.isShuttingDownGracefully })
+        // A graceful shutdown cancels the wait; the poll then answers with the status it last read.
+        let status = try await cancelWhenGracefulShutdown { [flow] in
+            try await flow.status(verificationID: id, state: q["state"], timeout: timeout)
+        }
         return .json(["status": .string(status.rawValue)])
     }
 

@@ -29,6 +29,12 @@ package struct AuthorizationServer: Sendable {
     package var verifierPollInterval: TimeInterval = 3
     /// The longest long poll `/status` serves.
     package var maximumLongPoll: Duration = .seconds(30)
+    /// Wakes waiting `/status` polls when a session changes (across instances on PostgreSQL).
+    package var wakeups: any SessionWakeups = LocalSessionWakeups()
+    /// The longest a waiting poll goes without reading its session, in case a signal was lost.
+    package var wakeupFallback: TimeInterval = 5
+    /// How many long polls may wait at once, per verification and in total.
+    package var longPolls = LongPollLimits()
     /// Lets one webhook per verification and interval ask the verifier.
     package let notificationThrottle = NotificationThrottle(interval: 3)
 
@@ -141,6 +147,7 @@ package struct AuthorizationServer: Sendable {
         }
         guard let transition = SessionMachine(now: now()).verifierAnswered(outcome, session: session),
               try await store.apply(transition, toSession: session.serial) else { return }
+        await wakeups.signal(verificationID: verification.id)
         var metadata: Logger.Metadata = ["verification_id": "\(verification.id)", "status": "\(transition.to.rawValue)"]
         if case .failed(let code, _) = outcome { metadata["error_code"] = "\(code ?? "none")" }
         logger.info("session status changed", metadata: metadata)
@@ -154,32 +161,44 @@ package struct AuthorizationServer: Sendable {
                                                   checkedBefore: now.addingTimeInterval(-verifierPollInterval), now: now)
     }
 
-    /// `GET /status/{verification_id}`: the session status, waiting up to `timeout` for a change, or until
-    /// `stopWaiting` says the server is shutting down (then the current status is the answer).
-    package func status(verificationID: String, state: String?, timeout: Duration,
-                        stopWaiting: @Sendable () -> Bool = { false }) async throws -> SessionStatus {
+    /// `GET /status/{verification_id}`: the session status, waiting up to `timeout` for a change. A waiting poll
+    /// reads its session once, then again only when woken (``wakeups``), when the verifier is due to be asked,
+    /// at the session's expiry or after ``wakeupFallback``. Cancellation (the client left, the server shuts down)
+    /// ends the wait: the status last read is the answer. Beyond ``longPolls`` the answer comes at once.
+    package func status(verificationID: String, state: String?, timeout: Duration) async throws -> SessionStatus {
         let deadline = ContinuousClock.now + min(timeout, maximumLongPoll)
+        let admitted = timeout > .zero && longPolls.admit(verificationID)
+        defer { if admitted { longPolls.release(verificationID) } }
         var client: Client?
-        while true {
-            guard let session = try await store.session(verificationID: verificationID) else {
-                throw FlowError.oauth(status: 404, error: "not_found", description: "unknown verification")
-            }
-            if let state, session.state != nil, state != session.state {
-                throw FlowError.invalidRequest("state does not match this verification")
-            }
-            let status = session.effectiveStatus(now: now())
-            guard status == .authorized || status == .pending else { return status }
-            if status == .authorized, try await claimVerifierCheck(session) {
-                if client == nil { client = try await clients.client(id: session.clientID) }
-                if let client {
-                    try? await refresh(session, client: client)
-                    if let current = try await store.session(verificationID: verificationID)?.effectiveStatus(now: now()), current != status {
-                        return current
+        var lastRead: SessionStatus?
+        do {
+            while true {
+                guard let session = try await store.session(verificationID: verificationID) else {
+                    throw FlowError.oauth(status: 404, error: "not_found", description: "unknown verification")
+                }
+                if let state, session.state != nil, state != session.state {
+                    throw FlowError.invalidRequest("state does not match this verification")
+                }
+                let status = session.effectiveStatus(now: now())
+                lastRead = status
+                guard status == .authorized || status == .pending else { return status }
+                if status == .authorized, try await claimVerifierCheck(session) {
+                    if client == nil { client = try await clients.client(id: session.clientID) }
+                    if let client {
+                        try? await refresh(session, client: client)
+                        if let current = try await store.session(verificationID: verificationID)?.effectiveStatus(now: now()), current != status {
+                            return current
+                        }
                     }
                 }
+                guard admitted, ContinuousClock.now < deadline else { return status }
+                await wakeups.wait(verificationID: verificationID, until: min(deadline, nextRead(of: session)))
+                if Task.isCancelled { return status }
             }
-            if ContinuousClock.now >= deadline || stopWaiting() { return status }
-            try await Task.sleep(for: min(.milliseconds(250), deadline - ContinuousClock.now))
+        } catch {
+            // Cancelled during a read (the client left, the server shuts down): the status last read is the answer.
+            guard Task.isCancelled, let lastRead else { throw error }
+            return lastRead
         }
     }
 
@@ -209,6 +228,7 @@ package struct AuthorizationServer: Sendable {
             guard try await store.apply(SessionMachine(now: now).codeIssued(), toSession: session.serial, issuing: record) else {
                 throw FlowError.page(status: 409, kind: .finished, message: "This verification has already been completed.")
             }
+            await wakeups.signal(verificationID: verificationID)
             logger.info("authorization code issued", metadata: ["client_id": "\(client.clientID)", "verification_id": "\(verificationID)"])
             return RedirectURI.with(redirect, [("code", code), ("state", session.state), ("iss", config.baseURL)])
         case .failed:

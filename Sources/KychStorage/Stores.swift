@@ -15,6 +15,8 @@ package struct Stores: Sendable {
     package let flow: any FlowStore
     /// The keys signing ID tokens and JWT access tokens.
     package let signingKeys: any SigningKeyStore
+    /// Wakes `/status` long polls when a session changes: across processes on PostgreSQL, in-process on SQLite.
+    package let wakeups: any SessionWakeups
     /// The built-in verifier's store (its schema must be installed: `kych-dbinit`; SQLite has it always).
     package let verifications: any VerificationStore
     /// Background work the stores need while the process runs (the PostgreSQL pool), for a ServiceGroup.
@@ -34,14 +36,17 @@ package struct Stores: Sendable {
             try await PostgresDatabase.preflight(url, logger: logger)
             try await SchemaInstaller.upgradeInstalledSchema(url, logger: logger)
             let client = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url), backgroundLogger: logger)
+            let wakeups = PostgresSessionWakeups(url: url, client: client, logger: logger)
             return Stores(clients: SealedClientRepository(PostgresClientRepository(client: client, logger: logger), sealing: sealing),
                           flow: PostgresFlowStore(client: client, logger: logger),
-                          signingKeys: PostgresSigningKeyStore(client: client, logger: logger),
-                          verifications: PostgresVerificationStore(client: client, sealing: sealing, logger: logger), services: [client],
+                          signingKeys: PostgresSigningKeyStore(client: client, logger: logger), wakeups: wakeups,
+                          verifications: PostgresVerificationStore(client: client, sealing: sealing, logger: logger),
+                          services: [client, SessionNotificationListener(wakeups: wakeups)],
                           health: { try await client.query("SELECT 1", logger: logger) }, location: location)
         case .sqlite(let path):
             let db = try await SQLiteDatabase.open(path: path, logger: logger)
-            return Stores(clients: SealedClientRepository(SQLiteClientRepository(db: db), sealing: sealing), flow: SQLiteFlowStore(db: db), signingKeys: SQLiteSigningKeyStore(db: db),
+            return Stores(clients: SealedClientRepository(SQLiteClientRepository(db: db), sealing: sealing), flow: SQLiteFlowStore(db: db),
+                          signingKeys: SQLiteSigningKeyStore(db: db), wakeups: LocalSessionWakeups(),
                           verifications: SQLiteVerificationStore(db: db, sealing: sealing), services: [SQLiteCloser(db: db)],
                           health: { try await db.rows("SELECT 1") }, location: location)
         }
@@ -68,6 +73,15 @@ extension Stores {
     /// A short description of a store error for logs and operators (no query text, no bound values).
     package static func describe(_ error: any Error) -> String {
         PostgresDatabase.describe(error)
+    }
+}
+
+/// Runs the PostgreSQL session-change listener while the process runs; a graceful shutdown ends it.
+struct SessionNotificationListener: Service {
+    let wakeups: PostgresSessionWakeups
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await wakeups.listen() }
     }
 }
 

@@ -36,7 +36,7 @@ import Testing
             REDIRECT_URI = https://b.example/cb
             """
         let config = try GatewayConfig.validate(try IniFile.parse(text, path: "hardening.conf", environment: [:]))
-        _ = try await Stores.with(config.database, logger: TestEnvironment.logger) { stores in
+        _ = try await Stores.with(config.database, sealing: config.sealing, logger: TestEnvironment.logger) { stores in
             try await stores.clients.syncClients(config.clients.map { Client(config: $0) }, prune: false)
         }
         return config
@@ -44,7 +44,7 @@ import Testing
 
     static func run(_ config: GatewayConfig, hashing: SecretHashingPool = .shared,
                     _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let stores = try await Stores.open(config.database, logger: TestEnvironment.logger)
+        let stores = try await Stores.open(config.database, sealing: config.sealing, logger: TestEnvironment.logger)
         let app = try await buildApplication(config, stores: stores, logger: TestEnvironment.logger, hashing: hashing)
         try await app.test(.router, body)
     }

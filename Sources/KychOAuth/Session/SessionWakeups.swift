@@ -1,0 +1,116 @@
+import Foundation
+import Synchronization
+
+/// Wakes the long polls of `/status` when a session's status changes, so a waiting poll reads the store once
+/// per change instead of on a timer. A lost signal costs latency, never correctness: every wait also ends at
+/// the deadline its caller gives (the session's expiry, the next verifier check, a fallback of a few seconds).
+package protocol SessionWakeups: Sendable {
+    /// Returns when `signal(verificationID:)` names this verification, at `deadline`, or when the task is cancelled.
+    func wait(verificationID: String, until deadline: ContinuousClock.Instant) async
+    /// Wakes every poll waiting for `verificationID`: in this process, and with a shared database in the others too.
+    func signal(verificationID: String) async
+}
+
+/// The waiters of one process, keyed by verification id: a parked continuation each, no timer loop.
+/// Serves SQLite and the in-memory store alone, and the local side of ``SessionWakeups`` on PostgreSQL.
+package final class LocalSessionWakeups: SessionWakeups {
+    private struct Waiters {
+        var byVerification: [String: [Int: CheckedContinuation<Void, Never>]] = [:]
+        var lastTicket = 0
+
+        mutating func remove(_ verificationID: String, _ ticket: Int) -> CheckedContinuation<Void, Never>? {
+            let continuation = byVerification[verificationID]?.removeValue(forKey: ticket)
+            if byVerification[verificationID]?.isEmpty == true { byVerification[verificationID] = nil }
+            return continuation
+        }
+    }
+
+    private let waiters = Mutex(Waiters())
+
+    package init() {}
+
+    package func wait(verificationID: String, until deadline: ContinuousClock.Instant) async {
+        // Whichever ends first, the signal or the timer, cancels the other: nothing stays parked.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.park(verificationID) }
+            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    package func signal(verificationID: String) async {
+        wake(waiters.withLock { $0.byVerification.removeValue(forKey: verificationID) }.map { Array($0.values) } ?? [])
+    }
+
+    /// Wakes every waiter, so each reads its session again (after notifications may have been missed).
+    package func signalAll() {
+        wake(waiters.withLock { w in
+            defer { w.byVerification = [:] }
+            return w.byVerification.values.flatMap(\.values)
+        })
+    }
+
+    /// How many polls are parked now (for tests: none may be left behind).
+    package var parkedCount: Int {
+        waiters.withLock { $0.byVerification.values.reduce(0) { $0 + $1.count } }
+    }
+
+    private func wake(_ continuations: [CheckedContinuation<Void, Never>]) {
+        for continuation in continuations { continuation.resume() }
+    }
+
+    /// Parks until signalled or cancelled. The cancellation handler and the parking both hold the lock, and
+    /// cancellation is flagged before its handler runs, so a cancellation is never missed.
+    private func park(_ verificationID: String) async {
+        let ticket = waiters.withLock { w in
+            w.lastTicket += 1
+            return w.lastTicket
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let parked = waiters.withLock { w in
+                    guard !Task.isCancelled else { return false }
+                    w.byVerification[verificationID, default: [:]][ticket] = continuation
+                    return true
+                }
+                if !parked { continuation.resume() }
+            }
+        } onCancel: {
+            waiters.withLock { $0.remove(verificationID, ticket) }?.resume()
+        }
+    }
+}
+
+/// Caps the long polls open at once, per verification and in total. A poll beyond a cap is answered at
+/// once with the current status (one read, nothing held): the verification page then polls again after
+/// its usual short pause, so a person with too many tabs still sees the result.
+package final class LongPollLimits: Sendable {
+    package let perVerification: Int
+    package let total: Int
+    private let open = Mutex((byVerification: [String: Int](), total: 0))
+
+    package init(perVerification: Int = 4, total: Int = 4096) {
+        self.perVerification = perVerification
+        self.total = total
+    }
+
+    /// Takes a slot for a long poll on `verificationID`, or returns false when a cap is reached.
+    package func admit(_ verificationID: String) -> Bool {
+        open.withLock { open in
+            guard open.total < total, open.byVerification[verificationID, default: 0] < perVerification else { return false }
+            open.total += 1
+            open.byVerification[verificationID, default: 0] += 1
+            return true
+        }
+    }
+
+    /// Gives back the slot ``admit(_:)`` took.
+    package func release(_ verificationID: String) {
+        open.withLock { open in
+            open.total -= 1
+            let left = open.byVerification[verificationID, default: 1] - 1
+            open.byVerification[verificationID] = left > 0 ? left : nil
+        }
+    }
+}

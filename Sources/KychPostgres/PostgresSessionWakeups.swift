@@ -1,0 +1,60 @@
+import KychCore
+import KychOAuth
+import Logging
+import PostgresNIO
+
+/// ``SessionWakeups`` for every process on one PostgreSQL database: a signal wakes this process's waiters and
+/// sends `NOTIFY kych_session, '<verification id>'` right after the change committed; each process keeps one
+/// connection that `LISTEN`s (``listen()``) and wakes its own waiters. The payload is the verification id only.
+package struct PostgresSessionWakeups: SessionWakeups {
+    package static let channel = "kych_session"
+    let url: DatabaseURL
+    let client: PostgresClient
+    let logger: Logger
+    /// This process's waiters.
+    package let local = LocalSessionWakeups()
+    /// The pause before the listener connects again after its connection dropped.
+    package var reconnectDelay: Duration = .seconds(1)
+
+    package init(url: DatabaseURL, client: PostgresClient, logger: Logger) {
+        self.url = url
+        self.client = client
+        self.logger = logger
+    }
+
+    package func wait(verificationID: String, until deadline: ContinuousClock.Instant) async {
+        await local.wait(verificationID: verificationID, until: deadline)
+    }
+
+    package func signal(verificationID: String) async {
+        await local.signal(verificationID: verificationID)
+        do {
+            try await client.query("SELECT pg_notify(\(Self.channel), \(verificationID))", logger: logger)
+        } catch {
+            // The other instances' polls then see the change at their next fallback read.
+            logger.warning("session change not announced to other instances", metadata: ["error": "\(PostgresDatabase.describe(error))"])
+        }
+    }
+
+    /// Listens on its own connection until cancelled, connecting again after ``reconnectDelay`` when the connection
+    /// drops. Each (re)connection wakes every local waiter once, so a poll re-reads what changed while none could arrive.
+    package func listen() async {
+        while !Task.isCancelled {
+            do {
+                try await PostgresDatabase.withConnection(url, logger: logger) { connection in
+                    try await connection.listen(on: Self.channel) { notifications in
+                        local.signalAll()
+                        for try await notification in notifications {
+                            await local.signal(verificationID: notification.payload)
+                        }
+                    }
+                }
+            } catch let error where !Task.isCancelled {
+                logger.warning("session notifications interrupted; reconnecting", metadata: ["error": "\(PostgresDatabase.describe(error))"])
+            } catch {
+                return
+            }
+            try? await Task.sleep(for: reconnectDelay)
+        }
+    }
+}
