@@ -38,7 +38,8 @@ package func buildApplication(
 
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: ErrorMiddleware(logger: logger))
-    router.addHealth(stores.health)
+    let schemas: SchemaParts = config.verifier?.embedded == true ? [.gateway, .verifier] : .gateway
+    router.addHealth { await stores.health(schemas) }
     GatewayRoutes(flow: flow, logger: logger, demoWallet: offersDemoWallet).register(on: router)
     PageRoutes.register(on: router)
     let signingKeyCheck = KeyRoutes.register(on: router, keys: signingKeys, logger: logger)
@@ -46,7 +47,8 @@ package func buildApplication(
     let embeddedVerifier = try await EmbeddedVerifier.open(config.verifier, gatewayStores: stores, logger: logger)
     embeddedVerifier?.routes.register(on: router)
 
-    var app = makeServer(router: router, binding: config.binding, serverName: "KyCH", logger: logger)
+    var app = makeServer(router: router, binding: config.binding, requestTimeout: config.requestTimeout, serverName: "KyCH",
+                         logger: logger)
     app.addServices(stores.services)
     app.addServices(signingKeyCheck)
     app.addServices(purgeService(flow, logger: logger))

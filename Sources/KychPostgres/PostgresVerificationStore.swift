@@ -6,11 +6,11 @@ import PostgresNIO
 
 /// ``VerificationStore`` on PostgreSQL (schema `verifier`, patch `verifier-0001`).
 package struct PostgresVerificationStore: VerificationStore {
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
 
     package init(client: PostgresClient, logger: Logger) {
-        self.client = client
+        self.client = PostgresPool(client)
         self.logger = logger
     }
 

@@ -21,7 +21,9 @@ struct VerifierCommand: AsyncParsableCommand {
 
     func run() async throws {
         let verifierConfig = try CLISupport.loadVerifierConfig(config)
+        let advice = verifierConfig.binding?.securityAdvice ?? []
         if checkConfig {
+            for notice in advice { CLISupport.printError("warning: \(notice)") }
             print("Configuration \(config) is valid.")
             return
         }
@@ -31,6 +33,7 @@ struct VerifierCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap(RedactingLogHandler.init)
         var logger = Logger(label: "kych-verifier")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        for notice in advice { logger.warning("\(notice)") }
         let app = try await buildVerifierApplication(verifierConfig, logger: logger)
         try await binding.serve { try await app.runService() }
     }

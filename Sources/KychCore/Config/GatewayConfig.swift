@@ -48,6 +48,9 @@ package struct GatewayConfig: Sendable {
     package var verifier: VerifierConfig?
     /// Non-fatal findings (unknown sections or keys).
     package var warnings: [ConfigError]
+    /// `REQUEST_TIMEOUT_SECONDS` (default 30): a connection that has not sent a whole request this long after opening
+    /// or after its previous answer is closed.
+    package var requestTimeout: Duration = .seconds(30)
 
     package static let defaultPath = "/etc/kych/kych.conf"
     package static let mainSection = "kych-oauth2-gateway"
@@ -68,7 +71,7 @@ package struct GatewayConfig: Sendable {
         "HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "DATABASE", "NONCE_BYTES", "TOKEN_BYTES",
         "AUTH_CODE_BYTES", "AUTH_CODE_TTL_MINUTES", "SESSION_TTL_MINUTES", "ACCESS_TOKEN_TTL_SECONDS",
         "ALLOWED_SCOPES", "VC_TYPE", "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET", "ID_TOKEN_SIGNING_ALG",
-        "BASE_URL", "KEY_ENCRYPTION_SECRET",
+        "BASE_URL", "KEY_ENCRYPTION_SECRET", "REQUEST_TIMEOUT_SECONDS",
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
@@ -102,6 +105,7 @@ package struct GatewayConfig: Sendable {
         }
 
         let binding = v.serverBinding(main)
+        let requestTimeout = v.requestTimeout(main)
         var baseURL = binding?.loopbackURL
         if let entry = main.entry("BASE_URL"), !entry.value.isEmpty { baseURL = v.baseURL(main, entry) }
 
@@ -178,7 +182,8 @@ package struct GatewayConfig: Sendable {
             vcType: main.entry("VC_TYPE")?.value ?? "betaid-sdjwt",
             vcFormat: main.entry("VC_FORMAT")?.value ?? "vc+sd-jwt",
             vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, demoWallet: demoWallet?.value, baseURL: baseURL,
-            idTokenSigningAlg: idTokenSigningAlg, keyEncryptionSecret: keySecret?.value, verifier: verifier, warnings: v.warnings)
+            idTokenSigningAlg: idTokenSigningAlg, keyEncryptionSecret: keySecret?.value, verifier: verifier, warnings: v.warnings,
+            requestTimeout: requestTimeout)
     }
 }
 

@@ -32,6 +32,8 @@ package struct VerifierConfig: Sendable {
     /// `client_name` in the request object's `client_metadata`.
     package var clientName: String
     package var warnings: [ConfigError]
+    /// `REQUEST_TIMEOUT_SECONDS` of its own listener (default 30), as the gateway's.
+    package var requestTimeout: Duration = .seconds(30)
 
     package static let section = "kych-verifier"
 
@@ -39,7 +41,7 @@ package struct VerifierConfig: Sendable {
         "HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "EMBEDDED", "DATABASE", "EXTERNAL_URL", "VERIFIER_DID",
         "DID_VERIFICATION_METHOD", "SIGNING_KEY_FILE", "WEBHOOK_CALLBACK_URI", "WEBHOOK_API_KEY_HEADER",
         "WEBHOOK_API_KEY_VALUE", "WEBHOOK_INTERVAL", "VERIFICATION_TTL_SEC", "VERIFICATION_PROOF_TIME_WINDOW_SEC",
-        "MANAGEMENT_BEARER_TOKEN", "DEEPLINK_SCHEMA", "CLIENT_NAME",
+        "MANAGEMENT_BEARER_TOKEN", "DEEPLINK_SCHEMA", "CLIENT_NAME", "REQUEST_TIMEOUT_SECONDS",
     ]
 
     /// Validates the `[kych-verifier]` section of a parsed file; other sections are left to their readers.
@@ -56,6 +58,7 @@ package struct VerifierConfig: Sendable {
             v.error(main, entry, "needs MANAGEMENT_BEARER_TOKEN (the gateway's endpoints are public; set the client's VERIFIER_BEARER_TOKEN to it)")
         }
         let binding = embedded ? nil : v.serverBinding(main)
+        let requestTimeout = v.requestTimeout(main)
         // The management API answers with verified claims; beyond loopback it must not be open to anyone.
         if let binding, main.entry("MANAGEMENT_BEARER_TOKEN")?.value.isEmpty ?? true, !binding.isLoopbackTCP,
            let entry = main.entry("UNIXPATH") ?? main.entry("HOST") {
@@ -109,7 +112,7 @@ package struct VerifierConfig: Sendable {
             managementBearerToken: main.entry("MANAGEMENT_BEARER_TOKEN").flatMap { $0.value.isEmpty ? nil : $0.value },
             deeplinkScheme: scheme?.value ?? "swiyu-verify",
             clientName: main.entry("CLIENT_NAME").flatMap { $0.value.isEmpty ? nil : $0.value } ?? "KyCH Verifier",
-            warnings: v.warnings)
+            warnings: v.warnings, requestTimeout: requestTimeout)
     }
 }
 
