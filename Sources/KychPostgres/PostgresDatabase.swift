@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
+import _ConnectionPoolModule
 
 /// Opens PostgreSQL connections for KyCH from a ``DatabaseURL``, failing fast with a clear message.
 package enum PostgresDatabase {

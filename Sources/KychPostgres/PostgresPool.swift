@@ -102,7 +102,9 @@ package struct PostgresPool: Sendable {
                     if timedOut { group.cancelAll() }
                 } catch {
                     group.cancelAll()
-                    throw timedOut && !(error is DatabaseUnavailable) ? unavailable : error
+                    // After the timeout the operation fails as cancelled while waiting, or by `leased`.
+                    if timedOut { throw unavailable }
+                    throw error
                 }
             }
         }

@@ -66,15 +66,18 @@ import Testing
 
 /// Issue 12, finding 15: `/health` is not ok while the schema the server needs is missing.
 @Suite struct HealthSchemaTests {
-    @Test func aGatewayWithoutItsSchemaIsNotHealthy() async throws {
-        let db = try await TestDatabase.create(installSchema: false)
+    /// The gateway refuses to start without its schema (it reads its signing keys); one dropped under it is reported.
+    @Test func aGatewayWhoseSchemaIsDroppedIsNotHealthy() async throws {
+        let db = try await TestDatabase.create()
         let port = TestPorts.next()
-        let gateway = try await GatewayProcess(arguments: ["-c", try temporaryFile("""
+        let gateway = try await GatewayProcess(configPath: try temporaryFile("""
             [kych-oauth2-gateway]
             HOST = 127.0.0.1
             PORT = \(port)
             DATABASE = \(db.connectionString)
-            """)], baseURL: "http://127.0.0.1:\(port)", executable: "kych-oauth2-gateway", readyStatus: 503)
+            """), baseURL: "http://127.0.0.1:\(port)")
+        try await db.execute("DROP SCHEMA oauth2gw CASCADE")
+        try await db.execute("DROP SCHEMA _v CASCADE")
         let health = try await HTTP.get(gateway.baseURL + "/health")
         #expect(await gateway.terminate() == 0)
         #expect(health.status == 503 && health.headers["retry-after"] == "5")

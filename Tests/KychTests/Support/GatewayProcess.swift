@@ -18,10 +18,8 @@ final class GatewayProcess: @unchecked Sendable {
         try await self.init(arguments: ["-c", configPath], baseURL: baseURL, executable: executable)
     }
 
-    /// Starts `executable` with `arguments` (and `environment` added to the test's) and waits until `baseURL/health` answers
-    /// with `readyStatus` (200: ready; 503: serving, though its database cannot serve it).
-    init(arguments: [String], baseURL: String, executable: String, environment: [String: String] = [:],
-         readyStatus: Int = 200) async throws {
+    /// Starts `executable` with `arguments` (and `environment` added to the test's) and waits until `baseURL/health` answers.
+    init(arguments: [String], baseURL: String, executable: String, environment: [String: String] = [:]) async throws {
         self.baseURL = baseURL
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("kych-gw-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
@@ -34,7 +32,7 @@ final class GatewayProcess: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         for _ in 0..<100 {
-            if let r = try? await HTTP.get(baseURL + "/health"), r.status == readyStatus { return }
+            if let r = try? await HTTP.get(baseURL + "/health"), r.status == 200 { return }
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -1,5 +1,8 @@
 import Foundation
 import KychCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A PostgreSQL cluster of one test's own, which the test may stop and start (the shared throwaway cluster of
 /// `scripts/test` serves every other test). Uses the binaries `scripts/lib/postgres.sh` found (`KYCH_PG_BIN`), run as
@@ -19,7 +22,7 @@ final class PrivatePostgres: Sendable {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         if getuid() == 0 { _ = try Run.program("/bin/chown", ["postgres:postgres", root.path]) }
         let initdb = try run("initdb", ["-D", root.path + "/data", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"])
-        guard initdb.status == 0 else { throw TestSetupError("initdb failed: \(initdb.stderr)") }
+        guard initdb.status == 0 else { throw TestSetupError("initdb failed: \(initdb.output)") }
         try start()
     }
 
@@ -31,13 +34,13 @@ final class PrivatePostgres: Sendable {
     func start() throws {
         let result = try run("pg_ctl", ["-D", root.path + "/data", "-l", root.path + "/log", "-w", "-o",
                                         "-c listen_addresses=127.0.0.1 -p \(port) -k \(root.path) -c fsync=off", "start"])
-        guard result.status == 0 else { throw TestSetupError("pg_ctl start failed: \(result.stderr) \(result.stdout)") }
+        guard result.status == 0 else { throw TestSetupError("pg_ctl start failed: \(result.output)") }
     }
 
     /// Stops the server as an operator's restart does (`-m fast`: open connections are terminated).
     func stop() throws {
         let result = try run("pg_ctl", ["-D", root.path + "/data", "-m", "fast", "-w", "stop"])
-        guard result.status == 0 else { throw TestSetupError("pg_ctl stop failed: \(result.stderr)") }
+        guard result.status == 0 else { throw TestSetupError("pg_ctl stop failed: \(result.output)") }
     }
 
     /// Stops the server (if running) and deletes the cluster.
@@ -46,8 +49,29 @@ final class PrivatePostgres: Sendable {
         try? FileManager.default.removeItem(at: root)
     }
 
-    private func run(_ program: String, _ arguments: [String]) throws -> ProcessResult {
-        if getuid() == 0 { return try Run.program("/usr/sbin/runuser", ["-u", "postgres", "--", "\(bin)/\(program)"] + arguments) }
-        return try Run.program("\(bin)/\(program)", arguments)
+    /// Runs a PostgreSQL program to its end, its output in a file. Spawned and awaited directly, inheriting no descriptor
+    /// but these: Foundation's `Process` waits until every inheritor of its child's descriptors is gone, and the server
+    /// `pg_ctl start` leaves running would be one.
+    private func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        // bash closes every descriptor above 2 (such as another child's) before it runs the program.
+        let closeInherited = #"for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec "$@""#
+        let argv = ["/bin/bash", "-c", closeInherited, "bash"] + (getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : [])
+            + ["\(bin)/\(program)"] + arguments
+        let outputFile = root.path + "/\(program).out"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { for argument in cArguments { free(argument) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
+        guard spawned == 0 else { throw TestSetupError("cannot run \(argv[0]): error \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let output = (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
+        return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), output)
     }
 }
