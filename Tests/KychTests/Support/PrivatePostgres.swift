@@ -49,26 +49,15 @@ final class PrivatePostgres: Sendable {
         try? FileManager.default.removeItem(at: root)
     }
 
-    /// Runs a PostgreSQL program to its end, its output in a file. Spawned and awaited directly, inheriting no descriptor
-    /// but these: Foundation's `Process` waits until every inheritor of its child's descriptors is gone, and the server
-    /// `pg_ctl start` leaves running would be one.
+    /// Runs a PostgreSQL program to its end, its output in a file (through ``spawn(_:environment:output:)``: the server
+    /// `pg_ctl start` leaves running would keep Foundation's Process waiting). bash first closes every descriptor above
+    /// 2, so that server inherits none of the test process's (such as another child's).
     private func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        // bash closes every descriptor above 2 (such as another child's) before it runs the program.
         let closeInherited = #"for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec "$@""#
         let argv = ["/bin/bash", "-c", closeInherited, "bash"] + (getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : [])
             + ["\(bin)/\(program)"] + arguments
         let outputFile = root.path + "/\(program).out"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let cArguments = argv.map { strdup($0) } + [nil]
-        defer { for argument in cArguments { free(argument) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
-        guard spawned == 0 else { throw TestSetupError("cannot run \(argv[0]): error \(spawned)") }
+        let pid = try spawn(argv, output: outputFile)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         let output = (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
