@@ -9,39 +9,40 @@ import Glibc
 /// request within `REQUEST_TIMEOUT_SECONDS`, so such connections cannot pile up until file descriptors run out.
 @Suite struct ConnectionTimeoutTests {
     @Test func theGatewayClosesHalfSentRequestsAndKeepsAnswering() async throws {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("kych-timeout-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        let port = TestPorts.next()
-        let gateway = try await GatewayProcess(configPath: try temporaryFile("""
+        try await expectSlowClientsAreClosed(by: "kych-oauth2-gateway") { directory, port in """
             [kych-oauth2-gateway]
             HOST = 127.0.0.1
             PORT = \(port)
-            DATABASE = sqlite://\(tmp.path)/kych.db
+            DATABASE = sqlite://\(directory)/kych.db
             REQUEST_TIMEOUT_SECONDS = 1
-            """), baseURL: "http://127.0.0.1:\(port)")
-        defer { _ = gateway.process.isRunning ? kill(gateway.process.processIdentifier, SIGKILL) : 0 }
-        try await expectSlowClientsAreClosed(port: port, baseURL: gateway.baseURL)
-        #expect(await gateway.terminate() == 0)
+            """
+        }
     }
 
     @Test func theVerifierClosesHalfSentRequests() async throws {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("kych-timeout-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        let port = TestPorts.next()
-        let verifier = try await GatewayProcess(configPath: try temporaryFile("""
+        try await expectSlowClientsAreClosed(by: "kych-verifier") { directory, port in """
             [kych-verifier]
             HOST = 127.0.0.1
             PORT = \(port)
-            DATABASE = sqlite://\(tmp.path)/verifier.db
+            DATABASE = sqlite://\(directory)/verifier.db
             EXTERNAL_URL = http://127.0.0.1:\(port)
-            SIGNING_KEY_FILE = \(tmp.path)/verifier.pem
+            SIGNING_KEY_FILE = \(directory)/verifier.pem
             REQUEST_TIMEOUT_SECONDS = 1
-            """), baseURL: "http://127.0.0.1:\(port)", executable: "kych-verifier")
-        defer { _ = verifier.process.isRunning ? kill(verifier.process.processIdentifier, SIGKILL) : 0 }
-        try await expectSlowClientsAreClosed(port: port, baseURL: verifier.baseURL)
-        #expect(await verifier.terminate() == 0)
+            """
+        }
+    }
+
+    /// Runs `executable` with the configuration `config` gives for a scratch directory and a port, then checks it.
+    private func expectSlowClientsAreClosed(by executable: String, config: (_ directory: String, _ port: Int) -> String) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kych-timeout-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = TestPorts.next()
+        let server = try await GatewayProcess(configPath: try temporaryFile(config(directory.path, port)),
+                                              baseURL: "http://127.0.0.1:\(port)", executable: executable)
+        defer { _ = server.process.isRunning ? kill(server.process.processIdentifier, SIGKILL) : 0 }
+        try await expectSlowClientsAreClosed(port: port, baseURL: server.baseURL)
+        #expect(await server.terminate() == 0)
     }
 
     /// A half-sent head, a trickled body and an idle keep-alive connection are each closed a little after the
