@@ -18,22 +18,23 @@ package func buildApplication(_ config: GatewayConfig, logger: Logger) async thr
 
 /// Builds the gateway application for `config` on `stores` (opened from `config.database`), which it runs and closes.
 /// `extraRoutes` adds routes only some executables serve (kych-demo's demo wallet); `offersDemoWallet` makes the
-/// verification page link to ``DemoWalletLink``, which such routes must then serve.
+/// verification page link to ``DemoWalletLink``, which such routes must then serve. Client secrets are checked on
+/// `hashing`.
 package func buildApplication(
-    _ config: GatewayConfig, stores: Stores, logger: Logger, offersDemoWallet: Bool = false,
+    _ config: GatewayConfig, stores: Stores, logger: Logger, hashing: SecretHashingPool = .shared, offersDemoWallet: Bool = false,
     extraRoutes: (Router<GatewayRequestContext>, AuthorizationServer) throws -> Void = { _, _ in }
 ) async throws -> some ApplicationProtocol {
     let signingKeys = SigningKeys(store: stores.signingKeys, encryptionSecret: config.keyEncryptionSecret)
+    // The dummy hash that unknown client ids are checked against is made at start, not in the first such request.
+    _ = Secrets.unknownClientHash
     let flow = AuthorizationServer(
         config: config,
         clients: stores.clients,
         store: stores.flow,
         verifier: SwiyuVerifierClient(builder: VerificationRequestBuilder(config: config), logger: logger),
         signingKeys: signingKeys,
-        // bcrypt is slow on purpose: run it on the thread pool, never on an event loop.
-        checkSecret: { secret, hash in
-            (try? await NIOThreadPool.singleton.runIfActive { Secrets.verifySecret(secret, hash: hash) }) ?? false
-        },
+        // bcrypt is slow on purpose: it runs on its own bounded threads, never on an event loop or the database's.
+        checkSecret: hashing.checkSecret,
         logger: logger)
 
     let router = Router(context: GatewayRequestContext.self)
@@ -57,10 +58,13 @@ package func buildApplication(
 }
 
 /// The request context of every gateway route.
-package struct GatewayRequestContext: RequestContext {
+package struct GatewayRequestContext: RemoteAddressRequestContext {
     package var coreContext: CoreRequestContextStorage
+    /// The TCP peer (see ``SourceAddress``).
+    package let remoteAddress: SocketAddress?
     package init(source: Source) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 }
 

@@ -42,6 +42,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 return json(status: .init(code: status), ["error": Self.oauthCode(status), "error_description": message])
             }
             return Pages.error(status: .init(code: status), kind: kind, message: message, request: request)
+        case .retryLater(let status, let description, let seconds):
+            var response = json(status: .init(code: status), ["error": "temporarily_unavailable", "error_description": description])
+            response.headers[.retryAfter] = String(seconds)
+            return response
         case .redirect(let location):
             // The error redirect's URL carries the client's state: no Referer leaks it further.
             return Response(status: .found, headers: [.location: location, .cacheControl: "no-store", .referrerPolicy: "no-referrer"])

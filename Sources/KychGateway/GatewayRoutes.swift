@@ -34,7 +34,8 @@ struct GatewayRoutes {
 
     @Sendable func setup(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let clientID = try context.parameters.require("client_id")
-        let nonce = try await flow.setup(clientID: clientID, authorization: request.headers[.authorization])
+        let nonce = try await flow.setup(clientID: clientID, authorization: request.headers[.authorization],
+                                         sourceAddress: sourceAddress(request, context))
         return .json(["nonce": .string(nonce)])
     }
 
@@ -92,19 +93,24 @@ struct GatewayRoutes {
         return Response(status: .found, headers: [.location: location, .cacheControl: "no-store", .referrerPolicy: "no-referrer"])
     }
 
-    /// The form body of a back-channel request (`/token`, `/revoke`, `/introspect`) and its `Authorization` header.
-    func formRequest(_ request: Request) async throws -> TokenRequest {
+    /// Where `request` came from (``SourceAddress``).
+    func sourceAddress(_ request: Request, _ context: GatewayRequestContext) -> String? {
+        SourceAddress(binding: flow.config.binding).of(request, peer: context.remoteAddress)
+    }
+
+    /// The form body of a back-channel request (`/token`, `/revoke`, `/introspect`), its `Authorization` header and source.
+    func formRequest(_ request: Request, _ context: GatewayRequestContext) async throws -> TokenRequest {
         let body = try await request.body.collect(upTo: 64 * 1024)
         let text = String(buffer: body)
         if let repeated = Self.repeatedParameter(FormURLEncoding.names(text)) {
             throw FlowError.invalidRequest("the parameter \(repeated) appears more than once")
         }
         guard let form = FormURLEncoding.decode(text) else { throw FlowError.invalidRequest("the form body is not valid percent-encoded UTF-8") }
-        return TokenRequest(form: form, authorization: request.headers[.authorization])
+        return TokenRequest(form: form, authorization: request.headers[.authorization], sourceAddress: sourceAddress(request, context))
     }
 
     @Sendable func token(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let response = try await flow.token(try await formRequest(request))
+        let response = try await flow.token(try await formRequest(request, context))
         var body: [String: JSON] = ["access_token": .string(response.access_token), "token_type": .string(response.token_type),
                                     "expires_in": .integer(Int64(response.expires_in))]
         body["id_token"] = response.id_token.map(JSON.string)
@@ -113,13 +119,13 @@ struct GatewayRoutes {
 
     /// `POST /revoke` (RFC 7009): 200 with an empty body whether or not the token was live.
     @Sendable func revoke(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        try await flow.tokenManagement.revoke(try await formRequest(request))
+        try await flow.tokenManagement.revoke(try await formRequest(request, context))
         return Response(status: .ok, headers: [.cacheControl: "no-store"])
     }
 
     /// `POST /introspect` (RFC 7662).
     @Sendable func introspect(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        .json(try await flow.tokenManagement.introspect(try await formRequest(request)))
+        .json(try await flow.tokenManagement.introspect(try await formRequest(request, context)))
     }
 
     /// `GET /.well-known/oauth-authorization-server` (RFC 8414).

@@ -25,6 +25,8 @@ package struct AuthorizationServer: Sendable {
     package var verifierPollInterval: TimeInterval = 3
     /// The longest long poll `/status` serves.
     package var maximumLongPoll: Duration = .seconds(30)
+    /// Lets one webhook per verification and interval ask the verifier.
+    package let notificationThrottle = NotificationThrottle(interval: 3)
 
     package init(config: GatewayConfig, clients: any ClientRepository, store: any FlowStore, verifier: any VerifierPort,
                  signingKeys: SigningKeys? = nil,
@@ -36,7 +38,9 @@ package struct AuthorizationServer: Sendable {
         self.verifier = verifier
         self.logger = logger
         self.now = now
-        let authenticator = ClientAuthenticator(clients: clients, checkSecret: checkSecret)
+        let limits = FailedAuthenticationLimits(.init(perClient: config.authFailuresPerClient, perAddress: config.authFailuresPerAddress),
+                                                now: now)
+        let authenticator = ClientAuthenticator(clients: clients, limits: limits, logger: logger, checkSecret: checkSecret)
         self.authenticator = authenticator
         let openID = signingKeys.flatMap { OpenIDProvider(config: config, keys: $0, store: store, logger: logger, now: now) }
         self.openID = openID
@@ -48,7 +52,7 @@ package struct AuthorizationServer: Sendable {
         tokenEndpoint = TokenEndpoint(authenticator: authenticator, handlers: [
             AuthorizationCodeGrant(store: store, issuers: issuers, defaultLifetimeSeconds: config.accessTokenTTLSeconds,
                                    idTokens: openID?.idTokens, logger: logger, now: now),
-        ], logger: logger)
+        ])
         infoEndpoint = InfoEndpoint(store: store, logger: logger, now: now)
         tokenManagement = TokenManagement(authenticator: authenticator, store: store, issuer: config.baseURL, logger: logger, now: now)
         authorizeChecks = AuthorizeChecks.standard
@@ -57,15 +61,9 @@ package struct AuthorizationServer: Sendable {
     // MARK: setup
 
     /// `POST /setup/{client_id}` with `Authorization: Bearer <secret>`: a new session's nonce.
-    package func setup(clientID: String, authorization: String?) async throws -> String {
-        let request = ClientAuthenticationRequest(pathClientID: clientID, authorization: authorization)
-        let client: Client
-        do {
-            client = try await authenticator.authenticate(request, methods: [BearerSecretAuthentication()])
-        } catch {
-            logger.notice("setup refused", metadata: ["client_id": "\(clientID)"])
-            throw error
-        }
+    package func setup(clientID: String, authorization: String?, sourceAddress: String? = nil) async throws -> String {
+        let request = ClientAuthenticationRequest(pathClientID: clientID, authorization: authorization, sourceAddress: sourceAddress)
+        let client = try await authenticator.authenticate(request, methods: [BearerSecretAuthentication()])
         let nonce = try await createSession(for: client)
         logger.info("session created", metadata: ["client_id": "\(clientID)"])
         return nonce
@@ -85,17 +83,39 @@ package struct AuthorizationServer: Sendable {
     // MARK: notification and status
 
     /// `POST /notification`: the verifier's webhook. `apiKey` reads a request header by name.
+    ///
+    /// The body names only a verification, and the API key belongs to a client, so the key is checked
+    /// first against the keys of all clients, before the verification is looked up. Without a valid key
+    /// the answer is 401 when every client has a key, and 204 when some client has none (it takes anyone's
+    /// notifications): either way the same for known and unknown ids, so the answer is no oracle. A
+    /// notification for a client whose key was not presented is ignored (204) like an unknown one. Only
+    /// one notification per verification and ``notificationThrottle`` interval makes KyCH ask the verifier;
+    /// the others are answered 204 and coalesced (their answer would be the same).
     package func notification(verificationID: String, apiKey: (String) -> String?) async throws {
+        let clients = try await clients.listClients()
+        var keyless = false
+        var keyHolders: Set<String> = []
+        for client in clients {
+            guard let header = client.webhookAPIKeyHeader, let expected = client.webhookAPIKeyValue else {
+                keyless = true
+                continue
+            }
+            if let presented = apiKey(header), Secrets.constantTimeEqual(presented, expected) { keyHolders.insert(client.clientID) }
+        }
+        if keyHolders.isEmpty && !keyless && !clients.isEmpty {
+            logger.notice("webhook refused: missing or wrong API key")
+            throw FlowError.oauth(status: 401, error: "invalid_client", description: "missing or wrong webhook API key")
+        }
         guard let session = try await store.session(verificationID: verificationID),
-              let client = try await clients.client(id: session.clientID) else {
-            logger.info("webhook for unknown verification ignored", metadata: ["verification_id": "\(verificationID)"])
+              let client = clients.first(where: { $0.clientID == session.clientID }),
+              client.webhookAPIKeyHeader == nil || keyHolders.contains(client.clientID) else {
+            logger.info("webhook ignored: unknown verification or not its client's key", metadata: ["verification_id": "\(verificationID)"])
             return
         }
-        if let header = client.webhookAPIKeyHeader, let expected = client.webhookAPIKeyValue {
-            guard let presented = apiKey(header), Secrets.constantTimeEqual(presented, expected) else {
-                logger.notice("webhook refused: wrong API key", metadata: ["verification_id": "\(verificationID)"])
-                throw FlowError.oauth(status: 401, error: "invalid_client", description: "missing or wrong webhook API key")
-            }
+        guard session.status == .authorized else { return }
+        guard notificationThrottle.admit(verificationID, now: now()) else {
+            logger.info("webhook coalesced", metadata: ["verification_id": "\(verificationID)"])
+            return
         }
         logger.info("webhook received", metadata: ["verification_id": "\(verificationID)"])
         try await refresh(session, client: client)
@@ -107,6 +127,7 @@ package struct AuthorizationServer: Sendable {
         let outcome: VerifierOutcome
         do {
             outcome = try await verifier.outcome(of: verification.id, for: client, granted: session.scope ?? [])
+                .requiringIssuer(in: client.acceptedIssuerDIDs)
         } catch {
             logger.warning("verifier result unavailable", metadata: ["verification_id": "\(verification.id)", "error": "\(error)"])
             throw FlowError.oauth(status: 503, error: "temporarily_unavailable", description: "the verifier could not be asked; retry later")

@@ -10,6 +10,9 @@ package enum FlowError: Error, Sendable, Equatable {
     case page(status: Int, kind: PageError, message: String)
     /// Sent back to the client's (validated) redirect URI.
     case redirect(String)
+    /// Refused for now: JSON `temporarily_unavailable` with `Retry-After: seconds` (429 after too many failed
+    /// client authentications, 503 while the secret-checking threads are full).
+    case retryLater(status: Int, description: String, seconds: Int)
 
     package static func invalidRequest(_ d: String) -> FlowError { .oauth(status: 400, error: "invalid_request", description: d) }
     package static func invalidGrant(_ d: String) -> FlowError { .oauth(status: 400, error: "invalid_grant", description: d) }

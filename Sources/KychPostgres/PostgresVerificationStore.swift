@@ -4,7 +4,7 @@ import KychVerifierModel
 import Logging
 import PostgresNIO
 
-/// ``VerificationStore`` on PostgreSQL (schema `verifier`, patch `verifier-0001`).
+/// ``VerificationStore`` on PostgreSQL (schema `verifier`, patches `verifier-0001` and `verifier-0002`).
 package struct PostgresVerificationStore: VerificationStore {
     let client: PostgresPool
     let logger: Logger
@@ -29,7 +29,7 @@ package struct PostgresVerificationStore: VerificationStore {
         let rows = try await client.query("""
             SELECT verification_id, request_nonce, oauth_state, status, response_mode, dcql_query::text, accepted_issuer_dids,
               encryption_key, encryption_key_id, error_code, error_description, credential_subject_data::text,
-              created_at, expires_at
+              created_at, expires_at, claim_count, claimed_until, credential_issuer_dids::text
             FROM verifier.verifications WHERE verification_id = \(id)
             """, logger: logger)
         for try await row in rows { return try Self.decode(row) }
@@ -44,7 +44,9 @@ package struct PostgresVerificationStore: VerificationStore {
             acceptedIssuerDIDs: try r[6].decode([String].self), encryptionKey: try r[7].decode(Data?.self),
             encryptionKeyID: try r[8].decode(String?.self), errorCode: try r[9].decode(String?.self),
             errorDescription: try r[10].decode(String?.self), credentialSubjectData: try r[11].decode(String?.self),
-            createdAt: try r[12].decode(Date.self), expiresAt: try r[13].decode(Date.self)
+            createdAt: try r[12].decode(Date.self), expiresAt: try r[13].decode(Date.self),
+            claimCount: Int(try r[14].decode(Int32.self)), claimedUntil: try r[15].decode(Date?.self),
+            credentialIssuerDIDs: try r[16].decode(String?.self)
         ).decoded()
     }
 
@@ -52,21 +54,28 @@ package struct PostgresVerificationStore: VerificationStore {
         try await exists("DELETE FROM verifier.verifications WHERE verification_id = \(id) AND expires_at <= \(now) RETURNING 1")
     }
 
-    package func claim(id: String, now: Date) async throws -> Bool {
-        try await exists("""
-            UPDATE verifier.verifications SET status = \(VerificationStatus.inProgress.rawValue)
-            WHERE verification_id = \(id) AND status = \(VerificationStatus.pending.rawValue) AND expires_at > \(now)
-            RETURNING 1
-            """)
+    package func claim(_ v: Verification, leaseUntil: Date) async throws -> Int? {
+        let rows = try await client.query("""
+            UPDATE verifier.verifications
+            SET status = \(VerificationStatus.inProgress.rawValue), claimed_until = \(leaseUntil), claim_count = claim_count + 1
+            WHERE verification_id = \(v.id) AND status = \(v.status.rawValue) AND claim_count = \(Int32(clamping: v.claimCount))
+              AND status IN (\(VerificationStatus.pending.rawValue), \(VerificationStatus.inProgress.rawValue))
+            RETURNING claim_count
+            """, logger: logger)
+        for try await count in rows.decode(Int32.self) { return Int(count) }
+        return nil
     }
 
-    package func finish(id: String, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool {
+    package func finish(id: String, claim: Int, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool {
         let data = outcome.credentialSubjectData.map(JSONText.string)
+        let issuers = outcome.credentialIssuerDIDs.map(JSONText.string)
         return try await client.withTransaction(logger: logger) { connection in
             let rows = try await connection.query("""
                 UPDATE verifier.verifications SET status = \(status.rawValue), error_code = \(outcome.errorCode),
-                  error_description = \(outcome.errorDescription), credential_subject_data = \(data)::jsonb, finished_at = now()
+                  error_description = \(outcome.errorDescription), credential_subject_data = \(data)::jsonb,
+                  credential_issuer_dids = \(issuers)::jsonb, finished_at = now()
                 WHERE verification_id = \(id) AND status = \(VerificationStatus.inProgress.rawValue)
+                  AND claim_count = \(Int32(clamping: claim))
                 RETURNING 1
                 """, logger: logger)
             var finished = false

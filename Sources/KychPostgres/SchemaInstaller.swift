@@ -58,10 +58,10 @@ package struct SchemaInstaller: Sendable {
         return applied
     }
 
-    /// Brings an installed gateway schema up to date: a database set up with the manual's psql commands (or
-    /// by an earlier release) gets the later gateway patches when a KyCH program opens it. A database
-    /// without the gateway schema is left alone (installing it stays the operator's step). An advisory lock
-    /// makes instances that start together apply each patch once.
+    /// Brings installed schemas up to date: a database set up with the manual's psql commands (or by an
+    /// earlier release) gets the later gateway and verifier patches when a KyCH program opens it. A schema
+    /// not installed is left alone (installing it stays the operator's step). An advisory lock makes
+    /// instances that start together apply each patch once.
     package static func upgradeInstalledSchema(_ url: DatabaseURL, logger: Logger) async throws {
         try await PostgresDatabase.withConnection(url, logger: logger) { connection in
             func strings(_ query: PostgresQuery) async throws -> [String] {
@@ -71,15 +71,17 @@ package struct SchemaInstaller: Sendable {
             }
             guard try await strings("SELECT to_regclass('_v.patches')::text") != [""] else { return }
             let applied = Set(try await strings("SELECT patch_name FROM _v.patches"))
-            let missing = gatewayPatches.filter { !applied.contains($0) }
-            guard applied.contains("oauth2gw-0001"), !missing.isEmpty else { return }
+            let missing = [gatewayPatches, verifierPatches].flatMap { patches in
+                patches.first.map(applied.contains) == true ? patches.filter { !applied.contains($0) } : []
+            }
+            guard !missing.isEmpty else { return }
             guard let directory = locateSQLDirectory() else {
                 throw SchemaInstallerError(message: "the database lacks the patches \(missing.joined(separator: ", ")) and their SQL files "
                     + "were not found; run kych-dbinit -c FILE, or psql -f each oauth2_gatewaydb/<patch>.sql")
             }
             // Held until this connection closes, right after the upgrade.
             _ = try await connection.query("SELECT pg_advisory_lock(\(advisoryLock))", logger: logger)
-            _ = try await SchemaInstaller(directory: directory, logger: logger).install(on: connection)
+            _ = try await SchemaInstaller(directory: directory, logger: logger).install(on: connection, patches: missing)
         }
     }
 

@@ -201,6 +201,12 @@ enum SQLiteSchema {
             "ALTER TABLE clients ADD COLUMN access_token_format TEXT NOT NULL DEFAULT 'opaque' CHECK (access_token_format IN ('opaque', 'jwt'))",
             "ALTER TABLE clients ADD COLUMN access_token_ttl_seconds INTEGER CHECK (access_token_ttl_seconds BETWEEN 60 AND 2592000)",
         ]),
+        // verifier-0002: claim leases and the verified issuer.
+        Migration(number: 10, name: "verifier claim lease", statements: [
+            "ALTER TABLE verifier_verifications ADD COLUMN claim_count INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE verifier_verifications ADD COLUMN claimed_until REAL",
+            "ALTER TABLE verifier_verifications ADD COLUMN credential_issuer_dids TEXT",
+        ]),
     ]
 
     static var latest: Int { migrations.last?.number ?? 0 }

@@ -36,7 +36,9 @@ package struct SQLiteVerificationStore: VerificationStore {
             encryptionKey: row.data("encryption_key"), encryptionKeyID: row.string("encryption_key_id"),
             errorCode: row.string("error_code"), errorDescription: row.string("error_description"),
             credentialSubjectData: row.string("credential_subject_data"),
-            createdAt: row.date("created_at") ?? Date(), expiresAt: row.date("expires_at") ?? Date()
+            createdAt: row.date("created_at") ?? Date(), expiresAt: row.date("expires_at") ?? Date(),
+            claimCount: Int(row.int("claim_count") ?? 0), claimedUntil: row.date("claimed_until"),
+            credentialIssuerDIDs: row.string("credential_issuer_dids")
         ).decoded()
     }
 
@@ -45,25 +47,28 @@ package struct SQLiteVerificationStore: VerificationStore {
                            [.text(id), .date(now)]).isEmpty
     }
 
-    package func claim(id: String, now: Date) async throws -> Bool {
-        try await !db.rows("""
-            UPDATE verifier_verifications SET status = ?
-            WHERE verification_id = ? AND status = ? AND expires_at > ?
-            RETURNING 1
-            """, [.text(VerificationStatus.inProgress.rawValue), .text(id), .text(VerificationStatus.pending.rawValue), .date(now)]).isEmpty
+    package func claim(_ v: Verification, leaseUntil: Date) async throws -> Int? {
+        let rows = try await db.rows("""
+            UPDATE verifier_verifications SET status = ?, claimed_until = ?, claim_count = claim_count + 1
+            WHERE verification_id = ? AND status = ? AND claim_count = ? AND status IN (?, ?)
+            RETURNING claim_count
+            """, [.text(VerificationStatus.inProgress.rawValue), .date(leaseUntil), .text(v.id), .text(v.status.rawValue),
+                  .integer(v.claimCount), .text(VerificationStatus.pending.rawValue), .text(VerificationStatus.inProgress.rawValue)])
+        return rows.first?.int("claim_count").map(Int.init)
     }
 
-    package func finish(id: String, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool {
+    package func finish(id: String, claim: Int, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool {
         let data = outcome.credentialSubjectData.map(JSONText.string)
+        let issuers = outcome.credentialIssuerDIDs.map(JSONText.string)
         return try await db.transaction { tx in
             let now = Date()
             let finished = try await !tx.rows("""
                 UPDATE verifier_verifications SET status = ?, error_code = ?, error_description = ?, credential_subject_data = ?,
-                  finished_at = ?
-                WHERE verification_id = ? AND status = ?
+                  credential_issuer_dids = ?, finished_at = ?
+                WHERE verification_id = ? AND status = ? AND claim_count = ?
                 RETURNING 1
-                """, [.text(status.rawValue), .text(outcome.errorCode), .text(outcome.errorDescription), .text(data), .date(now),
-                      .text(id), .text(VerificationStatus.inProgress.rawValue)]).isEmpty
+                """, [.text(status.rawValue), .text(outcome.errorCode), .text(outcome.errorDescription), .text(data), .text(issuers),
+                      .date(now), .text(id), .text(VerificationStatus.inProgress.rawValue), .integer(claim)]).isEmpty
             if finished && notify {
                 try await tx.rows("INSERT INTO verifier_webhook_events (verification_id, created_at) VALUES (?, ?)", [.text(id), .date(now)])
             }

@@ -21,9 +21,10 @@ package enum VerifierResponse {
         let wallet = json["wallet_response"]
         switch state {
         case "SUCCESS":
-            guard let subject = credentialSubject(wallet?["credential_subject_data"]) else {
+            guard let found = credentialSubject(wallet?["credential_subject_data"]) else {
                 return .failed(code: "credential_missing_data", description: "the verifier reported success without credential data")
             }
+            let subject = found.claims
             let vct = subject["vct"]?.stringValue
             if let vct, !expectedVCTs.isEmpty, !expectedVCTs.contains(vct) {
                 return .failed(code: "invalid_presentation_submission", description: "unexpected credential type \(vct)")
@@ -38,7 +39,9 @@ package enum VerifierResponse {
                 }
                 claims[name] = normalised
             }
-            return .success(VerifiedCredential(claims: claims, vct: vct, issuer: subject["iss"]?.stringValue))
+            return .success(VerifiedCredential(claims: claims, vct: vct,
+                                               issuer: signer(wallet?["credential_issuer_dids"], credentialID: found.credentialID)
+                                                   ?? subject["iss"]?.stringValue))
         case "FAILED":
             return .failed(code: wallet?["error_code"]?.stringValue?.lowercased(), description: wallet?["error_description"]?.stringValue)
         default:
@@ -46,16 +49,27 @@ package enum VerifierResponse {
         }
     }
 
-    /// Unwraps the 4.x shape `{credential_id: [ {...} ]}`; otherwise the 2.x flat object.
-    static func credentialSubject(_ data: JSON?) -> [String: JSON]? {
+    /// Unwraps the 4.x shape `{credential_id: [ {...} ]}` (returning the credential id too); otherwise
+    /// the 2.x flat object.
+    static func credentialSubject(_ data: JSON?) -> (credentialID: String?, claims: [String: JSON])? {
         guard let object = data?.objectValue else { return nil }
         let wrapped = !object.isEmpty && object.values.allSatisfy { $0.arrayValue?.first?.objectValue != nil }
             && object["vct"] == nil && object["iss"] == nil
         if wrapped {
-            let list = object[VerificationRequestBuilder.credentialID] ?? object.values.first
-            return list?.arrayValue?.first?.objectValue
+            let id = object[VerificationRequestBuilder.credentialID] == nil ? object.keys.sorted().first : VerificationRequestBuilder.credentialID
+            guard let id, let claims = object[id]?.arrayValue?.first?.objectValue else { return nil }
+            return (id, claims)
         }
-        return object
+        return (nil, object)
+    }
+
+    /// The DID whose key verified the credential's signature, as KyCH's built-in verifier reports it
+    /// (`wallet_response.credential_issuer_dids`, `{credential_id: [DID]}`). The swiyu verifier has no such
+    /// member: then the caller falls back to the credential's `iss`, and relies on the verifier (4.1.2+)
+    /// having matched the signing DID against the accepted issuer DIDs that KyCH sent.
+    static func signer(_ issuers: JSON?, credentialID: String?) -> String? {
+        guard let credentialID else { return nil }
+        return issuers?[credentialID]?.arrayValue?.first?.stringValue
     }
 }
 

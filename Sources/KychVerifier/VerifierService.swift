@@ -78,7 +78,7 @@ package struct VerifierService: Sendable {
         guard let verification = try await store.verification(id: id), !verification.isExpired(at: now) else {
             throw VerifierAPIError.requestObjectNotFound(id)
         }
-        guard verification.status == .pending else { throw VerifierAPIError.closed }
+        guard verification.awaitsAnswer(at: now) else { throw VerifierAPIError.closed }
         return try RequestObject.sign(for: verification, settings: settings, now: now)
     }
 
@@ -91,17 +91,22 @@ package struct VerifierService: Sendable {
         guard let verification = try await store.verification(id: id) else {
             throw VerifierAPIError.invalidRequest("Management entity not found: \(id)")
         }
-        guard verification.status == .pending, !verification.isExpired(at: now) else {
+        guard verification.awaitsAnswer(at: now) else {
             if settings.webhookEnabled { try await store.enqueueEvent(verificationID: id) }
             logger.notice("late wallet response", metadata: ["verification_id": "\(id)"])
             throw VerifierAPIError.closed
         }
         guard let form = FormURLEncoding.decode(body) else { throw VerifierAPIError.badRequest("the form body is malformed") }
         let answer = try WalletAnswer(form: form, verification: verification)
-        guard try await store.claim(id: id, now: now) else { throw VerifierAPIError.closed }
+        guard let claim = try await store.claim(verification, leaseUntil: now.addingTimeInterval(settings.claimLease)) else {
+            throw VerifierAPIError.closed
+        }
+        if verification.status == .inProgress {
+            logger.notice("wallet response after a lapsed claim", metadata: ["verification_id": "\(id)"])
+        }
 
         let (status, outcome, failure) = await evaluate(answer, for: verification, now: now)
-        guard try await store.finish(id: id, status: status, outcome: outcome, notify: settings.webhookEnabled) else {
+        guard try await store.finish(id: id, claim: claim, status: status, outcome: outcome, notify: settings.webhookEnabled) else {
             throw VerifierAPIError.closed
         }
         var metadata: Logger.Metadata = ["verification_id": "\(id)", "state": "\(status.managementState)"]
@@ -119,8 +124,8 @@ package struct VerifierService: Sendable {
             return (.failed, VerificationOutcome(errorCode: error, errorDescription: description), nil)
         case .presentation(let vpToken):
             do throws(VerificationFailure) {
-                let data = try await verify(vpToken, for: verification, now: now)
-                return (.success, VerificationOutcome(credentialSubjectData: data), nil)
+                let (data, issuers) = try await verify(vpToken, for: verification, now: now)
+                return (.success, VerificationOutcome(credentialSubjectData: data, credentialIssuerDIDs: issuers), nil)
             } catch {
                 return (.failed, VerificationOutcome(errorCode: error.errorCode.rawValue, errorDescription: error.errorDescription), error)
             }
@@ -128,8 +133,10 @@ package struct VerifierService: Sendable {
     }
 
     /// The submission structure checks, then `SDJWTVerifier` for each requested credential
-    /// (`swiyu-verifier-api.md` §5). Returns `credential_subject_data`: `{credential id: [claims]}`.
-    func verify(_ vpToken: [String: JSONValue], for verification: Verification, now: Date) async throws(VerificationFailure) -> JSONValue {
+    /// (`swiyu-verifier-api.md` §5). Returns `credential_subject_data`, `{credential id: [claims]}`, and
+    /// `credential_issuer_dids`, `{credential id: [the DID whose key verified it]}`.
+    func verify(_ vpToken: [String: JSONValue], for verification: Verification,
+                now: Date) async throws(VerificationFailure) -> (data: JSONValue, issuers: JSONValue) {
         var presentations: [(DCQLQuery.CredentialQuery, String)] = []
         for query in verification.request.query.credentials {
             guard let list = vpToken[query.id]?.arrayValue, list.count == 1, let token = list[0].stringValue else {
@@ -144,6 +151,7 @@ package struct VerifierService: Sendable {
             statusListChecker: RemoteStatusListChecker(resolver: VerifierDIDResolver()),
             proofTimeWindow: settings.proofTimeWindow)
         var data: [String: JSONValue] = [:]
+        var issuers: [String: JSONValue] = [:]
         for (query, token) in presentations {
             let requirements = PresentationRequirements(
                 vctValues: query.vctValues, acceptedIssuerDIDs: verification.request.acceptedIssuerDIDs,
@@ -151,8 +159,9 @@ package struct VerifierService: Sendable {
                 requireHolderBinding: query.requireCryptographicHolderBinding, claims: query.claims ?? [], format: query.format)
             let verified = try await presentationVerifier.verify(token, requirements: requirements, now: now)
             data[query.id] = [.object(verified.claims)]
+            issuers[query.id] = [.string(verified.issuerDID)]
         }
-        return .object(data)
+        return (.object(data), .object(issuers))
     }
 }
 

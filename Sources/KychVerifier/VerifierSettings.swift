@@ -15,6 +15,9 @@ package struct VerifierSettings: Sendable {
     /// Lifetime of a signed request object (`exp` − `iat`), 600 s as in swiyu.
     package var requestObjectTTL: TimeInterval = 600
     package var proofTimeWindow: TimeInterval
+    /// How long a process owns a wallet answer it is checking (longer than the checks take, status lists
+    /// and DID documents fetched); if the process stops meanwhile, a wallet retry may claim it after this.
+    package var claimLease: TimeInterval = 60
     package var deeplinkScheme: String
     package var clientName: String
     /// Whether results produce webhook events (a callback URI is configured).

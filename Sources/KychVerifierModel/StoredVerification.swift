@@ -20,10 +20,14 @@ package struct StoredVerification {
     package var credentialSubjectData: String?
     package var createdAt: Date
     package var expiresAt: Date
+    package var claimCount: Int
+    package var claimedUntil: Date?
+    package var credentialIssuerDIDs: String?
 
     package init(id: String, requestNonce: String, state: String, status: String, responseMode: String, dcqlQuery: String,
                  acceptedIssuerDIDs: [String], encryptionKey: Data?, encryptionKeyID: String?, errorCode: String?,
-                 errorDescription: String?, credentialSubjectData: String?, createdAt: Date, expiresAt: Date) {
+                 errorDescription: String?, credentialSubjectData: String?, createdAt: Date, expiresAt: Date,
+                 claimCount: Int, claimedUntil: Date?, credentialIssuerDIDs: String?) {
         self.id = id
         self.requestNonce = requestNonce
         self.state = state
@@ -38,6 +42,9 @@ package struct StoredVerification {
         self.credentialSubjectData = credentialSubjectData
         self.createdAt = createdAt
         self.expiresAt = expiresAt
+        self.claimCount = claimCount
+        self.claimedUntil = claimedUntil
+        self.credentialIssuerDIDs = credentialIssuerDIDs
     }
 
     /// The verification these columns hold; a row this verifier did not write is a ``StoredDataError``.
@@ -58,12 +65,14 @@ package struct StoredVerification {
         var outcome: VerificationOutcome?
         if status.isFinal {
             outcome = VerificationOutcome(errorCode: errorCode, errorDescription: errorDescription,
-                                          credentialSubjectData: try credentialSubjectData.map { try JSONText.parse(Data($0.utf8)) })
+                                          credentialSubjectData: try credentialSubjectData.map { try JSONText.parse(Data($0.utf8)) },
+                                          credentialIssuerDIDs: try credentialIssuerDIDs.map { try JSONText.parse(Data($0.utf8)) })
         }
         return Verification(
             id: id, requestNonce: requestNonce, state: state, status: status,
             request: VerificationRequest(acceptedIssuerDIDs: acceptedIssuerDIDs, responseMode: mode, query: query),
-            encryptionKey: key, outcome: outcome, createdAt: createdAt, expiresAt: expiresAt)
+            encryptionKey: key, outcome: outcome, createdAt: createdAt, expiresAt: expiresAt,
+            claimCount: claimCount, claimedUntil: claimedUntil)
     }
 }
 

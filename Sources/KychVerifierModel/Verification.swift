@@ -3,7 +3,8 @@ import Foundation
 import KychSDJWT
 
 /// Where a verification is in its life: `pending` → `inProgress` (a wallet answer is being
-/// checked) → `success` or `failed`. Expiry is not a state: an expired verification is gone.
+/// checked, under a lease) → `success` or `failed`. Expiry is not a state: an expired verification is
+/// gone. A lapsed lease (the checking process stopped) makes `inProgress` claimable again.
 package enum VerificationStatus: String, Sendable, CaseIterable {
     case pending
     case inProgress = "in_progress"
@@ -57,20 +58,28 @@ package struct VerificationOutcome: Sendable, Equatable {
     package var errorDescription: String?
     /// On success: the verified claims of each DCQL credential id, `{id: [claims]}`.
     package var credentialSubjectData: JSONValue?
+    /// On success: the DID whose key verified each credential's signature (its `kid`), `{id: [DID]}`.
+    /// The claims keep the credential's own `iss`, which nobody checked; this is the issuer to trust.
+    package var credentialIssuerDIDs: JSONValue?
 
-    package init(errorCode: String? = nil, errorDescription: String? = nil, credentialSubjectData: JSONValue? = nil) {
+    package init(errorCode: String? = nil, errorDescription: String? = nil, credentialSubjectData: JSONValue? = nil,
+                 credentialIssuerDIDs: JSONValue? = nil) {
         self.errorCode = errorCode
         self.errorDescription = errorDescription
         self.credentialSubjectData = credentialSubjectData
+        self.credentialIssuerDIDs = credentialIssuerDIDs
     }
 
     /// `wallet_response`; unset members are explicit `null`s, as the swiyu verifier sends them.
+    /// `credential_issuer_dids` is KyCH's own member (the swiyu verifier has none); sent only when set.
     package var json: JSONValue {
-        [
+        var members: [String: JSONValue] = [
             "error_code": errorCode.map(JSONValue.string) ?? .null,
             "error_description": errorDescription.map(JSONValue.string) ?? .null,
             "credential_subject_data": credentialSubjectData ?? .null,
         ]
+        if let credentialIssuerDIDs { members["credential_issuer_dids"] = credentialIssuerDIDs }
+        return .object(members)
     }
 }
 
@@ -156,9 +165,14 @@ package struct Verification: Sendable {
     package var outcome: VerificationOutcome?
     package var createdAt: Date
     package var expiresAt: Date
+    /// How often it has been claimed; a claim and the result recorded under it name this number (a fencing token).
+    package var claimCount: Int
+    /// While `inProgress`: when the claim's lease lapses. `nil` on rows claimed before leases existed (lapsed).
+    package var claimedUntil: Date?
 
     package init(id: String, requestNonce: String, state: String, status: VerificationStatus, request: VerificationRequest,
-                encryptionKey: ResponseEncryptionKey?, outcome: VerificationOutcome?, createdAt: Date, expiresAt: Date) {
+                encryptionKey: ResponseEncryptionKey?, outcome: VerificationOutcome?, createdAt: Date, expiresAt: Date,
+                claimCount: Int = 0, claimedUntil: Date? = nil) {
         self.id = id
         self.requestNonce = requestNonce
         self.state = state
@@ -168,6 +182,8 @@ package struct Verification: Sendable {
         self.outcome = outcome
         self.createdAt = createdAt
         self.expiresAt = expiresAt
+        self.claimCount = claimCount
+        self.claimedUntil = claimedUntil
     }
 
     /// A new pending verification for `request`, with fresh UUIDs and, for `direct_post.jwt`, a fresh key.
@@ -180,4 +196,15 @@ package struct Verification: Sendable {
     }
 
     package func isExpired(at now: Date) -> Bool { now >= expiresAt }
+
+    /// Whether a wallet answer may be checked now: unexpired and pending, or in progress under a lease
+    /// that has lapsed (the process checking the previous answer stopped).
+    package func awaitsAnswer(at now: Date) -> Bool {
+        guard !isExpired(at: now) else { return false }
+        switch status {
+        case .pending: return true
+        case .inProgress: return claimedUntil.map { $0 <= now } ?? true
+        case .success, .failed: return false
+        }
+    }
 }

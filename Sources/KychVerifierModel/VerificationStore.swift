@@ -12,13 +12,16 @@ package protocol VerificationStore: Sendable {
     /// Deletes the verification if it has expired at `now`; returns whether it did.
     func deleteIfExpired(id: String, now: Date) async throws -> Bool
 
-    /// Moves a pending, unexpired verification to `inProgress`; `false` if it is not (any more).
-    /// Exactly one of several concurrent callers wins.
-    func claim(id: String, now: Date) async throws -> Bool
+    /// Moves `verification` to `inProgress` with a lease until `leaseUntil`, if its status and claim
+    /// count are still those read (whether it may be claimed is decided by the caller:
+    /// ``Verification/awaitsAnswer(at:)``; a finished one is never claimed). Exactly one of several
+    /// concurrent callers wins; it gets the new claim count, the others `nil`.
+    func claim(_ verification: Verification, leaseUntil: Date) async throws -> Int?
 
-    /// Records the result of an `inProgress` verification and, when `notify` is set, its webhook
-    /// event, in one transaction. `false` if the verification was not in progress.
-    func finish(id: String, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool
+    /// Records the result of a verification still `inProgress` under claim number `claim` and, when
+    /// `notify` is set, its webhook event, in one transaction. `false` otherwise (the lease lapsed and
+    /// another process claimed it, or it is finished).
+    func finish(id: String, claim: Int, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool
 
     /// Records a webhook event without changing the verification (a late wallet submission),
     /// unless one for that verification is still waiting: the payload would be the same.

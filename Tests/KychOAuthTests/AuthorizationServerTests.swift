@@ -282,17 +282,74 @@ import Testing
                 == .invalidToken("the access token is unknown, expired or revoked"))
     }
 
-    @Test func webhookAPIKeyIsChecked() async throws {
+    /// Issue 12, finding 11: the key is checked before anything is looked up, so known and unknown
+    /// verifications get the same answers: 401 without the key, 204 with it.
+    @Test func webhookAPIKeyIsCheckedFirstAndIsNoOracle() async throws {
         let f = try await FlowFixture(clientSettings: "WEBHOOK_API_KEY_HEADER = X-Api-Key\nWEBHOOK_API_KEY_VALUE = the-key")
         let started = try await f.authorize(nonce: try await f.setup())
         await f.verifier.answer(started.verification.id, with: .success(FlowFixture.credential))
-        let refused = await flowError { try await f.server.notification(verificationID: started.verification.id) { _ in "wrong" } }
-        #expect(refused == .oauth(status: 401, error: "invalid_client", description: "missing or wrong webhook API key"))
+        let refusal = FlowError.oauth(status: 401, error: "invalid_client", description: "missing or wrong webhook API key")
+        for id in [started.verification.id, "unknown"] {
+            for key in [nil, "wrong"] as [String?] {
+                #expect(await flowError { try await f.server.notification(verificationID: id) { _ in key } } == refusal, "\(id)")
+            }
+        }
+        #expect(await f.verifier.asked == 0)
+        #expect(await f.store.session(verificationID: started.verification.id)?.status == .authorized)
+        try await f.server.notification(verificationID: "unknown") { $0 == "X-Api-Key" ? "the-key" : nil }
+        try await f.server.notification(verificationID: started.verification.id) { $0 == "X-Api-Key" ? "the-key" : nil }
+        #expect(await f.store.session(verificationID: started.verification.id)?.status == .verified)
+        #expect(await f.verifier.asked == 1)
+    }
+
+    /// With a client that has no key besides one that has: answers without a valid key are 204 for every
+    /// id (the keyless client takes anyone's notification), but only its own verifications are looked up.
+    @Test func aKeylessClientBesideAKeyedOneLeavesNoOracleEither() async throws {
+        let f = try await FlowFixture(clientSettings: """
+            WEBHOOK_API_KEY_HEADER = X-Api-Key
+            WEBHOOK_API_KEY_VALUE = the-key
+            [client_open]
+            CLIENT_ID = open
+            CLIENT_SECRET = secret-token:another-unit-test-client-secret-01234
+            VERIFIER_URL = https://verifier.example
+            REDIRECT_URI = https://open.example/cb
+            """)
+        let started = try await f.authorize(nonce: try await f.setup())
+        await f.verifier.answer(started.verification.id, with: .success(FlowFixture.credential))
+        try await f.server.notification(verificationID: started.verification.id) { _ in nil }
+        try await f.server.notification(verificationID: "unknown") { _ in nil }
+        try await f.server.notification(verificationID: started.verification.id) { _ in "wrong" }
+        #expect(await f.verifier.asked == 0)
         #expect(await f.store.session(verificationID: started.verification.id)?.status == .authorized)
         try await f.server.notification(verificationID: started.verification.id) { $0 == "X-Api-Key" ? "the-key" : nil }
         #expect(await f.store.session(verificationID: started.verification.id)?.status == .verified)
-        // Unknown verifications are ignored (a webhook is no oracle).
-        try await f.server.notification(verificationID: "unknown") { _ in nil }
+    }
+
+    /// Issue 12, finding 11: without any key, forged notifications cost one verifier request per
+    /// verification and interval; the rest are accepted and coalesced.
+    @Test func notificationsAskTheVerifierAtMostOncePerVerificationAndInterval() async throws {
+        let f = try await FlowFixture()
+        let started = try await f.authorize(nonce: try await f.setup())
+        for _ in 0..<20 { try await f.server.notification(verificationID: started.verification.id) { _ in nil } }
+        #expect(await f.verifier.asked == 1)
+        f.clock.advance(f.server.notificationThrottle.interval)
+        await f.verifier.answer(started.verification.id, with: .success(FlowFixture.credential))
+        for _ in 0..<5 { try await f.server.notification(verificationID: started.verification.id) { _ in nil } }
+        #expect(await f.verifier.asked == 2)
+        #expect(await f.store.session(verificationID: started.verification.id)?.status == .verified)
+    }
+
+    /// Issue 12, finding 4: a credential signed by an issuer the client does not accept ends the flow
+    /// failed, with the client's FAILURE_ERROR, never a code.
+    @Test func aSignerOutsideTheClientsAcceptedIssuersFailsTheFlow() async throws {
+        let f = try await FlowFixture(clientSettings: "FAILURE_ERROR = unauthorized_client")
+        var credential = FlowFixture.credential
+        credential.issuer = "did:example:not-accepted"
+        let location = try await f.runToFinalize(.success(credential))
+        #expect(location.contains("error=unauthorized_client") && !location.contains("code="))
+        #expect(location.contains("issuer_not_accepted"))
+        credential.issuer = nil
+        #expect(try await f.runToFinalize(.success(credential)).contains("error=unauthorized_client"))
     }
 
     @Test func purgeExpiresWaitingSessionsAndDeletesDeadRows() async throws {

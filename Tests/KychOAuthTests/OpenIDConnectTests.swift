@@ -71,6 +71,7 @@ import Testing
             CLIENT_SECRET = secret-token:the-other-clients-secret-0123456
             VERIFIER_URL = https://verifier.example
             REDIRECT_URI = \(FlowFixture.redirect)
+            ACCEPTED_ISSUER_DIDS = {did:example:issuer}
             """
         let f = try await FlowFixture(extraConfig: Self.config + other, openID: true)
         func sub(_ response: TokenResponse) throws -> String? { try Self.decode(try #require(response.id_token)).payload["sub"]?.stringValue }

@@ -16,6 +16,7 @@ import Testing
         CLIENT_NAME = Example App
         VERIFIER_URL = https://verifier.example
         REDIRECT_URIS = {com.example.app:/cb, http://127.0.0.1/cb}
+        ACCEPTED_ISSUER_DIDS = {did:example:issuer}
         """
 
     /// The flow for `client` up to the code, with `parameters` added to the authorization request.

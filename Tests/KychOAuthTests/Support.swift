@@ -69,6 +69,7 @@ struct FlowFixture {
             CLIENT_SECRET = \(Self.secret)
             VERIFIER_URL = https://verifier.example
             REDIRECT_URI = \(Self.redirect)
+            ACCEPTED_ISSUER_DIDS = {\(Self.credential.issuer ?? "")}
             \(clientSettings)
             """
         let config = try GatewayConfig.validate(try IniFile.parse(text, path: "unit.conf", environment: [:]))

@@ -38,6 +38,8 @@ import Testing
             --accepted-issuer-dids "{did:tdw:trusted_issuer}"
             """, conf)
         #expect(create.status == 0, "\(create.stderr)")
+        // The manual's secret has 31 bytes: it works as written, with a warning (the config file refuses it).
+        #expect(create.stderr.contains("warning: --secret is shorter than 32 bytes (got 31)"), "\(create.stderr)")
 
         let list = try manual("kych-client-management --config /etc/kych/kych.conf list", conf)
         #expect(list.status == 0)
@@ -112,6 +114,10 @@ import Testing
         #expect(show.status != 0 && show.stderr.contains("no client with id \"nobody\""))
         let delete = try Run.program("kych-client-management", ["-c", conf, "delete", "nobody", "-y"])
         #expect(delete.status != 0 && delete.stderr.contains("no client with id \"nobody\""))
+
+        let long = try Run.program("kych-client-management", ["--config", conf, "create", "--client-id", "long",
+            "--secret", String(repeating: "x", count: 73), "--verifier-url", "https://v.example", "--redirect-uri", "https://r.example/cb"])
+        #expect(long.status != 0 && long.stderr.contains("--secret is longer than 72 bytes (got 73)"), "\(long.stderr)")
 
         let missing = try Run.program("kych-client-management", ["--config", conf, "create", "--client-id", "x", "--secret", "s"])
         #expect(missing.status != 0 && missing.stderr.contains("--verifier-url"))
@@ -189,7 +195,7 @@ import Testing
         let conf = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 8080\nDATABASE = sqlite://\(dir.path)/kych.db\n")
         func run(_ arguments: [String]) throws -> ProcessResult { try Run.program("kych-client-management", ["-c", conf] + arguments) }
         func create(_ id: String, redirect: String) throws -> ProcessResult {
-            try run(["create", "--client-id", id, "--secret", "secret-token:s", "--verifier-url", "https://v.example", "--redirect-uri", redirect])
+            try run(["create", "--client-id", id, "--secret", "secret-token:s-0123456789abcdefghijklmnopq", "--verifier-url", "https://v.example", "--redirect-uri", redirect])
         }
 
         let evil = try create("evil", redirect: "http://127.evil.example/cb")
@@ -199,7 +205,7 @@ import Testing
             #expect(created.status == 0, "\(uri): \(created.stderr)")
         }
 
-        for command in [["create", "--client-id", "hook", "--secret", "secret-token:s", "--verifier-url", "https://v.example",
+        for command in [["create", "--client-id", "hook", "--secret", "secret-token:s-0123456789abcdefghijklmnopq", "--verifier-url", "https://v.example",
                          "--redirect-uri", "https://c.example/cb"], ["update", "loopback0"]] {
             let refused = try run(command + ["--webhook-api-key-header", "X Api", "--webhook-api-key-value", "k"])
             #expect(refused.status != 0 && refused.stderr.contains("--webhook-api-key-header \"X Api\" is not an HTTP header name"),

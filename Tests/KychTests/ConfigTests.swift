@@ -112,7 +112,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
     }
 
     @Test func environmentExpansion() throws {
-        let env = ["KYCH_DB": "postgres://kych@db/kych", "SECRET": "secret-token:abc"]
+        let env = ["KYCH_DB": "postgres://kych@db/kych", "SECRET": "secret-token:abc-0123456789abcdefghijklmn"]
         let config = try parse("""
             [kych-oauth2-gateway]
             UNIXPATH = ${RUNDIR:-/run/kych}/kych.sock
@@ -125,7 +125,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
             """, env: env)
         #expect(config.database == "postgres://kych@db/kych")
         #expect(config.binding == .unix(path: "/run/kych/kych.sock", mode: 0o666))
-        #expect(config.clients.first?.clientSecret == "secret-token:abc")
+        #expect(config.clients.first?.clientSecret == "secret-token:abc-0123456789abcdefghijklmn")
         #expect(config.clients.first?.redirectURI == "https://c.example/cb?cost=$5")
         #expect(error(base + "\nTOKEN_BYTES = ${MISSING}") == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] TOKEN_BYTES: environment variable MISSING is not set")
     }
@@ -192,7 +192,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
 
         [client_exchange]
         CLIENT_ID = exchange_production
-        CLIENT_SECRET = secret-token:s3cret
+        CLIENT_SECRET = secret-token:s3cret-0123456789abcdefghijklm
         VERIFIER_URL = https://swiyu-verifier.example.com
         REDIRECT_URI = https://exchange.example.com/kyc-proof/swiyu
         """
@@ -202,6 +202,18 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
             let text = base + "\n" + client.split(separator: "\n").filter { !$0.hasPrefix(key) }.joined(separator: "\n")
             #expect(error(text) == "/etc/kych/kych.conf:5: [client_exchange] \(key): \(key) is required")
         }
+    }
+
+    /// Issue 12, finding 1: a registered secret has 32 to 72 bytes (before, any length up to 72 loaded).
+    @Test func aSecretHas32To72Bytes() throws {
+        let line = "CLIENT_SECRET = secret-token:s3cret-0123456789abcdefghijklm"
+        func with(_ secret: String) -> String { base + client.replacingOccurrences(of: line, with: "CLIENT_SECRET = \(secret)") }
+        #expect(error(with("secret-token:s3cret-0123456789a")) == "/etc/kych/kych.conf:7: [client_exchange] CLIENT_SECRET: "
+                + "is shorter than 32 bytes (got 31); use e.g. secret-token:$(openssl rand -hex 24)")
+        #expect(try parse(with("secret-token:s3cret-0123456789ab")).clients.first?.clientSecret?.utf8.count == 32)
+        #expect(try parse(with(String(repeating: "x", count: 72))).clients.count == 1)
+        #expect(error(with(String(repeating: "x", count: 73))) == "/etc/kych/kych.conf:7: [client_exchange] CLIENT_SECRET: "
+                + "is longer than 72 bytes (got 73); bcrypt would ignore the rest: use a shorter secret")
     }
 
     @Test func duplicateClientID() {
@@ -381,7 +393,8 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         let text = try String(contentsOfFile: path, encoding: .utf8).uppercased()
         for key in ["HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "DATABASE", "NONCE_BYTES", "TOKEN_BYTES", "AUTH_CODE_BYTES",
                     "AUTH_CODE_TTL_MINUTES", "SESSION_TTL_MINUTES", "ACCESS_TOKEN_TTL_SECONDS", "ALLOWED_SCOPES", "VC_TYPE",
-                    "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET", "BASE_URL", "KEY_ENCRYPTION_SECRET", "CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL",
+                    "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET", "BASE_URL", "KEY_ENCRYPTION_SECRET", "CLIENT_AUTH_FAILURES_PER_CLIENT",
+                    "CLIENT_AUTH_FAILURES_PER_ADDRESS", "CLIENT_ID", "CLIENT_SECRET", "VERIFIER_URL",
                     "VERIFIER_MANAGEMENT_API_PATH", "REDIRECT_URI", "ACCEPTED_ISSUER_DIDS", "DEFAULT_SCOPE", "VERIFIER_QUERY",
                     "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR", "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE", "ID_TOKEN_SIGNING_ALG",
                     "CLIENT_TYPE", "REDIRECT_URIS", "CLIENT_NAME", "REQUIRE_PKCE", "ID_TOKEN_CLAIMS", "ACCESS_TOKEN_FORMAT",
@@ -401,7 +414,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
             try GatewayConfig.load(path: path, environment: ["KYCH_EXCHANGE_SECRET": "secret-token:change-me"])
         }
         #expect(placeholder?.errors.map(\.description).contains { $0.hasSuffix("CLIENT_SECRET: is a placeholder; set a real secret (e.g. CLIENT_SECRET = ${KYCH_EXCHANGE_SECRET} from the environment)") } == true)
-        #expect(ClientRules.secretProblem("secret-token:CHANGEME-please") != nil && ClientRules.secretProblem("secret-token:x7Q") == nil)
+        #expect(ClientRules.secretProblem("secret-token:CHANGEME-please") != nil && ClientRules.secretProblem("secret-token:x7Q-0123456789abcdefghijklmn") == nil)
     }
 }
 
@@ -428,7 +441,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
             [client_app]
             CLIENT_ID = app
             CLIENT_TYPE = native
-            CLIENT_SECRET = secret-token:x
+            CLIENT_SECRET = secret-token:native-0123456789abcdefghijk
             VERIFIER_URL = https://swiyu-verifier.example.com
             REDIRECT_URI = https://app.example/cb
             """
@@ -443,7 +456,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
 
             [client_exchange]
             CLIENT_ID = exchange
-            CLIENT_SECRET = secret-token:s3cret
+            CLIENT_SECRET = secret-token:s3cret-0123456789abcdefghijklm
             VERIFIER_URL = https://swiyu-verifier.example.com
             REDIRECT_URI = https://exchange.example.com/cb
             REDIRECT_URIS = {https://exchange.example.com/cb2}
@@ -455,7 +468,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
                 .hasSuffix("\"com.example.app:/cb\" is not an absolute http(s) URL"))
         #expect(error(base + confidential.replacingOccurrences(of: "REQUIRE_PKCE = yes", with: "REQUIRE_PKCE = maybe"))
                 .hasSuffix("REQUIRE_PKCE: \"maybe\" is not yes or no"))
-        #expect(error(base + confidential.replacingOccurrences(of: "CLIENT_SECRET = secret-token:s3cret\n", with: ""))
+        #expect(error(base + confidential.replacingOccurrences(of: "CLIENT_SECRET = secret-token:s3cret-0123456789abcdefghijklm\n", with: ""))
                 .hasSuffix("CLIENT_SECRET: CLIENT_SECRET is required"))
     }
 }
@@ -466,7 +479,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
 
             [client_exchange]
             CLIENT_ID = exchange
-            CLIENT_SECRET = secret-token:s3cret
+            CLIENT_SECRET = secret-token:s3cret-0123456789abcdefghijklm
             VERIFIER_URL = https://swiyu-verifier.example.com
             REDIRECT_URI = https://exchange.example.com/cb
             ACCESS_TOKEN_FORMAT = jwt
@@ -488,7 +501,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
 
             [client_exchange]
             CLIENT_ID = exchange
-            CLIENT_SECRET = secret-token:s3cret
+            CLIENT_SECRET = secret-token:s3cret-0123456789abcdefghijklm
             VERIFIER_URL = http://verifier.internal:8080
             REDIRECT_URI = https://exchange.example.com/cb
             """

@@ -27,7 +27,7 @@ import Testing
                 port: verifierPort, database: db.connectionString, keyFile: directory.appendingPathComponent("verifier.pem").path,
                 webhook: "http://127.0.0.1:\(gatewayPort)/notification"))
         let dbinit = try Run.program("kych-dbinit", ["-c", config])
-        #expect(dbinit.stdout.contains("Applied: \((SchemaInstaller.gatewayPatches + ["verifier-0001"]).joined(separator: ", "))"), "\(dbinit.stderr)")
+        #expect(dbinit.stdout.contains("Applied: \((SchemaInstaller.gatewayPatches + SchemaInstaller.verifierPatches).joined(separator: ", "))"), "\(dbinit.stderr)")
         #expect(try Run.program("kych-client-management", ["-c", config, "sync"]).status == 0)
         let verifier = try await GatewayProcess(configPath: config, baseURL: "http://127.0.0.1:\(verifierPort)", executable: "kych-verifier")
         let gateway = try await GatewayProcess(configPath: config, baseURL: "http://127.0.0.1:\(gatewayPort)")

@@ -260,7 +260,7 @@ import Testing
     }
 
     /// A stored webhook header name that is no HTTP field name (a database written before names were
-    /// validated) refuses the webhook instead of crashing the gateway.
+    /// validated; here for every client) refuses the webhook instead of crashing the gateway.
     @Test func invalidStoredWebhookHeaderNameRefusesTheWebhook() async throws {
         let harness = try await GatewayHarness.make()
         try await harness.run { flow in
@@ -268,6 +268,61 @@ import Testing
             try await harness.db.execute("UPDATE oauth2gw.clients SET webhook_api_key_header = 'X Bad:Name', webhook_api_key_value = 'k'")
             (try await flow.notify(started.verificationID)).expectOAuthError("invalid_client", status: .unauthorized)
             #expect(try await flow.request("/health").status == .ok)
+        }
+    }
+
+    /// Issue 12, finding 11, over HTTP: with every client holding a webhook key, the key is checked before
+    /// anything is looked up: 401 without it for known and unknown ids alike (no oracle), 204 with a valid
+    /// key for both; another client's key is accepted but asks the verifier about nothing.
+    @Test func webhookKeyIsCheckedFirstAndAnswersAlikeForKnownAndUnknownIDs() async throws {
+        let harness = try await GatewayHarness.make(verifier: .faultInjecting(),
+                                                    clientSettings: "WEBHOOK_API_KEY_HEADER = x-api-key\nWEBHOOK_API_KEY_VALUE = hook-key",
+                                                    extraClients: "WEBHOOK_API_KEY_HEADER = x-other-key\nWEBHOOK_API_KEY_VALUE = other-key")
+        try await harness.run { flow in
+            let started = try await flow.start()
+            let id = started.verificationID
+            harness.standIn.succeed(id, claims: GatewayHarness.claims)
+            let unknown = "00000000-0000-0000-0000-000000000000"
+            var refusals: [String] = []
+            for target in [id, unknown] {
+                for headers in [[:], [.init("x-api-key")!: "wrong"], [.init("x-other-key")!: "hook-key"]] as [HTTPFields] {
+                    let reply = try await flow.notify(target, headers: headers)
+                    reply.expectOAuthError("invalid_client", status: .unauthorized)
+                    refusals.append(reply.text)
+                }
+            }
+            #expect(Set(refusals).count == 1, "the same answer for known and unknown ids")
+            #expect(harness.standIn.lookups(id) == 0)
+            // Another client's valid key: accepted, but it does not make KyCH ask about this client's verification.
+            #expect(try await flow.notify(id, headers: [.init("x-other-key")!: "other-key"]).status == .noContent)
+            #expect(try await flow.notify(unknown, headers: [.init("x-other-key")!: "other-key"]).status == .noContent)
+            #expect(harness.standIn.lookups(id) == 0)
+            #expect(try await harness.db.strings("SELECT status FROM oauth2gw.verification_sessions") == ["authorized"])
+            // The client's own key: 204 for both, and the known one is applied.
+            #expect(try await flow.notify(unknown, headers: [.init("x-api-key")!: "hook-key"]).status == .noContent)
+            #expect(try await flow.notify(id, headers: [.init("x-api-key")!: "hook-key"]).status == .noContent)
+            #expect(harness.standIn.lookups(id) == 1)
+            #expect(try await harness.db.strings("SELECT status FROM oauth2gw.verification_sessions") == ["verified"])
+        }
+    }
+
+    /// Issue 12, finding 11, over HTTP: without any webhook key, forged notifications for a known
+    /// verification are all accepted (204), but ask the verifier once per verification and interval.
+    @Test func forgedWebhooksWithoutAKeyAreCoalescedPerVerification() async throws {
+        let harness = try await GatewayHarness.make(verifier: .faultInjecting())
+        try await harness.run { flow in
+            let first = try await flow.start()
+            let second = try await flow.start()
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for index in 0..<40 {
+                    let id = index.isMultiple(of: 2) ? first.verificationID : second.verificationID
+                    group.addTask { try await flow.notify(id).status }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == .noContent })
+            #expect(harness.standIn.lookups(first.verificationID) == 1)
+            #expect(harness.standIn.lookups(second.verificationID) == 1)
         }
     }
 
@@ -313,7 +368,7 @@ import Testing
         let harness = try await GatewayHarness.make()
         try await harness.run { flow in
             let code = try await flow.verifiedCode()
-            (try await flow.token(code: code, clientID: "other-client", secret: "secret-token:other", redirect: "https://other.example.com/cb"))
+            (try await flow.token(code: code, clientID: "other-client", secret: "secret-token:other-client-0123456789abcdefghij", redirect: "https://other.example.com/cb"))
                 .expectOAuthError("invalid_grant", status: .badRequest)
             (try await flow.token(code: code, redirect: "https://exchange.example.com/other")).expectOAuthError("invalid_grant", status: .badRequest)
             (try await flow.token(code: code, secret: "secret-token:wrong")).expectOAuthError("invalid_client", status: .unauthorized)
@@ -376,7 +431,8 @@ import Testing
     }
 
     @Test func webhookWithAPIKeyAndDuplicatesAndOutOfOrder() async throws {
-        let harness = try await GatewayHarness.make(clientSettings: "WEBHOOK_API_KEY_HEADER = x-api-key\nWEBHOOK_API_KEY_VALUE = hook-key")
+        let harness = try await GatewayHarness.make(clientSettings: "WEBHOOK_API_KEY_HEADER = x-api-key\nWEBHOOK_API_KEY_VALUE = hook-key",
+                                                    extraClients: "WEBHOOK_API_KEY_HEADER = x-api-key\nWEBHOOK_API_KEY_VALUE = other-key")
         try await harness.run { flow in
             let started = try await flow.start()
             let key: HTTPFields = [.init("x-api-key")!: "hook-key"]
@@ -391,16 +447,18 @@ import Testing
             // The refused webhooks changed nothing: read from the store, as /status itself asks the
             // verifier once its last check is older than the poll interval (3 s).
             #expect(try await harness.db.strings("SELECT status FROM oauth2gw.verification_sessions") == ["authorized"])
+            // The early webhook asked the verifier moments ago, so this one is coalesced (issue 12, finding 11):
+            // /status picks the result up when its poll interval is over.
             #expect(try await flow.notify(started.verificationID, headers: key).status == .noContent)
-            #expect(try await flow.status(started.verificationID) == "verified")
+            #expect(try await flow.status(started.verificationID, timeoutMS: 10_000) == "verified")
             #expect(try await flow.notify(started.verificationID, headers: key).status == .noContent)   // duplicate
             // A late wallet answer (a refusal) after SUCCESS is refused by the verifier; its webhook changes nothing.
             #expect(try await Wallet.decline(request).status == 410)
             try await flow.expectVerifierState(started, "SUCCESS")
             #expect(try await flow.notify(started.verificationID, headers: key).status == .noContent)
             #expect(try await flow.status(started.verificationID) == "verified")
-            // Unknown ids are accepted (so the verifier stops retrying); malformed bodies are not.
-            #expect(try await flow.notify("00000000-0000-0000-0000-000000000000").status == .noContent)
+            // Unknown ids are accepted with a key (so the verifier stops retrying); malformed bodies are not.
+            #expect(try await flow.notify("00000000-0000-0000-0000-000000000000", headers: key).status == .noContent)
             (try await flow.request("/notification", .post, body: "{not json")).expectOAuthError("invalid_request", status: .badRequest)
         }
     }

@@ -56,6 +56,24 @@ import Testing
         #expect(VerifierResponse.outcome(from: flat, granted: granted, expectedVCTs: builder.vctValues) == expected)
     }
 
+    /// Issue 12, finding 4: the issuer is the signer the built-in verifier reports (`credential_issuer_dids`),
+    /// not the credential's `iss`; a swiyu verifier reports no signer, so its `iss` is taken (the verifier
+    /// matched the signing DID against the accepted issuers KyCH sent).
+    @Test func theIssuerIsTheReportedSignerElseTheIssClaim() {
+        func outcome(_ wallet: JSON) -> VerifierOutcome {
+            VerifierResponse.outcome(from: ["state": "SUCCESS", "wallet_response": wallet], granted: ["given_name"], expectedVCTs: [])
+        }
+        let signed: JSON = ["credential_subject_data": ["kych": [subject]], "credential_issuer_dids": ["kych": ["did:jwk:signer"]]]
+        let swiyu: JSON = ["credential_subject_data": ["kych": [subject]]]
+        let credential = VerifiedCredential(claims: ["given_name": "Helvetia"], vct: "betaid-sdjwt", issuer: "did:jwk:signer")
+        #expect(outcome(signed) == .success(credential))
+        #expect(outcome(swiyu) == .success(VerifiedCredential(claims: ["given_name": "Helvetia"], vct: "betaid-sdjwt", issuer: "did:tdw:i")))
+        // The gateway's check against the client's accepted issuer DIDs.
+        #expect(outcome(signed).requiringIssuer(in: ["did:jwk:signer"]) == .success(credential))
+        #expect(outcome(signed).requiringIssuer(in: ["did:tdw:i"])
+                == .failed(code: "issuer_not_accepted", description: "the credential's issuer is not accepted for this client"))
+    }
+
     @Test func successThatKyCHRejects() {
         let missing = VerifierResponse.outcome(from: ["state": "SUCCESS", "wallet_response": ["credential_subject_data": subject]],
                                                granted: ["family_name"], expectedVCTs: builder.vctValues)

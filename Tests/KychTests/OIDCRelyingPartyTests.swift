@@ -10,7 +10,7 @@ import Testing
 /// rather than skips, when Python or idpyoidc is missing (scripts/test installs idpyoidc).
 @Suite struct OIDCRelyingPartyTests {
     static let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/rp/idpyoidc_flow.py")
-    static let secret = "secret-token:idpyoidc-rp-secret"
+    static let secret = "secret-token:idpyoidc-rp-secret-0123456789abcde"
     static let redirect = "https://rp.example.com/oidc/callback"
 
     /// The gateway with two OpenID Connect clients; it signs ID tokens with ES256 unless a client names RS256.

@@ -9,7 +9,7 @@ import Testing
 /// or Authlib is missing (scripts/test installs Authlib).
 @Suite struct RelyingPartyTests {
     static let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/rp/authlib_flow.py")
-    static let secret = "secret-token:authlib-rp-secret"
+    static let secret = "secret-token:authlib-rp-secret-0123456789abcdef"
     static let confidentialRedirect = "https://rp.example.com/kych/callback"
 
     /// The gateway with one confidential and one public client.

@@ -77,7 +77,7 @@ import Testing
         let path = try Self.copyOfFixture()
         let changes = try await Self.with(path, migrating: false) { try await $0.installSchema() }
         #expect(changes == SQLiteSchemaChanges(migrations: ["3 pkce columns", "4 oauth2gw indexes", "5 signing keys", "6 client settings",
-                                                            "7 openid connect", "8 access token format"],
+                                                            "7 openid connect", "8 access token format", "10 verifier claim lease"],
                                                createdTables: ["server_secrets", "signing_keys"]))
 
         try await Self.with(path) { db in

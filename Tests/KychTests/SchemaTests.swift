@@ -2,6 +2,8 @@ import Foundation
 import KychCore
 import KychOAuth
 import KychPostgres
+import KychStorage
+import KychVerifierModel
 import PostgresNIO
 import Testing
 
@@ -87,6 +89,30 @@ import Testing
         #expect(upgrade.status == 0 && upgrade.stdout == "Applied: \(SchemaInstaller.gatewayPatches.dropFirst().joined(separator: ", "))\n", "\(upgrade.stderr)")
         #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.signing_keys") == ["0"])
         #expect(try await db.strings("SELECT client_id FROM oauth2gw.clients") == ["c"])
+    }
+
+    /// A verifier schema from before claim leases gets verifier-0002 when a KyCH program opens the database,
+    /// and a verification an old checker left in progress (no lease) is claimable again, not stranded.
+    @Test func openingUpgradesTheVerifierSchemaAndFreesStrandedClaims() async throws {
+        let db = try await TestDatabase.create()
+        let installer = SchemaInstaller(directory: TestEnvironment.sqlDirectory, logger: TestEnvironment.logger)
+        _ = try await PostgresDatabase.withConnection(db.url, logger: TestEnvironment.logger) {
+            try await installer.install(on: $0, patches: ["verifier-0001"])
+        }
+        try await db.execute("""
+            INSERT INTO verifier.verifications (verification_id, request_nonce, oauth_state, status, response_mode, dcql_query,
+              accepted_issuer_dids, expires_at)
+            VALUES ('v', 'n', 's', 'in_progress', 'direct_post',
+              '{"credentials":[{"id":"kych","format":"dc+sd-jwt","meta":{"vct_values":["betaid-sdjwt"]}}]}', '{did:jwk:x}',
+              now() + interval '10 minutes')
+            """)
+        let stranded = try await Stores.with(db.connectionString, logger: TestEnvironment.logger) { stores in
+            try await stores.verifications.verification(id: "v")
+        }
+        #expect(try await db.strings("SELECT patch_name FROM _v.patches WHERE patch_name LIKE 'verifier-%' ORDER BY 1")
+                == SchemaInstaller.verifierPatches)
+        let verification = try #require(stranded)
+        #expect(verification.status == .inProgress && verification.claimedUntil == nil && verification.awaitsAnswer(at: Date()))
     }
 
     @Test func deletingAClientCascadesToSessionsCodesAndTokens() async throws {

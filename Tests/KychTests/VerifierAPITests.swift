@@ -3,6 +3,8 @@ import Foundation
 import KychCore
 import KychOAuth
 import KychSDJWT
+import KychStorage
+import KychSwiyuClient
 import KychVerifier
 import KychVerifierModel
 import KychWallet
@@ -158,10 +160,7 @@ import Testing
 
     @Test func malformedWalletPostsAreRefusedWithoutClosingTheVerification() async throws {
         let verifier = try await StandaloneVerifier.start()
-        try verifier.wallet.issue()
-        let created = try await verifier.createVerification()
-        let id = try #require(created["id"]?.stringValue)
-        let request = try await PresentationRequest.fetch(try #require(created["verification_url"]?.stringValue))
+        let (_, id, request) = try await verifier.pendingVerification()
         let token = String(decoding: JSONText.serialize(.object(try verifier.wallet.vpToken(for: request))), as: UTF8.self)
         let key = try #require(request.encryptionKey)
         func encrypted(_ payload: JSONValue, keyID: String? = nil) throws -> String {
@@ -223,12 +222,62 @@ import Testing
         await verifier.stop()
     }
 
-    @Test func expiredVerificationsAreGone() async throws {
+    /// Issue 12, finding 2: a checker killed mid-check (its claim stays in the database) no longer strands
+    /// the verification: while its lease runs a second answer gets 410, after it lapses the wallet's retry
+    /// is checked and succeeds.
+    @Test func aClaimWhoseLeaseLapsedIsTakenOverByTheWalletsRetry() async throws {
         let verifier = try await StandaloneVerifier.start()
-        try verifier.wallet.issue()
+        let (created, id, request) = try await verifier.pendingVerification()
+        // A checker claimed it and was killed: what its claim left behind.
+        let killed = try await Stores.with(verifier.db.connectionString, logger: TestEnvironment.logger) { stores in
+            let pending = try #require(try await stores.verifications.verification(id: id))
+            return try await stores.verifications.claim(pending, leaseUntil: Date() + 60)
+        }
+        #expect(killed == 1)
+        #expect(try await verifier.wallet.present(request).status == 410)
+        #expect(try await verifier.result(id).json["state"] == "PENDING")
+
+        try await verifier.db.execute("UPDATE verifier.verifications SET claimed_until = now() - interval '1 second'")
+        #expect(try await HTTP.get(try #require(created["verification_url"]?.stringValue)).status == 200)
+        let retry = try await verifier.wallet.present(request)
+        #expect(retry.status == 200, "\(retry.body)")
+        #expect(try await verifier.result(id).json["state"] == "SUCCESS")
+        #expect(try await verifier.db.strings("SELECT claim_count::text FROM verifier.verifications") == ["2"])
+        await verifier.stop()
+    }
+
+    /// Issue 12, finding 4: a credential whose `iss` claim names another DID than the one whose key signed
+    /// it: the claims keep its `iss`, but the issuer reported (and read by the gateway) is the signer.
+    @Test func theReportedIssuerIsTheSigningDIDNotTheIssClaim() async throws {
+        let verifier = try await StandaloneVerifier.start()
+        let wallet = verifier.wallet
+        let issued = try SDJWT(parsing: try wallet.issue())
+        var claims = try CompactJWS(parsing: issued.issuerSignedJWT).claims()
+        claims["iss"] = "did:example:impostor"
+        let signer = try wallet.issuerDID()
+        let resigned = try CompactJWS.sign(claims: claims, header: ["typ": "dc+sd-jwt", "kid": .string(signer + "#0")],
+                                           using: try wallet.issuerKey())
+        try wallet.store(SDJWT(issuerSignedJWT: resigned, disclosures: issued.disclosures).withoutKeyBinding, name: "betaid")
+
         let created = try await verifier.createVerification()
         let id = try #require(created["id"]?.stringValue)
         let request = try await PresentationRequest.fetch(try #require(created["verification_url"]?.stringValue))
+        let reply = try await wallet.present(request)
+        #expect(reply.status == 200, "\(reply.body)")
+        let result = try await verifier.result(id).json
+        #expect(result["wallet_response"]?["credential_subject_data"]?["kych"]?.arrayValue?.first?["iss"] == "did:example:impostor")
+        #expect(result["wallet_response"]?["credential_issuer_dids"] == ["kych": [.string(signer)]])
+        guard case .success(let credential) = VerifierResponse.outcome(from: result, granted: ["given_name"], expectedVCTs: []) else {
+            Issue.record("not a success: \(result)")
+            return
+        }
+        #expect(credential.issuer == signer)
+        await verifier.stop()
+    }
+
+    @Test func expiredVerificationsAreGone() async throws {
+        let verifier = try await StandaloneVerifier.start()
+        let (created, id, request) = try await verifier.pendingVerification()
         try await verifier.db.execute("UPDATE verifier.verifications SET expires_at = now() - interval '1 second'")
 
         #expect(try await HTTP.get(try #require(created["verification_url"]?.stringValue)).status == 404)

@@ -16,7 +16,7 @@ extension Backend {
 }
 
 /// The built-in verifier's store contract on both backends: round trips, expiry, one winner among
-/// concurrent wallet answers, the webhook outbox (leases, retries, no duplicate late events), and an
+/// concurrent wallet answers, claim leases that lapse, the webhook outbox (leases, retries, no duplicate late events), and an
 /// outbox that survives a restart (a new pool, or the SQLite file opened anew).
 @Suite struct VerifierStoreContractTests {
     static func request(_ mode: ResponseMode) throws -> VerificationRequest {
@@ -61,7 +61,7 @@ extension Backend {
 
             let expired = try await Self.created(store, now: Date().addingTimeInterval(-60), ttl: 10)
             let live = try await Self.created(store)
-            #expect(!(try await store.claim(id: expired.id, now: Date())))
+            #expect(!expired.awaitsAnswer(at: Date()))
             #expect(try await store.purgeExpired(now: Date()) == 1)
             #expect(try await store.verification(id: expired.id) == nil)
             #expect(try await store.verification(id: live.id) != nil)
@@ -73,7 +73,7 @@ extension Backend {
         try await withStore(try await backend.freshVerifierDatabase()) { store in
             let verification = try await Self.created(store)
             let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for _ in 0..<8 { group.addTask { try await store.claim(id: verification.id, now: Date()) } }
+                for _ in 0..<8 { group.addTask { try await store.claim(verification, leaseUntil: Date() + 60) != nil } }
                 return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
             }
             #expect(wins == 1)
@@ -81,14 +81,15 @@ extension Backend {
 
             let finishes = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for _ in 0..<4 {
-                    group.addTask { try await store.finish(id: verification.id, status: .success, outcome: Self.success, notify: true) }
+                    group.addTask { try await store.finish(id: verification.id, claim: 1, status: .success, outcome: Self.success, notify: true) }
                 }
                 return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
             }
             #expect(finishes == 1)
             let finished = try #require(try await store.verification(id: verification.id))
             #expect(finished.status == .success && finished.outcome == Self.success)
-            #expect(!(try await store.claim(id: verification.id, now: Date())))
+            #expect(try await store.claim(verification, leaseUntil: Date() + 60) == nil)
+            #expect(try await store.claim(finished, leaseUntil: Date() + 60) == nil)
             // One result, one webhook event.
             let event = try #require(try await store.leaseDueEvent(lease: .seconds(60)))
             #expect(event.verificationID == verification.id)
@@ -96,11 +97,66 @@ extension Backend {
 
             // A failure is stored with its error code; without notify there is no event.
             let declined = try await Self.created(store, mode: .directPost)
-            #expect(try await store.claim(id: declined.id, now: Date()))
+            #expect(try await store.claim(declined, leaseUntil: Date() + 60) == 1)
             let refusal = VerificationOutcome(errorCode: "access_denied", errorDescription: "The owner has declined.")
-            #expect(try await store.finish(id: declined.id, status: .failed, outcome: refusal, notify: false))
+            #expect(try await store.finish(id: declined.id, claim: 1, status: .failed, outcome: refusal, notify: false))
             #expect(try await store.verification(id: declined.id)?.outcome == refusal)
             #expect(try await store.leaseDueEvent(lease: .seconds(60)) == nil)
+        }
+    }
+
+    /// Issue 12, finding 2: a process killed while it checks a wallet answer leaves the verification in
+    /// progress; once its lease lapses, a wallet retry may claim it again, and the stale holder's result
+    /// is refused (fencing). A live lease refuses a second claim.
+    @Test(arguments: Backend.allCases)
+    func aLapsedClaimCanBeTakenOverAndFencesTheStaleHolder(_ backend: Backend) async throws {
+        try await withStore(try await backend.freshVerifierDatabase()) { store in
+            let now = Date()
+            let verification = try await Self.created(store, now: now)
+            #expect(verification.awaitsAnswer(at: now))
+            let stale = try #require(try await store.claim(verification, leaseUntil: now + 60))
+            let claimed = try #require(try await store.verification(id: verification.id))
+            #expect(claimed.status == .inProgress && claimed.claimCount == stale)
+            #expect(abs(try #require(claimed.claimedUntil).timeIntervalSince(now + 60)) < 0.001)
+            // Within the lease: not awaiting an answer, and a second claim from the old reading loses.
+            #expect(!claimed.awaitsAnswer(at: now + 59))
+            #expect(try await store.claim(verification, leaseUntil: now + 60) == nil)
+
+            // The holder stops; after the lease, one of several concurrent retries takes over.
+            #expect(claimed.awaitsAnswer(at: now + 61))
+            let takeovers = try await withThrowingTaskGroup(of: Int?.self) { group in
+                for _ in 0..<6 { group.addTask { try await store.claim(claimed, leaseUntil: now + 121) } }
+                return try await group.reduce(into: [Int]()) { if let claim = $1 { $0.append(claim) } }
+            }
+            #expect(takeovers.count == 1)
+            let current = try #require(takeovers.first)
+            #expect(current != stale)
+            let retaken = try #require(try await store.verification(id: verification.id))
+            #expect(retaken.status == .inProgress && retaken.claimCount == current && !retaken.awaitsAnswer(at: now + 61))
+
+            // The stale holder comes back late: its result is refused; the current holder's is recorded.
+            let refusal = VerificationOutcome(errorCode: "access_denied", errorDescription: nil)
+            #expect(!(try await store.finish(id: verification.id, claim: stale, status: .failed, outcome: refusal, notify: true)))
+            #expect(try await store.finish(id: verification.id, claim: current, status: .success, outcome: Self.success, notify: true))
+            let finished = try #require(try await store.verification(id: verification.id))
+            #expect(finished.status == .success && finished.outcome == Self.success && !finished.awaitsAnswer(at: now + 200))
+            #expect(try await store.leaseDueEvent(lease: .seconds(60))?.verificationID == verification.id)
+            #expect(try await store.leaseDueEvent(lease: .seconds(60)) == nil)
+        }
+    }
+
+    /// Issue 12, finding 4: the signing DID of each credential is stored with the result and read back.
+    @Test(arguments: Backend.allCases)
+    func theVerifiedIssuerIsStoredWithTheResult(_ backend: Backend) async throws {
+        try await withStore(try await backend.freshVerifierDatabase()) { store in
+            let verification = try await Self.created(store)
+            let claim = try #require(try await store.claim(verification, leaseUntil: Date() + 60))
+            var outcome = Self.success
+            outcome.credentialIssuerDIDs = ["kych": ["did:jwk:issuer"]]
+            #expect(try await store.finish(id: verification.id, claim: claim, status: .success, outcome: outcome, notify: false))
+            let read = try #require(try await store.verification(id: verification.id))
+            #expect(read.outcome == outcome)
+            #expect(read.outcome?.json["credential_issuer_dids"] == ["kych": ["did:jwk:issuer"]])
         }
     }
 
@@ -109,8 +165,8 @@ extension Backend {
         try await withStore(try await backend.freshVerifierDatabase()) { store in
             let first = try await Self.created(store), second = try await Self.created(store)
             for verification in [first, second] {
-                #expect(try await store.claim(id: verification.id, now: Date()))
-                #expect(try await store.finish(id: verification.id, status: .success, outcome: Self.success, notify: true))
+                #expect(try await store.claim(verification, leaseUntil: Date() + 60) == 1)
+                #expect(try await store.finish(id: verification.id, claim: 1, status: .success, outcome: Self.success, notify: true))
             }
             // A late answer adds no second event while one is waiting.
             try await store.enqueueEvent(verificationID: first.id)
@@ -145,8 +201,8 @@ extension Backend {
         let database = try await backend.freshVerifierDatabase()
         let id = try await withStore(database) { store in
             let verification = try await Self.created(store)
-            #expect(try await store.claim(id: verification.id, now: Date()))
-            #expect(try await store.finish(id: verification.id, status: .success, outcome: Self.success, notify: true))
+            #expect(try await store.claim(verification, leaseUntil: Date() + 60) == 1)
+            #expect(try await store.finish(id: verification.id, claim: 1, status: .success, outcome: Self.success, notify: true))
             // Leased by a process that then stops: the lease lapses.
             #expect(try await store.leaseDueEvent(lease: .milliseconds(300)) != nil)
             return verification.id

@@ -157,13 +157,23 @@ package enum ClientRules {
         return ok ? nil : "\"\(id)\" may contain only A-Z a-z 0-9 - . _ ~"
     }
 
-    /// Secrets are sent after `Bearer `, and bcrypt reads at most 72 bytes.
-    package static func secretProblem(_ secret: String) -> String? {
-        if secret.utf8.count > 72 { return "is longer than 72 bytes (bcrypt ignores the rest); use a shorter secret" }
+    /// The shortest client secret registered: `secret-token:` and 19 random characters at the very least.
+    package static let minimumSecretBytes = 32
+
+    /// Secrets are sent after `Bearer `, bcrypt reads at most 72 bytes (a longer secret is refused, never cut), and a
+    /// short one is guessed too soon. Only the CLI lowers `minimumBytes`, for the manual's own example (it warns then).
+    package static func secretProblem(_ secret: String, minimumBytes: Int = minimumSecretBytes) -> String? {
+        let bytes = secret.utf8.count
+        if bytes > Secrets.bcryptMaximumBytes {
+            return "is longer than \(Secrets.bcryptMaximumBytes) bytes (got \(bytes)); bcrypt would ignore the rest: use a shorter secret"
+        }
         if secret.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7f }) { return "must not contain spaces or control characters" }
         let lower = secret.lowercased()
         if ["change-me", "changeme", "change_me"].contains(where: lower.contains) {
             return "is a placeholder; set a real secret (e.g. CLIENT_SECRET = ${KYCH_EXCHANGE_SECRET} from the environment)"
+        }
+        if bytes < minimumBytes {
+            return "is shorter than \(minimumSecretBytes) bytes (got \(bytes)); use e.g. secret-token:$(openssl rand -hex 24)"
         }
         return nil
     }

@@ -26,6 +26,10 @@ package struct GatewayConfig: Sendable {
     package var authCodeTTLMinutes: Int
     package var sessionTTLMinutes: Int
     package var accessTokenTTLSeconds: Int
+    /// `CLIENT_AUTH_FAILURES_PER_CLIENT`, `CLIENT_AUTH_FAILURES_PER_ADDRESS`: failed client authentications allowed per
+    /// minute for one client id and from one source address; then 429 until the minute is over.
+    package var authFailuresPerClient: Int
+    package var authFailuresPerAddress: Int
     package var allowedScopes: [String]?
     package var vcType: String
     package var vcFormat: String
@@ -71,7 +75,8 @@ package struct GatewayConfig: Sendable {
         "HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "DATABASE", "NONCE_BYTES", "TOKEN_BYTES",
         "AUTH_CODE_BYTES", "AUTH_CODE_TTL_MINUTES", "SESSION_TTL_MINUTES", "ACCESS_TOKEN_TTL_SECONDS",
         "ALLOWED_SCOPES", "VC_TYPE", "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET", "ID_TOKEN_SIGNING_ALG",
-        "BASE_URL", "KEY_ENCRYPTION_SECRET", "REQUEST_TIMEOUT_SECONDS",
+        "BASE_URL", "KEY_ENCRYPTION_SECRET", "REQUEST_TIMEOUT_SECONDS", "CLIENT_AUTH_FAILURES_PER_CLIENT",
+        "CLIENT_AUTH_FAILURES_PER_ADDRESS",
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
@@ -121,6 +126,8 @@ package struct GatewayConfig: Sendable {
         let codeTTL = v.integer(main, "AUTH_CODE_TTL_MINUTES", default: 10, min: 1, max: 1440, minMessage: "must be at least 1 minute")
         let sessionTTL = v.integer(main, "SESSION_TTL_MINUTES", default: 15, min: 1, max: 1440, minMessage: "must be at least 1 minute")
         let tokenTTL = v.integer(main, "ACCESS_TOKEN_TTL_SECONDS", default: 3600, min: 60, max: 86400 * 30, minMessage: "must be at least 60 seconds")
+        let perClient = v.integer(main, "CLIENT_AUTH_FAILURES_PER_CLIENT", default: 10, min: 1, max: 100_000, minMessage: "must be at least 1")
+        let perAddress = v.integer(main, "CLIENT_AUTH_FAILURES_PER_ADDRESS", default: 30, min: 1, max: 100_000, minMessage: "must be at least 1")
 
         let vcClaims = main.entry("VC_CLAIMS").map { IniFile.list($0.value) } ?? betaIDClaims
         if let e = main.entry("VC_CLAIMS"), vcClaims.isEmpty { v.error(main, e, "must list at least one claim") }
@@ -178,7 +185,7 @@ package struct GatewayConfig: Sendable {
             file: ini.path, binding: binding, database: database.value,
             nonceBytes: nonceBytes, tokenBytes: tokenBytes, authCodeBytes: codeBytes,
             authCodeTTLMinutes: codeTTL, sessionTTLMinutes: sessionTTL, accessTokenTTLSeconds: tokenTTL,
-            allowedScopes: allowedScopes,
+            authFailuresPerClient: perClient, authFailuresPerAddress: perAddress, allowedScopes: allowedScopes,
             vcType: main.entry("VC_TYPE")?.value ?? "betaid-sdjwt",
             vcFormat: main.entry("VC_FORMAT")?.value ?? "vc+sd-jwt",
             vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, demoWallet: demoWallet?.value, baseURL: baseURL,

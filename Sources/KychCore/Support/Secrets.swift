@@ -22,10 +22,17 @@ package enum Secrets {
         return 10
     }
 
+    /// bcrypt reads at most this many bytes: a longer secret would match on its first 72 bytes alone.
+    package static let bcryptMaximumBytes = 72
+
     /// bcrypt hash of a client secret.
     package static func hashSecret(_ secret: String) -> String {
         Bcrypt.hash(secret, cost: bcryptCost)
     }
+
+    /// The hash of a random secret at ``bcryptCost``, made once per process: a secret presented for an unknown
+    /// client is checked against it, so that an unknown client id costs what a known one does.
+    package static let unknownClientHash = hashSecret(randomToken(bytes: 32))
 
     /// Whether `secret` matches the bcrypt `hash`.
     package static func verifySecret(_ secret: String, hash: String) -> Bool {

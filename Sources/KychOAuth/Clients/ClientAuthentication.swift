@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KychCore
+import Logging
 import Synchronization
 
 /// What a request offers for client authentication: the path's client id (`/setup/{client_id}`),
@@ -9,11 +10,14 @@ package struct ClientAuthenticationRequest: Sendable {
     package var pathClientID: String?
     package var authorization: String?
     package var form: [String: String]
+    /// Where the request came from, for the per-address failure limit; nil when unknown.
+    package var sourceAddress: String?
 
-    package init(pathClientID: String? = nil, authorization: String?, form: [String: String] = [:]) {
+    package init(pathClientID: String? = nil, authorization: String?, form: [String: String] = [:], sourceAddress: String? = nil) {
         self.pathClientID = pathClientID
         self.authorization = authorization
         self.form = form
+        self.sourceAddress = sourceAddress
     }
 
     package var bearerCredential: String? { HTTPAuthorization.bearer(authorization) }
@@ -28,6 +32,15 @@ package struct PresentedSecret: Sendable {
     package var secret: String?
     /// The `WWW-Authenticate` challenge when these credentials are refused.
     package var challenge: String?
+    /// The request's ``ClientAuthenticationRequest/sourceAddress``.
+    package var sourceAddress: String?
+
+    package init(clientID: String, secret: String?, challenge: String?, sourceAddress: String? = nil) {
+        self.clientID = clientID
+        self.secret = secret
+        self.challenge = challenge
+        self.sourceAddress = sourceAddress
+    }
 }
 
 /// One client-authentication method (a strategy): finds its credentials in a request, or says it is
@@ -104,20 +117,28 @@ package struct NoneAuthentication: ClientAuthenticationMethod {
 ///
 /// A successful secret check is remembered under HMAC(process key, secret ‖ stored hash): a changed
 /// secret or hash gives another key, so nothing stale is ever served, and the cache holds no secret.
+/// Failures are limited per client id and per source address (``FailedAuthenticationLimits``); past the
+/// limit only a remembered secret is still accepted, and no bcrypt runs.
 package final class ClientAuthenticator: Sendable {
-    /// Checks a secret against a bcrypt hash; the server runs it off the event loops.
-    package typealias SecretCheck = @Sendable (_ secret: String, _ hash: String) async -> Bool
+    /// Checks a secret against a bcrypt hash. The server runs it on its own hashing threads and throws
+    /// ``FlowError/retryLater(status:description:seconds:)`` when they are full.
+    package typealias SecretCheck = @Sendable (_ secret: String, _ hash: String) async throws -> Bool
 
     private let clients: any ClientRepository
     private let checkSecret: SecretCheck
+    package let limits: FailedAuthenticationLimits
+    private let logger: Logger
     private let key = SymmetricKey(size: .bits256)
     private let verified = Mutex<Set<Data>>([])
     private let capacity: Int
 
-    package init(clients: any ClientRepository, capacity: Int = 4096,
+    package init(clients: any ClientRepository, capacity: Int = 4096, limits: FailedAuthenticationLimits = FailedAuthenticationLimits(),
+                 logger: Logger = Logger(label: "kych.client-authentication"),
                  checkSecret: @escaping SecretCheck = { Secrets.verifySecret($0, hash: $1) }) {
         self.clients = clients
         self.capacity = capacity
+        self.limits = limits
+        self.logger = logger
         self.checkSecret = checkSecret
     }
 
@@ -131,7 +152,10 @@ package final class ClientAuthenticator: Sendable {
     package func presented(_ request: ClientAuthenticationRequest, methods: [any ClientAuthenticationMethod]) throws(FlowError) -> PresentedSecret {
         var found: [PresentedSecret] = []
         for method in methods {
-            if let credentials = try method.credentials(in: request) { found.append(credentials) }
+            if var credentials = try method.credentials(in: request) {
+                credentials.sourceAddress = request.sourceAddress
+                found.append(credentials)
+            }
         }
         guard found.count <= 1 else { throw .invalidRequest("use one client authentication method, not two") }
         guard let presented = found.first else { throw methods.first?.missingError ?? .invalidClient("no client authentication") }
@@ -144,36 +168,66 @@ package final class ClientAuthenticator: Sendable {
         guard let secret = presented.secret else {
             // Only a public client may come without a secret; a confidential one is told what is missing.
             guard let client, client.isPublic else {
+                refused(presented, reason: "no secret")
                 throw FlowError.invalidClient("client authentication is missing (client_id and client_secret, or HTTP Basic)")
             }
             return client
         }
-        if let client, client.isPublic {
-            // Its id is public anyway: say why, rather than "wrong secret".
-            throw FlowError.invalidClient("a public client has no secret: it uses /authorize with PKCE (no /setup, no client secret)",
-                                          challenge: presented.challenge)
+        guard secret.utf8.count <= Secrets.bcryptMaximumBytes else {
+            // bcrypt would compare the first 72 bytes only: a longer secret is never truncated to match.
+            refused(presented, reason: "secret longer than \(Secrets.bcryptMaximumBytes) bytes")
+            throw FlowError.invalidClient("the client secret is longer than \(Secrets.bcryptMaximumBytes) bytes", challenge: presented.challenge)
         }
-        guard let client, await matches(client, secret: secret) else {
+        let hash = client?.secretHash
+        let remembered = hash.map { cacheKey(secret: secret, hash: $0) }
+        if let client, let remembered, verified.withLock({ $0.contains(remembered) }) {
+            limits.recordSuccess(address: presented.sourceAddress)
+            return client
+        }
+        if let seconds = limits.retryAfter(clientID: presented.clientID, address: presented.sourceAddress) {
+            logger.debug("client authentication refused: too many failures", metadata: metadata(presented))
+            throw FlowError.retryLater(status: 429, description: "too many failed client authentications; retry in \(seconds) s",
+                                       seconds: seconds)
+        }
+        // An unknown or public client's secret is checked against a hash of the same cost: the time taken
+        // does not tell whether the client exists.
+        let matched = try await checkSecret(secret, hash ?? Secrets.unknownClientHash)
+        guard matched, let client, let remembered else {
+            if limits.recordFailure(clientID: presented.clientID, address: presented.sourceAddress) {
+                logger.warning("client authentication limit reached", metadata: metadata(presented))
+            }
+            if let client, client.isPublic {
+                refused(presented, reason: "public client with a secret")
+                // Its id is public anyway: say why, rather than "wrong secret".
+                throw FlowError.invalidClient("a public client has no secret: it uses /authorize with PKCE (no /setup, no client secret)",
+                                              challenge: presented.challenge)
+            }
+            refused(presented, reason: client == nil ? "unknown client" : "wrong secret")
             throw FlowError.invalidClient("unknown client or wrong client secret", challenge: presented.challenge)
         }
+        verified.withLock {
+            if $0.count >= capacity { $0.removeAll() }
+            $0.insert(remembered)
+        }
+        limits.recordSuccess(address: presented.sourceAddress)
         return client
     }
 
-    /// Whether `secret` matches `client`'s stored bcrypt hash (public clients never match).
-    package func matches(_ client: Client, secret: String) async -> Bool {
-        guard let hash = client.secretHash else { return false }
+    private func cacheKey(secret: String, hash: String) -> Data {
         var message = Data(secret.utf8)
         message.append(0)
         message.append(contentsOf: hash.utf8)
-        let cacheKey = Data(HMAC<SHA256>.authenticationCode(for: message, using: key))
-        if verified.withLock({ $0.contains(cacheKey) }) { return true }
-        let ok = await checkSecret(secret, hash)
-        if ok {
-            verified.withLock {
-                if $0.count >= capacity { $0.removeAll() }
-                $0.insert(cacheKey)
-            }
-        }
-        return ok
+        return Data(HMAC<SHA256>.authenticationCode(for: message, using: key))
+    }
+
+    /// One log line per refusal: who, why and from where; never the secret.
+    private func refused(_ presented: PresentedSecret, reason: String) {
+        var fields = metadata(presented)
+        fields["reason"] = "\(reason)"
+        logger.notice("client authentication failed", metadata: fields)
+    }
+
+    private func metadata(_ presented: PresentedSecret) -> Logger.Metadata {
+        ["client_id": "\(FailedAuthenticationLimits.key(presented.clientID))", "source": "\(presented.sourceAddress ?? "-")"]
     }
 }

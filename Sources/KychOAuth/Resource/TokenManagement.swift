@@ -26,8 +26,7 @@ package struct TokenManagement: Sendable {
 
     /// `POST /revoke`: revokes the token if it is the client's; an unknown or foreign token is no error (RFC 7009 §2.2).
     package func revoke(_ request: TokenRequest) async throws {
-        let client = try await authenticator.authenticate(
-            ClientAuthenticationRequest(authorization: request.authorization, form: request.form), methods: Self.revocationMethods)
+        let client = try await authenticator.authenticate(request.clientAuthentication, methods: Self.revocationMethods)
         guard let token = request.form["token"], !token.isEmpty else { throw FlowError.invalidRequest("token is missing") }
         let hash = Secrets.sha256(token)
         guard let stored = try await store.accessToken(hash: hash), stored.clientID == client.clientID else { return }
@@ -39,8 +38,7 @@ package struct TokenManagement: Sendable {
     /// `POST /introspect`: the token's state as RFC 7662 describes it; `active: false` for anything that is not
     /// a live token of this client.
     package func introspect(_ request: TokenRequest) async throws -> JSON {
-        let client = try await authenticator.authenticate(
-            ClientAuthenticationRequest(authorization: request.authorization, form: request.form), methods: Self.introspectionMethods)
+        let client = try await authenticator.authenticate(request.clientAuthentication, methods: Self.introspectionMethods)
         guard let token = request.form["token"], !token.isEmpty else { throw FlowError.invalidRequest("token is missing") }
         guard let stored = try await store.accessToken(hash: Secrets.sha256(token)), stored.clientID == client.clientID,
               stored.revokedAt == nil, stored.expiresAt > now() else { return ["active": false] }

@@ -1,15 +1,22 @@
 import Foundation
 import KychCore
-import Logging
 
 /// A token request: the form body and the `Authorization` header.
 package struct TokenRequest: Sendable {
     package var form: [String: String]
     package var authorization: String?
+    /// Where the request came from, for the per-address limit of failed client authentications.
+    package var sourceAddress: String?
 
-    package init(form: [String: String], authorization: String?) {
+    package init(form: [String: String], authorization: String?, sourceAddress: String? = nil) {
         self.form = form
         self.authorization = authorization
+        self.sourceAddress = sourceAddress
+    }
+
+    /// What the request offers for client authentication.
+    package var clientAuthentication: ClientAuthenticationRequest {
+        ClientAuthenticationRequest(authorization: authorization, form: form, sourceAddress: sourceAddress)
     }
 }
 
@@ -35,35 +42,25 @@ package struct TokenEndpoint: Sendable {
     package let authenticator: ClientAuthenticator
     package let methods: [any ClientAuthenticationMethod]
     private let handlers: [String: any GrantHandler]
-    let logger: Logger
 
     package init(authenticator: ClientAuthenticator,
                  methods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost(), NoneAuthentication()],
-                 handlers: [any GrantHandler], logger: Logger) {
+                 handlers: [any GrantHandler]) {
         self.authenticator = authenticator
         self.methods = methods
         self.handlers = Dictionary(handlers.map { ($0.grantType, $0) }, uniquingKeysWith: { first, _ in first })
-        self.logger = logger
     }
 
     /// The grant types served, for metadata.
     package var grantTypes: [String] { handlers.keys.sorted() }
 
     package func token(_ request: TokenRequest) async throws -> TokenResponse {
-        let credentials = ClientAuthenticationRequest(authorization: request.authorization, form: request.form)
-        let presented = try authenticator.presented(credentials, methods: methods)
+        let presented = try authenticator.presented(request.clientAuthentication, methods: methods)
         guard let grantType = request.form["grant_type"] else { throw FlowError.invalidRequest("grant_type is missing") }
         guard let handler = handlers[grantType] else {
             throw FlowError.oauth(status: 400, error: "unsupported_grant_type",
                                   description: "the grant types supported are " + grantTypes.joined(separator: ", "))
         }
-        let client: Client
-        do {
-            client = try await authenticator.verify(presented)
-        } catch {
-            logger.notice("token request with bad client credentials", metadata: ["client_id": "\(presented.clientID)"])
-            throw error
-        }
-        return try await handler.handle(request, client: client)
+        return try await handler.handle(request, client: try await authenticator.verify(presented))
     }
 }

@@ -34,10 +34,24 @@ package enum VerifierOutcome: Sendable, Equatable {
     case notFound
 }
 
+extension VerifierOutcome {
+    /// A success whose issuer is not one of the client's `accepted` issuer DIDs (or is unknown) turned into
+    /// the failure `issuer_not_accepted`: a verifier checks signatures, but whose credentials a client
+    /// takes is the client's setting, checked here whatever the verifier did.
+    package func requiringIssuer(in accepted: [String]) -> VerifierOutcome {
+        guard case .success(let credential) = self else { return self }
+        guard let issuer = credential.issuer, accepted.contains(issuer) else {
+            return .failed(code: "issuer_not_accepted", description: "the credential's issuer is not accepted for this client")
+        }
+        return self
+    }
+}
+
 /// The verified credential, reduced to what KyCH keeps: the granted claims, issuer and type.
 package struct VerifiedCredential: Sendable, Equatable {
     package var claims: [String: JSON]
     package var vct: String?
+    /// The DID whose key signed the credential (not its unverified `iss` claim, where the verifier says which).
     package var issuer: String?
 
     package init(claims: [String: JSON], vct: String?, issuer: String?) {

@@ -34,6 +34,7 @@ final class FaultInjectingVerifier: Sendable {
     }
 
     private let verifications = Mutex<[String: Verification]>([:])
+    private let reads = Mutex<[String: Int]>([:])
     private let order = Mutex<[String]>([])
     let shape: Shape
     private let down = Mutex(false)
@@ -47,6 +48,8 @@ final class FaultInjectingVerifier: Sendable {
     var createdIDs: [String] { order.withLock { $0 } }
     func request(_ id: String) -> JSON? { verifications.withLock { $0[id]?.request } }
     func setDown(_ value: Bool) { down.withLock { $0 = value } }
+    /// How often the gateway read the result of `id` (`GET /management/api/verifications/{id}`).
+    func lookups(_ id: String) -> Int { reads.withLock { $0[id] ?? 0 } }
 
     /// Reports SUCCESS with `claims` as the credential subject (no presentation behind it).
     func succeed(_ id: String, claims: [String: JSON], vct: String = "betaid-sdjwt", issuer: String = "did:tdw:trusted") {
@@ -84,6 +87,7 @@ final class FaultInjectingVerifier: Sendable {
         router.get("/management/api/verifications/:id") { _, context -> Response in
             if self.down.withLock({ $0 }) { return Self.json(500, [:]) }
             let id = try context.parameters.require("id")
+            self.reads.withLock { $0[id, default: 0] += 1 }
             guard let v = self.verifications.withLock({ $0[id] }), !v.gone else {
                 return Self.json(404, ["detail": .string("The verification with the identifier '\(id)' was not found")])
             }

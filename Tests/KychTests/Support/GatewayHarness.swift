@@ -18,7 +18,7 @@ import Testing
 /// verifier would, or let `/status` poll the verifier. `.faultInjecting` uses `FaultInjectingVerifier`
 /// instead, only for what the built-in verifier cannot do (see there).
 struct GatewayHarness {
-    static let secret = "secret-token:test-secret"
+    static let secret = "secret-token:test-secret-0123456789abcdefghij"
     static let redirect = "https://exchange.example.com/kyc-proof/kych"
     static let state = "0123456789ABCDEFGHJKMNPQRSTVWXYZ0123456789ABCDEFGHJKM"   // 52 chars, Taler-like
     /// The fault-injecting verifier's credential subject (the built-in verifier's claims come from the wallet's credential).
@@ -103,7 +103,7 @@ struct GatewayHarness {
             \(clientSettings)
             [client_other]
             CLIENT_ID = other-client
-            CLIENT_SECRET = secret-token:other
+            CLIENT_SECRET = secret-token:other-client-0123456789abcdefghij
             VERIFIER_URL = \(verifierURL)
             REDIRECT_URI = https://other.example.com/cb
             \(extraClients.replacingOccurrences(of: "%VERIFIER%", with: verifierURL).replacingOccurrences(of: "%ISSUER%", with: issuer))

@@ -288,7 +288,7 @@ struct VerifierStack {
 /// Drives the gateway over real HTTP as the client (Taler exchange) and the browser do.
 struct GatewayBrowser {
     static let clientID = "test-client"
-    static let secret = "secret-token:e2e-secret"
+    static let secret = "secret-token:e2e-secret-0123456789abcdefghijk"
     static let redirect = "https://exchange.example.com/kyc-proof/kych"
     static let state = "E2E-STATE-0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -378,6 +378,15 @@ struct StandaloneVerifier {
         let reply = try await create(try requestBody(mode: mode, claims: claims, format: format))
         #expect(reply.status == 200, "\(reply.body)")
         return reply.json
+    }
+
+    /// The wallet gets a credential, a verification is created, and the wallet fetches its request:
+    /// the management response, the id and the request, ready for an answer.
+    func pendingVerification() async throws -> (created: JSON, id: String, request: PresentationRequest) {
+        try wallet.issue()
+        let created = try await createVerification()
+        let id = try #require(created["id"]?.stringValue)
+        return (created, id, try await PresentationRequest.fetch(try #require(created["verification_url"]?.stringValue)))
     }
 
     func result(_ id: String, headers: [(String, String)] = []) async throws -> HTTP.Reply {
