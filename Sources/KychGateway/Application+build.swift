@@ -41,7 +41,8 @@ package func buildApplication(
 
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: ErrorMiddleware(logger: logger))
-    router.addHealth(stores.health)
+    let schemas: SchemaParts = config.verifier?.embedded == true ? [.gateway, .verifier] : .gateway
+    router.addHealth { await stores.health(schemas) }
     GatewayRoutes(flow: flow, logger: logger, demoWallet: offersDemoWallet).register(on: router)
     PageRoutes.register(on: router)
     KeyRoutes.register(on: router, keys: signingKeys)
@@ -49,7 +50,8 @@ package func buildApplication(
     let embeddedVerifier = try await EmbeddedVerifier.open(config.verifier, gatewayStores: stores, sealing: config.sealing, logger: logger)
     embeddedVerifier?.routes.register(on: router)
 
-    var app = makeServer(router: router, binding: config.binding, serverName: "KyCH", logger: logger)
+    var app = makeServer(router: router, binding: config.binding, requestTimeout: config.requestTimeout, serverName: "KyCH",
+                         logger: logger)
     app.addServices(stores.services)
     app.addServices(StoredSecretsCheck(keys: signingKeys, clients: stores.clients))
     app.addServices(purgeService(flow, logger: logger))

@@ -1,11 +1,14 @@
 import Foundation
 import Hummingbird
 import KychCore
+import KychHTTP
 import KychOAuth
+import KychStorage
 import Logging
 
 /// Turns every error into a response in one place: OAuth JSON errors, error pages, redirects.
-/// Nothing unexpected leaks: an unknown error is a JSON `server_error` and one log line.
+/// Nothing unexpected leaks: an unknown error is a JSON `server_error` and one log line. A database that cannot serve
+/// now (down, restarting, out of connections) is a 503 with `Retry-After`, a page for the person's browser routes.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
 
@@ -19,6 +22,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let code = status == .notFound ? "not_found" : status.code == 405 ? "method_not_allowed" : "invalid_request"
             let description = status == .notFound ? "no such endpoint" : status.reasonPhrase
             return Self.json(status: status, ["error": code, "error_description": description])
+        } catch where Stores.isUnavailable(error) {
+            logger.warning("database unavailable", metadata: ["path": "\(request.uri.path)", "error": "\(Stores.describe(error))"])
+            return Self.databaseUnavailable(request: request)
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: type(of: error)))"])
             return Self.json(status: .internalServerError, ["error": "server_error", "error_description": "internal error; please retry later"])
@@ -48,6 +54,19 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             // The error redirect's URL carries the client's state: no Referer leaks it further.
             return Response(status: .found, headers: [.location: location, .cacheControl: "no-store", .referrerPolicy: "no-referrer"])
         }
+    }
+
+    /// 503 with `Retry-After`: the error page for the routes a person's browser opens (`GET /authorize…`,
+    /// `/finalize…`, `/`) unless JSON was asked for, else `temporarily_unavailable` (RFC 6749 §4.1.2.1).
+    static func databaseUnavailable(request: Request) -> Response {
+        let path = request.uri.path
+        let browserRoute = request.method == .get && (path == "/" || path.hasPrefix("/authorize") || path.hasPrefix("/finalize"))
+        let description = "the service cannot reach its database right now; retry later"
+        var response = browserRoute && !request.wantsJSON
+            ? Pages.error(status: .serviceUnavailable, kind: PageError(status: 503), message: description, request: request)
+            : json(status: .serviceUnavailable, ["error": "temporarily_unavailable", "error_description": description])
+        response.headers[.retryAfter] = Response.retryAfterSeconds
+        return response
     }
 
     static func oauthCode(_ status: Int) -> String {

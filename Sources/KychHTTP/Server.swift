@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import KychCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// Hummingbird glue that the gateway and the verifier servers share: binding, start-up, `/health`,
@@ -22,11 +23,14 @@ extension ServerBinding {
     }
 }
 
-/// The application serving `router` on `binding`: a Unix socket gets its configured mode once it exists.
-package func makeServer<Context: RequestContext>(router: Router<Context>, binding: ServerBinding, serverName: String,
-                                                 logger: Logger) -> Application<RouterResponder<Context>> {
-    Application(
+/// The application serving `router` on `binding`: a Unix socket gets its configured mode once it exists. A connection
+/// must deliver each request within `requestTimeout` of opening or of its previous answer (``RequestDeadline``).
+package func makeServer<Context: RequestContext>(router: Router<Context>, binding: ServerBinding, requestTimeout: Duration,
+                                                 serverName: String, logger: Logger) -> Application<RouterResponder<Context>> {
+    let timeout = TimeAmount(requestTimeout)
+    return Application(
         router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: [RequestDeadline(timeout: timeout)], idleTimeout: timeout)),
         configuration: .init(address: binding.bindAddress, serverName: serverName),
         onServerRunning: { _ in
             if case .unix(let path, let mode) = binding { chmod(path, mode_t(mode)) }
@@ -36,16 +40,22 @@ package func makeServer<Context: RequestContext>(router: Router<Context>, bindin
 }
 
 extension Router {
-    /// `GET /health`: `{"status": "ok"}` when `check` (the database) answers.
-    package func addHealth(_ check: @escaping @Sendable () async throws -> Void) {
+    /// `GET /health`: `{"status": "ok"}` when `check` (the database and its schema) finds nothing wrong, else 503
+    /// with `Retry-After` and `{"status": "unavailable", "reason": …}`, the reason `check` gives.
+    package func addHealth(_ check: @escaping @Sendable () async -> String?) {
         get("/health") { _, _ -> Response in
-            try await check()
-            return .json(["status": "ok"])
+            guard let reason = await check() else { return .json(["status": "ok"]) }
+            var response = Response.json(["status": "unavailable", "reason": .string(reason)], status: .serviceUnavailable)
+            response.headers[.retryAfter] = Response.retryAfterSeconds
+            return response
         }
     }
 }
 
 extension Response {
+    /// `Retry-After` of a 503 answered while the database is unavailable: about when a retry may succeed.
+    package static let retryAfterSeconds = "5"
+
     /// A JSON answer that must not be cached.
     package static func json(_ value: JSON, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],

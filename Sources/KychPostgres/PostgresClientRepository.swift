@@ -5,11 +5,11 @@ import PostgresNIO
 
 /// ``ClientRepository`` on PostgreSQL (`oauth2gw.clients`).
 package struct PostgresClientRepository: ClientRepository {
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
 
     package init(client: PostgresClient, logger: Logger) {
-        self.client = client
+        self.client = PostgresPool(client)
         self.logger = logger
     }
 

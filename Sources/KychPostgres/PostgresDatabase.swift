@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
+import _ConnectionPoolModule
 
 /// Opens PostgreSQL connections for KyCH from a ``DatabaseURL``, failing fast with a clear message.
 package enum PostgresDatabase {
@@ -18,6 +19,8 @@ package enum PostgresDatabase {
         }
         config.options.maximumConnections = maxConnections
         config.options.minimumConnections = 0
+        // A database host that drops packets fails a connection attempt here, not after PostgresNIO's 10 s.
+        config.options.connectTimeout = PostgresPool.defaultAcquisitionTimeout
         return config
     }
 
@@ -76,15 +79,36 @@ package enum PostgresDatabase {
         return "database error: \(describe(error))"
     }
 
+    /// Whether `error` means the database cannot serve now (down, restarting, out of connections, no connection in
+    /// time) rather than that the request or the schema is wrong: such a request may succeed when retried.
+    package static func isUnavailable(_ error: any Error) -> Bool {
+        if error is DatabaseUnavailable || error is ConnectionPoolError { return true }
+        guard let e = error as? PSQLError else { return false }
+        switch e.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed, .queryCancelled:
+            return true
+        case .server:
+            // 08: connection exception; 53: insufficient resources (too many connections); 57P01-57P03: the server is
+            // shutting down, crashed or starting.
+            guard let state = sqlState(e) else { return false }
+            return state.hasPrefix("08") || state.hasPrefix("53") || ["57P01", "57P02", "57P03"].contains(state)
+        default:
+            return false
+        }
+    }
+
     /// The SQLSTATE of a server error, if any (e.g. "23505" unique violation).
     static func sqlState(_ error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]
     }
 }
 
-/// The database could not be reached or refused the login.
+/// The database could not be reached, refused the login, or gave no connection in time.
 package struct DatabaseUnavailable: Error, CustomStringConvertible {
-    package var url: DatabaseURL
+    package var url: DatabaseURL?
     package var reason: String
-    package var description: String { "cannot connect to the database \(url.redacted): \(reason)" }
+    package var description: String {
+        guard let url else { return "database unavailable: \(reason)" }
+        return "cannot connect to the database \(url.redacted): \(reason)"
+    }
 }

@@ -7,11 +7,11 @@ import PostgresNIO
 /// ``FlowStore`` on PostgreSQL: each primitive is one statement (or one transaction); the conditions
 /// come from the caller, every timestamp from its clock.
 package struct PostgresFlowStore: FlowStore {
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
 
     package init(client: PostgresClient, logger: Logger) {
-        self.client = client
+        self.client = PostgresPool(client)
         self.logger = logger
     }
 

@@ -1,5 +1,6 @@
 import KychCore
 import Logging
+import NIOConcurrencyHelpers
 import PostgresNIO
 
 extension PostgresDatabase {
@@ -18,4 +19,96 @@ extension PostgresDatabase {
             return try await body(client)
         }
     }
+}
+
+/// The pool the stores use: PostgresNIO's client with a bound on waiting for a connection. While the database is
+/// down the client queues requests until its circuit breaker trips a minute later; here a request that has no
+/// connection after ``acquisitionTimeout`` fails with ``DatabaseUnavailable`` instead, so the HTTP layer can answer
+/// 503 at once. A request that got its connection is never cut short.
+package struct PostgresPool: Sendable {
+    package let client: PostgresClient
+    package let acquisitionTimeout: Duration
+
+    /// How long a request waits for a connection (the database down, or every connection busy).
+    package static let defaultAcquisitionTimeout: Duration = .seconds(5)
+
+    package init(_ client: PostgresClient, acquisitionTimeout: Duration = defaultAcquisitionTimeout) {
+        self.client = client
+        self.acquisitionTimeout = acquisitionTimeout
+    }
+
+    /// Runs `query` on a pooled connection. Once sent, a query runs to its end (PostgresNIO does not cancel it).
+    @discardableResult
+    package func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await bounded { _ in try await client.query(query, logger: logger) }
+    }
+
+    /// Runs `body` with a leased connection.
+    package func withConnection<R: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> R) async throws -> R {
+        try await bounded { leased in
+            try await client.withConnection { connection in
+                try leased()
+                return try await body(connection)
+            }
+        }
+    }
+
+    /// Runs `body` in a transaction on a leased connection (committed when it returns, rolled back when it throws).
+    package func withTransaction<R: Sendable>(logger: Logger,
+                                              _ body: @escaping @Sendable (PostgresConnection) async throws -> R) async throws -> R {
+        try await bounded { leased in
+            try await client.withConnection { connection in
+                try leased()
+                return try await connection.withTransaction(logger: logger) { try await body($0) }
+            }
+        }
+    }
+
+    /// Runs `operation` racing the acquisition timeout. `operation` calls `leased` once it holds a connection: from
+    /// then on the timeout no longer applies; after the timeout `leased` throws, so a late connection goes back unused.
+    /// Without that call (``query(_:logger:)``) the timeout cancels the operation, which PostgresNIO honours only
+    /// while it waits for a connection.
+    private func bounded<R: Sendable>(
+        _ operation: @escaping @Sendable (_ leased: @escaping @Sendable () throws -> Void) async throws -> R
+    ) async throws -> R {
+        let state = NIOLockedValueBox(Acquisition.waiting)
+        let timeout = acquisitionTimeout
+        let unavailable = DatabaseUnavailable(reason: "no database connection within \(timeout)")
+        let leased: @Sendable () throws -> Void = {
+            try state.withLockedValue { state in
+                guard state == .waiting else { throw unavailable }
+                state = .leased
+            }
+        }
+        return try await withThrowingTaskGroup(of: R?.self) { group in
+            group.addTask { try await operation(leased) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            var timedOut = false
+            while true {
+                do {
+                    guard let next = try await group.next() else { throw unavailable }
+                    if let result = next {
+                        group.cancelAll()
+                        return result
+                    }
+                    // The timer fired: give up the wait unless the operation already holds its connection.
+                    timedOut = state.withLockedValue { state in
+                        if state == .waiting { state = .timedOut }
+                        return state == .timedOut
+                    }
+                    if timedOut { group.cancelAll() }
+                } catch {
+                    group.cancelAll()
+                    // After the timeout the operation fails as cancelled while waiting, or by `leased`.
+                    if timedOut { throw unavailable }
+                    throw error
+                }
+            }
+        }
+    }
+
+    private enum Acquisition { case waiting, leased, timedOut }
 }

@@ -6,11 +6,11 @@ import PostgresNIO
 
 /// ``SigningKeyStore`` on PostgreSQL (`oauth2gw.signing_keys`, patch `oauth2gw-0002`).
 package struct PostgresSigningKeyStore: SigningKeyStore {
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
 
     package init(client: PostgresClient, logger: Logger) {
-        self.client = client
+        self.client = PostgresPool(client)
         self.logger = logger
     }
 

@@ -7,13 +7,13 @@ import PostgresNIO
 
 /// ``VerificationStore`` on PostgreSQL (schema `verifier`, patches `verifier-0001` and `verifier-0002`).
 package struct PostgresVerificationStore: VerificationStore {
-    let client: PostgresClient
+    let client: PostgresPool
     /// Seals the response-encryption keys (``StoredVerification/encryptionKeyColumns(of:sealing:)``).
     let sealing: SecretSealing
     let logger: Logger
 
     package init(client: PostgresClient, sealing: SecretSealing, logger: Logger) {
-        self.client = client
+        self.client = PostgresPool(client)
         self.sealing = sealing
         self.logger = logger
     }

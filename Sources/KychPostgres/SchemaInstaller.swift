@@ -85,6 +85,19 @@ package struct SchemaInstaller: Sendable {
         }
     }
 
+    /// Which of `patches` the database lacks (all of them when `_v.patches` does not exist): what `/health` checks.
+    package static func missingPatches(_ patches: [String], pool: PostgresPool, logger: Logger) async throws -> [String] {
+        var applied: Set<String> = []
+        do {
+            for try await name in try await pool.query("SELECT patch_name FROM _v.patches", logger: logger).decode(String.self) {
+                applied.insert(name)
+            }
+        } catch where PostgresDatabase.sqlState(error) == "42P01" || PostgresDatabase.sqlState(error) == "3F000" {
+            return patches
+        }
+        return patches.filter { !applied.contains($0) }
+    }
+
     /// The advisory lock key of schema upgrades ("KyCHsche").
     static let advisoryLock: Int64 = 0x4B79_4348_7363_6865
 

@@ -246,6 +246,12 @@ enum SQLiteSchema {
         return changes
     }
 
+    /// The migrations the file lacks, as "migration N".
+    static func missingMigrations(_ db: SQLiteDatabase) async throws -> [String] {
+        let version = try checkedVersion(try await db.rows("PRAGMA user_version"))
+        return migrations.filter { $0.number > version }.map { "migration \($0.number)" }
+    }
+
     /// The user_version in `rows` (of `PRAGMA user_version`), refused if a newer KyCH wrote it: this code
     /// cannot know what that one changed.
     private static func checkedVersion(_ rows: [SQLiteRow]) throws -> Int {
@@ -289,6 +295,12 @@ package enum SQLiteSchemaError: Error, Equatable, CustomStringConvertible {
 extension SQLiteDatabase {
     /// The schema version (last migration) this code creates and understands.
     package static var schemaVersion: Int { SQLiteSchema.latest }
+
+    /// The migrations the file lacks: what `/health` checks (none once opened, which migrates; on SQLite the check
+    /// mostly proves that the file answers).
+    package func missingMigrations() async throws -> [String] {
+        try await SQLiteSchema.missingMigrations(self)
+    }
 
     /// Applies the migrations the file lacks (none when up to date); throws ``SQLiteSchemaError`` for a file
     /// from a newer KyCH.

@@ -21,8 +21,9 @@ package struct Stores: Sendable {
     package let verifications: any VerificationStore
     /// Background work the stores need while the process runs (the PostgreSQL pool), for a ServiceGroup.
     package let services: [any Service]
-    /// Checks that the store answers.
-    package let health: @Sendable () async throws -> Void
+    /// Why the store cannot serve a server needing `schemas` (the database unavailable, its schema not installed), or
+    /// `nil` when it can. Bounded in time like every store request.
+    package let health: @Sendable (_ schemas: SchemaParts) async -> String?
     /// What `DATABASE` named.
     package let location: DatabaseLocation
 
@@ -36,19 +37,26 @@ package struct Stores: Sendable {
             try await PostgresDatabase.preflight(url, logger: logger)
             try await SchemaInstaller.upgradeInstalledSchema(url, logger: logger)
             let client = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url), backgroundLogger: logger)
+            let pool = PostgresPool(client)
             let wakeups = PostgresSessionWakeups(url: url, client: client, logger: logger)
             return Stores(clients: SealedClientRepository(PostgresClientRepository(client: client, logger: logger), sealing: sealing),
                           flow: PostgresFlowStore(client: client, logger: logger),
                           signingKeys: PostgresSigningKeyStore(client: client, logger: logger), wakeups: wakeups,
                           verifications: PostgresVerificationStore(client: client, sealing: sealing, logger: logger),
                           services: [client, SessionNotificationListener(wakeups: wakeups)],
-                          health: { try await client.query("SELECT 1", logger: logger) }, location: location)
+                          health: { schemas in
+                              await problem {
+                                  let patches = (schemas.contains(.gateway) ? SchemaInstaller.gatewayPatches : [])
+                                      + (schemas.contains(.verifier) ? SchemaInstaller.verifierPatches : [])
+                                  return try await SchemaInstaller.missingPatches(patches, pool: pool, logger: logger)
+                              }
+                          }, location: location)
         case .sqlite(let path):
             let db = try await SQLiteDatabase.open(path: path, logger: logger)
             return Stores(clients: SealedClientRepository(SQLiteClientRepository(db: db), sealing: sealing), flow: SQLiteFlowStore(db: db),
                           signingKeys: SQLiteSigningKeyStore(db: db), wakeups: LocalSessionWakeups(),
                           verifications: SQLiteVerificationStore(db: db, sealing: sealing), services: [SQLiteCloser(db: db)],
-                          health: { try await db.rows("SELECT 1") }, location: location)
+                          health: { _ in await problem { try await db.missingMigrations() } }, location: location)
         }
     }
 
@@ -69,7 +77,35 @@ package struct Stores: Sendable {
     }
 }
 
+/// The parts of KyCH's schema a server needs in its database.
+package struct SchemaParts: OptionSet, Sendable {
+    package let rawValue: Int
+    package init(rawValue: Int) { self.rawValue = rawValue }
+    /// The gateway's tables (PostgreSQL schema `oauth2gw`).
+    package static let gateway = SchemaParts(rawValue: 1)
+    /// The built-in verifier's tables (PostgreSQL schema `verifier`).
+    package static let verifier = SchemaParts(rawValue: 2)
+}
+
 extension Stores {
+    /// What `/health` reports for a check that found `missing` schema parts or failed.
+    static func problem(_ missing: () async throws -> [String]) async -> String? {
+        do {
+            let missing = try await missing()
+            guard !missing.isEmpty else { return nil }
+            return "the database schema is not installed or not up to date (missing \(missing.joined(separator: ", "))): run kych-dbinit -c FILE"
+        } catch where isUnavailable(error) {
+            return "database unavailable: \(describe(error))"
+        } catch {
+            return PostgresDatabase.operatorMessage(error)
+        }
+    }
+
+    /// Whether `error` means the database cannot serve now, so a retry may succeed: answered with 503 and `Retry-After`.
+    package static func isUnavailable(_ error: any Error) -> Bool {
+        PostgresDatabase.isUnavailable(error)
+    }
+
     /// A short description of a store error for logs and operators (no query text, no bound values).
     package static func describe(_ error: any Error) -> String {
         PostgresDatabase.describe(error)

@@ -46,9 +46,10 @@ package func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) 
     let stores = try await Stores.open(config.database, sealing: config.sealing, logger: logger)
     let verifier = try VerifierComponents(config: config, store: stores.verifications, logger: logger)
     let router = Router()
-    router.addHealth(stores.health)
+    router.addHealth { await stores.health(.verifier) }
     verifier.routes.register(on: router)
-    var app = makeServer(router: router, binding: binding, serverName: "kych-verifier", logger: logger)
+    var app = makeServer(router: router, binding: binding, requestTimeout: config.requestTimeout, serverName: "kych-verifier",
+                         logger: logger)
     app.addServices(stores.services)
     app.addServices(verifier.maintenance)
     return app

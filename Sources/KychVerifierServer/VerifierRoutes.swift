@@ -4,6 +4,7 @@ import Hummingbird
 import KychCore
 import KychHTTP
 import KychSDJWT
+import KychStorage
 import KychVerifier
 import KychVerifierModel
 import Logging
@@ -67,7 +68,8 @@ package struct VerifierRoutes: Sendable {
         }
     }
 
-    /// Runs `body`; a ``VerifierAPIError`` becomes its JSON answer, anything else a logged 500.
+    /// Runs `body`; a ``VerifierAPIError`` becomes its JSON answer, a database that cannot serve now a 503 with
+    /// `Retry-After`, anything else a logged 500.
     private func respond(_ request: Request, _ body: () async throws -> Response) async -> Response {
         do {
             return try await body()
@@ -75,6 +77,11 @@ package struct VerifierRoutes: Sendable {
             return .json(.object(error.body), status: .init(code: error.status))
         } catch let error as any HTTPResponseError {
             return .json(["error_description": .string(error.status.reasonPhrase)], status: error.status)
+        } catch where Stores.isUnavailable(error) {
+            logger.warning("database unavailable", metadata: ["path": "\(request.uri.path)", "error": "\(Stores.describe(error))"])
+            var response = Response.json(["error_description": "The database is unavailable. Please retry later"], status: .serviceUnavailable)
+            response.headers[.retryAfter] = Response.retryAfterSeconds
+            return response
         } catch {
             logger.error("verifier request failed", metadata: [
                 "path": "\(request.uri.path)", "error": "\(String(reflecting: type(of: error)))",

@@ -34,9 +34,10 @@ struct GatewayCommand: AsyncParsableCommand {
         try await gatewayConfig.binding.serve { try await app.runService() }
     }
 
-    /// Settings this program reads but does not act on, or misses, so an operator is not misled by them.
+    /// Settings this program reads but does not act on, or misses, so an operator is not misled by them, and those
+    /// the OAuth security guidance would have stricter (``GatewayConfig/securityAdvice``).
     static func notices(_ config: GatewayConfig) -> [String] {
-        var notices: [String] = []
+        var notices = config.securityAdvice
         if config.baseURL == nil {
             notices.append("BASE_URL is not set and the gateway does not listen on a loopback host: features that need its public URL (the OAuth issuer identifier) will not work until BASE_URL is set")
         }

@@ -21,8 +21,9 @@ struct VerifierCommand: AsyncParsableCommand {
 
     func run() async throws {
         let verifierConfig = try CLISupport.loadVerifierConfig(config)
+        let advice = Self.notices(verifierConfig) + (verifierConfig.binding?.securityAdvice ?? [])
         if checkConfig {
-            for notice in Self.notices(verifierConfig) { CLISupport.printError("warning: \(notice)") }
+            for notice in advice { CLISupport.printError("warning: \(notice)") }
             print("Configuration \(config) is valid.")
             return
         }
@@ -32,7 +33,7 @@ struct VerifierCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap(RedactingLogHandler.init)
         var logger = Logger(label: "kych-verifier")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        for notice in Self.notices(verifierConfig) { logger.warning("\(notice)") }
+        for notice in advice { logger.warning("\(notice)") }
         let app = try await buildVerifierApplication(verifierConfig, logger: logger)
         try await binding.serve { try await app.runService() }
     }

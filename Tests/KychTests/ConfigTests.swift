@@ -399,7 +399,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
                     "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR", "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE", "ID_TOKEN_SIGNING_ALG",
                     "CLIENT_TYPE", "REDIRECT_URIS", "CLIENT_NAME", "REQUIRE_PKCE", "ID_TOKEN_CLAIMS", "ACCESS_TOKEN_FORMAT",
                     "ALLOW_AUTHORIZE_WITHOUT_SETUP", "AUTHORIZE_WITHOUT_SETUP_PER_ADDRESS", "AUTHORIZE_WITHOUT_SETUP_PER_CLIENT",
-                    "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES"] {
+                    "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES", "REQUEST_TIMEOUT_SECONDS"] {
             #expect(text.contains("\n\(key) =") || text.contains("#\(key) ="), "contrib/kych.conf lacks \(key)")
         }
     }
@@ -510,5 +510,57 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         for ok in ["https://verifier.internal:8443", "http://127.0.0.1:8080", "http://localhost/"] {
             #expect(try parse(base + client.replacingOccurrences(of: "http://verifier.internal:8080", with: ok)).clients.first?.verifierURL == ok)
         }
+    }
+}
+
+/// Issue 12, findings 6 and 15: `REQUEST_TIMEOUT_SECONDS`, and the warnings where the OAuth security guidance is
+/// stricter than the manual's defaults (which stay).
+@Suite struct HardeningConfigTests {
+    private let unix = "[kych-oauth2-gateway]\nUNIXPATH = /run/kych/kych.sock\nDATABASE = postgres://x@y/z"
+
+    @Test func requestTimeoutDefaultsTo30Seconds() throws {
+        #expect(try parse(base).requestTimeout == .seconds(30))
+        #expect(try parse(base + "\nREQUEST_TIMEOUT_SECONDS = 5").requestTimeout == .seconds(5))
+        #expect(error(base + "\nREQUEST_TIMEOUT_SECONDS = 0")
+            == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] REQUEST_TIMEOUT_SECONDS: must be at least 1 second (got 0)")
+        let verifier = try VerifierConfig.validate(try IniFile.parse("""
+            [kych-verifier]
+            HOST = 127.0.0.1
+            PORT = 8090
+            DATABASE = sqlite::memory:
+            EXTERNAL_URL = http://127.0.0.1:8090
+            SIGNING_KEY_FILE = /tmp/verifier.pem
+            REQUEST_TIMEOUT_SECONDS = 7
+            """, path: "/etc/kych/kych.conf", environment: [:]))
+        #expect(verifier.requestTimeout == .seconds(7) && verifier.warnings.isEmpty)
+    }
+
+    @Test func theManualsDefaultsGetSecurityAdvice() throws {
+        let defaults = try parse(unix)
+        #expect(defaults.authCodeTTLMinutes == 10 && defaults.binding == .unix(path: "/run/kych/kych.sock", mode: 0o666))
+        let advice = defaults.securityAdvice
+        #expect(advice.count == 2, "\(advice)")
+        #expect(advice.first { $0.hasPrefix("AUTH_CODE_TTL_MINUTES = 10:") }?.contains("A maximum authorization code lifetime of 10 minutes is RECOMMENDED") == true)
+        #expect(advice.contains { $0.hasPrefix("UNIXPATH_MODE = 666 lets every local user connect") })
+        #expect(try parse(unix + "\nAUTH_CODE_TTL_MINUTES = 30").securityAdvice.first?.contains("more than RFC 6749's recommended maximum") == true)
+        #expect(try parse(unix + "\nAUTH_CODE_TTL_MINUTES = 1\nUNIXPATH_MODE = 660").securityAdvice.isEmpty)
+        #expect(try parse(base + "\nAUTH_CODE_TTL_MINUTES = 1").securityAdvice.isEmpty)
+    }
+
+    @Test func checkConfigWarnsAndStillAccepts() throws {
+        let check = try Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix + "\nBASE_URL = https://kych.example.com"), "--check-config"])
+        #expect(check.status == 0 && check.stdout.contains("is valid"), "\(check.stderr)")
+        #expect(check.stderr.contains("warning: AUTH_CODE_TTL_MINUTES = 10:") && check.stderr.contains("warning: UNIXPATH_MODE = 666"), "\(check.stderr)")
+        let strict = try Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix + "\nBASE_URL = https://kych.example.com\nAUTH_CODE_TTL_MINUTES = 1\nUNIXPATH_MODE = 660"), "--check-config"])
+        #expect(strict.status == 0 && strict.stderr.isEmpty, "\(strict.stderr)")
+        let verifier = try Run.program("kych-verifier", ["-c", try temporaryFile("""
+            [kych-verifier]
+            UNIXPATH = /run/kych/verifier.sock
+            MANAGEMENT_BEARER_TOKEN = token
+            DATABASE = sqlite::memory:
+            EXTERNAL_URL = https://verifier.example.com
+            SIGNING_KEY_FILE = /tmp/verifier.pem
+            """), "--check-config"])
+        #expect(verifier.status == 0 && verifier.stderr.contains("warning: UNIXPATH_MODE = 666"), "\(verifier.stderr)")
     }
 }

@@ -20,8 +20,8 @@ import Testing
 
     /// A throwaway Apache: its own ServerRoot (`directory`), configuration and pid file, in the foreground as a child
     /// of the test, its settings passed through the environment (`${…}` in the configuration). Started with
-    /// posix_spawn and an empty signal mask: Foundation's Process hands on the mask of the (dispatch) thread that
-    /// starts it, with SIGTERM blocked, and an Apache that cannot be stopped outlives the test.
+    /// ``spawn(_:environment:output:)``: from Foundation's Process, with SIGTERM blocked, an Apache that cannot be
+    /// stopped would outlive the test.
     final class Apache: @unchecked Sendable {
         private(set) var pid: pid_t = 0
         private var exited = false
@@ -35,24 +35,8 @@ import Testing
             let output = directory.appendingPathComponent("output.log").path
             let arguments = [ModAuthOpenIDCTests.apache, "-f", config.path, "-DFOREGROUND"]
             let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-                .merging(["KYCH_APACHE_DIR": directory.path]) { $1 }.map { "\($0.key)=\($0.value)" }
-            var attributes = posix_spawnattr_t()
-            posix_spawnattr_init(&attributes)
-            defer { posix_spawnattr_destroy(&attributes) }
-            var noSignals = sigset_t()
-            sigemptyset(&noSignals)
-            posix_spawnattr_setsigmask(&attributes, &noSignals)
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
-            let argv = arguments.map { strdup($0) } + [nil], envp = variables.map { strdup($0) } + [nil]
-            defer { for pointer in argv + envp { free(pointer) } }
-            let spawned = posix_spawn(&pid, ModAuthOpenIDCTests.apache, &actions, &attributes, argv, envp)
-            guard spawned == 0 else { throw TestSetupError("posix_spawn \(ModAuthOpenIDCTests.apache): \(String(cString: strerror(spawned)))") }
+                .merging(["KYCH_APACHE_DIR": directory.path]) { $1 }
+            pid = try spawn(arguments, environment: variables, output: output)
             for _ in 0..<100 {
                 if (try? await HTTP.get("http://127.0.0.1:\(port)/")) != nil { return }
                 if !isRunning { break }

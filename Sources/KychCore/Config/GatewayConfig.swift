@@ -69,6 +69,9 @@ package struct GatewayConfig: Sendable {
     package var verifier: VerifierConfig?
     /// Non-fatal findings (unknown sections or keys).
     package var warnings: [ConfigError]
+    /// `REQUEST_TIMEOUT_SECONDS` (default 30): a connection that has not sent a whole request this long after opening
+    /// or after its previous answer is closed.
+    package var requestTimeout: Duration = .seconds(30)
 
     package static let defaultPath = "/etc/kych/kych.conf"
     package static let mainSection = "kych-oauth2-gateway"
@@ -91,7 +94,7 @@ package struct GatewayConfig: Sendable {
         "ALLOWED_SCOPES", "VC_TYPE", "VC_FORMAT", "VC_ALGORITHMS", "VC_CLAIMS", "DEMO_WALLET", "ID_TOKEN_SIGNING_ALG",
         "BASE_URL", "KEY_ENCRYPTION_SECRET", "CLIENT_AUTH_FAILURES_PER_CLIENT", "CLIENT_AUTH_FAILURES_PER_ADDRESS",
         "AUTHORIZE_WITHOUT_SETUP_PER_ADDRESS", "AUTHORIZE_WITHOUT_SETUP_PER_CLIENT",
-        "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES",
+        "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES", "REQUEST_TIMEOUT_SECONDS",
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
@@ -125,6 +128,7 @@ package struct GatewayConfig: Sendable {
         }
 
         let binding = v.serverBinding(main)
+        let requestTimeout = v.requestTimeout(main)
         var baseURL = binding?.loopbackURL
         if let entry = main.entry("BASE_URL"), !entry.value.isEmpty { baseURL = v.baseURL(main, entry) }
 
@@ -210,7 +214,8 @@ package struct GatewayConfig: Sendable {
             vcType: main.entry("VC_TYPE")?.value ?? "betaid-sdjwt",
             vcFormat: main.entry("VC_FORMAT")?.value ?? "vc+sd-jwt",
             vcAlgorithms: vcAlgorithms, vcClaims: vcClaims, clients: clients, demoWallet: demoWallet?.value, baseURL: baseURL,
-            idTokenSigningAlg: idTokenSigningAlg, keyEncryptionSecret: keySecret, verifier: verifier, warnings: v.warnings)
+            idTokenSigningAlg: idTokenSigningAlg, keyEncryptionSecret: keySecret, verifier: verifier, warnings: v.warnings,
+            requestTimeout: requestTimeout)
         config.authorizeWithoutSetup = limits
         return config
     }

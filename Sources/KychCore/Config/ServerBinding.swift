@@ -15,6 +15,12 @@ package enum ServerBinding: Sendable, Equatable {
 }
 
 extension Validator {
+    /// `REQUEST_TIMEOUT_SECONDS`: how long a connection may take to send a whole request (head and body), counted from
+    /// its opening or its previous answer; also how long an idle keep-alive connection stays open.
+    mutating func requestTimeout(_ section: IniFile.Section) -> Duration {
+        .seconds(integer(section, "REQUEST_TIMEOUT_SECONDS", default: 30, min: 1, max: 3600, minMessage: "must be at least 1 second"))
+    }
+
     /// `HOST` + `PORT`, or `UNIXPATH` (+ `UNIXPATH_MODE`): exactly one of the two. The gateway's and the
     /// verifier's sections are read by this one rule.
     mutating func serverBinding(_ section: IniFile.Section) -> ServerBinding? {

@@ -35,6 +35,8 @@ package struct VerifierConfig: Sendable {
     /// a key derived from it. `nil` when embedded (the gateway's secret seals them) or not set (kept in clear).
     package var keyEncryptionSecret: String?
     package var warnings: [ConfigError]
+    /// `REQUEST_TIMEOUT_SECONDS` of its own listener (default 30), as the gateway's.
+    package var requestTimeout: Duration = .seconds(30)
 
     package static let section = "kych-verifier"
 
@@ -42,7 +44,7 @@ package struct VerifierConfig: Sendable {
         "HOST", "PORT", "UNIXPATH", "UNIXPATH_MODE", "EMBEDDED", "DATABASE", "EXTERNAL_URL", "VERIFIER_DID",
         "DID_VERIFICATION_METHOD", "SIGNING_KEY_FILE", "WEBHOOK_CALLBACK_URI", "WEBHOOK_API_KEY_HEADER",
         "WEBHOOK_API_KEY_VALUE", "WEBHOOK_INTERVAL", "VERIFICATION_TTL_SEC", "VERIFICATION_PROOF_TIME_WINDOW_SEC",
-        "MANAGEMENT_BEARER_TOKEN", "DEEPLINK_SCHEMA", "CLIENT_NAME", "KEY_ENCRYPTION_SECRET",
+        "MANAGEMENT_BEARER_TOKEN", "DEEPLINK_SCHEMA", "CLIENT_NAME", "KEY_ENCRYPTION_SECRET", "REQUEST_TIMEOUT_SECONDS",
     ]
 
     /// Validates the `[kych-verifier]` section of a parsed file; other sections are left to their readers.
@@ -59,6 +61,7 @@ package struct VerifierConfig: Sendable {
             v.error(main, entry, "needs MANAGEMENT_BEARER_TOKEN (the gateway's endpoints are public; set the client's VERIFIER_BEARER_TOKEN to it)")
         }
         let binding = embedded ? nil : v.serverBinding(main)
+        let requestTimeout = v.requestTimeout(main)
         // The management API answers with verified claims; beyond loopback it must not be open to anyone.
         if let binding, main.entry("MANAGEMENT_BEARER_TOKEN")?.value.isEmpty ?? true, !binding.isLoopbackTCP,
            let entry = main.entry("UNIXPATH") ?? main.entry("HOST") {
@@ -117,7 +120,7 @@ package struct VerifierConfig: Sendable {
             managementBearerToken: main.entry("MANAGEMENT_BEARER_TOKEN").flatMap { $0.value.isEmpty ? nil : $0.value },
             deeplinkScheme: scheme?.value ?? "swiyu-verify",
             clientName: main.entry("CLIENT_NAME").flatMap { $0.value.isEmpty ? nil : $0.value } ?? "KyCH Verifier",
-            keyEncryptionSecret: keySecret, warnings: v.warnings)
+            keyEncryptionSecret: keySecret, warnings: v.warnings, requestTimeout: requestTimeout)
     }
 }
 
