@@ -6,7 +6,7 @@ import KychVerifierModel
 /// `VerificationRequest(json:)` and `DCQLQuery(json:)`: the body of `POST /management/api/verifications`. Checks:
 /// a rejection names its problems; an accepted query reads back from its own JSON unchanged, with valid ids, each
 /// once, and accepted issuers without repeats.
-enum DCQLTarget: FuzzTarget {
+@main enum DCQLTarget: FuzzTarget {
     static let name = "dcql"
 
     static func run(_ input: Data) -> Bool {
@@ -34,14 +34,4 @@ enum DCQLTarget: FuzzTarget {
         FuzzCheck.require(Set(query.credentials.map(\.id)).count == query.credentials.count, "a credential id is used twice")
         FuzzCheck.require(query.credentials.allSatisfy { !$0.id.isEmpty && !$0.vctValues.isEmpty }, "an empty id or vct_values")
     }
-}
-
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    _ = DCQLTarget.run(FuzzDriver.input(bytes, count))
-    return 0
-}
-
-@main enum Main {
-    static func main() { FuzzDriver.main(DCQLTarget.self, testOneInput: testOneInput) }
 }

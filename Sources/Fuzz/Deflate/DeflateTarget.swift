@@ -4,7 +4,7 @@ import KychSDJWT
 
 /// `Deflate`: the inflater behind status lists (zlib) and JWE `zip: DEF` (raw). Checks: output stays within the
 /// limit; what inflates, deflated and inflated again, is unchanged; the input itself survives deflate and inflate.
-enum DeflateTarget: FuzzTarget {
+@main enum DeflateTarget: FuzzTarget {
     static let name = "deflate"
     /// Small, so that a decompression bomb shows as a refusal and not as slowness.
     static let limit = 1 << 20
@@ -25,14 +25,4 @@ enum DeflateTarget: FuzzTarget {
         FuzzCheck.require((try? Deflate.inflateZlib(Deflate.deflateZlib(input))) == input, "zlib round trip of the input")
         return accepted
     }
-}
-
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    _ = DeflateTarget.run(FuzzDriver.input(bytes, count))
-    return 0
-}
-
-@main enum Main {
-    static func main() { FuzzDriver.main(DeflateTarget.self, testOneInput: testOneInput) }
 }

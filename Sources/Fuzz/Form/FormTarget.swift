@@ -4,7 +4,7 @@ import KychFuzzSupport
 
 /// `FormURLEncoding`: token requests and wallets' answers. Checks: every decoded name is among `names`; encoding
 /// the decoded fields and decoding again gives the same fields, in the order encoded.
-enum FormTarget: FuzzTarget {
+@main enum FormTarget: FuzzTarget {
     static let name = "form"
 
     static func run(_ input: Data) -> Bool {
@@ -18,14 +18,4 @@ enum FormTarget: FuzzTarget {
         FuzzCheck.require(FormURLEncoding.names(encoded) == pairs.map(\.0), "names(encode(fields)) differs for \(encoded)")
         return true
     }
-}
-
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    _ = FormTarget.run(FuzzDriver.input(bytes, count))
-    return 0
-}
-
-@main enum Main {
-    static func main() { FuzzDriver.main(FormTarget.self, testOneInput: testOneInput) }
 }

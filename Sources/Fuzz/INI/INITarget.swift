@@ -4,7 +4,7 @@ import KychFuzzSupport
 
 /// `IniFile.parse`: a configuration file. Checks: errors name a line of the text; every parsed section and key can
 /// be found again; values hold no line break; writing the parsed file back out parses to the same sections.
-enum INITarget: FuzzTarget {
+@main enum INITarget: FuzzTarget {
     static let name = "ini"
     static let environment = ["HOME": "/home/kych", "KYCH_EXCHANGE_SECRET": "s3cr3t", "EMPTY": ""]
 
@@ -15,7 +15,7 @@ enum INITarget: FuzzTarget {
         do {
             ini = try IniFile.parse(text, path: "fuzz.conf", environment: environment)
         } catch {
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+            let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).count
             FuzzCheck.require(error.line.map { (1...lines).contains($0) } ?? false, "error outside the text: \(error)")
             return false
         }
@@ -51,14 +51,4 @@ enum INITarget: FuzzTarget {
             }).joined(separator: "\n")
         }.joined(separator: "\n")
     }
-}
-
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    _ = INITarget.run(FuzzDriver.input(bytes, count))
-    return 0
-}
-
-@main enum Main {
-    static func main() { FuzzDriver.main(INITarget.self, testOneInput: testOneInput) }
 }

@@ -3,9 +3,9 @@ import KychFuzzSupport
 import KychSDJWT
 
 /// `JSONText`, the JSON parser and serializer of JOSE headers, claims, disclosures and verifier bodies. Checks:
-/// what parses serializes to text that parses to the same value (numbers compare by value), and serializing
-/// that again gives the same text.
-enum JSONTarget: FuzzTarget {
+/// what parses serializes to text that parses to the same value (numbers compare by value), and serialization
+/// reaches a fixed point.
+@main enum JSONTarget: FuzzTarget {
     static let name = "json"
 
     static func run(_ input: Data) -> Bool {
@@ -15,7 +15,10 @@ enum JSONTarget: FuzzTarget {
             fatalError("invariant broken: serialized JSON does not parse: \(String(decoding: text, as: UTF8.self))")
         }
         FuzzCheck.require(sameValue(value, again), "the value changes through serialization")
-        FuzzCheck.require(JSONText.serialize(again) == text, "serialization is not stable")
+        // Stable from the second serialization on: a fraction that rounds to a whole Double (9007199254740993.5)
+        // is written as 9.007199254740994e+15 and read back as an `.integer`.
+        let second = JSONText.serialize(again)
+        FuzzCheck.require((try? JSONText.parse(second)).map(JSONText.serialize) == second, "serialization is not stable")
         return true
     }
 
@@ -36,14 +39,4 @@ enum JSONTarget: FuzzTarget {
         ]
         return ["generated.json": JSONText.serialize(value)]
     }
-}
-
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    _ = JSONTarget.run(FuzzDriver.input(bytes, count))
-    return 0
-}
-
-@main enum Main {
-    static func main() { FuzzDriver.main(JSONTarget.self, testOneInput: testOneInput) }
 }

@@ -7,7 +7,7 @@ import KychSDJWT
 /// decrypted with the fixture response key; odd, the rest is the plaintext of a fresh JWE to that key (its first
 /// byte chooses an `apu`), which must decrypt to the same bytes, and must fail to decrypt once its tag or ciphertext
 /// is altered.
-enum JWETarget: FuzzTarget {
+@main enum JWETarget: FuzzTarget {
     static let name = "jwe"
 
     static func run(_ input: Data) -> Bool {
@@ -39,14 +39,4 @@ enum JWETarget: FuzzTarget {
                                              additionalHeader: ["apv": .string(Base64URL.encode("fuzz-nonce"))])
         return ["response-jwe": Data([0]) + Data(compact.utf8), "roundtrip": Data([1]) + response]
     }
-}
-
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    _ = JWETarget.run(FuzzDriver.input(bytes, count))
-    return 0
-}
-
-@main enum Main {
-    static func main() { FuzzDriver.main(JWETarget.self, testOneInput: testOneInput) }
 }

@@ -9,7 +9,7 @@ import KychSDJWT
 /// `sd_hash` recomputed) first, so that the fuzzer reaches the disclosure, status and claim checks. Bit 1 adds a
 /// claim query. Checks: a parsed SD-JWT serializes to its text; an accepted one has its issuer signature by the
 /// issuer key and its KB-JWT by the holder key, the accepted issuer and vct, and no `_sd` or `_sd_alg` left.
-enum SDJWTTarget: FuzzTarget {
+@main enum SDJWTTarget: FuzzTarget {
     static let name = "sdjwt"
 
     static func run(_ input: Data) -> Bool {
@@ -119,14 +119,4 @@ enum SDJWTTarget: FuzzTarget {
         }
         return seeds
     }
-}
-
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    _ = SDJWTTarget.run(FuzzDriver.input(bytes, count))
-    return 0
-}
-
-@main enum Main {
-    static func main() { FuzzDriver.main(SDJWTTarget.self, testOneInput: testOneInput) }
 }

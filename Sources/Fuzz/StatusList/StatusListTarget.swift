@@ -7,7 +7,7 @@ import KychSDJWT
 /// signed again with the issuer key first, so that the fuzzer reaches the claims and the list. Checks on an accepted
 /// list: every status fits in `bits`, the index past the end has none, and packing the statuses again gives the
 /// same bytes.
-enum StatusListTarget: FuzzTarget {
+@main enum StatusListTarget: FuzzTarget {
     static let name = "statuslist"
 
     static func run(_ input: Data) -> Bool {
@@ -50,14 +50,4 @@ enum StatusListTarget: FuzzTarget {
         }
         return seeds
     }
-}
-
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    _ = StatusListTarget.run(FuzzDriver.input(bytes, count))
-    return 0
-}
-
-@main enum Main {
-    static func main() { FuzzDriver.main(StatusListTarget.self, testOneInput: testOneInput) }
 }

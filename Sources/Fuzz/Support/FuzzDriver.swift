@@ -13,6 +13,21 @@ package protocol FuzzTarget {
 
 extension FuzzTarget {
     package static func seeds() throws -> [String: Data] { [:] }
+
+    /// Each target is its executable's `@main`.
+    package static func main() {
+        FuzzDriver.main(Self.self)
+    }
+}
+
+/// The target this process runs, set once by `FuzzDriver.main` before libFuzzer starts.
+nonisolated(unsafe) private var activeTarget: (any FuzzTarget.Type)?
+
+/// libFuzzer's entry: one input through the active target.
+@_cdecl("LLVMFuzzerTestOneInput")
+package func testOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    _ = activeTarget?.run(FuzzDriver.input(bytes, count))
+    return 0
 }
 
 /// A broken invariant: crashes, so libFuzzer saves the input as a crash artifact and a replay fails.
@@ -23,25 +38,24 @@ package enum FuzzCheck {
     }
 }
 
-/// The entry of every `kych-fuzz-*` executable. Built with `-D KYCH_FUZZ` and `-sanitize=fuzzer` (scripts/fuzz), it
+/// What every `kych-fuzz-*` executable runs. Built with `-D KYCH_FUZZ` and `-sanitize=fuzzer` (scripts/fuzz), it
 /// hands `testOneInput` to libFuzzer, which takes the command line. In the normal build it replays inputs instead:
 /// `kych-fuzz-NAME FILE|DIR…` runs each file (directories recursively) through the same function. In both builds
 /// `kych-fuzz-NAME --seeds DIR` writes the target's generated seeds.
 package enum FuzzDriver {
-    package typealias TestOneInput = @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-
     /// The bytes libFuzzer passes, as `Data`.
     package static func input(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Data {
         guard let bytes, count > 0 else { return Data() }
         return Data(bytes: bytes, count: count)
     }
 
-    package static func main<Target: FuzzTarget>(_ target: Target.Type, testOneInput: TestOneInput) -> Never {
+    static func main<Target: FuzzTarget>(_ target: Target.Type) -> Never {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first == "--seeds", arguments.count == 2 {
             exit(writeSeeds(target, to: URL(fileURLWithPath: arguments[1])))
         }
         #if KYCH_FUZZ
+        activeTarget = target
         var argc = CommandLine.argc
         var argv = CommandLine.unsafeArgv
         exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
@@ -103,6 +117,6 @@ package enum FuzzDriver {
 private func LLVMFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<CInt>,
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ testOneInput: FuzzDriver.TestOneInput
+    _ testOneInput: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
 ) -> CInt
 #endif

@@ -8,7 +8,7 @@ import KychVerifierModel
 /// The first byte picks the mode: bit 0 set, the verification expects `direct_post.jwt`; bit 1 set, the rest is a
 /// JSON object that is first encrypted to the verification's key and posted as `response`. Checks: an answer keeps
 /// to the verification's `state` and the wallet error codes; a refusal's description is at most 500 characters.
-enum WalletResponseTarget: FuzzTarget {
+@main enum WalletResponseTarget: FuzzTarget {
     static let name = "wallet-response"
 
     static let query = try! DCQLQuery(json: [
@@ -82,14 +82,4 @@ extension WalletAnswer {
     var isRefusal: Bool {
         if case .refusal = self { true } else { false }
     }
-}
-
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    _ = WalletResponseTarget.run(FuzzDriver.input(bytes, count))
-    return 0
-}
-
-@main enum Main {
-    static func main() { FuzzDriver.main(WalletResponseTarget.self, testOneInput: testOneInput) }
 }
