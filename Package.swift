@@ -263,3 +263,31 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (`scripts/fuzz`), one executable per parser of untrusted input, in Sources/Fuzz/<directory>/.
+// The normal build links them as replayers of inputs (`Tests/Fuzz/`); each links only light modules (no NIO), so
+// the sanitizer build stays quick.
+let fuzzTargets: [(name: String, directory: String, dependencies: [Target.Dependency])] = [
+    ("ini", "INI", ["KychCore"]),
+    ("form", "Form", ["KychCore"]),
+    ("json", "JSON", ["KychSDJWT"]),
+    ("sdjwt", "SDJWT", ["KychSDJWT"]),
+    ("jwe", "JWE", ["KychSDJWT"]),
+    ("deflate", "Deflate", ["KychSDJWT"]),
+    ("statuslist", "StatusList", ["KychSDJWT"]),
+    ("dcql", "DCQL", ["KychSDJWT", "KychVerifierModel"]),
+    ("wallet-response", "WalletResponse", ["KychCore", "KychSDJWT", "KychVerifierModel"]),
+]
+package.targets.append(.target(
+    name: "KychFuzzSupport",
+    dependencies: ["KychSDJWT", .product(name: "Crypto", package: "swift-crypto")],
+    path: "Sources/Fuzz/Support"
+))
+for fuzz in fuzzTargets {
+    package.targets.append(.executableTarget(
+        name: "kych-fuzz-\(fuzz.name)",
+        dependencies: ["KychFuzzSupport", .product(name: "Crypto", package: "swift-crypto")] + fuzz.dependencies,
+        path: "Sources/Fuzz/\(fuzz.directory)"
+    ))
+    package.products.append(.executable(name: "kych-fuzz-\(fuzz.name)", targets: ["kych-fuzz-\(fuzz.name)"]))
+}

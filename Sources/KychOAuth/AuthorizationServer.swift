@@ -22,6 +22,8 @@ package struct AuthorizationServer: Sendable {
     package let admission: SessionAdmission
     /// The key of the browser-binding cookies (see ``bindingCookie(nonce:)``).
     let bindingKey: SharedKey
+    /// Each session's one authorization code (``AuthorizationCodes``).
+    let codes: AuthorizationCodes
     package let logger: Logger
     /// The one clock every rule reads.
     package let now: @Sendable () -> Date
@@ -68,6 +70,7 @@ package struct AuthorizationServer: Sendable {
         authorizeChecks = AuthorizeChecks.standard
         admission = SessionAdmission(limits: config.authorizeWithoutSetup)
         bindingKey = SharedKey(name: "browser-binding-v1", store: store)
+        codes = AuthorizationCodes(keyEncryptionSecret: config.keyEncryptionSecret, bytes: config.authCodeBytes)
     }
 
     // MARK: setup
@@ -216,32 +219,56 @@ package struct AuthorizationServer: Sendable {
         let now = now()
         switch session.effectiveStatus(now: now) {
         case .verified:
-            // The cookie set by /authorize binds the code to the browser that started the verification.
-            if let binding = session.browserBindingHash, bindingCookie.map(Secrets.sha256) != binding {
-                throw FlowError.page(status: 403, kind: .differentBrowser,
-                                     message: "This verification was started in another browser. Please finish it there, or start again.")
-            }
-            let code = Secrets.randomToken(bytes: config.authCodeBytes)
+            try checkBinding(session, bindingCookie)
+            let code = codes.code(sessionID: session.sessionID)
             let record = NewAuthorizationCode(codeHash: Secrets.sha256(code), redirectURI: redirect, codeChallenge: session.codeChallenge,
                                               createdAt: now,
                                               expiresAt: now.addingTimeInterval(TimeInterval(config.authCodeTTLMinutes * 60)))
             guard try await store.apply(SessionMachine(now: now).codeIssued(), toSession: session.serial, issuing: record) else {
-                throw FlowError.page(status: 409, kind: .finished, message: "This verification has already been completed.")
+                // A concurrent /finalize issued it first.
+                return try await repeatedRedirect(session, bindingCookie: bindingCookie, redirectURI: redirect, now: now)
             }
             await wakeups.signal(verificationID: verificationID)
             logger.info("authorization code issued", metadata: ["client_id": "\(client.clientID)", "verification_id": "\(verificationID)"])
-            return RedirectURI.with(redirect, [("code", code), ("state", session.state), ("iss", config.baseURL)])
+            return codeRedirect(redirect, code: code, session: session)
         case .failed:
             return failureRedirect(session, client: client, redirectURI: redirect)
         case .expired:
             throw FlowError.page(status: 410, kind: .expired,
                                  message: "This verification has expired. Please start again from the service that sent you here.")
         case .completed:
-            throw FlowError.page(status: 409, kind: .finished, message: "This verification has already been completed.")
+            return try await repeatedRedirect(session, bindingCookie: bindingCookie, redirectURI: redirect, now: now)
         case .pending, .authorized:
             throw FlowError.page(status: 409, kind: .notVerifiedYet,
                                  message: "The verification is not finished yet. Please complete it in your swiyu wallet.")
         }
+    }
+
+    /// The cookie set by /authorize binds the code to the browser that started the verification.
+    private func checkBinding(_ session: VerificationSession, _ bindingCookie: String?) throws(FlowError) {
+        if let binding = session.browserBindingHash, bindingCookie.map(Secrets.sha256) != binding {
+            throw FlowError.page(status: 403, kind: .differentBrowser,
+                                 message: "This verification was started in another browser. Please finish it there, or start again.")
+        }
+    }
+
+    private func codeRedirect(_ redirect: String, code: String, session: VerificationSession) -> String {
+        RedirectURI.with(redirect, [("code", code), ("state", session.state), ("iss", config.baseURL)])
+    }
+
+    /// `/finalize` again after the code was issued: the same redirect for the browser the session is bound to while
+    /// the code is unused and unexpired (two navigations at once must not leave the person on an error page), else
+    /// "already completed". A session bound to no browser never repeats its code.
+    private func repeatedRedirect(_ session: VerificationSession, bindingCookie: String?, redirectURI: String,
+                                  now: Date) async throws -> String {
+        let finished = FlowError.page(status: 409, kind: .finished, message: "This verification has already been completed.")
+        guard session.browserBindingHash != nil else { throw finished }
+        try checkBinding(session, bindingCookie)
+        let code = codes.code(sessionID: session.sessionID)
+        guard let stored = try await store.authorizationCode(hash: Secrets.sha256(code)), stored.sessionSerial == session.serial,
+              stored.usedAt == nil, stored.expiresAt > now
+        else { throw finished }
+        return codeRedirect(redirectURI, code: code, session: session)
     }
 
     /// The redirect that tells the client a verification failed: its FAILURE_ERROR for a failed verification,

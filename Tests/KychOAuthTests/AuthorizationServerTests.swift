@@ -198,9 +198,33 @@ import Testing
         }
         guard case .page(400, .invalidRequest, _)? = await flowError({ try await f.server.finalize(verificationID: id, state: "x", bindingCookie: started.bindingCookie) })
         else { Issue.record("finalized with another state"); return }
-        _ = try await f.server.finalize(verificationID: id, state: "st", bindingCookie: started.bindingCookie)
+        let first = try await f.server.finalize(verificationID: id, state: "st", bindingCookie: started.bindingCookie)
+        // Again from the same browser while the code is unused: the same redirect, no second code.
+        #expect(try await f.server.finalize(verificationID: id, state: "st", bindingCookie: started.bindingCookie) == first)
+        guard case .page(403, .differentBrowser, _)? = await flowError({ try await f.server.finalize(verificationID: id, state: "st", bindingCookie: nil) })
+        else { Issue.record("another browser got the code"); return }
+        _ = try await f.token(code: try FlowFixture.code(in: first))
         guard case .page(409, .finished, _)? = await flowError({ try await f.server.finalize(verificationID: id, state: "st", bindingCookie: started.bindingCookie) })
-        else { Issue.record("a second code was issued"); return }
+        else { Issue.record("a redeemed code was handed out again"); return }
+    }
+
+    /// Issue 12, finding 15: the page's status script and a same-device wallet's redirect both navigate to /finalize
+    /// at once; whichever answer the browser ends on sends the person to the client with the one code issued.
+    @Test func concurrentFinalizesFromOneBrowserBothReachTheClient() async throws {
+        let f = try await FlowFixture()
+        let started = try await f.authorize(nonce: try await f.setup())
+        let id = started.verification.id
+        await f.verifier.answer(id, with: .success(FlowFixture.credential))
+        try await f.server.notification(verificationID: id) { _ in nil }
+        let server = f.server, cookie = started.bindingCookie
+        let locations = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<8 { group.addTask { try await server.finalize(verificationID: id, state: "st", bindingCookie: cookie) } }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(locations.count == 8 && Set(locations).count == 1, "\(Set(locations))")
+        let token = try await f.token(code: try FlowFixture.code(in: try #require(locations.first)))
+        #expect(!token.access_token.isEmpty)
+        await #expect(throws: FlowError.self) { try await f.token(code: try FlowFixture.code(in: try #require(locations.first))) }
     }
 
     @Test func aReplayedCodeRevokesItsToken() async throws {

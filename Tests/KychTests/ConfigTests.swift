@@ -551,7 +551,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         let check = try Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix + "\nBASE_URL = https://kych.example.com"), "--check-config"])
         #expect(check.status == 0 && check.stdout.contains("is valid"), "\(check.stderr)")
         #expect(check.stderr.contains("warning: AUTH_CODE_TTL_MINUTES = 10:") && check.stderr.contains("warning: UNIXPATH_MODE = 666"), "\(check.stderr)")
-        let strict = try Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix + "\nBASE_URL = https://kych.example.com\nAUTH_CODE_TTL_MINUTES = 1\nUNIXPATH_MODE = 660"), "--check-config"])
+        let strict = try Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix + "\nBASE_URL = https://kych.example.com\nAUTH_CODE_TTL_MINUTES = 1\nUNIXPATH_MODE = 660\nKEY_ENCRYPTION_SECRET = 0123456789abcdef0123456789abcdef"), "--check-config"])
         #expect(strict.status == 0 && strict.stderr.isEmpty, "\(strict.stderr)")
         let verifier = try Run.program("kych-verifier", ["-c", try temporaryFile("""
             [kych-verifier]

@@ -25,7 +25,7 @@ kych_pg_start() {
   "${run[@]}" "$KYCH_PG_BIN/initdb" -D "$KYCH_PG_ROOT/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$KYCH_PG_ROOT/initdb.log" 2>&1 \
     || { cat "$KYCH_PG_ROOT/initdb.log" >&2; return 1; }
   "${run[@]}" "$KYCH_PG_BIN/pg_ctl" -D "$KYCH_PG_ROOT/data" -l "$KYCH_PG_ROOT/log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $KYCH_PG_PORT -k $KYCH_PG_ROOT -c fsync=${KYCH_PG_FSYNC:-off} -c max_connections=300" start >/dev/null \
+    -o "-c listen_addresses=127.0.0.1 -p $KYCH_PG_PORT -k $KYCH_PG_ROOT -c fsync=${KYCH_PG_FSYNC:-off} -c max_connections=1000" start >/dev/null \
     || { cat "$KYCH_PG_ROOT/log" >&2; return 1; }
   "$KYCH_PG_BIN/pg_isready" -q -h "$KYCH_PG_ROOT" -p "$KYCH_PG_PORT" || { echo "PostgreSQL did not start" >&2; return 1; }
   export KYCH_PG_BIN KYCH_PG_ROOT KYCH_PG_PORT

@@ -49,15 +49,16 @@ package struct IniFile: Sendable {
     package static func parse(_ text: String, path: String, environment: [String: String]) throws(ConfigError) -> IniFile {
         var sections: [Section] = []
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Any line break ends a line: "\r\n" is one Character, so splitting at "\n" would not split a CRLF file at all.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNumber += 1
             let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") {
-                guard line.hasSuffix("]"), line.count > 2 else {
+                let name = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+                guard line.hasSuffix("]"), line.count > 2, !name.isEmpty else {
                     throw ConfigError(file: path, line: lineNumber, section: nil, key: nil, message: "malformed section header \(line)")
                 }
-                let name = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
                 if let index = sections.firstIndex(where: { $0.name.caseInsensitiveCompare(name) == .orderedSame }) {
                     // A repeated header continues the earlier section, as in GNU Taler.
                     let existing = sections.remove(at: index)
