@@ -4,6 +4,9 @@ import Foundation
 /// A compact-serialized JWE (RFC 7516 §7.1) with `alg: ECDH-ES` (direct key agreement on P-256,
 /// RFC 7518 §4.6) and `enc: A256GCM`. On decryption, `zip: DEF` is accepted.
 package struct CompactJWE: Sendable {
+    /// The most a `zip: DEF` plaintext may inflate to: what a wallet's presentation needs, as the request body cap
+    /// (anyone can encrypt to a verification's public key, so an unbounded ratio would be a memory bomb).
+    package static let maxInflatedSize = 2 << 20
     /// The decoded protected header.
     package let header: [String: JSONValue]
     private let encodedHeader: String
@@ -60,7 +63,7 @@ package struct CompactJWE: Sendable {
             return plaintext
         case .string("DEF"):
             do {
-                return try Deflate.inflate(plaintext)
+                return try Deflate.inflate(plaintext, maxOutputSize: Self.maxInflatedSize)
             } catch {
                 throw .malformed("JWE zip content does not inflate")
             }

@@ -425,8 +425,10 @@ import Testing
             #expect(try await flow.finalize(started) == nil)
             #expect(try await flow.request("/finalize/\(started.verificationID)").status == .forbidden)
             started.cookie = cookie
-            #expect(try await flow.finalize(started)?["code"] != nil)
-            #expect(try await flow.finalize(started) == nil)           // single use
+            let code = try #require(try await flow.finalize(started)?["code"])
+            #expect(try await flow.finalize(started)?["code"] == code)  // the same browser again: the same code, no second one
+            #expect(try await flow.token(code: code).status == .ok)
+            #expect(try await flow.finalize(started) == nil)           // redeemed: nothing to repeat
         }
     }
 

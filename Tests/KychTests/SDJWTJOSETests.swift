@@ -161,6 +161,22 @@ struct SDJWTJOSETests {
         #expect(try jwe.decrypt(using: recipient) == plaintext)
     }
 
+    /// A compressed plaintext may not inflate beyond what a presentation needs (issue 12, finding 7: 3 MiB of zeros
+    /// deflate to a few KiB, and anyone can encrypt to a verification's key).
+    @Test func jweRefusesAnInflationBomb() throws {
+        let recipient = P256.KeyAgreement.PrivateKey()
+        let compact = try PythonHelper.run("jose_crosscheck.py", "encrypt", [
+            "jwk": .object(P256PublicJWK(recipient.publicKey).jsonObject),
+            "kid": "verification-key",
+            "plaintext": .string(Base64URL.encode(Data(count: 3 << 20))),
+            "header": .object(["zip": "DEF"]),
+        ])
+        #expect(compact.utf8.count < 64 * 1024)
+        #expect(throws: JOSEError.malformed("JWE zip content does not inflate")) {
+            try CompactJWE(parsing: compact).decrypt(using: recipient)
+        }
+    }
+
     @Test(arguments: [[:], ["apu": "QWxpY2U", "apv": "Qm9i"]] as [[String: JSONValue]])
     func joserfcDecryptsWhatWeEncrypt(extraHeader: [String: JSONValue]) throws {
         let recipient = P256.KeyAgreement.PrivateKey()
