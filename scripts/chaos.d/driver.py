@@ -327,12 +327,14 @@ class Driver:
         if not code:
             return f"failed: finalize redirected with error {params.get('error')}"
 
-        # No second code: /finalize again answers 409, never a new code.
+        # No second code: /finalize again from this browser, while the code is unused, repeats the same redirect.
         status, headers, _, _ = await self.call("GET", f"/finalize/{verification_id}?state={state}", what="finalize",
                                                 headers=finalize_headers)
-        if status == 302 and "code=" in headers.get("Location", ""):
+        if status == 302 and dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(headers["Location"]).query)).get("code") != code:
             self.counts.c["duplicate_codes"] += 1
             raise Invariant("a second /finalize issued a second code")
+        if status not in (302, 409):
+            return f"failed: the repeated /finalize answered {status}"
 
         # 6. /token (client_secret_post).
         self.step_of[n] = "token"
@@ -382,6 +384,12 @@ class Driver:
         status, _, _, _ = await self.call("GET", "/info", what="info", headers={"Authorization": f"Bearer {token}"})
         if status != 401:
             self.counts.c["replay_not_revoked"] += 1
+        # A redeemed code is never handed out again.
+        status, headers, _, _ = await self.call("GET", f"/finalize/{verification_id}?state={state}", what="finalize",
+                                                headers=finalize_headers)
+        if status == 302 and "code=" in headers.get("Location", ""):
+            self.counts.c["duplicate_codes"] += 1
+            raise Invariant("/finalize handed out a redeemed code again")
         return "verified"
 
     # MARK: the webhook proxy
