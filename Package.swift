@@ -213,7 +213,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "kych-wallet",
-            dependencies: ["KychWallet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["KychVerifierModel", "KychWallet", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The one-command demo: gateway on SQLite, embedded verifier, demo client site, demo wallet (the only
         // executable serving DEMO_WALLET).
@@ -224,6 +224,7 @@ let package = Package(
                 "KychOAuth",
                 "KychGateway",
                 "KychStorage",
+                "KychVerifierModel",
                 "KychWallet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -277,6 +278,7 @@ let fuzzTargets: [(name: String, directory: String, dependencies: [Target.Depend
     ("statuslist", "StatusList", ["KychSDJWT"]),
     ("dcql", "DCQL", ["KychSDJWT", "KychVerifierModel"]),
     ("wallet-response", "WalletResponse", ["KychCore", "KychSDJWT", "KychVerifierModel"]),
+    ("request-object", "RequestObject", ["KychCore", "KychSDJWT", "KychVerifierModel"]),
 ]
 package.targets.append(.target(
     name: "KychFuzzSupport",

@@ -29,14 +29,8 @@ package enum OutboundHTTP {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
-    /// Whether fetching `url` is allowed: `https`, or plain `http` to a loopback host (tests, development).
-    package static func isFetchable(_ url: URL) -> Bool {
-        switch url.scheme?.lowercased() {
-        case "https": url.host?.isEmpty == false
-        case "http": LoopbackHost.contains(url.host)
-        default: false
-        }
-    }
+    /// Whether fetching `url` is allowed (``FetchableURL``).
+    package static func isFetchable(_ url: URL) -> Bool { FetchableURL.allows(url) }
 
     /// `GET url` if ``isFetchable(_:)``; the body is limited to `maxBytes`.
     package static func fetch(_ url: URL, accept: String, maxBytes: Int) async throws(Failure) -> Reply {

@@ -6,7 +6,7 @@ import KychVerifierModel
 /// Generic Verifier 4.x builds it (`swiyu-verifier-api.md` §4.3).
 package enum RequestObject {
     /// The JOSE `typ` and the media type of a request object.
-    package static let type = "oauth-authz-req+jwt"
+    package static let type = OpenID4VP.requestObjectType
     /// The `aud` of request objects (static discovery, OpenID4VP §5.8).
     package static let audience = "https://self-issued.me/v2"
     static let profileVersion = "swiss-profile-verification:1.0.0"

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import KychCore
 import KychSDJWT
+import KychVerifierModel
 
 /// The verifier's identity and policies, resolved from its configuration and signing key.
 package struct VerifierSettings: Sendable {
@@ -24,7 +25,7 @@ package struct VerifierSettings: Sendable {
     package var webhookEnabled: Bool
 
     /// The prefix of the OpenID4VP client identifier scheme for DIDs (swiyu 4.x).
-    package static let clientIDPrefix = "decentralized_identifier:"
+    package static let clientIDPrefix = OpenID4VP.clientIDPrefix
 
     /// `decentralized_identifier:<DID>`: the `client_id`, the request object's `iss`, and the KB-JWT `aud`.
     package var clientID: String { Self.clientIDPrefix + verifierDID }

@@ -143,9 +143,3 @@ package enum BetaID {
         "issuing_authority": "Beta Credential Service BCS",
     ]
 }
-
-/// A wallet operation that cannot be done; the text says why.
-package struct WalletError: Error, Sendable, CustomStringConvertible {
-    package let description: String
-    package init(_ description: String) { self.description = description }
-}

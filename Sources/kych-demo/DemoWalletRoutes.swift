@@ -3,6 +3,7 @@ import Hummingbird
 import KychCore
 import KychGateway
 import KychOAuth
+import KychVerifierModel
 import KychWallet
 import Logging
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KychCore
 import KychSDJWT
+import KychVerifierModel
 import KychWallet
 
 /// `kych-wallet`: a test wallet and Beta-ID-like credential issuer for KyCH (development, tests, demos).

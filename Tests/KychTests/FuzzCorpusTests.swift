@@ -40,7 +40,8 @@ import Testing
     }
 
     @Test func everyParserHasACorpus() {
-        #expect(Set(Self.targets) == ["dcql", "deflate", "form", "ini", "json", "jwe", "sdjwt", "statuslist", "wallet-response"])
+        #expect(Set(Self.targets) == ["dcql", "deflate", "form", "ini", "json", "jwe", "request-object", "sdjwt", "statuslist",
+                                     "wallet-response"])
     }
 
     @Test(arguments: targets) func corpusAndRegressionsReplayCleanly(_ name: String) throws {
@@ -71,6 +72,10 @@ import Testing
         #expect(statusLists["token-1bit"] == true && statusLists["token-8bit-resigned"] == true)
         let responses = try Self.replay("wallet-response")
         #expect(responses.filter { $0.key.hasPrefix("direct-post") }.values.allSatisfy { $0 } && responses.count >= 4)
+        let requests = try Self.replay("request-object")
+        for seed in ["claims-direct_post", "claims-direct_post.jwt", "signed-direct_post", "signed-direct_post.jwt"] {
+            #expect(requests[seed] == true, "\(seed)")
+        }
     }
 
     /// The fuzz targets link no networking, so the sanitizer build stays small.

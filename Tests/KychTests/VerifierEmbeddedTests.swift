@@ -3,6 +3,7 @@ import KychCore
 import KychOAuth
 import KychGateway
 import KychPostgres
+import KychVerifierModel
 import KychWallet
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import KychCore
 import KychOAuth
+import KychVerifierModel
 import KychWallet
 import Testing
 

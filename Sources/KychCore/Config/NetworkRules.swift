@@ -44,3 +44,14 @@ extension Validator {
         return value
     }
 }
+
+/// Where outbound fetches may go: `https`, or plain `http` to a loopback host (tests, development).
+package enum FetchableURL {
+    package static func allows(_ url: URL) -> Bool {
+        switch url.scheme?.lowercased() {
+        case "https": url.host?.isEmpty == false
+        case "http": LoopbackHost.contains(url.host)
+        default: false
+        }
+    }
+}
