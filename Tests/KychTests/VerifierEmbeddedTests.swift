@@ -24,15 +24,7 @@ import Testing
             + """
 
             VERIFIER_BEARER_TOKEN = \(token)
-            [kych-verifier]
-            EMBEDDED = yes
-            EXTERNAL_URL = \(baseURL)
-            SIGNING_KEY_FILE = \(directory.appendingPathComponent("verifier.pem").path)
-            WEBHOOK_CALLBACK_URI = \(baseURL)/notification
-            WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
-            WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
-            WEBHOOK_INTERVAL = 50
-            MANAGEMENT_BEARER_TOKEN = \(token)
+            \(VerifierTestConfig.embeddedVerifierSection(baseURL: baseURL, directory: directory, token: token))
             """)
         let config = try GatewayConfig.load(path: path)
         try await db.withPool { pool in

@@ -151,6 +151,21 @@ enum VerifierTestConfig {
     static let webhookHeader = "X-Api-Key"
     static let webhookKey = "secret-token:webhook-key"
 
+    /// `[kych-verifier]` of a gateway at `baseURL` that serves the verifier itself, its key file in `directory`.
+    static func embeddedVerifierSection(baseURL: String, directory: URL, token: String) -> String {
+        """
+            [kych-verifier]
+            EMBEDDED = yes
+            EXTERNAL_URL = \(baseURL)
+            SIGNING_KEY_FILE = \(directory.appendingPathComponent("verifier.pem").path)
+            WEBHOOK_CALLBACK_URI = \(baseURL)/notification
+            WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
+            WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
+            WEBHOOK_INTERVAL = 50
+            MANAGEMENT_BEARER_TOKEN = \(token)
+            """
+    }
+
     /// A `[kych-verifier]` section for a verifier on `port` (loopback, plain HTTP).
     static func section(port: Int, database: String, keyFile: String, webhook: String?, extra: String = "") -> String {
         """

@@ -40,15 +40,7 @@ struct WalletGateway {
 
             \(clients(verifierSettings))
 
-            [kych-verifier]
-            EMBEDDED = yes
-            EXTERNAL_URL = \(baseURL)
-            SIGNING_KEY_FILE = \(directory.appendingPathComponent("verifier.pem").path)
-            WEBHOOK_CALLBACK_URI = \(baseURL)/notification
-            WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
-            WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
-            WEBHOOK_INTERVAL = 50
-            MANAGEMENT_BEARER_TOKEN = \(token)
+            \(VerifierTestConfig.embeddedVerifierSection(baseURL: baseURL, directory: directory, token: token))
             """)
         let dbinit = try Run.program("kych-dbinit", ["-c", config])
         try #require(dbinit.status == 0, "\(dbinit.stderr)")
