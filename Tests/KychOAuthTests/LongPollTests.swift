@@ -85,6 +85,12 @@ final class CountingStore: FlowStore {
             return poll
         }
 
+        /// No timer wakes a parked poll (the verifier check, the fallback), so the parked count holds still on a busy machine.
+        mutating func parkUntilSignalled() {
+            server.verifierPollInterval = 600
+            server.wakeupFallback = 600
+        }
+
         /// The wallet succeeded and the verifier's webhook arrived.
         func verified() async throws {
             await f.verifier.answer(id, with: .success(FlowFixture.credential))
@@ -134,6 +140,7 @@ final class CountingStore: FlowStore {
     @Test func pollsBeyondTheCapAnswerAtOnce() async throws {
         var p = try await Polling()
         p.server.longPolls = LongPollLimits(perVerification: 2, total: 3)
+        p.parkUntilSignalled()
         let first = try await p.startPoll(), second = try await p.startPoll()
         // A third poll on the same verification is not parked: it answers with the current status.
         #expect(try await p.server.status(verificationID: p.id, state: "st", timeout: .seconds(20)) == .authorized)
@@ -156,7 +163,8 @@ final class CountingStore: FlowStore {
     }
 
     @Test func aCancelledPollLeavesNothingParked() async throws {
-        let p = try await Polling()
+        var p = try await Polling()
+        p.parkUntilSignalled()
         var polls: [Task<SessionStatus, any Error>] = []
         for _ in 0..<3 { polls.append(try await p.startPoll()) }
         #expect(p.wakeups.parkedCount == 3)
