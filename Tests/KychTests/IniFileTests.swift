@@ -20,4 +20,19 @@ import Testing
             try IniFile.parse("[ ]\nA = b\n", path: "k.conf", environment: [:])
         }
     }
+
+    /// A value that starts with a combining mark reads back the same once quoted: the quote and the mark fused into
+    /// one Character, so the quotes were not seen as quotes (found by `kych-fuzz-ini` in CI).
+    @Test func quotesAroundAValueStartingWithACombiningMarkAreStripped() throws {
+        let plain = try IniFile.parse("[kych]\nK = \u{301}abc\n", path: "k.conf", environment: [:])
+        let quoted = try IniFile.parse("[kych]\nK = \"\u{301}abc\"\n", path: "k.conf", environment: [:])
+        #expect(plain.section("kych")?.entry("K")?.value.unicodeScalars.elementsEqual("\u{301}abc".unicodeScalars) == true)
+        #expect(quoted.section("kych")?.entry("K")?.value.unicodeScalars.elementsEqual("\u{301}abc".unicodeScalars) == true)
+    }
+
+    /// A section name that starts with a combining mark is still a section header when written without the space.
+    @Test func aSectionNameStartingWithACombiningMarkIsAHeader() throws {
+        let ini = try IniFile.parse("[\u{301}x]\nA = b\n", path: "k.conf", environment: [:])
+        #expect(ini.sections.count == 1 && ini.sections[0].entry("A")?.value == "b")
+    }
 }

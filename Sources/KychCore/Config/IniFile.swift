@@ -52,12 +52,14 @@ package struct IniFile: Sendable {
         // Any line break ends a line: "\r\n" is one Character, so splitting at "\n" would not split a CRLF file at all.
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNumber += 1
-            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
-            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-            if line.hasPrefix("[") {
-                let name = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
-                guard line.hasSuffix("]"), line.count > 2, !name.isEmpty else {
-                    throw ConfigError(file: path, line: lineNumber, section: nil, key: nil, message: "malformed section header \(line)")
+            // Structure is read on Unicode scalars, not Characters: a combining mark after `[`, `=` or `"` would
+            // otherwise fuse with it into one Character and hide it (a written-out value would not read back the same).
+            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines).unicodeScalars
+            if line.isEmpty || line.first == "#" || line.first == ";" { continue }
+            if line.first == "[" {
+                let name = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+                guard line.last == "]", line.count > 2, !name.isEmpty else {
+                    throw ConfigError(file: path, line: lineNumber, section: nil, key: nil, message: "malformed section header \(String(line))")
                 }
                 if let index = sections.firstIndex(where: { $0.name.caseInsensitiveCompare(name) == .orderedSame }) {
                     // A repeated header continues the earlier section, as in GNU Taler.
@@ -72,7 +74,7 @@ package struct IniFile: Sendable {
                 throw ConfigError(file: path, line: lineNumber, section: sections.last?.name, key: nil,
                                   message: "expected KEY = VALUE, a [section] header or a comment")
             }
-            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            let key = String(line[..<eq]).trimmingCharacters(in: .whitespaces)
             guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
                 throw ConfigError(file: path, line: lineNumber, section: sections.last?.name, key: key.isEmpty ? nil : key,
                                   message: "invalid key name")
@@ -80,13 +82,13 @@ package struct IniFile: Sendable {
             guard !sections.isEmpty else {
                 throw ConfigError(file: path, line: lineNumber, section: nil, key: key, message: "option outside of any [section]")
             }
-            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
-                value = String(value.dropFirst().dropLast())
+            var value = String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces).unicodeScalars[...]
+            if value.count >= 2, value.first == "\"", value.last == "\"" {
+                value = value.dropFirst().dropLast()
             }
             let expanded: String
             do {
-                expanded = try expand(value, environment: environment)
+                expanded = try expand(String(value), environment: environment)
             } catch let failure as ExpansionFailure {
                 throw ConfigError(file: path, line: lineNumber, section: sections[sections.count - 1].name, key: key,
                                   message: failure.message)
