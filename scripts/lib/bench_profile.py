@@ -23,7 +23,7 @@ GROUPS = [
     ("NIO event loops and Swift concurrency", r"NIOPosix|NIOCore|NIOConcurrencyHelpers|swift_task|swift_job|Concurrency|swift_continuation|libdispatch|dispatch_"),
     ("Foundation (strings, dates, URLs, Data)", r"Foundation|ICU|icu_|libicu"),
     ("Swift runtime (retain/release, allocation, generics)", r"swift_retain|swift_release|swift_allocObject|swift_dealloc|swift_bridgeObject|swift_arrayInit|swift_getGeneric|swift_conformsTo|swift_dynamicCast|libswiftCore|malloc|free|_int_|cfree|memcpy|memmove|tcache"),
-    ("KyCH code", r"Kych|kych"),
+    ("KyCH code", r"^\S+ .*Kych"),
 ]
 
 
