@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "kych-verifier", targets: ["kych-verifier"]),
         .executable(name: "kych-wallet", targets: ["kych-wallet"]),
         .executable(name: "kych-demo", targets: ["kych-demo"]),
+        .executable(name: "kych-bench", targets: ["kych-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -231,6 +232,21 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The load generator of scripts/bench: clients, browsers and wallets (KychWallet's cryptography) over HTTP.
+        .executableTarget(
+            name: "kych-bench",
+            dependencies: [
+                "KychCore",
+                "KychSDJWT",
+                "KychVerifierModel",
+                "KychWallet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // Unit tests of the flow logic: in-memory stores and a scripted verifier, no database, no processes.
