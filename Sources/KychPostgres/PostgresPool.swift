@@ -1,5 +1,6 @@
 import KychCore
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import PostgresNIO
 
@@ -72,12 +73,14 @@ package struct PostgresPool: Sendable {
         _ operation: @escaping @Sendable (_ leased: @escaping @Sendable () throws -> Void) async throws -> R
     ) async throws -> R {
         let state = NIOLockedValueBox(Acquisition.waiting)
+        let requested = ContinuousClock.now
         let timeout = acquisitionTimeout
         let unavailable = DatabaseUnavailable(reason: "no database connection within \(timeout)")
         let leased: @Sendable () throws -> Void = {
             try state.withLockedValue { state in
                 guard state == .waiting else { throw unavailable }
                 state = .leased
+                Metrics.Timer(label: "kych_db_pool_wait_seconds").record(duration: ContinuousClock.now - requested)
             }
         }
         return try await withThrowingTaskGroup(of: R?.self) { group in
