@@ -98,7 +98,8 @@ package struct RequestObservation<Context: RequestContext>: RouterMiddleware {
         let id = RequestID.accept(request.headers[Self.header])
         return try await RequestID.$current.withValue(id) {
             try await metrics.bound {
-                let route = context.endpointPath ?? "unmatched"
+                // The router sets it before the middleware runs; its not-found responder sets "NotFound" only later.
+                let route = context.endpointPath ?? "NotFound"
                 let started = ContinuousClock.now
                 let inFlight = Meter(label: "kych_http_requests_in_flight", dimensions: [("route", route)])
                 inFlight.increment()

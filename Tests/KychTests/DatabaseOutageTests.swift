@@ -32,6 +32,11 @@ import Testing
         #expect(health.json["status"] == "unavailable" && health.json["reason"]?.stringValue?.hasPrefix("database unavailable") == true,
                 "\(health.body)")
 
+        // The process answers; it is not ready (issue 14).
+        #expect(try await timed(clock) { try await HTTP.get(gateway.baseURL + "/health/live") }.json == ["status": "ok"])
+        let ready = try await timed(clock) { try await HTTP.get(gateway.baseURL + "/health/ready") }
+        #expect(ready.status == 503 && ready.json["reason"]?.stringValue?.hasPrefix("database unavailable") == true, "\(ready.body)")
+
         let token = try await timed(clock) { try await HTTP.post(gateway.baseURL + "/token", headers: form, body: tokenBody) }
         #expect(token.status == 503 && token.headers["retry-after"] == "5")
         #expect(token.headers["content-type"] == "application/json")
