@@ -52,7 +52,7 @@ package struct ServerMetrics: Sendable {
                           refresh: @escaping @Sendable () async -> Void = {}) -> any Service {
         let router = Router()
         router.get("/metrics") { _, _ -> Response in
-            await bound(refresh)
+            try await bound(refresh)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(string: exposition())))
         }
@@ -73,8 +73,8 @@ private struct BoundService: Service {
 }
 
 /// The metrics listener: its Unix socket file replaced when stale and removed at the end, as the server's own.
-private struct MetricsListener<App: ApplicationProtocol>: Service {
-    let app: App
+private struct MetricsListener: Service {
+    let app: any Service
     let binding: ServerBinding
 
     func run() async throws {

@@ -156,7 +156,7 @@ package struct AuthorizationServer: Sendable {
         guard let transition = SessionMachine(now: now()).verifierAnswered(outcome, session: session),
               try await store.apply(transition, toSession: session.serial) else { return }
         await wakeups.signal(verificationID: verification.id)
-        FlowEvent.verifierAnswered(transition.to, clientID: client.clientID).map(events.record)
+        if let event = FlowEvent.verifierAnswered(transition.to, clientID: client.clientID) { events.record(event) }
         var metadata: Logger.Metadata = ["verification_id": "\(verification.id)", "status": "\(transition.to.rawValue)"]
         if case .failed(let code, _) = outcome { metadata["error_code"] = "\(code ?? "none")" }
         logger.info("session status changed", metadata: metadata)

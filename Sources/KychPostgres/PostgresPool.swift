@@ -80,8 +80,8 @@ package struct PostgresPool: Sendable {
             try state.withLockedValue { state in
                 guard state == .waiting else { throw unavailable }
                 state = .leased
-                Metrics.Timer(label: "kych_db_pool_wait_seconds").record(duration: ContinuousClock.now - requested)
             }
+            Metrics.Timer(label: "kych_db_pool_wait_seconds").record(duration: ContinuousClock.now - requested)
         }
         return try await withThrowingTaskGroup(of: R?.self) { group in
             group.addTask { try await operation(leased) }
