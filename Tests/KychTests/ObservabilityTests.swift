@@ -12,12 +12,8 @@ import Testing
     @Test func metricsCountAWholeFlowAndNoLabelCarriesAClaimOrSecret() async throws {
         let db = try await TestDatabase.create(installSchema: false)
         let directory = try VerifierTestConfig.temporaryDirectory()
-        let wallet = directory.appendingPathComponent("wallet").path
-        func walletCommand(_ arguments: [String]) throws -> ProcessResult {
-            try Run.program("kych-wallet", [arguments[0], "--wallet", wallet] + arguments.dropFirst())
-        }
-        #expect(try walletCommand(["issue"]).status == 0)
-        let issuer = try walletCommand(["issuer-did"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let walletCommand = try WalletCommand(in: directory)
+        let issuer = walletCommand.issuerDID
 
         let gatewayPort = TestPorts.next(), verifierPort = TestPorts.next()
         let gatewayMetrics = TestPorts.next(), verifierMetrics = TestPorts.next()
@@ -141,35 +137,6 @@ import Testing
             .filter { $0["message"]?.stringValue == "client authentication failed" }
         #expect(refused.map { $0["request_id"]?.stringValue } == ["lb-7f3a:42", replaced], "\(gateway.log)")
         #expect(!gateway.log.contains(long))
-    }
-
-    /// `/health/ready` is 200 once the signing keys were opened and the schema is complete, 503 while a patch is not
-    /// recorded; `/health/live` answers 200 all along.
-    @Test func readyFailsWhileASchemaPatchIsMissingAndLiveAnswers() async throws {
-        let db = try await TestDatabase.create()
-        let port = TestPorts.next()
-        let gateway = try await GatewayProcess(configPath: try temporaryFile("""
-            [kych-oauth2-gateway]
-            HOST = 127.0.0.1
-            PORT = \(port)
-            DATABASE = \(db.connectionString)
-            """), baseURL: "http://127.0.0.1:\(port)")
-        var ready = try await HTTP.get(gateway.baseURL + "/health/ready")
-        for _ in 0..<50 where ready.status != 200 {
-            try await Task.sleep(for: .milliseconds(100))
-            ready = try await HTTP.get(gateway.baseURL + "/health/ready")
-        }
-        #expect(ready.status == 200 && ready.json == ["status": "ok"], "\(ready.body)")
-        let last = try #require(SchemaInstaller.gatewayPatches.last)
-        try await db.execute("DELETE FROM _v.patches WHERE patch_name = '\(last)'")
-        let missing = try await HTTP.get(gateway.baseURL + "/health/ready")
-        let live = try await HTTP.get(gateway.baseURL + "/health/live")
-        let health = try await HTTP.get(gateway.baseURL + "/health")
-        #expect(await gateway.terminate() == 0)
-        #expect(missing.status == 503 && missing.headers["retry-after"] == "5")
-        #expect(missing.json["reason"]?.stringValue?.contains(last) == true, "\(missing.body)")
-        #expect(health.status == 503, "/health keeps reporting the schema")
-        #expect(live.status == 200 && live.json == ["status": "ok"])
     }
 
     @Test func metricsListenerAndLogFormatSettings() throws {
