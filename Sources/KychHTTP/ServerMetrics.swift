@@ -47,15 +47,12 @@ package struct ServerMetrics: Sendable {
         registry?.emitToString() ?? ""
     }
 
-    /// The listener serving `GET /metrics` on `binding` (nothing else), refreshing what is read at scrape time
-    /// first (`refresh`, e.g. the webhook outbox's backlog).
-    package func listener(on binding: ServerBinding, serverName: String, logger: Logger,
-                          refresh: @escaping @Sendable () async -> Void = {}) -> any Service {
+    /// The listener serving `GET /metrics` on `binding`, and nothing else.
+    package func listener(on binding: ServerBinding, serverName: String, logger: Logger) -> any Service {
         let router = Router()
         router.get("/metrics") { _, _ -> Response in
-            try await bound(refresh)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
-                            body: .init(byteBuffer: ByteBuffer(string: exposition())))
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                     body: .init(byteBuffer: ByteBuffer(string: exposition())))
         }
         let app = makeServer(router: router, binding: binding, requestTimeout: .seconds(30), serverName: "\(serverName) metrics",
                              logger: logger)
