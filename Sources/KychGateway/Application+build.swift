@@ -7,6 +7,7 @@ import KychStorage
 import KychSwiyuClient
 import KychVerifierServer
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -25,6 +26,7 @@ package func buildApplication(
     _ config: GatewayConfig, stores: Stores, logger: Logger, hashing: SecretHashingPool = .shared, offersDemoWallet: Bool = false,
     extraRoutes: (Router<GatewayRequestContext>, AuthorizationServer) throws -> Void = { _, _ in }
 ) async throws -> some ApplicationProtocol {
+    let metrics = ServerMetrics(listener: config.metricsBinding)
     let signingKeys = SigningKeys(store: stores.signingKeys, encryptionSecret: config.keyEncryptionSecret)
     // The dummy hash that unknown client ids are checked against is made at start, not in the first such request.
     _ = Secrets.unknownClientHash
@@ -36,13 +38,16 @@ package func buildApplication(
         signingKeys: signingKeys,
         // bcrypt is slow on purpose: it runs on its own bounded threads, never on an event loop or the database's.
         checkSecret: hashing.checkSecret,
+        events: FlowCounters(factory: metrics.factory),
         logger: logger)
     flow.wakeups = stores.wakeups
 
     let router = Router(context: GatewayRequestContext.self)
+    router.add(middleware: RequestObservation(metrics: metrics))
     router.add(middleware: ErrorMiddleware(logger: logger))
     let schemas: SchemaParts = config.verifier?.embedded == true ? [.gateway, .verifier] : .gateway
-    router.addHealth { await stores.health(schemas) }
+    let startup = StartupChecks([StoredSecretsCheck.step])
+    router.addHealth(startup: startup) { await stores.health(schemas) }
     GatewayRoutes(flow: flow, logger: logger, demoWallet: offersDemoWallet).register(on: router)
     PageRoutes.register(on: router)
     KeyRoutes.register(on: router, keys: signingKeys)
@@ -52,10 +57,13 @@ package func buildApplication(
 
     var app = makeServer(router: router, binding: config.binding, requestTimeout: config.requestTimeout, serverName: "KyCH",
                          logger: logger)
-    app.addServices(stores.services)
-    app.addServices(StoredSecretsCheck(keys: signingKeys, clients: stores.clients))
-    app.addServices(purgeService(flow, logger: logger))
-    app.addServices(embeddedVerifier?.services ?? [])
+    app.addServices(stores.services.map(metrics.bind))
+    app.addServices(StoredSecretsCheck(keys: signingKeys, clients: stores.clients, startup: startup))
+    app.addServices(metrics.bind(purgeService(flow, logger: logger)))
+    app.addServices((embeddedVerifier?.services ?? []).map(metrics.bind))
+    if let listener = config.metricsBinding {
+        app.addServices(metrics.listener(on: listener, serverName: "KyCH", logger: logger))
+    }
     return app
 }
 
@@ -75,6 +83,7 @@ func purgeService(_ server: AuthorizationServer, logger: Logger, every interval:
                   retention: TimeInterval = 86_400) -> PeriodicTask {
     PeriodicTask("purge", every: interval, waitFirst: false, logger: logger, describe: Stores.describe) {
         let report = try await server.purge(retention: retention)
+        Counter(label: "kych_flows_expired_total").increment(by: report.expiredSessions + report.abandonedSessions)
         if report != PurgeReport() {
             logger.info("purge", metadata: [
                 "expired_sessions": "\(report.expiredSessions)", "abandoned_sessions": "\(report.abandonedSessions)",

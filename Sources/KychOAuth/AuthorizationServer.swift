@@ -33,6 +33,8 @@ package struct AuthorizationServer: Sendable {
     package var maximumLongPoll: Duration = .seconds(30)
     /// Wakes waiting `/status` polls when a session changes (across instances on PostgreSQL).
     package var wakeups: any SessionWakeups = LocalSessionWakeups()
+    /// Where the flow's events are counted (``FlowEvents``).
+    package let events: any FlowEvents
     /// The longest a waiting poll goes without reading its session, in case a signal was lost.
     package var wakeupFallback: TimeInterval = 5
     /// How many long polls may wait at once, per verification and in total.
@@ -43,8 +45,9 @@ package struct AuthorizationServer: Sendable {
     package init(config: GatewayConfig, clients: any ClientRepository, store: any FlowStore, verifier: any VerifierPort,
                  signingKeys: SigningKeys? = nil,
                  checkSecret: @escaping ClientAuthenticator.SecretCheck = { Secrets.verifySecret($0, hash: $1) },
-                 logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+                 events: any FlowEvents = NoFlowEvents(), logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
         self.config = config
+        self.events = events
         self.clients = clients
         self.store = store
         self.verifier = verifier
@@ -63,10 +66,11 @@ package struct AuthorizationServer: Sendable {
         }
         tokenEndpoint = TokenEndpoint(authenticator: authenticator, handlers: [
             AuthorizationCodeGrant(store: store, issuers: issuers, defaultLifetimeSeconds: config.accessTokenTTLSeconds,
-                                   idTokens: openID?.idTokens, logger: logger, now: now),
+                                   idTokens: openID?.idTokens, events: events, logger: logger, now: now),
         ])
         infoEndpoint = InfoEndpoint(store: store, logger: logger, now: now)
-        tokenManagement = TokenManagement(authenticator: authenticator, store: store, issuer: config.baseURL, logger: logger, now: now)
+        tokenManagement = TokenManagement(authenticator: authenticator, store: store, issuer: config.baseURL, events: events,
+                                          logger: logger, now: now)
         authorizeChecks = AuthorizeChecks.standard
         admission = SessionAdmission(limits: config.authorizeWithoutSetup)
         bindingKey = SharedKey(name: "browser-binding-v1", store: store)
@@ -93,6 +97,7 @@ package struct AuthorizationServer: Sendable {
         guard try await store.createSession(session) else {
             throw FlowError.oauth(status: 401, error: "invalid_client", description: "unknown client")
         }
+        events.record(.sessionStarted(clientID: client.clientID))
         return nonce
     }
 
@@ -151,6 +156,7 @@ package struct AuthorizationServer: Sendable {
         guard let transition = SessionMachine(now: now()).verifierAnswered(outcome, session: session),
               try await store.apply(transition, toSession: session.serial) else { return }
         await wakeups.signal(verificationID: verification.id)
+        if let event = FlowEvent.verifierAnswered(transition.to, clientID: client.clientID) { events.record(event) }
         var metadata: Logger.Metadata = ["verification_id": "\(verification.id)", "status": "\(transition.to.rawValue)"]
         if case .failed(let code, _) = outcome { metadata["error_code"] = "\(code ?? "none")" }
         logger.info("session status changed", metadata: metadata)
@@ -229,6 +235,7 @@ package struct AuthorizationServer: Sendable {
                 return try await repeatedRedirect(session, bindingCookie: bindingCookie, redirectURI: redirect, now: now)
             }
             await wakeups.signal(verificationID: verificationID)
+            events.record(.codeIssued(clientID: client.clientID))
             logger.info("authorization code issued", metadata: ["client_id": "\(client.clientID)", "verification_id": "\(verificationID)"])
             return codeRedirect(redirect, code: code, session: session)
         case .failed:

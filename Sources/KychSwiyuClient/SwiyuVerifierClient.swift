@@ -47,8 +47,10 @@ package struct SwiyuVerifierClient: VerifierPort {
         if let token = client.verifierBearerToken { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", "application/json")) }
         do {
-            let reply = try await OutboundHTTP.send(url: url, method: method, headers: headers, body: body.map { Data($0.serialized().utf8) },
-                                                    maxBytes: Self.maxReplyBytes)
+            let reply = try await VerifierCallMetrics.measure(method, status: \.status) {
+                try await OutboundHTTP.send(url: url, method: method, headers: headers, body: body.map { Data($0.serialized().utf8) },
+                                            maxBytes: Self.maxReplyBytes)
+            }
             return (reply.status, try? JSON.parse(reply.body))
         } catch {
             logger.warning("verifier request failed", metadata: ["url": "\(url)", "error": "\(error)"])

@@ -38,7 +38,7 @@ package struct WebhookDispatcher: Sendable {
             var metadata: Logger.Metadata = ["verification_id": "\(event.verificationID)", "attempt": "\(event.attempts + 1)"]
             let status: Int
             do {
-                status = try await post(event)
+                status = try await WebhookMetrics.measure { () async throws(OutboundHTTP.Failure) in try await post(event) }
             } catch {
                 try await store.eventFailed(event, reason: error.description, retryAfter: interval)
                 metadata["error"] = "\(error)"

@@ -45,13 +45,19 @@ package func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) 
     }
     let stores = try await Stores.open(config.database, sealing: config.sealing, logger: logger)
     let verifier = try VerifierComponents(config: config, store: stores.verifications, logger: logger)
+    let metrics = ServerMetrics(listener: config.metricsBinding)
     let router = Router()
+    router.add(middleware: RequestObservation(metrics: metrics))
+    // Its signing key was loaded above (or the start failed): ready once the database is.
     router.addHealth { await stores.health(.verifier) }
     verifier.routes.register(on: router)
     var app = makeServer(router: router, binding: binding, requestTimeout: config.requestTimeout, serverName: "kych-verifier",
                          logger: logger)
-    app.addServices(stores.services)
-    app.addServices(verifier.maintenance)
+    app.addServices(stores.services.map(metrics.bind))
+    app.addServices(metrics.bind(verifier.maintenance))
+    if let listener = config.metricsBinding {
+        app.addServices(metrics.listener(on: listener, serverName: "kych-verifier", logger: logger))
+    }
     return app
 }
 

@@ -13,15 +13,18 @@ package struct AuthorizationCodeGrant: GrantHandler {
     let defaultLifetimeSeconds: Int
     /// Issues ID tokens for OpenID Connect requests; nil when OpenID Connect is off (no `BASE_URL`).
     let idTokens: IDTokenIssuer?
+    let events: any FlowEvents
     let logger: Logger
     let now: @Sendable () -> Date
 
     package init(store: any FlowStore, issuers: [AccessTokenFormat: any AccessTokenIssuer], defaultLifetimeSeconds: Int,
-                 idTokens: IDTokenIssuer?, logger: Logger, now: @escaping @Sendable () -> Date) {
+                 idTokens: IDTokenIssuer?, events: any FlowEvents = NoFlowEvents(), logger: Logger,
+                 now: @escaping @Sendable () -> Date) {
         self.store = store
         self.issuers = issuers
         self.defaultLifetimeSeconds = defaultLifetimeSeconds
         self.idTokens = idTokens
+        self.events = events
         self.logger = logger
         self.now = now
     }
@@ -53,6 +56,7 @@ package struct AuthorizationCodeGrant: GrantHandler {
         guard try await store.redeemCode(serial: stored.serial, usedAt: now, issuing: token.record) else {
             throw try await replayed(stored, client: client, now: now)
         }
+        events.record(.codeRedeemed(clientID: client.clientID))
         logger.info("access token issued", metadata: ["client_id": "\(client.clientID)"])
         var response = token.response
         if let idTokens, let stored = try await store.accessToken(hash: token.record.tokenHash), stored.openid {
@@ -64,6 +68,7 @@ package struct AuthorizationCodeGrant: GrantHandler {
     /// RFC 6749 §4.1.2: a code used twice revokes every token issued from it.
     private func replayed(_ code: StoredAuthorizationCode, client: Client, now: Date) async throws -> FlowError {
         try await store.revokeTokens(issuedFromCode: code.serial, at: now)
+        events.record(.codeReplayed(clientID: client.clientID))
         logger.warning("authorization code replayed; tokens revoked", metadata: ["client_id": "\(client.clientID)"])
         return FlowError.invalidGrant("the authorization code was already used; tokens issued from it are revoked")
     }

@@ -15,12 +15,8 @@ struct WalletGateway {
     /// `mainSettings` go into `[kych-oauth2-gateway]` (e.g. a `BASE_URL` behind a proxy).
     static func start(mainSettings: String = "", clients: (_ verifierSettings: String) -> String) async throws -> WalletGateway {
         let directory = try VerifierTestConfig.temporaryDirectory()
-        let wallet = directory.appendingPathComponent("wallet").path
-        let issued = try Run.program("kych-wallet", ["issue", "--wallet", wallet])
-        try #require(issued.status == 0, "\(issued.stderr)")
-        let issuerDID = try Run.program("kych-wallet", ["issuer-did", "--wallet", wallet]).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        try #require(issuerDID.hasPrefix("did:jwk:"))
+        let walletCommand = try WalletCommand(in: directory)
+        let wallet = walletCommand.path, issuerDID = walletCommand.issuerDID
 
         let port = TestPorts.next(), baseURL = "http://127.0.0.1:\(port)"
         let token = "secret-token:rp-management-\(UUID().uuidString)"
