@@ -173,7 +173,8 @@ package struct PostgresFlowStore: FlowStore {
     package func authorizationCode(hash: Data) async throws -> StoredAuthorizationCode? {
         let rows = try await client.query("""
             SELECT \(unescaped: Self.sessionColumns), k.code_serial, k.redirect_uri, k.code_challenge, k.expires_at, k.used_at
-            FROM oauth2gw.authorization_codes k JOIN \(unescaped: Self.sessionFrom) ON s.session_serial = k.session_serial
+            FROM oauth2gw.authorization_codes k JOIN oauth2gw.verification_sessions s ON s.session_serial = k.session_serial
+            JOIN oauth2gw.clients c ON c.client_serial = s.client_serial
             WHERE k.code_hash = \(hash)
             """, logger: logger)
         for try await row in rows {
