@@ -37,8 +37,9 @@ extension AuthorizationServer {
                                                 codeChallenge: request.codeChallenge, openid: context.openid,
                                                 oidcNonce: request.oidcNonce)
         // Another request may have started a verification first: then show that one.
-        let started = try await store.apply(SessionMachine(now: now()).verificationCreated(record, verification), toSession: session.serial)
-        guard let stored = try await started ?? store.session(nonce: session.nonce), let storedVerification = stored.verification else {
+        var started = try await store.apply(SessionMachine(now: now()).verificationCreated(record, verification), toSession: session.serial)
+        if started == nil { started = try await store.session(nonce: session.nonce) }
+        guard let stored = started, let storedVerification = stored.verification else {
             throw FlowError.page(status: 410, kind: .expired,
                                  message: "This verification link has expired. Please start again from the service that sent you here.")
         }
