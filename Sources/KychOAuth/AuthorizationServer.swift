@@ -83,22 +83,22 @@ package struct AuthorizationServer: Sendable {
     package func setup(clientID: String, authorization: String?, sourceAddress: String? = nil) async throws -> String {
         let request = ClientAuthenticationRequest(pathClientID: clientID, authorization: authorization, sourceAddress: sourceAddress)
         let client = try await authenticator.authenticate(request, methods: [BearerSecretAuthentication()])
-        let nonce = try await createSession(for: client, withoutSetup: false)
+        let session = try await createSession(for: client, withoutSetup: false)
         logger.info("session created", metadata: ["client_id": "\(clientID)"])
-        return nonce
+        return session.nonce
     }
 
-    func createSession(for client: Client, withoutSetup: Bool) async throws -> String {
+    func createSession(for client: Client, withoutSetup: Bool) async throws -> VerificationSession {
         let nonce = Secrets.randomToken(bytes: config.nonceBytes)
         let now = now()
         let session = NewSession(clientID: client.clientID, sessionID: UUID().uuidString.lowercased(), nonce: nonce,
                                  createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(config.sessionTTLMinutes * 60)),
                                  withoutSetup: withoutSetup)
-        guard try await store.createSession(session) else {
+        guard let created = try await store.createSession(session) else {
             throw FlowError.oauth(status: 401, error: "invalid_client", description: "unknown client")
         }
         events.record(.sessionStarted(clientID: client.clientID))
-        return nonce
+        return created
     }
 
     // MARK: notification and status
@@ -142,9 +142,11 @@ package struct AuthorizationServer: Sendable {
         try await refresh(session, client: client)
     }
 
-    /// Asks the verifier about a waiting session and applies the answer.
-    func refresh(_ session: VerificationSession, client: Client) async throws {
-        guard session.status == .authorized, let verification = session.verification else { return }
+    /// Asks the verifier about a waiting session and applies the answer; returns the session as it then stands (read
+    /// again only when another request changed it first).
+    @discardableResult
+    func refresh(_ session: VerificationSession, client: Client) async throws -> VerificationSession {
+        guard session.status == .authorized, let verification = session.verification else { return session }
         let outcome: VerifierOutcome
         do {
             outcome = try await verifier.outcome(of: verification.id, for: client, granted: session.scope ?? [])
@@ -153,13 +155,16 @@ package struct AuthorizationServer: Sendable {
             logger.warning("verifier result unavailable", metadata: ["verification_id": "\(verification.id)", "error": "\(error)"])
             throw FlowError.oauth(status: 503, error: "temporarily_unavailable", description: "the verifier could not be asked; retry later")
         }
-        guard let transition = SessionMachine(now: now()).verifierAnswered(outcome, session: session),
-              try await store.apply(transition, toSession: session.serial) else { return }
+        guard let transition = SessionMachine(now: now()).verifierAnswered(outcome, session: session) else { return session }
+        guard let changed = try await store.apply(transition, toSession: session.serial) else {
+            return try await store.session(serial: session.serial) ?? session
+        }
         await wakeups.signal(verificationID: verification.id)
         if let event = FlowEvent.verifierAnswered(transition.to, clientID: client.clientID) { events.record(event) }
         var metadata: Logger.Metadata = ["verification_id": "\(verification.id)", "status": "\(transition.to.rawValue)"]
         if case .failed(let code, _) = outcome { metadata["error_code"] = "\(code ?? "none")" }
         logger.info("session status changed", metadata: metadata)
+        return changed
     }
 
     /// Claims the right to ask the verifier about `session` now (once per poll interval across instances).
@@ -193,11 +198,8 @@ package struct AuthorizationServer: Sendable {
                 guard status == .authorized || status == .pending else { return status }
                 if status == .authorized, try await claimVerifierCheck(session) {
                     if client == nil { client = try await clients.client(id: session.clientID) }
-                    if let client {
-                        try? await refresh(session, client: client)
-                        if let current = try await store.session(verificationID: verificationID)?.effectiveStatus(now: now()), current != status {
-                            return current
-                        }
+                    if let client, let current = try? await refresh(session, client: client).effectiveStatus(now: now()), current != status {
+                        return current
                     }
                 }
                 guard admitted, ContinuousClock.now < deadline else { return status }
@@ -272,7 +274,7 @@ package struct AuthorizationServer: Sendable {
         guard session.browserBindingHash != nil else { throw finished }
         try checkBinding(session, bindingCookie)
         let code = codes.code(sessionID: session.sessionID)
-        guard let stored = try await store.authorizationCode(hash: Secrets.sha256(code)), stored.sessionSerial == session.serial,
+        guard let stored = try await store.authorizationCode(hash: Secrets.sha256(code)), stored.session.serial == session.serial,
               stored.usedAt == nil, stored.expiresAt > now
         else { throw finished }
         return codeRedirect(redirectURI, code: code, session: session)

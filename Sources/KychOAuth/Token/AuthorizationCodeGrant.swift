@@ -47,7 +47,8 @@ package struct AuthorizationCodeGrant: GrantHandler {
         case (.some(let challenge), .some(let verifier)):
             guard PKCE.verifies(verifier, challenge: challenge) else { throw FlowError.invalidGrant("code_verifier does not match the code_challenge") }
         }
-        guard let issuer = issuers[client.accessTokenFormat], let session = try await store.session(serial: stored.sessionSerial) else {
+        let session = stored.session
+        guard let issuer = issuers[client.accessTokenFormat] else {
             throw FlowError.oauth(status: 500, error: "server_error", description: "no \(client.accessTokenFormat.rawValue) access tokens can be issued")
         }
         let token = try await issuer.issue(for: client, session: session, lifetimeSeconds: client.accessTokenTTLSeconds ?? defaultLifetimeSeconds,
@@ -59,8 +60,9 @@ package struct AuthorizationCodeGrant: GrantHandler {
         events.record(.codeRedeemed(clientID: client.clientID))
         logger.info("access token issued", metadata: ["client_id": "\(client.clientID)"])
         var response = token.response
-        if let idTokens, let stored = try await store.accessToken(hash: token.record.tokenHash), stored.openid {
-            response.id_token = try await idTokens.idToken(for: stored, accessToken: token.value, client: client, now: now)
+        if let idTokens, session.openid {
+            response.id_token = try await idTokens.idToken(for: StoredAccessToken(session: session, record: token.record), accessToken: token.value,
+                                                           client: client, now: now)
         }
         return response
     }
