@@ -119,7 +119,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Hummingbird glue the gateway and the verifier servers share: binding and start-up, /health, JSON
+        // Hummingbird glue the gateway and the verifier servers share: binding and start-up, /health, /openapi.json, JSON
         // answers, bearer credentials, periodic background work.
         .target(
             name: "KychHTTP",
@@ -130,7 +130,9 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // The OpenAPI document, compiled into the binaries: an installed server needs no resource bundle beside it.
+            resources: [.embedInCode("openapi.json")]
         ),
         // The Hummingbird HTTP layer: routes, request context, error mapping. Links no test wallet: the demo
         // wallet's routes live in kych-demo, which adds them through buildApplication's extraRoutes.

@@ -47,6 +47,7 @@ package func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) 
     let verifier = try VerifierComponents(config: config, store: stores.verifications, logger: logger)
     let router = Router()
     router.addHealth { await stores.health(.verifier) }
+    router.addAPIDescription(.verifier)
     verifier.routes.register(on: router)
     var app = makeServer(router: router, binding: binding, requestTimeout: config.requestTimeout, serverName: "kych-verifier",
                          logger: logger)
