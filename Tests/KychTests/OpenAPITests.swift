@@ -62,6 +62,17 @@ import Testing
         #expect(gateway.union(verifier) == Self.operations(APIDescription.complete))
     }
 
+    /// A standalone `kych-verifier` serves the verifier's part at its own `/openapi.json`.
+    @Test func theStandaloneVerifierServesItsPart() async throws {
+        let directory = try VerifierTestConfig.temporaryDirectory()
+        let verifier = try await BuiltInVerifier.start(database: "sqlite://\(directory.appendingPathComponent("verifier.db").path)",
+                                                       webhook: nil)
+        let reply = try await HTTP.get(verifier.baseURL + "/openapi.json")
+        await verifier.stop()
+        #expect(reply.status == 200)
+        #expect(Self.operations(reply.json) == Self.operations(APIDescription.document(.verifier)))
+    }
+
     /// schemathesis over every operation of the live gateway's own `/openapi.json`, positive and negative data.
     @Test(.timeLimit(.minutes(5))) func schemathesisFindsNoServerErrorAndNoAnswerTheDocumentDoesNotAllow() async throws {
         let secret = "secret-token:openapi-client-0123456789abcdef"

@@ -5,8 +5,8 @@
 2. Completes one real flow (the person's browser is a requests.Session, the wallet `kych-wallet present`) with scope
    `openid` and the given claims, so that the access token schemathesis sends to /info and /userinfo is live and their
    success answers are checked too.
-3. Runs PyPI schemathesis over every operation of the document, positive and negative data, with the checks
-   in CHECKS: no 5xx, and every status, content type, header and body as the document says.
+3. Runs PyPI schemathesis over every operation of the document, positive and negative data, and along its
+   links (stateful), with the checks in CHECKS: no 5xx, and every status, content type, header and body as the document says.
 
 Credentials come from the environment (never the command line, which `ps` shows): $KYCH_API_CLIENT_SECRET (the
 confidential client's secret), $KYCH_API_MANAGEMENT_TOKEN (the verifier's bearer token); the access token is made
@@ -79,7 +79,7 @@ def run_schemathesis(args, environment):
         sys.executable, "-m", "schemathesis.cli", "--config-file", os.path.join(HERE, "schemathesis.toml"),
         "run", f"{args.base_url}/openapi.json", "--checks", CHECKS, "--mode", "all",
         "--max-examples", str(args.max_examples), "--seed", str(args.seed), "--workers", "1",
-        "--phases", "examples,coverage,fuzzing", "--no-shrink", "--request-timeout", "35",
+        "--phases", "examples,coverage,fuzzing,stateful", "--no-shrink", "--request-timeout", "35",
         "--suppress-health-check", "all", "--max-failures", "50",
     ]
     return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)
