@@ -4,7 +4,6 @@ import KychCore
 import KychGateway
 import KychHTTP
 import KychStorage
-import Synchronization
 import Testing
 
 /// The API description (`Sources/KychHTTP/openapi.json`, served at `/openapi.json`): a valid OpenAPI 3.1 document
@@ -39,14 +38,12 @@ import Testing
             \(VerifierTestConfig.embeddedVerifierSection(baseURL: "http://127.0.0.1:9", directory: directory, token: "secret-token:m"))
             """
         let config = try GatewayConfig.validate(try IniFile.parse(text, path: "openapi.conf", environment: [:]))
-        let captured = Mutex<Router<GatewayRequestContext>?>(nil)
-        try await Stores.with(config.database, sealing: config.sealing, logger: TestEnvironment.logger) { stores in
-            _ = try await buildApplication(config, stores: stores, logger: TestEnvironment.logger) { router, _ in
-                captured.withLock { $0 = router }
-            }
+        let routes = try await Stores.with(config.database, sealing: config.sealing, logger: TestEnvironment.logger) { stores in
+            // The router is complete once buildApplication returns (the embedded verifier's routes come after these).
+            var router: Router<GatewayRequestContext>?
+            _ = try await buildApplication(config, stores: stores, logger: TestEnvironment.logger) { built, _ in router = built }
+            return Set(router?.routes.map { "\($0.method.rawValue) \($0.path)" } ?? [])
         }
-        let router = try #require(captured.withLock { $0 })
-        let routes = Set(router.routes.map { "\($0.method.rawValue) \($0.path)" })
         #expect(routes == Self.operations(APIDescription.complete))
     }
 

@@ -93,7 +93,7 @@ def main():
     parser.add_argument("--scope", default="given_name age_over_18", help="the claims of the real flow")
     parser.add_argument("--wallet-bin", required=True, help="path of kych-wallet")
     parser.add_argument("--wallet", required=True, help="wallet folder holding a Beta-ID credential")
-    parser.add_argument("--max-examples", type=int, default=10, help="test cases per operation and phase")
+    parser.add_argument("--max-examples", type=int, default=25, help="test cases per operation and phase")
     parser.add_argument("--seed", type=int, default=14)
     args = parser.parse_args()
     args.base_url = args.base_url.rstrip("/")
