@@ -22,6 +22,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -82,7 +83,9 @@ def run_schemathesis(args, environment):
         "--phases", "examples,coverage,fuzzing,stateful", "--no-shrink", "--request-timeout", "35",
         "--suppress-health-check", "all", "--max-failures", "50",
     ]
-    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)
+    # schemathesis keeps a cache of crashes in its working directory: a temporary one, not the source tree.
+    with tempfile.TemporaryDirectory() as directory:
+        return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600, cwd=directory)
 
 
 def main():
