@@ -124,8 +124,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Hummingbird glue the gateway and the verifier servers share: binding and start-up, /health, /metrics on its
-        // own listener, request ids and request metrics, JSON answers, bearer credentials, periodic background work.
+        // Hummingbird glue the gateway and the verifier servers share: binding and start-up, /health, /openapi.json,
+        // /metrics on its own listener, request ids and request metrics, JSON answers, bearer credentials, periodic
+        // background work.
         .target(
             name: "KychHTTP",
             dependencies: [
@@ -138,7 +139,9 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            // The OpenAPI document, compiled into the binaries: an installed server needs no resource bundle beside it.
+            resources: [.embedInCode("openapi.json")]
         ),
         // The Hummingbird HTTP layer: routes, request context, error mapping. Links no test wallet: the demo
         // wallet's routes live in kych-demo, which adds them through buildApplication's extraRoutes.

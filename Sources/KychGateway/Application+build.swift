@@ -45,9 +45,11 @@ package func buildApplication(
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: RequestObservation(metrics: metrics))
     router.add(middleware: ErrorMiddleware(logger: logger))
-    let schemas: SchemaParts = config.verifier?.embedded == true ? [.gateway, .verifier] : .gateway
+    let embedsVerifier = config.verifier?.embedded == true
+    let schemas: SchemaParts = embedsVerifier ? [.gateway, .verifier] : .gateway
     let startup = StartupChecks([StoredSecretsCheck.step])
     router.addHealth(startup: startup) { await stores.health(schemas) }
+    router.addAPIDescription(embedsVerifier ? .gateway.union(.verifier) : .gateway)
     GatewayRoutes(flow: flow, logger: logger, demoWallet: offersDemoWallet).register(on: router)
     PageRoutes.register(on: router)
     KeyRoutes.register(on: router, keys: signingKeys)

@@ -50,6 +50,7 @@ package func buildVerifierApplication(_ config: VerifierConfig, logger: Logger) 
     router.add(middleware: RequestObservation(metrics: metrics))
     // Its signing key was loaded above (or the start failed): ready once the database is.
     router.addHealth { await stores.health(.verifier) }
+    router.addAPIDescription(.verifier)
     verifier.routes.register(on: router)
     var app = makeServer(router: router, binding: binding, requestTimeout: config.requestTimeout, serverName: "kych-verifier",
                          logger: logger)

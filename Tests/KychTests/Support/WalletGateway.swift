@@ -10,6 +10,8 @@ struct WalletGateway {
     let port: Int
     let wallet: String
     let issuerDID: String
+    /// The embedded verifier's `MANAGEMENT_BEARER_TOKEN`.
+    let managementToken: String
 
     /// `clients` returns the `[client_*]` sections, given the settings every client needs to use the embedded verifier;
     /// `mainSettings` go into `[kych-oauth2-gateway]` (e.g. a `BASE_URL` behind a proxy).
@@ -43,7 +45,7 @@ struct WalletGateway {
         let sync = try Run.program("kych-client-management", ["-c", config, "sync"])
         try #require(sync.status == 0 && sync.stdout.contains("Sync complete"), "\(sync.stdout) \(sync.stderr)")
         return WalletGateway(process: try await GatewayProcess(configPath: config, baseURL: baseURL), port: port, wallet: wallet,
-                             issuerDID: issuerDID)
+                             issuerDID: issuerDID, managementToken: token)
     }
 
     /// The path of the `kych-wallet` binary, for the relying-party scripts.
