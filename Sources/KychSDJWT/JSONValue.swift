@@ -100,7 +100,8 @@ package enum JSONText {
     /// Parses any JSON value from UTF-8 text (a leading byte order mark is skipped).
     ///
     /// One pass over the bytes, deciding each value by its first byte. It reads what Foundation's `JSONDecoder`
-    /// with a `try?` per type read before: of repeated object keys the first counts; a trailing comma before
+    /// with a `try?` per type read before: of repeated object keys the first counts (the value of a later one
+    /// must be valid too, where `JSONDecoder` let a malformed number through unread); a trailing comma before
     /// `]` or `}` is accepted; a number without fraction or exponent in the `Int64` range is `.integer`, as is
     /// any other number whose value is a whole number in that range (`1.0`, `1e2`, `1e-400`), otherwise
     /// `.number`; numbers beyond `Double` are refused; strings must be valid UTF-8 without raw control
@@ -420,6 +421,7 @@ private struct JSONParser {
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
             try skipDigits()
         }
+        if let byte = current, Self.numberBytes.contains(byte) { throw failure("a malformed number") }
         if whole, let integer { return .integer(integer) }
         let text = UnsafeBufferPointer(rebasing: bytes[start..<position])
         guard let double = Double(String(decoding: text, as: UTF8.self)), double.isFinite else {
@@ -431,6 +433,9 @@ private struct JSONParser {
         if double.magnitude < 0x1p53 { return .integer(exact) }
         return (try? JSONDecoder().decode(Int64.self, from: Data(text))).map(JSONValue.integer) ?? .number(double)
     }
+
+    /// The bytes `JSONDecoder`'s scanner took into a number token before checking its form.
+    private static let numberBytes = Set("0123456789+-.eE".utf8)
 
     private mutating func skipDigits() throws(JSONText.ParseError) {
         let start = position
