@@ -77,6 +77,8 @@ struct JOSETextTests {
         // Of repeated keys the first counts; one trailing comma is accepted, as JSONDecoder accepted it.
         (#"{"a":1,"a":2}"#, #"{"a":1}"#), (#"{"a":{"x":1},"a":[2]}"#, #"{"a":{"x":1}}"#),
         (#"{"a":1,"a":"x","b":2}"#, #"{"a":1,"b":2}"#),
+        // JSONDecoder never read the value of a repeated key and let it be malformed; refused now.
+        (#"{"a":1,"a":2e}"#, nil), (#"{"a":1,"a":-}"#, nil), (#"{"a":1,"a":"\x"}"#, nil), (#"{"a":1,"a":"\ud800"}"#, nil),
         ("[1,]", "[1]"), ("[1,2, ]", "[1,2]"), (#"{"a":1,}"#, #"{"a":1}"#), ("[,]", nil), ("[1,,2]", nil), ("{,}", nil),
         ("[,1]", nil), (#"{"a":1,,}"#, nil), (#"{"a"}"#, nil), (#"{"a" 1}"#, nil), (#"{"a":}"#, nil), ("{1:2}", nil),
         (#"{"":0}"#, #"{"":0}"#),
@@ -95,6 +97,8 @@ struct JOSETextTests {
             ([0x22, 0xC0, 0xAF, 0x22], nil), ([0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], nil), ([0x22, 0x00, 0x22], nil),
             ([0x22, 0xC3, 0xA9, 0x22], "\"é\""), ([0xEF, 0xBB, 0xBF, 0x31], "1"), ([0xEF, 0xBB, 0xBF], nil),
             // UTF-16 and UTF-32, which JSONDecoder detected by their zero bytes, are refused (RFC 8259 §8.1).
+            // Invalid UTF-8 in the value of a repeated key (kych-fuzz-json found it; JSONDecoder never read it).
+            (Array(#"{"x":"a","x":""#.utf8) + [0x8C, 0x22, 0x7D], nil),
             ([0x31, 0x00], nil), ([0x00, 0x31], nil), ([0xFE, 0xFF, 0x00, 0x31], nil), ([0xFF, 0xFE, 0x31, 0x00], nil),
         ]
         for (bytes, expected) in cases {
