@@ -101,7 +101,7 @@ package enum JSONText {
     ///
     /// One pass over the bytes, deciding each value by its first byte. It reads what Foundation's `JSONDecoder`
     /// with a `try?` per type read before: of repeated object keys the first counts (the value of a later one
-    /// must be valid too, where `JSONDecoder` let a malformed number, escape or UTF-8 through unread); a trailing comma before
+    /// must be valid too, where `JSONDecoder` let a malformed number, escape, UTF-8 or control character through unread); a trailing comma before
     /// `]` or `}` is accepted; a number without fraction or exponent in the `Int64` range is `.integer`, as is
     /// any other number whose value is a whole number in that range (`1.0`, `1e2`, `1e-400`), otherwise
     /// `.number`; numbers beyond `Double` are refused; strings must be valid UTF-8 without raw control

@@ -79,6 +79,7 @@ struct JOSETextTests {
         (#"{"a":1,"a":"x","b":2}"#, #"{"a":1,"b":2}"#),
         // JSONDecoder never read the value of a repeated key and let it be malformed; refused now.
         (#"{"a":1,"a":2e}"#, nil), (#"{"a":1,"a":-}"#, nil), (#"{"a":1,"a":"\x"}"#, nil), (#"{"a":1,"a":"\ud800"}"#, nil),
+        ("{\"a\":1,\"a\":\"\u{1}\"}", nil),
         ("[1,]", "[1]"), ("[1,2, ]", "[1,2]"), (#"{"a":1,}"#, #"{"a":1}"#), ("[,]", nil), ("[1,,2]", nil), ("{,}", nil),
         ("[,1]", nil), (#"{"a":1,,}"#, nil), (#"{"a"}"#, nil), (#"{"a" 1}"#, nil), (#"{"a":}"#, nil), ("{1:2}", nil),
         (#"{"":0}"#, #"{"":0}"#),
