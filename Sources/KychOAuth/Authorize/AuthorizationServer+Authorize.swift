@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KychCore
+import KychSDJWT
 import Logging
 
 extension AuthorizationServer {
@@ -67,7 +68,7 @@ extension AuthorizationServer {
     /// HMAC-SHA256 of the session's nonce under the shared binding key, base64url.
     func bindingCookie(nonce: String) async throws -> String {
         let key = try await bindingKey.key(now: now())
-        return Data(HMAC<SHA256>.authenticationCode(for: Data(nonce.utf8), using: key)).base64URLEncodedString()
+        return Base64URL.encode(HMAC<SHA256>.authenticationCode(for: Data(nonce.utf8), using: key))
     }
 
     /// A reload of the page (its no-JavaScript path): asks the verifier if it is due and sends a failure on to the client.
