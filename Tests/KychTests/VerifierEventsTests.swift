@@ -5,7 +5,6 @@ import KychCore
 import KychGateway
 import KychOAuth
 import KychPostgres
-import KychStorage
 import KychVerifierModel
 import KychWallet
 import Synchronization
@@ -61,34 +60,14 @@ import Testing
     @Test func anEmbeddedVerifierServesTheGatewayInProcess() async throws {
         let receiver = try await LoopbackServer()
         defer { receiver.stop() }
-        let db = try await TestDatabase.createWithVerifier()
-        let directory = try VerifierTestConfig.temporaryDirectory()
-        let wallet = try Wallet(directory: directory.appendingPathComponent("wallet"))
-        try wallet.issue()
-        let port = TestPorts.next()
-        let baseURL = "http://127.0.0.1:\(port)"
-        let token = "secret-token:embedded-management"
-        // The webhook would go to the receiver, never to the gateway: only the in-process path can end the flow soon.
-        let path = try temporaryFile(
-            VerifierTestConfig.gatewaySections(port: port, database: db.connectionString, verifierURL: baseURL,
-                                               acceptedIssuers: [try wallet.issuerDID()])
-            + """
-
-            VERIFIER_BEARER_TOKEN = \(token)
-            \(VerifierTestConfig.embeddedVerifierSection(baseURL: baseURL, directory: directory, token: token,
-                                                         callback: receiver.baseURL + "/notification", webhookInterval: Self.farInterval))
-            """)
-        let config = try GatewayConfig.load(path: path)
-        try await db.withPool { pool in
-            _ = try await PostgresClientRepository(client: pool, logger: TestEnvironment.logger)
-                .syncClients(config.clients.map { Client(config: $0) }, prune: false)
-        }
         // Counts the requests reaching the management API over HTTP (the verifier's routes are added after this).
         let management = RequestCounter(prefix: "/management/")
-        let stores = try await Stores.open(config.database, sealing: config.sealing, logger: TestEnvironment.logger)
-        let gateway = try await RunningApp(try await buildApplication(config, stores: stores, logger: TestEnvironment.logger) { router, _ in
+        // The webhook would go to the receiver, never to the gateway: only the in-process path can end the flow soon.
+        let embedded = try await EmbeddedVerifierGateway.start(callback: receiver.baseURL + "/notification",
+                                                               webhookInterval: Self.farInterval) { router, _ in
             router.add(middleware: management)
-        }, baseURL: baseURL)
+        }
+        let (db, wallet, baseURL, token) = (embedded.db, embedded.wallet, embedded.baseURL, EmbeddedVerifierGateway.token)
         let browser = GatewayBrowser(baseURL: baseURL)
 
         let started = try await browser.start()
@@ -103,7 +82,7 @@ import Testing
         let result = try await HTTP.get(baseURL + "/management/api/verifications/" + started.verificationID,
                                         headers: [("Authorization", "Bearer \(token)")])
         #expect(result.json["state"] == "SUCCESS" && management.count == 1)
-        await gateway.stop()
+        await embedded.gateway.stop()
     }
 }
 

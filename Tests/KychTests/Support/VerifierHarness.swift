@@ -5,6 +5,7 @@ import KychOAuth
 import KychGateway
 import KychPostgres
 import KychSDJWT
+import KychStorage
 import KychVerifier
 import KychVerifierModel
 import KychVerifierServer
@@ -426,4 +427,46 @@ struct StandaloneVerifier {
     }
 
     func stop() async { await builtIn.stop() }
+}
+
+/// A gateway serving the built-in verifier itself (`EMBEDDED = yes`) on a fresh database, its client's `VERIFIER_URL`
+/// the gateway's own URL, and a wallet holding a credential of the accepted issuer.
+struct EmbeddedVerifierGateway {
+    static let token = "secret-token:embedded-management"
+    let db: TestDatabase
+    let wallet: Wallet
+    let gateway: RunningApp
+    let port: Int
+
+    var baseURL: String { gateway.baseURL }
+
+    /// `callback` and `webhookInterval`: the verifier's webhook (default: the gateway's `/notification`, 50 ms);
+    /// `extraRoutes` as in ``buildApplication(_:stores:logger:hashing:offersDemoWallet:extraRoutes:)``.
+    static func start(callback: String? = nil, webhookInterval: Int = 50,
+                      extraRoutes: @escaping (Router<GatewayRequestContext>, AuthorizationServer) throws -> Void = { _, _ in }
+    ) async throws -> EmbeddedVerifierGateway {
+        let db = try await TestDatabase.createWithVerifier()
+        let directory = try VerifierTestConfig.temporaryDirectory()
+        let wallet = try Wallet(directory: directory.appendingPathComponent("wallet"))
+        try wallet.issue()
+        let port = TestPorts.next()
+        let baseURL = "http://127.0.0.1:\(port)"
+        let path = try temporaryFile(
+            VerifierTestConfig.gatewaySections(port: port, database: db.connectionString, verifierURL: baseURL,
+                                               acceptedIssuers: [try wallet.issuerDID()])
+            + """
+
+            VERIFIER_BEARER_TOKEN = \(token)
+            \(VerifierTestConfig.embeddedVerifierSection(baseURL: baseURL, directory: directory, token: token, callback: callback,
+                                                         webhookInterval: webhookInterval))
+            """)
+        let config = try GatewayConfig.load(path: path)
+        try await db.withPool { pool in
+            _ = try await PostgresClientRepository(client: pool, logger: TestEnvironment.logger)
+                .syncClients(config.clients.map { Client(config: $0) }, prune: false)
+        }
+        let stores = try await Stores.open(config.database, sealing: config.sealing, logger: TestEnvironment.logger)
+        let app = try await buildApplication(config, stores: stores, logger: TestEnvironment.logger, extraRoutes: extraRoutes)
+        return EmbeddedVerifierGateway(db: db, wallet: wallet, gateway: try await RunningApp(app, baseURL: baseURL), port: port)
+    }
 }
