@@ -30,17 +30,23 @@ package func buildApplication(
     let signingKeys = SigningKeys(store: stores.signingKeys, encryptionSecret: config.keyEncryptionSecret)
     // The dummy hash that unknown client ids are checked against is made at start, not in the first such request.
     _ = Secrets.unknownClientHash
+    let embeddedVerifier = try await EmbeddedVerifier.open(config.verifier, gatewayStores: stores, sealing: config.sealing, logger: logger)
+    // Clients of the embedded verifier reach it in process, and its results reach the flow in process: no loopback HTTP.
+    let inProcess = embeddedVerifier.map {
+        InProcessVerifier(verificationsEndpoint: $0.verificationsEndpoint, create: $0.createVerification, result: $0.verificationResult)
+    }
     var flow = AuthorizationServer(
         config: config,
         clients: stores.clients,
         store: stores.flow,
-        verifier: SwiyuVerifierClient(builder: VerificationRequestBuilder(config: config), logger: logger),
+        verifier: SwiyuVerifierClient(builder: VerificationRequestBuilder(config: config), logger: logger, inProcess: inProcess),
         signingKeys: signingKeys,
         // bcrypt is slow on purpose: it runs on its own bounded threads, never on an event loop or the database's.
         checkSecret: hashing.checkSecret,
         events: FlowCounters(factory: metrics.factory),
         logger: logger)
     flow.wakeups = stores.wakeups
+    let server = flow
 
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: RequestObservation(metrics: metrics))
@@ -54,7 +60,6 @@ package func buildApplication(
     PageRoutes.register(on: router)
     KeyRoutes.register(on: router, keys: signingKeys)
     try extraRoutes(router, flow)
-    let embeddedVerifier = try await EmbeddedVerifier.open(config.verifier, gatewayStores: stores, sealing: config.sealing, logger: logger)
     embeddedVerifier?.routes.register(on: router)
 
     var app = makeServer(router: router, binding: config.binding, requestTimeout: config.requestTimeout, serverName: "KyCH",
@@ -62,7 +67,7 @@ package func buildApplication(
     app.addServices(stores.services.map(metrics.bind))
     app.addServices(StoredSecretsCheck(keys: signingKeys, clients: stores.clients, startup: startup))
     app.addServices(metrics.bind(purgeService(flow, logger: logger)))
-    app.addServices((embeddedVerifier?.services ?? []).map(metrics.bind))
+    app.addServices((embeddedVerifier?.services { try await server.verifierFinished(verificationID: $0) } ?? []).map(metrics.bind))
     if let listener = config.metricsBinding {
         app.addServices(metrics.listener(on: listener, serverName: "KyCH", logger: logger))
     }

@@ -19,6 +19,8 @@ package struct Stores: Sendable {
     package let wakeups: any SessionWakeups
     /// The built-in verifier's store (its schema must be installed: `kych-dbinit`; SQLite has it always).
     package let verifications: any VerificationStore
+    /// Other processes' webhook events as they commit (PostgreSQL); `nil` on SQLite, which one process serves.
+    package let outboxNotifications: (any OutboxNotifications)?
     /// Background work the stores need while the process runs (the PostgreSQL pool), for a ServiceGroup.
     package let services: [any Service]
     /// Why the store cannot serve a server needing `schemas` (the database unavailable, its schema not installed), or
@@ -44,6 +46,7 @@ package struct Stores: Sendable {
                           flow: PostgresFlowStore(client: client, logger: logger),
                           signingKeys: PostgresSigningKeyStore(client: client, logger: logger), wakeups: wakeups,
                           verifications: PostgresVerificationStore(client: client, sealing: sealing, logger: logger),
+                          outboxNotifications: PostgresOutboxNotifications(url: url, logger: logger),
                           services: [client, NotificationListener(listen: wakeups.listen),
                                      NotificationListener(listen: PostgresClientChanges(url: url, cache: clients, logger: logger).listen)],
                           health: { schemas in
@@ -57,7 +60,7 @@ package struct Stores: Sendable {
             let db = try await SQLiteDatabase.open(path: path, logger: logger)
             return Stores(clients: SealedClientRepository(SQLiteClientRepository(db: db), sealing: sealing), flow: SQLiteFlowStore(db: db),
                           signingKeys: SQLiteSigningKeyStore(db: db), wakeups: LocalSessionWakeups(),
-                          verifications: SQLiteVerificationStore(db: db, sealing: sealing), services: [SQLiteCloser(db: db)],
+                          verifications: SQLiteVerificationStore(db: db, sealing: sealing), outboxNotifications: nil, services: [SQLiteCloser(db: db)],
                           health: { _ in await problem { try await db.missingMigrations() } }, location: location)
         }
     }
