@@ -1,3 +1,4 @@
+import Foundation
 import KychCore
 import Logging
 import NIOCore
@@ -31,9 +32,12 @@ package enum PostgresDatabase {
     }
 
     /// The connections a pool keeps open while idle: enough for the concurrency a 2-core host serves, so under load
-    /// hardly any connection is opened, parked with a timer and closed again.
-    static func warmConnections(of maxConnections: Int) -> Int {
-        max(0, min(8, maxConnections - 1))
+    /// hardly any connection is opened, parked with a timer and closed again. `KYCH_PG_WARM_CONNECTIONS` overrides the 8
+    /// (the test suite sets 0: it opens hundreds of pools on one server at once).
+    static func warmConnections(of maxConnections: Int,
+                                environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
+        let warm = environment["KYCH_PG_WARM_CONNECTIONS"].flatMap { Int($0) }.map { max(0, $0) } ?? 8
+        return max(0, min(warm, maxConnections - 1))
     }
 
     static func connectionConfiguration(_ url: DatabaseURL) throws -> PostgresConnection.Configuration {

@@ -53,7 +53,7 @@ import Testing
         let verifier = Self.operations(APIDescription.document(.verifier))
         #expect(gateway.contains("POST /token") && gateway.contains("GET /openapi.json"))
         #expect(!gateway.contains { $0.contains("/management/") || $0.contains("/oid4vp/") })
-        #expect(verifier == ["GET /health", "GET /openapi.json", "POST /management/api/verifications",
+        #expect(verifier == ["GET /health", "GET /health/live", "GET /health/ready", "GET /openapi.json", "POST /management/api/verifications",
                              "GET /management/api/verifications/{id}", "GET /oid4vp/api/openid-client-metadata.json",
                              "GET /oid4vp/api/request-object/{id}", "POST /oid4vp/api/request-object/{id}/response-data"])
         #expect(gateway.union(verifier) == Self.operations(APIDescription.complete))
@@ -95,7 +95,7 @@ import Testing
             throw error
         }
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
-        #expect(result.stdout.contains("operations described: 23"), "\(result.stdout)")
+        #expect(result.stdout.contains("operations described: 25"), "\(result.stdout)")
         #expect(!gateway.process.log.contains(secret), "the client secret must not be logged")
         #expect(await gateway.process.terminate() == 0)
     }
