@@ -189,7 +189,7 @@ package struct PostgresFlowStore: FlowStore {
     package func accessToken(hash: Data) async throws -> StoredAccessToken? {
         let rows = try await client.query("""
             SELECT s.session_id, c.client_id, s.scope, s.claims::text, s.credential_vct, s.credential_issuer, s.verified_at,
-              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce
+              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject
             FROM oauth2gw.access_tokens t
             JOIN oauth2gw.verification_sessions s ON s.session_serial = t.session_serial
             JOIN oauth2gw.clients c ON c.client_serial = t.client_serial
@@ -202,7 +202,8 @@ package struct PostgresFlowStore: FlowStore {
             let object = try claims.map { try JSON.parse(Data($0.utf8)).objectValue ?? [:] } ?? [:]
             return StoredAccessToken(sessionID: sessionID, clientID: clientID, scope: scope ?? [], claims: object, vct: vct, issuer: issuer,
                                      verifiedAt: verifiedAt, createdAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt,
-                                     openid: try r[10].decode(Bool.self), oidcNonce: try r[11].decode(String?.self))
+                                     openid: try r[10].decode(Bool.self), oidcNonce: try r[11].decode(String?.self),
+                                     claimsErasedAt: try r[12].decode(Date?.self), claimsSubject: try r[13].decode(String?.self))
         }
         return nil
     }
@@ -271,5 +272,31 @@ package struct PostgresFlowStore: FlowStore {
                 """)
             return report
         }
+    }
+
+    package func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool {
+        var erased = false
+        for try await _ in try await client.query("""
+            UPDATE oauth2gw.verification_sessions SET claims = '{}'::jsonb, claims_erased_at = \(at), claims_subject = \(subject)
+            WHERE session_id = \(sessionID) AND claims IS NOT NULL AND claims_erased_at IS NULL
+            RETURNING 1
+            """, logger: logger) { erased = true }
+        return erased
+    }
+
+    package func eraseClaims(verifiedBefore: Date?, unreachableAt now: Date) async throws -> Int {
+        var count = 0
+        for try await _ in try await client.query("""
+            UPDATE oauth2gw.verification_sessions s SET claims = '{}'::jsonb, claims_erased_at = \(now)
+            WHERE s.claims_erased_at IS NULL AND s.claims IS NOT NULL
+              AND (s.verified_at <= \(verifiedBefore)
+                OR (s.expires_at <= \(now)
+                  AND NOT EXISTS (SELECT 1 FROM oauth2gw.authorization_codes k
+                                  WHERE k.session_serial = s.session_serial AND k.used_at IS NULL AND k.expires_at > \(now))
+                  AND NOT EXISTS (SELECT 1 FROM oauth2gw.access_tokens t
+                                  WHERE t.session_serial = s.session_serial AND t.revoked_at IS NULL AND t.expires_at > \(now))))
+            RETURNING 1
+            """, logger: logger) { count += 1 }
+        return count
     }
 }

@@ -7,7 +7,8 @@ import PostgresNIO
 /// patches already recorded in `_v.patches`.
 package struct SchemaInstaller: Sendable {
     /// The patch files of the gateway, in order; `versioning.sql` comes first, always.
-    package static let gatewayPatches = ["oauth2gw-0001", "oauth2gw-0002", "oauth2gw-0003", "oauth2gw-0004", "oauth2gw-0005", "oauth2gw-0006"]
+    package static let gatewayPatches = ["oauth2gw-0001", "oauth2gw-0002", "oauth2gw-0003", "oauth2gw-0004", "oauth2gw-0005", "oauth2gw-0006",
+                                          "oauth2gw-0008"]
     /// Schemas `--reset` drops.
     package static let gatewaySchemas = ["oauth2gw"]
 

@@ -240,6 +240,75 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 
     @Test(arguments: FlowBackend.allCases)
+    func claimsAreErasedOnceAndKeepTheSubject(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            let serial = try await Self.verifiedSession(flow)
+            _ = try await flow.apply(SessionMachine(now: Self.now).codeIssued(), toSession: serial, issuing: Self.code("code"))
+            let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code")))
+            #expect(try await flow.redeemCode(serial: code.serial, usedAt: Self.now, issuing: Self.token("t")))
+            #expect(try await flow.accessToken(hash: Secrets.sha256("t"))?.claimsErasedAt == nil)
+            #expect(!(try await flow.eraseClaims(sessionID: "nobody", keepingSubject: nil, at: Self.now)))
+            // Exactly one of several concurrent deliveries erases them.
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<6 { group.addTask { try await flow.eraseClaims(sessionID: "s1", keepingSubject: "sub-1", at: Self.now) } }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(wins == 1)
+            let token = try #require(try await flow.accessToken(hash: Secrets.sha256("t")))
+            #expect(token.claims.isEmpty && token.claimsErasedAt == Self.now && token.claimsSubject == "sub-1")
+            // What auditing needs stays.
+            let session = try #require(try await flow.session(nonce: "n1"))
+            #expect(session.claims == [:] && session.status == .completed && session.credentialIssuer == "did:a"
+                    && session.credentialVCT == "betaid-sdjwt" && session.verifiedAt == Self.now)
+            #expect(try await flow.eraseClaims(verifiedBefore: .distantFuture, unreachableAt: .distantFuture) == 0)
+        }
+    }
+
+    @Test(arguments: FlowBackend.allCases)
+    func purgeErasesClaimsPastRetentionOrOutOfReach(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            // s1: verified, its session expires at +900 s, no code: out of reach after that.
+            _ = try await Self.verifiedSession(flow, 1)
+            // s2: a code until +600 s, then a token until +3600 s keep it reachable.
+            let two = try await Self.verifiedSession(flow, 2)
+            _ = try await flow.apply(SessionMachine(now: Self.now).codeIssued(), toSession: two, issuing: Self.code("code"))
+            let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code")))
+            #expect(try await flow.redeemCode(serial: code.serial, usedAt: Self.now, issuing: Self.token("t")))
+            // s3: a code never redeemed, until +600 s.
+            let three = try await Self.verifiedSession(flow, 3)
+            _ = try await flow.apply(SessionMachine(now: Self.now).codeIssued(), toSession: three, issuing: Self.code("unused"))
+
+            #expect(try await flow.eraseClaims(verifiedBefore: nil, unreachableAt: Self.now.addingTimeInterval(899)) == 0)
+            #expect(try await flow.eraseClaims(verifiedBefore: nil, unreachableAt: Self.now.addingTimeInterval(900)) == 2)  // s1, s3
+            #expect(try await flow.session(nonce: "n1")?.claims == [:])
+            #expect(try await flow.session(nonce: "n3")?.claims == [:])
+            #expect(try await flow.session(nonce: "n2")?.claims?["given_name"] == "Helvetia")
+            // Revoking the token puts s2 out of reach; so does its age past a retention.
+            #expect(try await flow.eraseClaims(verifiedBefore: Self.now.addingTimeInterval(-1), unreachableAt: Self.now) == 0)
+            #expect(try await flow.eraseClaims(verifiedBefore: Self.now, unreachableAt: Self.now) == 1)
+            let token = try #require(try await flow.accessToken(hash: Secrets.sha256("t")))
+            #expect(token.claims.isEmpty && token.claimsErasedAt == Self.now && token.claimsSubject == nil)
+        }
+    }
+
+    @Test(arguments: FlowBackend.allCases)
+    func revokedTokensLeaveClaimsOutOfReach(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            let serial = try await Self.verifiedSession(flow)
+            _ = try await flow.apply(SessionMachine(now: Self.now).codeIssued(), toSession: serial, issuing: Self.code("code"))
+            let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code")))
+            #expect(try await flow.redeemCode(serial: code.serial, usedAt: Self.now, issuing: Self.token("t")))
+            let afterSession = Self.now.addingTimeInterval(1000)
+            #expect(try await flow.eraseClaims(verifiedBefore: nil, unreachableAt: afterSession) == 0)
+            #expect(try await flow.revokeAccessToken(hash: Secrets.sha256("t"), at: Self.now))
+            #expect(try await flow.eraseClaims(verifiedBefore: nil, unreachableAt: afterSession) == 1)
+        }
+    }
+
+    @Test(arguments: FlowBackend.allCases)
     func sessionsWithoutSetupAreCountedAndPurgedWhenIdle(_ backend: FlowBackend) async throws {
         try await backend.with { clients, flow in
             try await clients.createClient(Self.client)

@@ -13,11 +13,14 @@ package struct AuthorizationCodeGrant: GrantHandler {
     let defaultLifetimeSeconds: Int
     /// Issues ID tokens for OpenID Connect requests; nil when OpenID Connect is off (no `BASE_URL`).
     let idTokens: IDTokenIssuer?
+    /// An ID token carrying the claims delivers them.
+    let retention: ClaimsRetention
     let logger: Logger
     let now: @Sendable () -> Date
 
     package init(store: any FlowStore, issuers: [AccessTokenFormat: any AccessTokenIssuer], defaultLifetimeSeconds: Int,
-                 idTokens: IDTokenIssuer?, logger: Logger, now: @escaping @Sendable () -> Date) {
+                 idTokens: IDTokenIssuer?, retention: ClaimsRetention, logger: Logger, now: @escaping @Sendable () -> Date) {
+        self.retention = retention
         self.store = store
         self.issuers = issuers
         self.defaultLifetimeSeconds = defaultLifetimeSeconds
@@ -56,7 +59,10 @@ package struct AuthorizationCodeGrant: GrantHandler {
         logger.info("access token issued", metadata: ["client_id": "\(client.clientID)"])
         var response = token.response
         if let idTokens, let stored = try await store.accessToken(hash: token.record.tokenHash), stored.openid {
-            response.id_token = try await idTokens.idToken(for: stored, accessToken: token.value, client: client, now: now)
+            let subject = try await idTokens.subjects.subject(for: stored, client: client, now: now)
+            let claims = client.idTokenClaims ? try await retention.deliver(stored, now: now, keepingSubject: subject) : nil
+            response.id_token = try await idTokens.idToken(for: stored, subject: subject, credentialClaims: claims ?? [:],
+                                                           accessToken: token.value, client: client, now: now)
         }
         return response
     }
