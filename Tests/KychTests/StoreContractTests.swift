@@ -105,6 +105,14 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         return serial
     }
 
+    /// A verified session of client c1 whose code "code" was redeemed for the token "t".
+    private static func redeemedSession(_ flow: any FlowStore) async throws {
+        let serial = try await verifiedSession(flow)
+        _ = try await flow.apply(SessionMachine(now: now).codeIssued(), toSession: serial, issuing: code("code"))
+        let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code")))
+        #expect(try await flow.redeemCode(serial: code.serial, usedAt: now, issuing: token("t")))
+    }
+
     private static func code(_ name: String, expiresIn: TimeInterval = 600) -> NewAuthorizationCode {
         NewAuthorizationCode(codeHash: Secrets.sha256(name), redirectURI: "https://r.example/cb", codeChallenge: "challenge-\(name)",
                              createdAt: now, expiresAt: now.addingTimeInterval(expiresIn))
@@ -203,10 +211,7 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     func deletingAClientCascades(_ backend: FlowBackend) async throws {
         try await backend.with { clients, flow in
             try await clients.createClient(Self.client)
-            let serial = try await Self.verifiedSession(flow)
-            _ = try await flow.apply(SessionMachine(now: Self.now).codeIssued(), toSession: serial, issuing: Self.code("code"))
-            let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code")))
-            #expect(try await flow.redeemCode(serial: code.serial, usedAt: Self.now, issuing: Self.token("t")))
+            try await Self.redeemedSession(flow)
             #expect(try await clients.deleteClient(id: "c1"))
             #expect(try await flow.accessToken(hash: Secrets.sha256("t")) == nil)
             #expect(try await flow.authorizationCode(hash: Secrets.sha256("code")) == nil)
@@ -243,10 +248,7 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     func claimsAreErasedOnceAndKeepTheSubject(_ backend: FlowBackend) async throws {
         try await backend.with { clients, flow in
             try await clients.createClient(Self.client)
-            let serial = try await Self.verifiedSession(flow)
-            _ = try await flow.apply(SessionMachine(now: Self.now).codeIssued(), toSession: serial, issuing: Self.code("code"))
-            let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code")))
-            #expect(try await flow.redeemCode(serial: code.serial, usedAt: Self.now, issuing: Self.token("t")))
+            try await Self.redeemedSession(flow)
             #expect(try await flow.accessToken(hash: Secrets.sha256("t"))?.claimsErasedAt == nil)
             #expect(!(try await flow.eraseClaims(sessionID: "nobody", keepingSubject: nil, at: Self.now)))
             // Exactly one of several concurrent deliveries erases them.
@@ -297,10 +299,7 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     func revokedTokensLeaveClaimsOutOfReach(_ backend: FlowBackend) async throws {
         try await backend.with { clients, flow in
             try await clients.createClient(Self.client)
-            let serial = try await Self.verifiedSession(flow)
-            _ = try await flow.apply(SessionMachine(now: Self.now).codeIssued(), toSession: serial, issuing: Self.code("code"))
-            let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code")))
-            #expect(try await flow.redeemCode(serial: code.serial, usedAt: Self.now, issuing: Self.token("t")))
+            try await Self.redeemedSession(flow)
             let afterSession = Self.now.addingTimeInterval(1000)
             #expect(try await flow.eraseClaims(verifiedBefore: nil, unreachableAt: afterSession) == 0)
             #expect(try await flow.revokeAccessToken(hash: Secrets.sha256("t"), at: Self.now))
