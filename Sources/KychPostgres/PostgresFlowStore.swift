@@ -299,4 +299,26 @@ package struct PostgresFlowStore: FlowStore {
             """, logger: logger) { count += 1 }
         return count
     }
+
+    package func purgeClient(id clientID: String, at: Date) async throws -> PurgeReport? {
+        try await client.withTransaction(logger: logger) { c in
+            var serial: Int64?
+            for try await row in try await c.query("SELECT client_serial FROM oauth2gw.clients WHERE client_id = \(clientID)",
+                                                   logger: logger) { serial = try row.decode(Int64.self) }
+            guard let serial else { return nil }
+            var report = PurgeReport()
+            for try await _ in try await c.query("""
+                UPDATE oauth2gw.verification_sessions SET claims = '{}'::jsonb, claims_erased_at = \(at)
+                WHERE client_serial = \(serial) AND claims IS NOT NULL AND claims_erased_at IS NULL
+                RETURNING 1
+                """, logger: logger) { report.erasedClaims += 1 }
+            // Their codes and tokens go by ON DELETE CASCADE.
+            for try await _ in try await c.query("""
+                DELETE FROM oauth2gw.verification_sessions
+                WHERE client_serial = \(serial) AND status IN ('failed', 'completed', 'expired')
+                RETURNING 1
+                """, logger: logger) { report.deletedSessions += 1 }
+            return report
+        }
+    }
 }

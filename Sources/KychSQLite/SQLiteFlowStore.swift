@@ -263,4 +263,22 @@ package struct SQLiteFlowStore: FlowStore {
             RETURNING 1
             """, [.date(now), verifiedBefore.map(SQLiteData.date) ?? .null]).count
     }
+
+    package func purgeClient(id clientID: String, at: Date) async throws -> PurgeReport? {
+        try await db.transaction { tx in
+            guard let serial = try await tx.rows("SELECT client_serial FROM clients WHERE client_id = ?", [.text(clientID)])
+                .first?.int("client_serial") else { return nil }
+            var report = PurgeReport()
+            report.erasedClaims = try await tx.rows("""
+                UPDATE verification_sessions SET claims = '{}', claims_erased_at = ?
+                WHERE client_serial = ? AND claims IS NOT NULL AND claims_erased_at IS NULL RETURNING 1
+                """, [.date(at), .integer(Int(serial))]).count
+            // Their codes and tokens go by ON DELETE CASCADE.
+            report.deletedSessions = try await tx.rows("""
+                DELETE FROM verification_sessions
+                WHERE client_serial = ? AND status IN ('failed', 'completed', 'expired') RETURNING 1
+                """, [.integer(Int(serial))]).count
+            return report
+        }
+    }
 }

@@ -50,6 +50,13 @@ final class CountingStore: FlowStore {
         await base.countSessionsWithoutSetup(clientID: clientID, statuses: statuses, expiringAfter: expiringAfter, limit: limit)
     }
     func deleteExpired(before cutoff: Date) async throws -> PurgeReport { await base.deleteExpired(before: cutoff) }
+    func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool {
+        await base.eraseClaims(sessionID: sessionID, keepingSubject: subject, at: at)
+    }
+    func eraseClaims(verifiedBefore: Date?, unreachableAt now: Date) async throws -> Int {
+        await base.eraseClaims(verifiedBefore: verifiedBefore, unreachableAt: now)
+    }
+    func purgeClient(id clientID: String, at: Date) async throws -> PurgeReport? { await base.purgeClient(id: clientID, at: at) }
 }
 
 /// `/status` long polls wait for a signal instead of reading the store on a timer (issue 12, finding 14).

@@ -4,6 +4,7 @@ import KychGateway
 import KychOAuth
 import KychPostgres
 import KychStorage
+import KychVerifierModel
 import KychWallet
 import Testing
 
@@ -59,9 +60,10 @@ import Testing
         let everything = try contents(backend, db: db, file: sqliteFile, gatewayOnly: false)
         #expect(values.allSatisfy { everything.contains($0) }, "the verifier's result is gone before its verification expired")
         let expiry = Date().addingTimeInterval(TimeInterval(try #require(config.verifier).verificationTTLSeconds) + 1)
-        try await Stores.with(database, sealing: .unencrypted, logger: TestEnvironment.logger) { stores in
-            #expect(try await stores.verifications.purgeExpired(now: expiry) == 1)
+        let purged = try await Stores.with(database, sealing: .unencrypted, logger: TestEnvironment.logger) { stores in
+            try await stores.verifications.purgeExpired(now: expiry)
         }
+        #expect(purged == 1)
         let afterPurge = try contents(backend, db: db, file: sqliteFile, gatewayOnly: false)
         for value in values { #expect(!afterPurge.contains(value), "\(value) is still in the database") }
     }

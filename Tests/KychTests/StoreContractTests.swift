@@ -88,13 +88,13 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
                                    codeChallenge: PKCE.challenge(for: String(repeating: binding, count: 43)))
     }
 
-    private static func newSession(_ n: Int, expiresIn: TimeInterval = 900) -> NewSession {
-        NewSession(clientID: "c1", sessionID: "s\(n)", nonce: "n\(n)", createdAt: now, expiresAt: now.addingTimeInterval(expiresIn))
+    private static func newSession(_ n: Int, expiresIn: TimeInterval = 900, client: String = "c1") -> NewSession {
+        NewSession(clientID: client, sessionID: "s\(n)", nonce: "n\(n)", createdAt: now, expiresAt: now.addingTimeInterval(expiresIn))
     }
 
-    /// A session of client c1 moved to `verified` with a credential, and its serial.
-    private static func verifiedSession(_ flow: any FlowStore, _ n: Int = 1) async throws -> Int64 {
-        _ = try await flow.createSession(newSession(n))
+    /// A session of `client` moved to `verified` with a credential (given_name Helvetia), and its serial.
+    static func verifiedSession(_ flow: any FlowStore, _ n: Int = 1, client: String = "c1") async throws -> Int64 {
+        _ = try await flow.createSession(newSession(n, client: client))
         let serial = try #require(try await flow.session(nonce: "n\(n)")).serial
         let machine = SessionMachine(now: now)
         #expect(try await flow.apply(machine.verificationCreated(request("b"), verification("v\(n)")), toSession: serial))
@@ -287,11 +287,35 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             #expect(try await flow.session(nonce: "n1")?.claims == [:])
             #expect(try await flow.session(nonce: "n3")?.claims == [:])
             #expect(try await flow.session(nonce: "n2")?.claims?["given_name"] == "Helvetia")
-            // Revoking the token puts s2 out of reach; so does its age past a retention.
+            // s2's token keeps it reachable; its age past a retention does not.
             #expect(try await flow.eraseClaims(verifiedBefore: Self.now.addingTimeInterval(-1), unreachableAt: Self.now) == 0)
             #expect(try await flow.eraseClaims(verifiedBefore: Self.now, unreachableAt: Self.now) == 1)
             let token = try #require(try await flow.accessToken(hash: Secrets.sha256("t")))
             #expect(token.claims.isEmpty && token.claimsErasedAt == Self.now && token.claimsSubject == nil)
+        }
+    }
+
+    @Test(arguments: FlowBackend.allCases)
+    func purgeClientErasesItsClaimsAndDeletesItsFinishedSessions(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            var other = Self.client
+            other.clientID = "c2"
+            try await clients.createClient(other)
+            try await Self.redeemedSession(flow)                   // s1: completed, code and token
+            _ = try await Self.verifiedSession(flow, 2)             // s2: verified, waiting for /finalize
+            _ = try await Self.verifiedSession(flow, 3, client: "c2")
+            #expect(try await flow.purgeClient(id: "nobody", at: Self.now) == nil)
+
+            let report = try #require(try await flow.purgeClient(id: "c1", at: Self.now))
+            #expect(report.erasedClaims == 2 && report.deletedSessions == 1)
+            #expect(try await flow.session(nonce: "n1") == nil)
+            #expect(try await flow.accessToken(hash: Secrets.sha256("t")) == nil)
+            #expect(try await flow.authorizationCode(hash: Secrets.sha256("code")) == nil)
+            let waiting = try #require(try await flow.session(nonce: "n2"))
+            #expect(waiting.status == .verified && waiting.claims == [:])
+            #expect(try await flow.session(nonce: "n3")?.claims?["given_name"] == "Helvetia")
+            #expect(try await flow.purgeClient(id: "c1", at: Self.now) == PurgeReport())
         }
     }
 

@@ -208,6 +208,10 @@ package protocol FlowStore: Sendable {
     /// Erases, at `now`, the claims of every session verified at or before `verifiedBefore` (nil: none for its age), and
     /// of every session expired by `now` with no unused code and no unrevoked token that expires after `now`; returns how many.
     func eraseClaims(verifiedBefore: Date?, unreachableAt now: Date) async throws -> Int
+    /// `kych-client-management purge --client`: erases, at `at`, the claims every session of client `clientID` still
+    /// holds and deletes its finished sessions (failed, completed, expired) with their codes and tokens, in one
+    /// transaction; reports `erasedClaims` and `deletedSessions`; nil for an unknown client.
+    func purgeClient(id clientID: String, at: Date) async throws -> PurgeReport?
     /// Deletes tokens and codes that expired before `cutoff`, and sessions that did with nothing left referring
     /// to them, in one transaction.
     func deleteExpired(before cutoff: Date) async throws -> PurgeReport

@@ -151,6 +151,25 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
         return count
     }
 
+    package func purgeClient(id clientID: String, at: Date) -> PurgeReport? {
+        guard clientsByID[clientID] != nil else { return nil }
+        var report = PurgeReport()
+        let finished: Set<SessionStatus> = [.failed, .completed, .expired]
+        for (serial, session) in sessions where session.clientID == clientID {
+            if session.claims != nil, erasures[serial] == nil {
+                erase(serial, at: at, subject: nil)
+                report.erasedClaims += 1
+            }
+            guard finished.contains(session.status) else { continue }
+            sessions[serial] = nil
+            erasures[serial] = nil
+            codes = codes.filter { $0.value.sessionSerial != serial }
+            tokens.removeAll { $0.sessionSerial == serial }
+            report.deletedSessions += 1
+        }
+        return report
+    }
+
     private func erase(_ serial: Int64, at: Date, subject: String?) {
         sessions[serial]?.claims = [:]
         erasures[serial] = (at, subject)
