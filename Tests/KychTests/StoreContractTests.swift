@@ -105,6 +105,14 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         return serial
     }
 
+    /// Registers ``client`` (c1) and a copy of it named c2.
+    private static func createClientsC1AndC2(_ clients: any ClientRepository) async throws {
+        try await clients.createClient(client)
+        var other = client
+        other.clientID = "c2"
+        try await clients.createClient(other)
+    }
+
     /// A verified session of client c1 whose code "code" was redeemed for the token "t".
     private static func redeemedSession(_ flow: any FlowStore) async throws {
         let serial = try await verifiedSession(flow)
@@ -298,10 +306,7 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     @Test(arguments: FlowBackend.allCases)
     func purgeClientErasesItsClaimsAndDeletesItsFinishedSessions(_ backend: FlowBackend) async throws {
         try await backend.with { clients, flow in
-            try await clients.createClient(Self.client)
-            var other = Self.client
-            other.clientID = "c2"
-            try await clients.createClient(other)
+            try await Self.createClientsC1AndC2(clients)
             try await Self.redeemedSession(flow)                   // s1: completed, code and token
             _ = try await Self.verifiedSession(flow, 2)             // s2: verified, waiting for /finalize
             _ = try await Self.verifiedSession(flow, 3, client: "c2")
@@ -334,10 +339,7 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     @Test(arguments: FlowBackend.allCases)
     func sessionsWithoutSetupAreCountedAndPurgedWhenIdle(_ backend: FlowBackend) async throws {
         try await backend.with { clients, flow in
-            try await clients.createClient(Self.client)
-            var other = Self.client
-            other.clientID = "c2"
-            try await clients.createClient(other)
+            try await Self.createClientsC1AndC2(clients)
             func create(_ n: Int, client: String = "c1", withoutSetup: Bool = true, expiresIn: TimeInterval = 900) async throws -> Int64 {
                 _ = try await flow.createSession(NewSession(clientID: client, sessionID: "s\(n)", nonce: "n\(n)", createdAt: Self.now,
                                                             expiresAt: Self.now.addingTimeInterval(expiresIn), withoutSetup: withoutSetup))
