@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "kych-verifier", targets: ["kych-verifier"]),
         .executable(name: "kych-wallet", targets: ["kych-wallet"]),
         .executable(name: "kych-demo", targets: ["kych-demo"]),
+        .executable(name: "kych-bench", targets: ["kych-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -27,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Foundations: the INI configuration and its validation rules, secrets, escaping, form encoding, the
@@ -69,6 +72,7 @@ let package = Package(
             dependencies: [
                 "KychCore", "KychOAuth", "KychOutboundHTTP",
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // JOSE, did:jwk, SD-JWT VC issuance/presentation/verification, token status lists.
@@ -94,6 +98,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // SQLite implementation of the store protocols (the gateway's and the built-in verifier's): the embedded default.
@@ -121,8 +126,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Hummingbird glue the gateway and the verifier servers share: binding and start-up, /health, JSON
-        // answers, bearer credentials, periodic background work.
+        // Hummingbird glue the gateway and the verifier servers share: binding and start-up, /health, /openapi.json,
+        // /metrics on its own listener, request ids and request metrics, JSON answers, bearer credentials, periodic
+        // background work.
         .target(
             name: "KychHTTP",
             dependencies: [
@@ -132,7 +138,12 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            // The OpenAPI document, compiled into the binaries: an installed server needs no resource bundle beside it.
+            resources: [.embedInCode("openapi.json")]
         ),
         // The Hummingbird HTTP layer: routes, request context, error mapping. Links no test wallet: the demo
         // wallet's routes live in kych-demo, which adds them through buildApplication's extraRoutes.
@@ -150,6 +161,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
@@ -186,6 +198,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // The verifier's Hummingbird routes and application (standalone or inside the gateway).
@@ -201,6 +214,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
@@ -233,6 +247,21 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The load generator of scripts/bench: clients, browsers and wallets (KychWallet's cryptography) over HTTP.
+        .executableTarget(
+            name: "kych-bench",
+            dependencies: [
+                "KychCore",
+                "KychSDJWT",
+                "KychVerifierModel",
+                "KychWallet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // Unit tests of the flow logic: in-memory stores and a scripted verifier, no database, no processes.

@@ -79,7 +79,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
+    /// A JSON error: `error` and `error_description`, and the request's id (`request_id`, an extra member RFC 6749 §5.2
+    /// allows) for the operator to find its log lines.
     static func json(status: HTTPResponse.Status, _ body: [String: String]) -> Response {
+        var body = body
+        if let id = RequestID.current { body["request_id"] = id }
         let text = JSON.object(body.mapValues(JSON.string)).serialized()
         return Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(string: text)))

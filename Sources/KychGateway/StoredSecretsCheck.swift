@@ -1,4 +1,5 @@
 import KychCore
+import KychHTTP
 import KychOAuth
 import KychStorage
 import ServiceLifecycle
@@ -6,10 +7,13 @@ import ServiceLifecycle
 /// Opens every secret the gateway keeps sealed (the signing keys' private keys, the clients' verifier bearer tokens
 /// and webhook keys) when it starts: a missing or wrong `KEY_ENCRYPTION_SECRET` (or a database without the tables)
 /// stops the start with a clear error rather than failing the first token or verification. A service, run with the
-/// stores' own (a PostgreSQL pool answers only once it runs).
+/// stores' own (a PostgreSQL pool answers only once it runs). Until it has, `/health/ready` answers 503.
 struct StoredSecretsCheck: Service {
+    /// What `/health/ready` reports until the check has passed.
+    static let step = "signing keys and client secrets not loaded yet"
     let keys: SigningKeys
     let clients: any ClientRepository
+    let startup: StartupChecks
 
     func run() async throws {
         do {
@@ -23,6 +27,7 @@ struct StoredSecretsCheck: Service {
         } catch {
             throw CLIError("cannot read the signing keys and clients (run kych-dbinit to upgrade the database): \(Stores.describe(error))")
         }
+        startup.done(Self.step)
         // A service that returns ends the group: stay until shutdown.
         try? await gracefulShutdown()
     }

@@ -4,9 +4,10 @@ import KychCore
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
-/// Hummingbird glue that the gateway and the verifier servers share: binding, start-up, `/health`,
-/// JSON answers, bearer credentials and periodic background work.
+/// Hummingbird glue that the gateway and the verifier servers share: binding, start-up, `/health` (and `/live`,
+/// `/ready`), JSON answers, bearer credentials and periodic background work.
 extension ServerBinding {
     package var bindAddress: BindAddress {
         switch self {
@@ -40,21 +41,53 @@ package func makeServer<Context: RequestContext>(router: Router<Context>, bindin
 }
 
 extension Router {
-    /// `GET /health`: `{"status": "ok"}` when `check` (the database and its schema) finds nothing wrong, else 503
-    /// with `Retry-After` and `{"status": "unavailable", "reason": …}`, the reason `check` gives.
-    package func addHealth(_ check: @escaping @Sendable () async -> String?) {
+    /// `GET /health`: `{"status": "ok"}` when `check` (the database and its schema) finds nothing wrong, else 503 with
+    /// `Retry-After` and `{"status": "unavailable", "reason": …}`. `GET /health/ready`: the same, and 503 too until
+    /// `startup` has finished (a load balancer sends no request before). `GET /health/live`: `{"status": "ok"}` whenever
+    /// the process answers (it does not touch the database).
+    package func addHealth(startup: StartupChecks = StartupChecks(), _ check: @escaping @Sendable () async -> String?) {
         get("/health") { _, _ -> Response in
             guard let reason = await check() else { return .json(["status": "ok"]) }
-            var response = Response.json(["status": "unavailable", "reason": .string(reason)], status: .serviceUnavailable)
-            response.headers[.retryAfter] = Response.retryAfterSeconds
-            return response
+            return .unavailable(reason)
         }
+        get("/health/ready") { _, _ -> Response in
+            if let reason = startup.pending { return .unavailable(reason) }
+            guard let reason = await check() else { return .json(["status": "ok"]) }
+            return .unavailable(reason)
+        }
+        get("/health/live") { _, _ -> Response in .json(["status": "ok"]) }
+    }
+}
+
+/// What must have happened once since the start before a server is ready (e.g. its signing keys opened): the first
+/// step not done yet, which `/health/ready` reports.
+package final class StartupChecks: Sendable {
+    private let state: Mutex<[String]>
+
+    /// `steps`: what is still to be done, as `/health/ready` says it (e.g. "signing keys not loaded yet").
+    package init(_ steps: [String] = []) {
+        state = Mutex(steps)
+    }
+
+    /// The first step still to be done, if any.
+    package var pending: String? { state.withLock { $0.first } }
+
+    /// Marks `step` done.
+    package func done(_ step: String) {
+        state.withLock { $0.removeAll { $0 == step } }
     }
 }
 
 extension Response {
     /// `Retry-After` of a 503 answered while the database is unavailable: about when a retry may succeed.
     package static let retryAfterSeconds = "5"
+
+    /// 503 with `Retry-After`: `{"status": "unavailable", "reason": …}`.
+    static func unavailable(_ reason: String) -> Response {
+        var response = Response.json(["status": "unavailable", "reason": .string(reason)], status: .serviceUnavailable)
+        response.headers[.retryAfter] = Response.retryAfterSeconds
+        return response
+    }
 
     /// A JSON answer that must not be cached.
     package static func json(_ value: JSON, status: HTTPResponse.Status = .ok) -> Response {

@@ -35,6 +35,8 @@ package struct AuthorizationServer: Sendable {
     package var maximumLongPoll: Duration = .seconds(30)
     /// Wakes waiting `/status` polls when a session changes (across instances on PostgreSQL).
     package var wakeups: any SessionWakeups = LocalSessionWakeups()
+    /// Where the flow's events are counted (``FlowEvents``).
+    package let events: any FlowEvents
     /// The longest a waiting poll goes without reading its session, in case a signal was lost.
     package var wakeupFallback: TimeInterval = 5
     /// How many long polls may wait at once, per verification and in total.
@@ -45,8 +47,9 @@ package struct AuthorizationServer: Sendable {
     package init(config: GatewayConfig, clients: any ClientRepository, store: any FlowStore, verifier: any VerifierPort,
                  signingKeys: SigningKeys? = nil,
                  checkSecret: @escaping ClientAuthenticator.SecretCheck = { Secrets.verifySecret($0, hash: $1) },
-                 logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+                 events: any FlowEvents = NoFlowEvents(), logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
         self.config = config
+        self.events = events
         self.clients = clients
         self.store = store
         self.verifier = verifier
@@ -67,10 +70,11 @@ package struct AuthorizationServer: Sendable {
         self.claimsRetention = retention
         tokenEndpoint = TokenEndpoint(authenticator: authenticator, handlers: [
             AuthorizationCodeGrant(store: store, issuers: issuers, defaultLifetimeSeconds: config.accessTokenTTLSeconds,
-                                   idTokens: openID?.idTokens, retention: retention, logger: logger, now: now),
+                                   idTokens: openID?.idTokens, retention: retention, events: events, logger: logger, now: now),
         ])
         infoEndpoint = InfoEndpoint(store: store, retention: retention, logger: logger, now: now)
-        tokenManagement = TokenManagement(authenticator: authenticator, store: store, issuer: config.baseURL, logger: logger, now: now)
+        tokenManagement = TokenManagement(authenticator: authenticator, store: store, issuer: config.baseURL, events: events,
+                                          logger: logger, now: now)
         authorizeChecks = AuthorizeChecks.standard
         admission = SessionAdmission(limits: config.authorizeWithoutSetup)
         bindingKey = SharedKey(name: "browser-binding-v1", store: store)
@@ -83,21 +87,22 @@ package struct AuthorizationServer: Sendable {
     package func setup(clientID: String, authorization: String?, sourceAddress: String? = nil) async throws -> String {
         let request = ClientAuthenticationRequest(pathClientID: clientID, authorization: authorization, sourceAddress: sourceAddress)
         let client = try await authenticator.authenticate(request, methods: [BearerSecretAuthentication()])
-        let nonce = try await createSession(for: client, withoutSetup: false)
+        let session = try await createSession(for: client, withoutSetup: false)
         logger.info("session created", metadata: ["client_id": "\(clientID)"])
-        return nonce
+        return session.nonce
     }
 
-    func createSession(for client: Client, withoutSetup: Bool) async throws -> String {
+    func createSession(for client: Client, withoutSetup: Bool) async throws -> VerificationSession {
         let nonce = Secrets.randomToken(bytes: config.nonceBytes)
         let now = now()
         let session = NewSession(clientID: client.clientID, sessionID: UUID().uuidString.lowercased(), nonce: nonce,
                                  createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(config.sessionTTLMinutes * 60)),
                                  withoutSetup: withoutSetup)
-        guard try await store.createSession(session) else {
+        guard let created = try await store.createSession(session) else {
             throw FlowError.oauth(status: 401, error: "invalid_client", description: "unknown client")
         }
-        return nonce
+        events.record(.sessionStarted(clientID: client.clientID))
+        return created
     }
 
     // MARK: notification and status
@@ -141,9 +146,11 @@ package struct AuthorizationServer: Sendable {
         try await refresh(session, client: client)
     }
 
-    /// Asks the verifier about a waiting session and applies the answer.
-    func refresh(_ session: VerificationSession, client: Client) async throws {
-        guard session.status == .authorized, let verification = session.verification else { return }
+    /// Asks the verifier about a waiting session and applies the answer; returns the session as it then stands (read
+    /// again only when another request changed it first).
+    @discardableResult
+    func refresh(_ session: VerificationSession, client: Client) async throws -> VerificationSession {
+        guard session.status == .authorized, let verification = session.verification else { return session }
         let outcome: VerifierOutcome
         do {
             outcome = try await verifier.outcome(of: verification.id, for: client, granted: session.scope ?? [])
@@ -152,12 +159,16 @@ package struct AuthorizationServer: Sendable {
             logger.warning("verifier result unavailable", metadata: ["verification_id": "\(verification.id)", "error": "\(error)"])
             throw FlowError.oauth(status: 503, error: "temporarily_unavailable", description: "the verifier could not be asked; retry later")
         }
-        guard let transition = SessionMachine(now: now()).verifierAnswered(outcome, session: session),
-              try await store.apply(transition, toSession: session.serial) else { return }
+        guard let transition = SessionMachine(now: now()).verifierAnswered(outcome, session: session) else { return session }
+        guard let changed = try await store.apply(transition, toSession: session.serial) else {
+            return try await store.session(serial: session.serial) ?? session
+        }
         await wakeups.signal(verificationID: verification.id)
+        if let event = FlowEvent.verifierAnswered(transition.to, clientID: client.clientID) { events.record(event) }
         var metadata: Logger.Metadata = ["verification_id": "\(verification.id)", "status": "\(transition.to.rawValue)"]
         if case .failed(let code, _) = outcome { metadata["error_code"] = "\(code ?? "none")" }
         logger.info("session status changed", metadata: metadata)
+        return changed
     }
 
     /// Claims the right to ask the verifier about `session` now (once per poll interval across instances).
@@ -191,11 +202,8 @@ package struct AuthorizationServer: Sendable {
                 guard status == .authorized || status == .pending else { return status }
                 if status == .authorized, try await claimVerifierCheck(session) {
                     if client == nil { client = try await clients.client(id: session.clientID) }
-                    if let client {
-                        try? await refresh(session, client: client)
-                        if let current = try await store.session(verificationID: verificationID)?.effectiveStatus(now: now()), current != status {
-                            return current
-                        }
+                    if let client, let current = try? await refresh(session, client: client).effectiveStatus(now: now()), current != status {
+                        return current
                     }
                 }
                 guard admitted, ContinuousClock.now < deadline else { return status }
@@ -233,6 +241,7 @@ package struct AuthorizationServer: Sendable {
                 return try await repeatedRedirect(session, bindingCookie: bindingCookie, redirectURI: redirect, now: now)
             }
             await wakeups.signal(verificationID: verificationID)
+            events.record(.codeIssued(clientID: client.clientID))
             logger.info("authorization code issued", metadata: ["client_id": "\(client.clientID)", "verification_id": "\(verificationID)"])
             return codeRedirect(redirect, code: code, session: session)
         case .failed:
@@ -269,7 +278,7 @@ package struct AuthorizationServer: Sendable {
         guard session.browserBindingHash != nil else { throw finished }
         try checkBinding(session, bindingCookie)
         let code = codes.code(sessionID: session.sessionID)
-        guard let stored = try await store.authorizationCode(hash: Secrets.sha256(code)), stored.sessionSerial == session.serial,
+        guard let stored = try await store.authorizationCode(hash: Secrets.sha256(code)), stored.session.serial == session.serial,
               stored.usedAt == nil, stored.expiresAt > now
         else { throw finished }
         return codeRedirect(redirectURI, code: code, session: session)

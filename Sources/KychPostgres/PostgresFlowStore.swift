@@ -24,6 +24,13 @@ package struct PostgresFlowStore: FlowStore {
         """
     static let sessionFrom = "oauth2gw.verification_sessions s JOIN oauth2gw.clients c ON c.client_serial = s.client_serial"
 
+    /// `statement` (an `INSERT` or `UPDATE … RETURNING *` of sessions) as one statement that returns the written rows as
+    /// ``decodeSession(_:)`` reads them.
+    static func returningSessions(_ statement: PostgresQuery) -> PostgresQuery {
+        PostgresQuery(unsafeSQL: "WITH s AS (\(statement.sql)) SELECT \(sessionColumns) FROM s JOIN oauth2gw.clients c ON c.client_serial = s.client_serial",
+                      binds: statement.binds)
+    }
+
     static func decodeSession(_ row: PostgresRow) throws -> VerificationSession {
         let r = row.makeRandomAccess()
         var verification: VerifierVerification?
@@ -66,10 +73,20 @@ package struct PostgresFlowStore: FlowStore {
     /// `UPDATE … SET status, <changed fields> WHERE <target> AND status = ANY($from) [AND expires_at > $t]`.
     static func update(_ transition: SessionTransition, _ target: SessionTarget, returning: String = "1") throws -> PostgresQuery {
         var binds = PostgresBindings()
-        func bind<T: PostgresThrowingDynamicTypeEncodable>(_ value: T?) throws -> String {
-            try binds.append(value)
-            return "$\(binds.count)"
-        }
+        let sql = try update(transition, target, returning: returning, binds: &binds)
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+
+    /// Appends `value` to `binds`; its placeholder.
+    static func bind<T: PostgresThrowingDynamicTypeEncodable>(_ value: T?, to binds: inout PostgresBindings) throws -> String {
+        try binds.append(value)
+        return "$\(binds.count)"
+    }
+
+    /// The update's SQL, its values appended to `binds` (so it can open a longer statement).
+    static func update(_ transition: SessionTransition, _ target: SessionTarget, returning: String,
+                       binds: inout PostgresBindings) throws -> String {
+        func bind<T: PostgresThrowingDynamicTypeEncodable>(_ value: T?) throws -> String { try Self.bind(value, to: &binds) }
         let c = transition.change
         var set = ["status = \(try bind(transition.to.rawValue))"]
         if let r = c.request {
@@ -100,17 +117,16 @@ package struct PostgresFlowStore: FlowStore {
         }
         condition += " AND status = ANY(\(try bind(transition.from.map(\.rawValue).sorted())))"
         if let unexpired = transition.unexpiredAt { condition += " AND expires_at > \(try bind(unexpired))" }
-        return PostgresQuery(unsafeSQL: "UPDATE oauth2gw.verification_sessions SET \(set.joined(separator: ", ")) WHERE \(condition) RETURNING \(returning)",
-                             binds: binds)
+        return "UPDATE oauth2gw.verification_sessions SET \(set.joined(separator: ", ")) WHERE \(condition) RETURNING \(returning)"
     }
 
-    package func createSession(_ new: NewSession) async throws -> Bool {
-        try await exists("""
+    package func createSession(_ new: NewSession) async throws -> VerificationSession? {
+        try await firstSession(Self.returningSessions("""
             INSERT INTO oauth2gw.verification_sessions (client_serial, session_id, nonce, created_at, expires_at, without_setup)
             SELECT client_serial, \(new.sessionID), \(new.nonce), \(new.createdAt), \(new.expiresAt), \(new.withoutSetup)
             FROM oauth2gw.clients WHERE client_id = \(new.clientID)
-            RETURNING 1
-            """)
+            RETURNING *
+            """))
     }
 
     package func session(nonce: String) async throws -> VerificationSession? {
@@ -125,8 +141,8 @@ package struct PostgresFlowStore: FlowStore {
         try await firstSession("SELECT \(unescaped: Self.sessionColumns) FROM \(unescaped: Self.sessionFrom) WHERE s.verification_id = \(verificationID)")
     }
 
-    package func apply(_ transition: SessionTransition, toSession serial: Int64) async throws -> Bool {
-        try await exists(try Self.update(transition, .session(serial)))
+    package func apply(_ transition: SessionTransition, toSession serial: Int64) async throws -> VerificationSession? {
+        try await firstSession(Self.returningSessions(try Self.update(transition, .session(serial), returning: "*")))
     }
 
     package func claimVerifierCheck(session serial: Int64, status: SessionStatus, checkedBefore: Date, now: Date) async throws -> Bool {
@@ -138,32 +154,35 @@ package struct PostgresFlowStore: FlowStore {
             """)
     }
 
+    /// One statement, so atomic without a transaction's three extra round trips: the code row exists iff the update applied.
     package func apply(_ transition: SessionTransition, toSession serial: Int64, issuing code: NewAuthorizationCode) async throws -> Bool {
-        let update = try Self.update(transition, .session(serial), returning: "session_serial, client_serial")
-        return try await client.withTransaction(logger: logger) { connection in
-            for try await (session, clientSerial) in try await connection.query(update, logger: logger).decode((Int64, Int64).self) {
-                try await connection.query("""
-                    INSERT INTO oauth2gw.authorization_codes (client_serial, session_serial, code_hash, redirect_uri, code_challenge,
-                      code_challenge_method, created_at, expires_at)
-                    VALUES (\(clientSerial), \(session), \(code.codeHash), \(code.redirectURI), \(code.codeChallenge),
-                      \(code.codeChallenge.map { _ in "S256" }), \(code.createdAt), \(code.expiresAt))
-                    """, logger: logger)
-                return true
-            }
-            return false
-        }
+        var binds = PostgresBindings()
+        func bind<T: PostgresThrowingDynamicTypeEncodable>(_ value: T?) throws -> String { try Self.bind(value, to: &binds) }
+        let update = try Self.update(transition, .session(serial), returning: "session_serial, client_serial", binds: &binds)
+        let sql = """
+            WITH s AS (\(update))
+            INSERT INTO oauth2gw.authorization_codes (client_serial, session_serial, code_hash, redirect_uri, code_challenge,
+              code_challenge_method, created_at, expires_at)
+            SELECT client_serial, session_serial, \(try bind(code.codeHash)), \(try bind(code.redirectURI)), \(try bind(code.codeChallenge)),
+              \(try bind(code.codeChallenge.map { _ in "S256" })), \(try bind(code.createdAt)), \(try bind(code.expiresAt)) FROM s
+            RETURNING 1
+            """
+        return try await exists(PostgresQuery(unsafeSQL: sql, binds: binds))
     }
 
     package func authorizationCode(hash: Data) async throws -> StoredAuthorizationCode? {
         let rows = try await client.query("""
-            SELECT k.code_serial, k.session_serial, c.client_id, k.redirect_uri, k.code_challenge, k.expires_at, k.used_at
-            FROM oauth2gw.authorization_codes k JOIN oauth2gw.clients c ON c.client_serial = k.client_serial
+            SELECT \(unescaped: Self.sessionColumns), k.code_serial, k.redirect_uri, k.code_challenge, k.expires_at, k.used_at
+            FROM oauth2gw.authorization_codes k JOIN oauth2gw.verification_sessions s ON s.session_serial = k.session_serial
+            JOIN oauth2gw.clients c ON c.client_serial = s.client_serial
             WHERE k.code_hash = \(hash)
             """, logger: logger)
-        for try await (serial, session, clientID, redirect, challenge, expires, used)
-            in rows.decode((Int64, Int64, String, String, String?, Date, Date?).self) {
-            return StoredAuthorizationCode(serial: serial, sessionSerial: session, clientID: clientID, redirectURI: redirect, codeChallenge: challenge,
-                                           expiresAt: expires, usedAt: used)
+        for try await row in rows {
+            let session = try Self.decodeSession(row)
+            let r = row.makeRandomAccess()
+            return StoredAuthorizationCode(serial: try r[28].decode(Int64.self), session: session, clientID: session.clientID,
+                                           redirectURI: try r[29].decode(String.self), codeChallenge: try r[30].decode(String?.self),
+                                           expiresAt: try r[31].decode(Date.self), usedAt: try r[32].decode(Date?.self))
         }
         return nil
     }

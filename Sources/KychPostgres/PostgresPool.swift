@@ -1,5 +1,6 @@
 import KychCore
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import PostgresNIO
 
@@ -72,6 +73,7 @@ package struct PostgresPool: Sendable {
         _ operation: @escaping @Sendable (_ leased: @escaping @Sendable () throws -> Void) async throws -> R
     ) async throws -> R {
         let state = NIOLockedValueBox(Acquisition.waiting)
+        let requested = ContinuousClock.now
         let timeout = acquisitionTimeout
         let unavailable = DatabaseUnavailable(reason: "no database connection within \(timeout)")
         let leased: @Sendable () throws -> Void = {
@@ -79,6 +81,7 @@ package struct PostgresPool: Sendable {
                 guard state == .waiting else { throw unavailable }
                 state = .leased
             }
+            Metrics.Timer(label: "kych_db_pool_wait_seconds").record(duration: ContinuousClock.now - requested)
         }
         return try await withThrowingTaskGroup(of: R?.self) { group in
             group.addTask { try await operation(leased) }

@@ -36,25 +36,10 @@ package struct PostgresSessionWakeups: SessionWakeups {
         }
     }
 
-    /// Listens on its own connection until cancelled, connecting again after ``reconnectDelay`` when the connection
-    /// drops. Each (re)connection wakes every local waiter once, so a poll re-reads what changed while none could arrive.
+    /// Listens until cancelled (``PostgresDatabase/listen(_:channel:reconnectDelay:logger:listening:interrupted:received:)``).
+    /// Each (re)connection wakes every local waiter once, so a poll re-reads what changed while none could arrive.
     package func listen() async {
-        while !Task.isCancelled {
-            do {
-                try await PostgresDatabase.withConnection(url, logger: logger) { connection in
-                    try await connection.listen(on: Self.channel) { notifications in
-                        local.signalAll()
-                        for try await notification in notifications {
-                            await local.signal(verificationID: notification.payload)
-                        }
-                    }
-                }
-            } catch let error where !Task.isCancelled {
-                logger.warning("session notifications interrupted; reconnecting", metadata: ["error": "\(PostgresDatabase.describe(error))"])
-            } catch {
-                return
-            }
-            try? await Task.sleep(for: reconnectDelay)
-        }
+        await PostgresDatabase.listen(url, channel: Self.channel, reconnectDelay: reconnectDelay, logger: logger,
+                                      listening: { local.signalAll() }, received: { await local.signal(verificationID: $0) })
     }
 }

@@ -7,6 +7,8 @@ import PostgresNIO
 
 /// ``VerificationStore`` on PostgreSQL (schema `verifier`, patches `verifier-0001` and `verifier-0002`).
 package struct PostgresVerificationStore: VerificationStore {
+    /// Each committed webhook event is announced on this channel (``PostgresOutboxNotifications``), with no payload.
+    package static let outboxChannel = "kych_webhook"
     let client: PostgresPool
     /// Seals the response-encryption keys (``StoredVerification/encryptionKeyColumns(of:sealing:)``).
     let sealing: SecretSealing
@@ -86,18 +88,25 @@ package struct PostgresVerificationStore: VerificationStore {
             var finished = false
             for try await _ in rows { finished = true }
             if finished && notify {
-                try await connection.query("INSERT INTO verifier.webhook_events (verification_id) VALUES (\(id))", logger: logger)
+                // The notification goes out when the transaction commits, with the event.
+                for try await _ in try await connection.query("""
+                    WITH event AS (INSERT INTO verifier.webhook_events (verification_id) VALUES (\(id)) RETURNING 1)
+                    SELECT pg_notify(\(Self.outboxChannel), '') FROM event
+                    """, logger: logger) {}
             }
             return finished
         }
     }
 
     package func enqueueEvent(verificationID: String) async throws {
-        try await client.query("""
-            INSERT INTO verifier.webhook_events (verification_id)
-            SELECT \(verificationID) WHERE NOT EXISTS (
-              SELECT 1 FROM verifier.webhook_events WHERE verification_id = \(verificationID))
-            """, logger: logger)
+        for try await _ in try await client.query("""
+            WITH event AS (
+              INSERT INTO verifier.webhook_events (verification_id)
+              SELECT \(verificationID) WHERE NOT EXISTS (
+                SELECT 1 FROM verifier.webhook_events WHERE verification_id = \(verificationID))
+              RETURNING 1)
+            SELECT pg_notify(\(Self.outboxChannel), '') FROM event
+            """, logger: logger) {}
     }
 
     package func leaseDueEvent(lease: Duration) async throws -> WebhookEvent? {

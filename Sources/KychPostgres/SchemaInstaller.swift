@@ -8,7 +8,7 @@ import PostgresNIO
 package struct SchemaInstaller: Sendable {
     /// The patch files of the gateway, in order; `versioning.sql` comes first, always.
     package static let gatewayPatches = ["oauth2gw-0001", "oauth2gw-0002", "oauth2gw-0003", "oauth2gw-0004", "oauth2gw-0005", "oauth2gw-0006",
-                                          "oauth2gw-0008"]
+                                               "oauth2gw-0007", "oauth2gw-0008"]
     /// Schemas `--reset` drops.
     package static let gatewaySchemas = ["oauth2gw"]
 
@@ -21,13 +21,17 @@ package struct SchemaInstaller: Sendable {
     }
 
     /// Finds the `oauth2_gatewaydb` directory: `explicit`, then `$KYCH_SQL_DIR`, then next to or above the
-    /// running executable (source tree or `PREFIX/share/kych/oauth2_gatewaydb`), then `/usr/share` and `/usr/local/share`.
+    /// running executable (source tree or `PREFIX/share/kych/oauth2_gatewaydb`), then the current directory's
+    /// (where the manual's `psql -f oauth2_gatewaydb/…` commands run, for binaries built with `--scratch-path`
+    /// elsewhere or installed without `share/kych`), then `/usr/local/share` and `/usr/share`.
     package static func locateSQLDirectory(explicit: String? = nil) -> URL? {
         let fm = FileManager.default
         func valid(_ url: URL) -> Bool { fm.fileExists(atPath: url.appendingPathComponent("versioning.sql").path) }
         if let explicit { return URL(fileURLWithPath: explicit) }
         if let env = ProcessInfo.processInfo.environment["KYCH_SQL_DIR"], !env.isEmpty { return URL(fileURLWithPath: env) }
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        // The executable's own path: argv[0] is a bare name when the program was found on PATH.
+        let executable = (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<8 {
             for candidate in [dir.appendingPathComponent("oauth2_gatewaydb"),
                               dir.appendingPathComponent("share/kych/oauth2_gatewaydb")] where valid(candidate) {
@@ -35,9 +39,10 @@ package struct SchemaInstaller: Sendable {
             }
             dir = dir.deletingLastPathComponent()
         }
-        for prefix in ["/usr/local/share/kych/oauth2_gatewaydb", "/usr/share/kych/oauth2_gatewaydb"] {
-            let url = URL(fileURLWithPath: prefix)
-            if valid(url) { return url }
+        let currentDirectory = URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent("oauth2_gatewaydb")
+        for url in [currentDirectory] + ["/usr/local/share/kych/oauth2_gatewaydb", "/usr/share/kych/oauth2_gatewaydb"].map(URL.init(fileURLWithPath:))
+        where valid(url) {
+            return url
         }
         return nil
     }

@@ -17,9 +17,9 @@ package struct CompactJWS: Sendable {
     package init(parsing compact: String) throws(JOSEError) {
         let parts = compact.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw .malformed("a compact JWS has three parts") }
-        guard let headerBytes = Base64URL.decode(String(parts[0])),
-              let payload = Base64URL.decode(String(parts[1])),
-              let signature = Base64URL.decode(String(parts[2]))
+        guard let headerBytes = Base64URL.decode(parts[0]),
+              let payload = Base64URL.decode(parts[1]),
+              let signature = Base64URL.decode(parts[2])
         else { throw .malformed("JWS parts must be base64url") }
         do {
             header = try JSONText.parseObject(headerBytes)

@@ -15,6 +15,10 @@ package struct SQLiteFlowStore: FlowStore {
     static let sessionSelect = """
         SELECT s.*, c.client_id FROM verification_sessions s JOIN clients c ON c.client_serial = s.client_serial
         """
+    /// What an `INSERT` or `UPDATE` of a session returns: the row as ``decodeSession(_:)`` reads it, without reading it again.
+    static let returningSession = """
+        *, (SELECT client_id FROM clients c WHERE c.client_serial = verification_sessions.client_serial) AS client_id
+        """
 
     static func decodeSession(_ row: SQLiteRow) throws -> VerificationSession {
         var verification: VerifierVerification?
@@ -90,12 +94,12 @@ package struct SQLiteFlowStore: FlowStore {
         return (sql, binds)
     }
 
-    package func createSession(_ new: NewSession) async throws -> Bool {
-        try await !db.rows("""
+    package func createSession(_ new: NewSession) async throws -> VerificationSession? {
+        try await db.rows("""
             INSERT INTO verification_sessions (client_serial, session_id, nonce, created_at, expires_at, without_setup)
-            SELECT client_serial, ?, ?, ?, ?, ? FROM clients WHERE client_id = ? RETURNING 1
+            SELECT client_serial, ?, ?, ?, ?, ? FROM clients WHERE client_id = ? RETURNING \(Self.returningSession)
             """, [.text(new.sessionID), .text(new.nonce), .date(new.createdAt), .date(new.expiresAt), .integer(new.withoutSetup ? 1 : 0),
-                  .text(new.clientID)]).isEmpty
+                  .text(new.clientID)]).first.map(Self.decodeSession)
     }
 
     package func session(nonce: String) async throws -> VerificationSession? {
@@ -110,9 +114,9 @@ package struct SQLiteFlowStore: FlowStore {
         try await db.rows(Self.sessionSelect + " WHERE s.verification_id = ?", [.text(verificationID)]).first.map(Self.decodeSession)
     }
 
-    package func apply(_ transition: SessionTransition, toSession serial: Int64) async throws -> Bool {
-        let (sql, binds) = Self.update(transition, .session(serial))
-        return try await !db.rows(sql, binds).isEmpty
+    package func apply(_ transition: SessionTransition, toSession serial: Int64) async throws -> VerificationSession? {
+        let (sql, binds) = Self.update(transition, .session(serial), returning: Self.returningSession)
+        return try await db.rows(sql, binds).first.map(Self.decodeSession)
     }
 
     package func claimVerifierCheck(session serial: Int64, status: SessionStatus, checkedBefore: Date, now: Date) async throws -> Bool {
@@ -140,13 +144,16 @@ package struct SQLiteFlowStore: FlowStore {
 
     package func authorizationCode(hash: Data) async throws -> StoredAuthorizationCode? {
         let rows = try await db.rows("""
-            SELECT k.code_serial, k.session_serial, k.used_at, k.expires_at, k.redirect_uri, k.code_challenge, c.client_id
-            FROM authorization_codes k JOIN clients c ON c.client_serial = k.client_serial WHERE k.code_hash = ?
+            SELECT s.*, c.client_id, k.code_serial, k.used_at AS code_used_at, k.expires_at AS code_expires_at,
+              k.redirect_uri AS code_redirect_uri, k.code_challenge AS code_code_challenge
+            FROM authorization_codes k JOIN verification_sessions s ON s.session_serial = k.session_serial
+            JOIN clients c ON c.client_serial = s.client_serial WHERE k.code_hash = ?
             """, [.blob(hash)])
-        guard let row = rows.first, let serial = row.int("code_serial"), let session = row.int("session_serial"),
-              let expires = row.date("expires_at") else { return nil }
-        return StoredAuthorizationCode(serial: serial, sessionSerial: session, clientID: row.string("client_id") ?? "", redirectURI: row.string("redirect_uri") ?? "",
-                                       codeChallenge: row.string("code_challenge"), expiresAt: expires, usedAt: row.date("used_at"))
+        guard let row = rows.first, let serial = row.int("code_serial"), let expires = row.date("code_expires_at") else { return nil }
+        let session = try Self.decodeSession(row)
+        return StoredAuthorizationCode(serial: serial, session: session, clientID: session.clientID,
+                                       redirectURI: row.string("code_redirect_uri") ?? "", codeChallenge: row.string("code_code_challenge"),
+                                       expiresAt: expires, usedAt: row.date("code_used_at"))
     }
 
     package func redeemCode(serial: Int64, usedAt: Date, issuing token: NewAccessToken) async throws -> Bool {

@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// The stores of one process, on the backend `DATABASE` names: one PostgreSQL pool or one SQLite
 /// connection serves them all.
 package struct Stores: Sendable {
-    /// Behind ``SealedClientRepository``: secrets are sealed and opened with the `sealing` the stores were opened with.
+    /// Behind ``SealedClientRepository`` (on PostgreSQL also ``CachedClientRepository``): secrets are sealed and opened with the `sealing` the stores were opened with.
     package let clients: any ClientRepository
     package let flow: any FlowStore
     /// The keys signing ID tokens and JWT access tokens.
@@ -19,6 +19,8 @@ package struct Stores: Sendable {
     package let wakeups: any SessionWakeups
     /// The built-in verifier's store (its schema must be installed: `kych-dbinit`; SQLite has it always).
     package let verifications: any VerificationStore
+    /// Other processes' webhook events as they commit (PostgreSQL); `nil` on SQLite, which one process serves.
+    package let outboxNotifications: (any OutboxNotifications)?
     /// Background work the stores need while the process runs (the PostgreSQL pool), for a ServiceGroup.
     package let services: [any Service]
     /// Why the store cannot serve a server needing `schemas` (the database unavailable, its schema not installed), or
@@ -39,11 +41,14 @@ package struct Stores: Sendable {
             let client = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url), backgroundLogger: logger)
             let pool = PostgresPool(client)
             let wakeups = PostgresSessionWakeups(url: url, client: client, logger: logger)
-            return Stores(clients: SealedClientRepository(PostgresClientRepository(client: client, logger: logger), sealing: sealing),
+            let clients = CachedClientRepository(SealedClientRepository(PostgresClientRepository(client: client, logger: logger), sealing: sealing))
+            return Stores(clients: clients,
                           flow: PostgresFlowStore(client: client, logger: logger),
                           signingKeys: PostgresSigningKeyStore(client: client, logger: logger), wakeups: wakeups,
                           verifications: PostgresVerificationStore(client: client, sealing: sealing, logger: logger),
-                          services: [client, SessionNotificationListener(wakeups: wakeups)],
+                          outboxNotifications: PostgresOutboxNotifications(url: url, logger: logger),
+                          services: [client, NotificationListener(listen: wakeups.listen),
+                                     NotificationListener(listen: PostgresClientChanges(url: url, cache: clients, logger: logger).listen)],
                           health: { schemas in
                               await problem {
                                   let patches = (schemas.contains(.gateway) ? SchemaInstaller.gatewayPatches : [])
@@ -55,7 +60,7 @@ package struct Stores: Sendable {
             let db = try await SQLiteDatabase.open(path: path, logger: logger)
             return Stores(clients: SealedClientRepository(SQLiteClientRepository(db: db), sealing: sealing), flow: SQLiteFlowStore(db: db),
                           signingKeys: SQLiteSigningKeyStore(db: db), wakeups: LocalSessionWakeups(),
-                          verifications: SQLiteVerificationStore(db: db, sealing: sealing), services: [SQLiteCloser(db: db)],
+                          verifications: SQLiteVerificationStore(db: db, sealing: sealing), outboxNotifications: nil, services: [SQLiteCloser(db: db)],
                           health: { _ in await problem { try await db.missingMigrations() } }, location: location)
         }
     }
@@ -112,12 +117,12 @@ extension Stores {
     }
 }
 
-/// Runs the PostgreSQL session-change listener while the process runs; a graceful shutdown ends it.
-struct SessionNotificationListener: Service {
-    let wakeups: PostgresSessionWakeups
+/// Runs a PostgreSQL listener (session changes, client changes) while the process runs; a graceful shutdown ends it.
+struct NotificationListener: Service {
+    let listen: @Sendable () async -> Void
 
     func run() async throws {
-        await cancelWhenGracefulShutdown { await wakeups.listen() }
+        await cancelWhenGracefulShutdown { await listen() }
     }
 }
 

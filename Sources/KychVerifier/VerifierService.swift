@@ -12,11 +12,14 @@ package struct VerifierService: Sendable {
     package let settings: VerifierSettings
     package let store: any VerificationStore
     package let logger: Logger
+    /// Wakes this process's webhook delivery once an event is committed (other processes learn of it from the store).
+    package let outbox: OutboxSignal
 
-    package init(settings: VerifierSettings, store: any VerificationStore, logger: Logger) {
+    package init(settings: VerifierSettings, store: any VerificationStore, logger: Logger, outbox: OutboxSignal = OutboxSignal()) {
         self.settings = settings
         self.store = store
         self.logger = logger
+        self.outbox = outbox
     }
 
     // MARK: management API
@@ -92,7 +95,10 @@ package struct VerifierService: Sendable {
             throw VerifierAPIError.invalidRequest("Management entity not found: \(id)")
         }
         guard verification.awaitsAnswer(at: now) else {
-            if settings.webhookEnabled { try await store.enqueueEvent(verificationID: id) }
+            if settings.webhookEnabled {
+                try await store.enqueueEvent(verificationID: id)
+                outbox.signal()
+            }
             logger.notice("late wallet response", metadata: ["verification_id": "\(id)"])
             throw VerifierAPIError.closed
         }
@@ -109,6 +115,7 @@ package struct VerifierService: Sendable {
         guard try await store.finish(id: id, claim: claim, status: status, outcome: outcome, notify: settings.webhookEnabled) else {
             throw VerifierAPIError.closed
         }
+        if settings.webhookEnabled { outbox.signal() }
         var metadata: Logger.Metadata = ["verification_id": "\(id)", "state": "\(status.managementState)"]
         if let code = outcome.errorCode { metadata["error_code"] = "\(code)" }
         logger.info("wallet response processed", metadata: metadata)

@@ -3,59 +3,105 @@ import KychOutboundHTTP
 import KychSDJWT
 import KychVerifierModel
 import Logging
+import Synchronization
 
-/// Delivers the webhook outbox: every `interval`, posts each due event as
-/// `{"verification_id", "timestamp"}` to the callback, with the optional API-key header. A reply
-/// below 400 removes the event (2xx and, as in swiyu, 3xx); anything else leaves it for the next
-/// run, forever (at-least-once delivery).
+/// Delivers the webhook outbox: posts each due event as `{"verification_id", "timestamp"}` to the callback, with
+/// the optional API-key header. A reply below 400 removes the event (2xx and, as in swiyu, 3xx); anything else
+/// leaves it due again after `interval` (`WEBHOOK_INTERVAL`), forever (at-least-once delivery). ``run(signal:)``
+/// delivers as soon as ``OutboxSignal`` says an event was committed, and every `interval` for retries and missed
+/// signals; up to ``maxInFlight`` events at once, so a slow or failing callback holds only its own event.
 package struct WebhookDispatcher: Sendable {
+    /// Hands an event to a recipient in this process instead of the callback: the gateway embedding the verifier.
+    /// Returns `false` when the recipient does not know the verification (the callback then gets it as usual);
+    /// throws when it could not handle it now (the event is retried).
+    package typealias LocalRecipient = @Sendable (_ verificationID: String) async throws -> Bool
+
     package let store: any VerificationStore
     package let callbackURI: String
     /// The API-key header (name, value), if configured.
     package let apiKey: (header: String, value: String)?
     package let interval: Duration
     package let logger: Logger
+    package var localRecipient: LocalRecipient?
     /// How long a process owns an event it is delivering (longer than one request may take);
     /// if the process stops meanwhile, the event is due again after this.
     package var lease: Duration = .seconds(20)
+    /// How many events are delivered at once.
+    package var maxInFlight = 16
+    /// How a store failure is logged (no query text, no bound values).
+    package var describe: @Sendable (any Error) -> String = { String(reflecting: type(of: $0)) }
 
     package init(store: any VerificationStore, callbackURI: String, apiKey: (header: String, value: String)?,
-                interval: Duration, logger: Logger) {
+                 interval: Duration, logger: Logger, localRecipient: LocalRecipient? = nil) {
         self.store = store
         self.callbackURI = callbackURI
         self.apiKey = apiKey
         self.interval = interval
         self.logger = logger
+        self.localRecipient = localRecipient
     }
 
-    /// Delivers the due events one by one while `continuing()` holds; returns how many were
-    /// delivered. When the callback cannot be reached, the run stops there and the remaining events
-    /// wait for the next one.
-    @discardableResult
-    package func deliverDueEvents(continuing: () -> Bool = { true }) async throws -> Int {
-        var delivered = 0
-        while continuing(), let event = try await store.leaseDueEvent(lease: lease) {
-            var metadata: Logger.Metadata = ["verification_id": "\(event.verificationID)", "attempt": "\(event.attempts + 1)"]
+    /// Delivers due events whenever `signal` fires and at least every `interval`, while `continuing()` holds. When
+    /// it stops, the deliveries under way complete, so no event stays leased.
+    package func run(signal: OutboxSignal, continuing: () -> Bool) async {
+        let inFlight = InFlight()
+        await withDiscardingTaskGroup { group in
+            while continuing() {
+                if inFlight.count.load(ordering: .acquiring) < maxInFlight {
+                    let event: WebhookEvent?
+                    do {
+                        event = try await store.leaseDueEvent(lease: lease)
+                    } catch {
+                        logger.warning("webhook delivery failed", metadata: ["error": "\(describe(error))"])
+                        event = nil
+                    }
+                    if let event {
+                        inFlight.count.add(1, ordering: .acquiringAndReleasing)
+                        group.addTask {
+                            await deliver(event)
+                            // A loop waiting for a free slot tries again.
+                            if inFlight.count.subtract(1, ordering: .acquiringAndReleasing).oldValue == maxInFlight { signal.signal() }
+                        }
+                        continue
+                    }
+                }
+                await signal.wait(until: .now + interval)
+            }
+        }
+    }
+
+    /// Delivers one leased event and records the outcome.
+    private func deliver(_ event: WebhookEvent) async {
+        var metadata: Logger.Metadata = ["verification_id": "\(event.verificationID)", "attempt": "\(event.attempts + 1)"]
+        do {
+            if let localRecipient, try await localRecipient(event.verificationID) {
+                try await store.eventDelivered(event)
+                logger.debug("webhook delivered in process", metadata: metadata)
+                return
+            }
             let status: Int
             do {
-                status = try await post(event)
+                status = try await WebhookMetrics.measure { () async throws(OutboundHTTP.Failure) in try await post(event) }
             } catch {
                 try await store.eventFailed(event, reason: error.description, retryAfter: interval)
                 metadata["error"] = "\(error)"
                 logger.warning("webhook not delivered", metadata: metadata)
-                break
+                return
             }
             metadata["http_status"] = "\(status)"
-            if status < 400 {
-                try await store.eventDelivered(event)
-                delivered += 1
-                logger.info("webhook delivered", metadata: metadata)
-            } else {
+            guard status < 400 else {
                 try await store.eventFailed(event, reason: "HTTP \(status)", retryAfter: interval)
                 logger.warning("webhook refused", metadata: metadata)
+                return
             }
+            try await store.eventDelivered(event)
+            logger.info("webhook delivered", metadata: metadata)
+        } catch {
+            // The store or the gateway in process failed: the event is due again after `interval` (or its lease).
+            metadata["error"] = "\(describe(error))"
+            logger.warning("webhook not delivered", metadata: metadata)
+            try? await store.eventFailed(event, reason: describe(error), retryAfter: interval)
         }
-        return delivered
     }
 
     private func post(_ event: WebhookEvent) async throws(OutboundHTTP.Failure) -> Int {
@@ -67,6 +113,11 @@ package struct WebhookDispatcher: Sendable {
         if let apiKey { headers.append((apiKey.header, apiKey.value)) }
         return try await OutboundHTTP.send(url: callbackURI, method: .POST, headers: headers,
                                            body: JSONText.serialize(body), maxBytes: 64 * 1024).status
+    }
+
+    /// How many deliveries are under way.
+    private final class InFlight: Sendable {
+        let count = Atomic<Int>(0)
     }
 
     static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KychCore
+import KychSDJWT
 import KychStorage
 import KychVerifier
 import KychVerifierModel
@@ -12,9 +13,11 @@ import ServiceLifecycle
 /// verifications in the gateway's database (sharing the gateway's pool or SQLite connection) unless
 /// its own `DATABASE` names another one.
 package struct EmbeddedVerifier: Sendable {
-    package let routes: VerifierRoutes
-    /// The verifier's maintenance, and the stores it opened itself, to run with the gateway.
-    package let services: [any Service]
+    let components: VerifierComponents
+    /// The stores it opened itself (its own `DATABASE`), to run with the gateway.
+    let ownServices: [any Service]
+
+    package var routes: VerifierRoutes { components.routes }
 
     /// The verifier the gateway's configuration embeds (``GatewayConfig/verifier``, validated with it), or `nil`
     /// when its `[kych-verifier]` section is missing or not `EMBEDDED = yes`. `sealing` is the gateway's: it seals the
@@ -26,8 +29,37 @@ package struct EmbeddedVerifier: Sendable {
         if !config.database.isEmpty, try DatabaseLocation(parsing: config.database) != gatewayStores.location {
             stores = try await Stores.open(config.database, sealing: sealing, logger: logger)
         }
-        let components = try VerifierComponents(config: config, store: stores.verifications, logger: logger)
-        let ownServices = stores.location == gatewayStores.location ? [] : stores.services
-        return EmbeddedVerifier(routes: components.routes, services: ownServices + [components.maintenance])
+        return EmbeddedVerifier(components: try VerifierComponents(config: config, stores: stores, logger: logger),
+                                ownServices: stores.location == gatewayStores.location ? [] : stores.services)
+    }
+
+    /// The verifier's maintenance, and the stores it opened itself, to run with the gateway. `localRecipient` takes the
+    /// webhook events of the gateway's own sessions in process (the outbox row is still written, and removed once
+    /// handled); events it does not take go to `WEBHOOK_CALLBACK_URI`.
+    package func services(localRecipient: @escaping WebhookDispatcher.LocalRecipient) -> [any Service] {
+        ownServices + [components.maintenance(localRecipient: localRecipient)]
+    }
+
+    // MARK: the management API in process
+
+    /// `EXTERNAL_URL` and the management path: what a client's `VERIFIER_URL` and management path make for this verifier.
+    package var verificationsEndpoint: String { components.service.settings.externalURL + VerifierRoutes.managementPath }
+
+    /// `POST /management/api/verifications` without HTTP: the status and JSON body its route answers with.
+    @Sendable package func createVerification(body: Data) async throws -> (Int, JSONValue) {
+        try await answer { try await components.service.createVerification(body: body) }
+    }
+
+    /// `GET /management/api/verifications/{id}` without HTTP: the status and JSON body its route answers with.
+    @Sendable package func verificationResult(id: String) async throws -> (Int, JSONValue) {
+        try await answer { try await components.service.verificationResult(id: id) }
+    }
+
+    private func answer(_ body: () async throws -> JSONValue) async throws -> (Int, JSONValue) {
+        do {
+            return (200, try await body())
+        } catch let error as VerifierAPIError {
+            return (error.status, .object(error.body))
+        }
     }
 }

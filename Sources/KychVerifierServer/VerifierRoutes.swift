@@ -8,6 +8,7 @@ import KychStorage
 import KychVerifier
 import KychVerifierModel
 import Logging
+import Metrics
 import NIOFoundationCompat
 
 /// The verifier's endpoints: thin adapters from HTTP to ``VerifierService``. Every handler answers
@@ -60,33 +61,57 @@ package struct VerifierRoutes: Sendable {
         router.post(RouterPath(stringLiteral: Self.walletPath + "/request-object/:id/response-data")) { request, context in
             await respond(request) {
                 let body = try await collect(request, upTo: Self.maxWalletBody)
-                let reply = try await service.receiveWalletResponse(
-                    id: try context.parameters.require("id"), body: String(decoding: body, as: UTF8.self),
-                    apiVersion: request.headers[Self.apiVersionHeader])
+                let reply = try await Self.countingPresentation {
+                    try await service.receiveWalletResponse(
+                        id: try context.parameters.require("id"), body: String(decoding: body, as: UTF8.self),
+                        apiVersion: request.headers[Self.apiVersionHeader])
+                }
                 return .json(reply)
             }
         }
     }
 
     /// Runs `body`; a ``VerifierAPIError`` becomes its JSON answer, a database that cannot serve now a 503 with
-    /// `Retry-After`, anything else a logged 500.
+    /// `Retry-After`, anything else a logged 500. Each error body carries the request's id (`request_id`).
     private func respond(_ request: Request, _ body: () async throws -> Response) async -> Response {
         do {
             return try await body()
         } catch let error as VerifierAPIError {
-            return .json(.object(error.body), status: .init(code: error.status))
+            return Self.error(error.body, status: .init(code: error.status))
         } catch let error as any HTTPResponseError {
-            return .json(["error_description": .string(error.status.reasonPhrase)], status: error.status)
+            return Self.error(["error_description": .string(error.status.reasonPhrase)], status: error.status)
         } catch where Stores.isUnavailable(error) {
             logger.warning("database unavailable", metadata: ["path": "\(request.uri.path)", "error": "\(Stores.describe(error))"])
-            var response = Response.json(["error_description": "The database is unavailable. Please retry later"], status: .serviceUnavailable)
+            var response = Self.error(["error_description": "The database is unavailable. Please retry later"], status: .serviceUnavailable)
             response.headers[.retryAfter] = Response.retryAfterSeconds
             return response
         } catch {
             logger.error("verifier request failed", metadata: [
                 "path": "\(request.uri.path)", "error": "\(String(reflecting: type(of: error)))",
             ])
-            return .json(["error_description": "Internal Server Error. Please check again later"], status: .internalServerError)
+            return Self.error(["error_description": "Internal Server Error. Please check again later"], status: .internalServerError)
+        }
+    }
+
+    private static func error(_ body: [String: JSONValue], status: HTTPResponse.Status) -> Response {
+        var body = body
+        if let id = RequestID.current { body["request_id"] = .string(id) }
+        return .json(.object(body), status: status)
+    }
+
+    /// Counts a wallet's answer in `kych_verifier_presentations_total`: `accepted` (the verification is finished, verified
+    /// or declined by the person), or `refused` with the error code the wallet is told (a fixed vocabulary).
+    private static func countingPresentation<T>(_ receive: () async throws -> T) async throws -> T {
+        func count(_ result: String, _ code: String) {
+            Counter(label: "kych_verifier_presentations_total", dimensions: [("result", result), ("error_code", code)]).increment()
+        }
+        do {
+            let reply = try await receive()
+            count("accepted", "none")
+            return reply
+        } catch let error as VerifierAPIError {
+            count("refused", error.body["error_code"]?.stringValue ?? error.body["error"]?.stringValue ?? "http_\(error.status)")
+            throw error
         }
     }
 

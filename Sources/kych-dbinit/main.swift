@@ -13,11 +13,17 @@ struct DBInit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kych-dbinit",
         abstract: "Create or upgrade the KyCH database schemas (same SQL files as the manual's psql commands; "
-            + "a sqlite DATABASE gets its file and tables).")
+            + "a sqlite DATABASE gets its file and tables).",
+        discussion: """
+            A PostgreSQL DATABASE gets the patch files not yet recorded in _v.patches, from the first directory \
+            holding versioning.sql among: --sql-dir, $KYCH_SQL_DIR, oauth2_gatewaydb or share/kych/oauth2_gatewaydb \
+            next to or above the executable, the current directory's oauth2_gatewaydb (where the manual's psql -f \
+            commands run), /usr/local/share/kych/oauth2_gatewaydb, /usr/share/kych/oauth2_gatewaydb.
+            """)
 
     @Option(name: [.short, .long], help: "Configuration file (for the DATABASE setting).")
     var config: String = GatewayConfig.defaultPath
-    @Option(help: "Directory holding versioning.sql and the patch files (default: found automatically).")
+    @Option(help: "Directory holding versioning.sql and the patch files (default: $KYCH_SQL_DIR, else found as below).")
     var sqlDir: String?
     @Flag(help: "Drop KyCH's schemas (ALL DATA) and create them anew.")
     var reset = false

@@ -40,7 +40,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap(RedactingLogHandler.init)
+        RedactingLogHandler.bootstrap(format: .text)
         var logger = Logger(label: "kych-demo")
         logger.logLevel = logLevel.flatMap(Logger.Level.init(rawValue:)) ?? (headless ? .warning : .notice)
 

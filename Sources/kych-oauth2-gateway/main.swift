@@ -26,7 +26,7 @@ struct GatewayCommand: AsyncParsableCommand {
             print("Configuration \(config) is valid.")
             return
         }
-        LoggingSystem.bootstrap(RedactingLogHandler.init)
+        RedactingLogHandler.bootstrap(format: gatewayConfig.logFormat)
         var logger = Logger(label: "kych-oauth2-gateway")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         for notice in Self.notices(gatewayConfig) { logger.warning("\(notice)") }

@@ -30,7 +30,7 @@ struct VerifierCommand: AsyncParsableCommand {
         guard let binding = verifierConfig.binding else {
             throw CLIError("[kych-verifier] is EMBEDDED = yes: kych-oauth2-gateway serves it; set HOST/PORT or UNIXPATH to run it alone")
         }
-        LoggingSystem.bootstrap(RedactingLogHandler.init)
+        RedactingLogHandler.bootstrap(format: verifierConfig.logFormat)
         var logger = Logger(label: "kych-verifier")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         for notice in advice { logger.warning("\(notice)") }

@@ -4,61 +4,6 @@ import KychOAuth
 import Synchronization
 import Testing
 
-/// The in-memory store, counting how often `/status` reads a session by its verification id; `slowReads` makes
-/// such a read take a while (a database under load), so a test can cancel a poll in the middle of one.
-final class CountingStore: FlowStore {
-    let base: InMemoryStore
-    private let reads = Mutex(0)
-    let slowReads = Mutex(false)
-    init(_ base: InMemoryStore) { self.base = base }
-    var sessionReads: Int { reads.withLock { $0 } }
-
-    func session(verificationID: String) async throws -> VerificationSession? {
-        reads.withLock { $0 += 1 }
-        if slowReads.withLock({ $0 }) { try await Task.sleep(for: .seconds(30)) }
-        return await base.session(verificationID: verificationID)
-    }
-    func createSession(_ session: NewSession) async throws -> Bool { await base.createSession(session) }
-    func session(nonce: String) async throws -> VerificationSession? { await base.session(nonce: nonce) }
-    func session(serial: Int64) async throws -> VerificationSession? { await base.session(serial: serial) }
-    func apply(_ transition: SessionTransition, toSession serial: Int64) async throws -> Bool {
-        await base.apply(transition, toSession: serial)
-    }
-    func claimVerifierCheck(session serial: Int64, status: SessionStatus, checkedBefore: Date, now: Date) async throws -> Bool {
-        await base.claimVerifierCheck(session: serial, status: status, checkedBefore: checkedBefore, now: now)
-    }
-    func apply(_ transition: SessionTransition, toSession serial: Int64, issuing code: NewAuthorizationCode) async throws -> Bool {
-        await base.apply(transition, toSession: serial, issuing: code)
-    }
-    func authorizationCode(hash: Data) async throws -> StoredAuthorizationCode? { await base.authorizationCode(hash: hash) }
-    func redeemCode(serial: Int64, usedAt: Date, issuing token: NewAccessToken) async throws -> Bool {
-        await base.redeemCode(serial: serial, usedAt: usedAt, issuing: token)
-    }
-    func revokeTokens(issuedFromCode serial: Int64, at: Date) async throws { await base.revokeTokens(issuedFromCode: serial, at: at) }
-    func accessToken(hash: Data) async throws -> StoredAccessToken? { await base.accessToken(hash: hash) }
-    func revokeAccessToken(hash: Data, at: Date) async throws -> Bool { await base.revokeAccessToken(hash: hash, at: at) }
-    func serverSecret(named name: String, candidate: Data, at: Date) async throws -> Data {
-        await base.serverSecret(named: name, candidate: candidate, at: at)
-    }
-    func applyToExpiredSessions(_ transition: SessionTransition, expiredBy: Date) async throws -> Int {
-        await base.applyToExpiredSessions(transition, expiredBy: expiredBy)
-    }
-    func applyToIdleSessionsWithoutSetup(_ transition: SessionTransition, idleSince: Date) async throws -> Int {
-        await base.applyToIdleSessionsWithoutSetup(transition, idleSince: idleSince)
-    }
-    func countSessionsWithoutSetup(clientID: String, statuses: Set<SessionStatus>, expiringAfter: Date, limit: Int) async throws -> Int {
-        await base.countSessionsWithoutSetup(clientID: clientID, statuses: statuses, expiringAfter: expiringAfter, limit: limit)
-    }
-    func deleteExpired(before cutoff: Date) async throws -> PurgeReport { await base.deleteExpired(before: cutoff) }
-    func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool {
-        await base.eraseClaims(sessionID: sessionID, keepingSubject: subject, at: at)
-    }
-    func eraseClaims(verifiedBefore: Date?, unreachableAt now: Date) async throws -> Int {
-        await base.eraseClaims(verifiedBefore: verifiedBefore, unreachableAt: now)
-    }
-    func purgeClient(id clientID: String, at: Date) async throws -> PurgeReport? { await base.purgeClient(id: clientID, at: at) }
-}
-
 /// `/status` long polls wait for a signal instead of reading the store on a timer (issue 12, finding 14).
 @Suite(.timeLimit(.minutes(1))) struct LongPollTests {
     /// The fixture's flow on two servers sharing one store and one set of waiters, as the routes and the webhook

@@ -139,3 +139,129 @@ func flowError(_ body: () async throws -> some Any) async -> FlowError? {
         return nil
     }
 }
+
+/// The in-memory store, counting every call of a store primitive (each is one SQL statement on PostgreSQL) and of the
+/// client repository; `slowReads` makes a read of a session by its verification id take a while (a database under
+/// load), so a test can cancel a poll in the middle of one.
+final class CountingStore: FlowStore, ClientRepository {
+    let base: InMemoryStore
+    private let counts = Mutex([String: Int]())
+    let slowReads = Mutex(false)
+    init(_ base: InMemoryStore) { self.base = base }
+
+    /// How often `/status` and the others read a session by its verification id.
+    var sessionReads: Int { counts.withLock { $0["session(verificationID:)", default: 0] } }
+    /// Every call so far, by primitive.
+    var calls: [String: Int] { counts.withLock { $0 } }
+    var totalCalls: Int { calls.values.reduce(0, +) }
+    func resetCounts() { counts.withLock { $0 = [:] } }
+
+    private func count(_ name: String = #function) { counts.withLock { $0[name, default: 0] += 1 } }
+
+    func session(verificationID: String) async throws -> VerificationSession? {
+        count("session(verificationID:)")
+        if slowReads.withLock({ $0 }) { try await Task.sleep(for: .seconds(30)) }
+        return await base.session(verificationID: verificationID)
+    }
+    func createSession(_ session: NewSession) async throws -> VerificationSession? {
+        count()
+        return await base.createSession(session)
+    }
+    func session(nonce: String) async throws -> VerificationSession? {
+        count()
+        return await base.session(nonce: nonce)
+    }
+    func session(serial: Int64) async throws -> VerificationSession? {
+        count()
+        return await base.session(serial: serial)
+    }
+    func apply(_ transition: SessionTransition, toSession serial: Int64) async throws -> VerificationSession? {
+        count()
+        return await base.apply(transition, toSession: serial)
+    }
+    func claimVerifierCheck(session serial: Int64, status: SessionStatus, checkedBefore: Date, now: Date) async throws -> Bool {
+        count()
+        return await base.claimVerifierCheck(session: serial, status: status, checkedBefore: checkedBefore, now: now)
+    }
+    func apply(_ transition: SessionTransition, toSession serial: Int64, issuing code: NewAuthorizationCode) async throws -> Bool {
+        count()
+        return await base.apply(transition, toSession: serial, issuing: code)
+    }
+    func authorizationCode(hash: Data) async throws -> StoredAuthorizationCode? {
+        count()
+        return await base.authorizationCode(hash: hash)
+    }
+    func redeemCode(serial: Int64, usedAt: Date, issuing token: NewAccessToken) async throws -> Bool {
+        count()
+        return await base.redeemCode(serial: serial, usedAt: usedAt, issuing: token)
+    }
+    func revokeTokens(issuedFromCode serial: Int64, at: Date) async throws {
+        count()
+        await base.revokeTokens(issuedFromCode: serial, at: at)
+    }
+    func accessToken(hash: Data) async throws -> StoredAccessToken? {
+        count()
+        return await base.accessToken(hash: hash)
+    }
+    func revokeAccessToken(hash: Data, at: Date) async throws -> Bool {
+        count()
+        return await base.revokeAccessToken(hash: hash, at: at)
+    }
+    func serverSecret(named name: String, candidate: Data, at: Date) async throws -> Data {
+        count()
+        return await base.serverSecret(named: name, candidate: candidate, at: at)
+    }
+    func applyToExpiredSessions(_ transition: SessionTransition, expiredBy: Date) async throws -> Int {
+        count()
+        return await base.applyToExpiredSessions(transition, expiredBy: expiredBy)
+    }
+    func applyToIdleSessionsWithoutSetup(_ transition: SessionTransition, idleSince: Date) async throws -> Int {
+        count()
+        return await base.applyToIdleSessionsWithoutSetup(transition, idleSince: idleSince)
+    }
+    func countSessionsWithoutSetup(clientID: String, statuses: Set<SessionStatus>, expiringAfter: Date, limit: Int) async throws -> Int {
+        count()
+        return await base.countSessionsWithoutSetup(clientID: clientID, statuses: statuses, expiringAfter: expiringAfter, limit: limit)
+    }
+    func deleteExpired(before cutoff: Date) async throws -> PurgeReport {
+        count()
+        return await base.deleteExpired(before: cutoff)
+    }
+    func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool {
+        count()
+        return await base.eraseClaims(sessionID: sessionID, keepingSubject: subject, at: at)
+    }
+    func eraseClaims(verifiedBefore: Date?, unreachableAt now: Date) async throws -> Int {
+        count()
+        return await base.eraseClaims(verifiedBefore: verifiedBefore, unreachableAt: now)
+    }
+    func purgeClient(id clientID: String, at: Date) async throws -> PurgeReport? {
+        count()
+        return await base.purgeClient(id: clientID, at: at)
+    }
+
+    func listClients() async throws -> [Client] {
+        count()
+        return await base.listClients()
+    }
+    func client(id: String) async throws -> Client? {
+        count()
+        return await base.client(id: id)
+    }
+    func createClient(_ client: Client) async throws {
+        count()
+        try await base.createClient(client)
+    }
+    func updateClient(_ client: Client) async throws {
+        count()
+        try await base.updateClient(client)
+    }
+    func deleteClient(id: String) async throws -> Bool {
+        count()
+        return await base.deleteClient(id: id)
+    }
+    func syncClients(_ clients: [Client], prune: Bool) async throws -> ClientSyncReport {
+        count()
+        return try await base.syncClients(clients, prune: prune)
+    }
+}

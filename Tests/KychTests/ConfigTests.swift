@@ -400,6 +400,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
                     "CLIENT_TYPE", "REDIRECT_URIS", "CLIENT_NAME", "REQUIRE_PKCE", "ID_TOKEN_CLAIMS", "ACCESS_TOKEN_FORMAT",
                     "ALLOW_AUTHORIZE_WITHOUT_SETUP", "AUTHORIZE_WITHOUT_SETUP_PER_ADDRESS", "AUTHORIZE_WITHOUT_SETUP_PER_CLIENT",
                     "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES", "REQUEST_TIMEOUT_SECONDS",
+                    "METRICS_HOST", "METRICS_PORT", "METRICS_UNIXPATH", "METRICS_UNIXPATH_MODE", "LOG_FORMAT",
                     "CLAIMS_RETENTION_MINUTES"] {
             #expect(text.contains("\n\(key) =") || text.contains("#\(key) ="), "contrib/kych.conf lacks \(key)")
         }

@@ -32,6 +32,11 @@ import Testing
         #expect(health.json["status"] == "unavailable" && health.json["reason"]?.stringValue?.hasPrefix("database unavailable") == true,
                 "\(health.body)")
 
+        // The process answers; it is not ready (issue 14).
+        #expect(try await timed(clock) { try await HTTP.get(gateway.baseURL + "/health/live") }.json == ["status": "ok"])
+        let ready = try await timed(clock) { try await HTTP.get(gateway.baseURL + "/health/ready") }
+        #expect(ready.status == 503 && ready.json["reason"]?.stringValue?.hasPrefix("database unavailable") == true, "\(ready.body)")
+
         let token = try await timed(clock) { try await HTTP.post(gateway.baseURL + "/token", headers: form, body: tokenBody) }
         #expect(token.status == 503 && token.headers["retry-after"] == "5")
         #expect(token.headers["content-type"] == "application/json")
@@ -66,7 +71,9 @@ import Testing
 
 /// Issue 12, finding 15: `/health` is not ok while the schema the server needs is missing.
 @Suite struct HealthSchemaTests {
-    /// The gateway refuses to start without its schema (it reads its signing keys); one dropped under it is reported.
+    /// The gateway refuses to start without its schema (it reads its signing keys); a patch unrecorded under it and one
+    /// dropped are reported. `/health/ready` is 200 once the signing keys were opened, 503 while a patch is missing;
+    /// `/health/live` answers all along (issue 14).
     @Test func aGatewayWhoseSchemaIsDroppedIsNotHealthy() async throws {
         let db = try await TestDatabase.create()
         let port = TestPorts.next()
@@ -76,6 +83,18 @@ import Testing
             PORT = \(port)
             DATABASE = \(db.connectionString)
             """), baseURL: "http://127.0.0.1:\(port)")
+        var ready = try await HTTP.get(gateway.baseURL + "/health/ready")
+        for _ in 0..<50 where ready.status != 200 {
+            try await Task.sleep(for: .milliseconds(100))
+            ready = try await HTTP.get(gateway.baseURL + "/health/ready")
+        }
+        #expect(ready.status == 200 && ready.json == ["status": "ok"], "\(ready.body)")
+        let last = try #require(SchemaInstaller.gatewayPatches.last)
+        try await db.execute("DELETE FROM _v.patches WHERE patch_name = '\(last)'")
+        let unpatched = try await HTTP.get(gateway.baseURL + "/health/ready")
+        #expect(unpatched.status == 503 && unpatched.headers["retry-after"] == "5")
+        #expect(unpatched.json["reason"]?.stringValue?.contains(last) == true, "\(unpatched.body)")
+        #expect(try await HTTP.get(gateway.baseURL + "/health/live").json == ["status": "ok"])
         try await db.execute("DROP SCHEMA oauth2gw CASCADE")
         try await db.execute("DROP SCHEMA _v CASCADE")
         let health = try await HTTP.get(gateway.baseURL + "/health")

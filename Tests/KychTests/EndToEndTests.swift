@@ -11,13 +11,8 @@ import Testing
     @Test func verificationWithTheBuiltInVerifierAndTheTestWallet() async throws {
         let db = try await TestDatabase.create(installSchema: false)
         let directory = try VerifierTestConfig.temporaryDirectory()
-        let wallet = directory.appendingPathComponent("wallet").path
-        func walletCommand(_ arguments: [String]) throws -> ProcessResult {
-            try Run.program("kych-wallet", [arguments[0], "--wallet", wallet] + arguments.dropFirst())
-        }
-        #expect(try walletCommand(["issue"]).status == 0)
-        let issuer = try walletCommand(["issuer-did"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(issuer.hasPrefix("did:jwk:"))
+        let walletCommand = try WalletCommand(in: directory)
+        let issuer = walletCommand.issuerDID
 
         let gatewayPort = TestPorts.next(), verifierPort = TestPorts.next()
         let config = try temporaryFile(

@@ -288,10 +288,11 @@ import Testing
                 for headers in [[:], [.init("x-api-key")!: "wrong"], [.init("x-other-key")!: "hook-key"]] as [HTTPFields] {
                     let reply = try await flow.notify(target, headers: headers)
                     reply.expectOAuthError("invalid_client", status: .unauthorized)
-                    refusals.append(reply.text)
+                    // Each answer names its own request (`request_id`): no oracle, left out of the comparison.
+                    refusals.append(reply.text.replacingOccurrences(of: #","request_id":"[^"]*""#, with: "", options: .regularExpression))
                 }
             }
-            #expect(Set(refusals).count == 1, "the same answer for known and unknown ids")
+            #expect(Set(refusals).count == 1, "the same answer for known and unknown ids: \(refusals)")
             #expect(harness.standIn.lookups(id) == 0)
             // Another client's valid key: accepted, but it does not make KyCH ask about this client's verification.
             #expect(try await flow.notify(id, headers: [.init("x-other-key")!: "other-key"]).status == .noContent)

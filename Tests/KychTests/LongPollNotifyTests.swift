@@ -76,11 +76,12 @@ import Testing
         return (started.verification.id, started.verification.deeplink)
     }
 
-    /// Waits until `count` connections LISTEN on the database, none of them one of `other`; returns their pids.
+    /// Waits until `count` connections LISTEN for session changes on the database, none of them one of `other`; returns
+    /// their pids (each process also listens for client changes, on a connection of its own).
     static func listeners(_ db: TestDatabase, count: Int, other: Set<String>) async throws -> Set<String> {
         for _ in 0..<500 {
             let pids = Set(try await db.strings("""
-                SELECT pid::text FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'listen%'
+                SELECT pid::text FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'listen%kych_session%'
                 """))
             if pids.count == count, pids.isDisjoint(with: other) { return pids }
             try await Task.sleep(for: .milliseconds(20))

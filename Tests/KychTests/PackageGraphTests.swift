@@ -71,5 +71,13 @@ import Testing
             || $0.hasPrefix("postgres-nio") || $0.hasPrefix("sqlite-nio") }
         #expect(networking.isEmpty, "KychOAuth reaches \(networking.sorted())")
         #expect(!closure.contains("KychOutboundHTTP") && !closure.contains("KychSwiyuClient"))
+        #expect(!closure.contains { $0.hasPrefix("swift-metrics/") || $0.hasPrefix("swift-prometheus/") }, "the domain counts through FlowEvents")
+    }
+
+    /// One module links the metrics backend and binds each server's registry; the others use swift-metrics' API only.
+    @Test func onlyKychHTTPLinksPrometheus() throws {
+        let graph = try Self.graph()
+        let direct = graph.filter { $0.value.contains("swift-prometheus/Prometheus") }.keys
+        #expect(Array(direct) == ["KychHTTP"], "\(direct.sorted())")
     }
 }

@@ -76,6 +76,36 @@ import Testing
         #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.clients") == ["0"])
     }
 
+    /// kych-dbinit away from its SQL files (built with `--scratch-path` elsewhere, or installed without
+    /// `share/kych`) finds them in the current directory's `oauth2_gatewaydb/`, where the manual's `psql -f`
+    /// commands run; without them there it names `--sql-dir` and `KYCH_SQL_DIR`.
+    @Test func dbinitOutOfTreeFindsTheSQLFilesInTheCurrentDirectory() async throws {
+        let fm = FileManager.default
+        let outside = fm.temporaryDirectory.appendingPathComponent("kych-dbinit-\(UUID().uuidString)")
+        let bin = outside.appendingPathComponent("bin"), work = outside.appendingPathComponent("work")
+        try fm.createDirectory(at: bin, withIntermediateDirectories: true)
+        try fm.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: outside) }
+        let dbinit = bin.appendingPathComponent("kych-dbinit")
+        // A hard link (a copy across file systems), not a symbolic one: the program must not see the build directory
+        // and the source tree above it.
+        let built = TestEnvironment.binDirectory.appendingPathComponent("kych-dbinit")
+        do { try fm.linkItem(at: built, to: dbinit) } catch { try fm.copyItem(at: built, to: dbinit) }
+        let db = try await TestDatabase.create(installSchema: false)
+        let conf = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 1\nDATABASE = \(db.connectionString)\n")
+        let noEnvironment = ["KYCH_SQL_DIR": ""]
+
+        let systemWide = ["/usr/local/share/kych/oauth2_gatewaydb", "/usr/share/kych/oauth2_gatewaydb"].filter(fm.fileExists(atPath:))
+        if systemWide.isEmpty {
+            let lost = try Run.program(dbinit.path, ["-c", conf], environment: noEnvironment, currentDirectory: work)
+            #expect(lost.status != 0 && lost.stderr.contains("pass --sql-dir or set KYCH_SQL_DIR"), "\(lost.stdout)\(lost.stderr)")
+        }
+
+        try fm.copyItem(at: TestEnvironment.sqlDirectory, to: work.appendingPathComponent("oauth2_gatewaydb"))
+        let found = try Run.program(dbinit.path, ["-c", conf], environment: noEnvironment, currentDirectory: work)
+        #expect(found.status == 0 && found.stdout == "Applied: \(SchemaInstaller.gatewayPatches.joined(separator: ", "))\n", "\(found.stderr)")
+    }
+
     /// A database installed before patch 0002 gets exactly the later patches from kych-dbinit, and keeps its data.
     @Test func dbinitUpgradesADatabaseFromBeforeTheSigningKeys() async throws {
         let db = try await TestDatabase.create(installSchema: false)

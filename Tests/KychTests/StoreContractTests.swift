@@ -97,11 +97,11 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         _ = try await flow.createSession(newSession(n, client: client))
         let serial = try #require(try await flow.session(nonce: "n\(n)")).serial
         let machine = SessionMachine(now: now)
-        #expect(try await flow.apply(machine.verificationCreated(request("b"), verification("v\(n)")), toSession: serial))
+        #expect(try await flow.apply(machine.verificationCreated(request("b"), verification("v\(n)")), toSession: serial) != nil)
         let credential = VerifiedCredential(claims: ["given_name": "Helvetia", "age_over_18": true], vct: "betaid-sdjwt", issuer: "did:a")
         let authorized = try #require(try await flow.session(nonce: "n\(n)"))
         let success = try #require(machine.verifierAnswered(.success(credential), session: authorized))
-        #expect(try await flow.apply(success, toSession: serial))
+        #expect(try await flow.apply(success, toSession: serial) != nil)
         return serial
     }
 
@@ -134,16 +134,19 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     func sessionTransitionsAreConditional(_ backend: FlowBackend) async throws {
         try await backend.with { clients, flow in
             try await clients.createClient(Self.client)
-            #expect(try await flow.createSession(Self.newSession(1)))
-            #expect(!(try await flow.createSession(NewSession(clientID: "nobody", sessionID: "s9", nonce: "n9", createdAt: Self.now, expiresAt: Self.now))))
+            // The write returns the row as a read gives it.
+            let created = try #require(try await flow.createSession(Self.newSession(1)))
+            #expect(try await flow.createSession(NewSession(clientID: "nobody", sessionID: "s9", nonce: "n9", createdAt: Self.now, expiresAt: Self.now)) == nil)
             let pending = try #require(try await flow.session(nonce: "n1"))
+            #expect(created == pending)
             #expect(pending.status == .pending && pending.sessionID == "s1" && pending.clientID == "c1" && pending.expiresAt == Self.now.addingTimeInterval(900))
 
             // The first authorization wins; a second one changes nothing; every written field reads back.
             let machine = SessionMachine(now: Self.now)
-            #expect(try await flow.apply(machine.verificationCreated(Self.request("b1"), Self.verification("v1")), toSession: pending.serial))
-            #expect(!(try await flow.apply(machine.verificationCreated(Self.request("b2"), Self.verification("v2")), toSession: pending.serial)))
+            let applied = try await flow.apply(machine.verificationCreated(Self.request("b1"), Self.verification("v1")), toSession: pending.serial)
+            #expect(try await flow.apply(machine.verificationCreated(Self.request("b2"), Self.verification("v2")), toSession: pending.serial) == nil)
             let authorized = try #require(try await flow.session(verificationID: "v1"))
+            #expect(applied == authorized)
             #expect(authorized.status == .authorized && authorized.state == "S" && authorized.scope == ["given_name"]
                     && authorized.browserBindingHash == Secrets.sha256("b1") && authorized.verification == Self.verification("v1")
                     && authorized.redirectURI == "https://r.example/cb" && authorized.lastCheckedAt == Self.now
@@ -153,7 +156,7 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             // Not applied past `unexpiredAt`.
             _ = try await flow.createSession(Self.newSession(2, expiresIn: 10))
             let late = SessionMachine(now: Self.now.addingTimeInterval(10)).verificationCreated(Self.request("b"), Self.verification("v3"))
-            #expect(!(try await flow.apply(late, toSession: try #require(try await flow.session(nonce: "n2")).serial)))
+            #expect(try await flow.apply(late, toSession: try #require(try await flow.session(nonce: "n2")).serial) == nil)
 
             // Only one of two concurrent pollers claims the verifier check.
             let checkedBefore = Self.now.addingTimeInterval(1)
@@ -165,8 +168,9 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
             let failure = SessionFailure(kind: .server, code: nil, description: "decryption failed")
             let failed = try #require(machine.verifierAnswered(.failed(code: nil, description: "decryption failed"), session: authorized))
-            #expect(try await flow.apply(failed, toSession: authorized.serial))
+            let failedRow = try await flow.apply(failed, toSession: authorized.serial)
             let stored = try #require(try await flow.session(nonce: "n1"))
+            #expect(failedRow == stored)
             #expect(stored.status == .failed && stored.failure == failure && stored.finishedAt == Self.now)
         }
     }
@@ -185,6 +189,8 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             #expect(try await flow.authorizationCode(hash: Secrets.sha256("code2")) == nil)
             #expect(try await flow.session(nonce: "n1")?.status == .completed)
             let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code1")))
+            // The code comes with its session as it stands.
+            #expect(code.session == (try await flow.session(nonce: "n1")))
             #expect(code.clientID == "c1" && code.redirectURI == "https://r.example/cb" && code.usedAt == nil
                     && code.codeChallenge == "challenge-code1"
                     && code.expiresAt == Self.now.addingTimeInterval(600))
@@ -349,7 +355,7 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             let waiting: Set<SessionStatus> = [.pending, .authorized]
             let pending = try await create(1)
             let authorized = try await create(2)
-            #expect(try await flow.apply(machine.verificationCreated(Self.request("b"), Self.verification("v2")), toSession: authorized))
+            #expect(try await flow.apply(machine.verificationCreated(Self.request("b"), Self.verification("v2")), toSession: authorized) != nil)
             _ = try await create(3, withoutSetup: false)                  // a /setup session
             _ = try await create(4, client: "c2")                         // another client's
             _ = try await create(5, expiresIn: -1)                        // past its expiry

@@ -11,27 +11,8 @@ import Testing
 /// flow runs against one process.
 @Suite struct VerifierEmbeddedTests {
     @Test func gatewayServesTheVerifierItself() async throws {
-        let db = try await TestDatabase.createWithVerifier()
-        let directory = try VerifierTestConfig.temporaryDirectory()
-        let wallet = try Wallet(directory: directory.appendingPathComponent("wallet"))
-        try wallet.issue()
-        let port = TestPorts.next()
-        let baseURL = "http://127.0.0.1:\(port)"
-        let token = "secret-token:embedded-management"
-        let path = try temporaryFile(
-            VerifierTestConfig.gatewaySections(port: port, database: db.connectionString, verifierURL: baseURL,
-                                               acceptedIssuers: [try wallet.issuerDID()])
-            + """
-
-            VERIFIER_BEARER_TOKEN = \(token)
-            \(VerifierTestConfig.embeddedVerifierSection(baseURL: baseURL, directory: directory, token: token))
-            """)
-        let config = try GatewayConfig.load(path: path)
-        try await db.withPool { pool in
-            _ = try await PostgresClientRepository(client: pool, logger: TestEnvironment.logger)
-                .syncClients(config.clients.map { Client(config: $0) }, prune: false)
-        }
-        let gateway = try await RunningApp(try await buildApplication(config, logger: TestEnvironment.logger), baseURL: baseURL)
+        let embedded = try await EmbeddedVerifierGateway.start()
+        let (wallet, baseURL, port, token) = (embedded.wallet, embedded.baseURL, embedded.port, EmbeddedVerifierGateway.token)
         let browser = GatewayBrowser(baseURL: baseURL)
 
         let started = try await browser.start()
@@ -44,6 +25,6 @@ import Testing
         let management = baseURL + "/management/api/verifications/" + started.verificationID
         #expect(try await HTTP.get(management).status == 401)
         #expect(try await HTTP.get(management, headers: [("Authorization", "Bearer \(token)")]).json["state"] == "SUCCESS")
-        await gateway.stop()
+        await embedded.gateway.stop()
     }
 }

@@ -76,6 +76,10 @@ package struct GatewayConfig: Sendable {
     /// `REQUEST_TIMEOUT_SECONDS` (default 30): a connection that has not sent a whole request this long after opening
     /// or after its previous answer is closed.
     package var requestTimeout: Duration = .seconds(30)
+    /// `METRICS_HOST`/`METRICS_PORT` or `METRICS_UNIXPATH`: where `/metrics` is served; `nil`: nowhere (and nothing is counted).
+    package var metricsBinding: ServerBinding?
+    /// `LOG_FORMAT`: `text` or `json` lines on standard error.
+    package var logFormat: LogFormat = .text
 
     package static let defaultPath = "/etc/kych/kych.conf"
     package static let mainSection = "kych-oauth2-gateway"
@@ -99,6 +103,7 @@ package struct GatewayConfig: Sendable {
         "BASE_URL", "KEY_ENCRYPTION_SECRET", "CLIENT_AUTH_FAILURES_PER_CLIENT", "CLIENT_AUTH_FAILURES_PER_ADDRESS",
         "AUTHORIZE_WITHOUT_SETUP_PER_ADDRESS", "AUTHORIZE_WITHOUT_SETUP_PER_CLIENT",
         "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES", "REQUEST_TIMEOUT_SECONDS",
+        "METRICS_HOST", "METRICS_PORT", "METRICS_UNIXPATH", "METRICS_UNIXPATH_MODE", "LOG_FORMAT",
         "CLAIMS_RETENTION_MINUTES",
     ]
 
@@ -134,6 +139,8 @@ package struct GatewayConfig: Sendable {
 
         let binding = v.serverBinding(main)
         let requestTimeout = v.requestTimeout(main)
+        let metricsBinding = v.metricsBinding(main, serving: binding)
+        let logFormat = v.logFormat(main)
         var baseURL = binding?.loopbackURL
         if let entry = main.entry("BASE_URL"), !entry.value.isEmpty { baseURL = v.baseURL(main, entry) }
 
@@ -224,6 +231,8 @@ package struct GatewayConfig: Sendable {
             idTokenSigningAlg: idTokenSigningAlg, keyEncryptionSecret: keySecret, verifier: verifier, warnings: v.warnings,
             requestTimeout: requestTimeout)
         config.authorizeWithoutSetup = limits
+        config.metricsBinding = metricsBinding
+        config.logFormat = logFormat
         config.claimsRetentionMinutes = claimsRetention
         return config
     }

@@ -22,13 +22,15 @@ extension Validator {
     }
 
     /// `HOST` + `PORT`, or `UNIXPATH` (+ `UNIXPATH_MODE`): exactly one of the two. The gateway's and the
-    /// verifier's sections are read by this one rule.
-    mutating func serverBinding(_ section: IniFile.Section) -> ServerBinding? {
-        let host = section.entry("HOST"), port = section.entry("PORT")
-        let unixPath = section.entry("UNIXPATH"), unixMode = section.entry("UNIXPATH_MODE")
+    /// verifier's sections are read by this one rule, their metrics listeners too (`prefix` `METRICS_`, which may
+    /// be left out: `nil` without an error).
+    mutating func serverBinding(_ section: IniFile.Section, prefix: String = "") -> ServerBinding? {
+        let host = section.entry(prefix + "HOST"), port = section.entry(prefix + "PORT")
+        let unixPath = section.entry(prefix + "UNIXPATH"), unixMode = section.entry(prefix + "UNIXPATH_MODE")
+        if !prefix.isEmpty, host == nil, port == nil, unixPath == nil { return nil }
         if let unixPath {
             if host != nil || port != nil {
-                error(section, unixPath, "both TCP (HOST/PORT) and Unix socket (UNIXPATH) binding are set; choose one")
+                error(section, unixPath, "both TCP (\(prefix)HOST/\(prefix)PORT) and Unix socket (\(prefix)UNIXPATH) binding are set; choose one")
                 return nil
             }
             var mode: UInt16? = 0o666
@@ -46,9 +48,9 @@ extension Validator {
                 errors.append(ConfigError(file: file, line: section.line, section: section.name, key: nil,
                                           message: "no server binding: set HOST and PORT, or UNIXPATH"))
             } else if let port {
-                errors.append(ConfigError(file: file, line: port.line, section: section.name, key: "HOST", message: "HOST is required with PORT"))
+                errors.append(ConfigError(file: file, line: port.line, section: section.name, key: prefix + "HOST", message: "\(prefix)HOST is required with \(prefix)PORT"))
             } else if let host {
-                error(section, host, "PORT is required with HOST")
+                error(section, host, "\(prefix)PORT is required with \(prefix)HOST")
             }
             return nil
         }
@@ -57,5 +59,26 @@ extension Validator {
             return nil
         }
         return .tcp(host: host.value, port: number)
+    }
+
+    /// `METRICS_HOST` + `METRICS_PORT` or `METRICS_UNIXPATH`: the listener of `/metrics`, which must not be `serving`'s (the
+    /// public listener never answers `/metrics`); `nil` when not set.
+    mutating func metricsBinding(_ section: IniFile.Section, serving: ServerBinding?) -> ServerBinding? {
+        guard let metrics = serverBinding(section, prefix: "METRICS_") else { return nil }
+        if metrics == serving, let entry = section.entry("METRICS_PORT") ?? section.entry("METRICS_UNIXPATH") {
+            error(section, entry, "the metrics listener must differ from the server's own (HOST/PORT or UNIXPATH)")
+            return nil
+        }
+        return metrics
+    }
+
+    /// `LOG_FORMAT`: `text` (the default) or `json`.
+    mutating func logFormat(_ section: IniFile.Section) -> LogFormat {
+        guard let entry = section.entry("LOG_FORMAT") else { return .text }
+        guard let format = LogFormat(rawValue: entry.value.lowercased()) else {
+            error(section, entry, "\"\(entry.value)\" is not a log format (text or json)")
+            return .text
+        }
+        return format
     }
 }

@@ -37,6 +37,11 @@ package struct VerifierConfig: Sendable {
     package var warnings: [ConfigError]
     /// `REQUEST_TIMEOUT_SECONDS` of its own listener (default 30), as the gateway's.
     package var requestTimeout: Duration = .seconds(30)
+    /// `METRICS_HOST`/`METRICS_PORT` or `METRICS_UNIXPATH` of a standalone verifier, as the gateway's (an embedded one
+    /// is counted on the gateway's).
+    package var metricsBinding: ServerBinding?
+    /// `LOG_FORMAT` of a standalone verifier, as the gateway's.
+    package var logFormat: LogFormat = .text
 
     package static let section = "kych-verifier"
 
@@ -45,6 +50,7 @@ package struct VerifierConfig: Sendable {
         "DID_VERIFICATION_METHOD", "SIGNING_KEY_FILE", "WEBHOOK_CALLBACK_URI", "WEBHOOK_API_KEY_HEADER",
         "WEBHOOK_API_KEY_VALUE", "WEBHOOK_INTERVAL", "VERIFICATION_TTL_SEC", "VERIFICATION_PROOF_TIME_WINDOW_SEC",
         "MANAGEMENT_BEARER_TOKEN", "DEEPLINK_SCHEMA", "CLIENT_NAME", "KEY_ENCRYPTION_SECRET", "REQUEST_TIMEOUT_SECONDS",
+        "METRICS_HOST", "METRICS_PORT", "METRICS_UNIXPATH", "METRICS_UNIXPATH_MODE", "LOG_FORMAT",
     ]
 
     /// Validates the `[kych-verifier]` section of a parsed file; other sections are left to their readers.
@@ -62,6 +68,8 @@ package struct VerifierConfig: Sendable {
         }
         let binding = embedded ? nil : v.serverBinding(main)
         let requestTimeout = v.requestTimeout(main)
+        let metricsBinding = embedded ? nil : v.metricsBinding(main, serving: binding)
+        let logFormat = v.logFormat(main)
         // The management API answers with verified claims; beyond loopback it must not be open to anyone.
         if let binding, main.entry("MANAGEMENT_BEARER_TOKEN")?.value.isEmpty ?? true, !binding.isLoopbackTCP,
            let entry = main.entry("UNIXPATH") ?? main.entry("HOST") {
@@ -111,7 +119,7 @@ package struct VerifierConfig: Sendable {
         }
 
         guard v.errors.isEmpty, let externalURL, let keyFile else { throw ConfigErrors(errors: v.errors) }
-        return VerifierConfig(
+        var config = VerifierConfig(
             file: ini.path, binding: binding, embedded: embedded, database: database?.value ?? "",
             externalURL: externalURL, verifierDID: did?.value, verificationMethod: method?.value,
             signingKeyFile: keyFile.value, webhookCallbackURI: webhook?.value,
@@ -121,6 +129,9 @@ package struct VerifierConfig: Sendable {
             deeplinkScheme: scheme?.value ?? "swiyu-verify",
             clientName: main.entry("CLIENT_NAME").flatMap { $0.value.isEmpty ? nil : $0.value } ?? "KyCH Verifier",
             keyEncryptionSecret: keySecret, warnings: v.warnings, requestTimeout: requestTimeout)
+        config.metricsBinding = metricsBinding
+        config.logFormat = logFormat
+        return config
     }
 }
 

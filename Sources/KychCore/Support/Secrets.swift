@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HummingbirdBcrypt
+import KychSDJWT
 
 /// Random values, hashes and secret comparison used across KyCH.
 package enum Secrets {
@@ -8,7 +9,7 @@ package enum Secrets {
     package static func randomToken(bytes count: Int) -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Data(bytes).base64URLEncodedString()
+        return Base64URL.encode(bytes)
     }
 
     /// SHA-256 of the UTF-8 bytes of `value`: how codes and tokens are stored.
@@ -42,15 +43,5 @@ package enum Secrets {
     /// Redacts an RFC 8959 `secret-token:` value or any credential for logging.
     package static func redact(_ value: String) -> String {
         value.isEmpty ? "" : "<redacted>"
-    }
-}
-
-extension Data {
-    /// Base64url without padding (RFC 4648 §5).
-    package func base64URLEncodedString() -> String {
-        base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }

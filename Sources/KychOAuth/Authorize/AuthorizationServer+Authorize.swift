@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KychCore
+import KychSDJWT
 import Logging
 
 extension AuthorizationServer {
@@ -19,10 +20,7 @@ extension AuthorizationServer {
             session = existing
         } else {
             try await admission.admit(client, source: request.sourceAddress, now: now(), store: store)
-            guard let created = try await store.session(nonce: try await createSession(for: client, withoutSetup: true)) else {
-                throw FlowError.page(status: 500, kind: .internalError, message: "The session could not be created.")
-            }
-            session = created
+            session = try await createSession(for: client, withoutSetup: true)
         }
         if session.verification != nil { return try await reload(session, client: client) }
 
@@ -39,9 +37,10 @@ extension AuthorizationServer {
                                                 scope: context.scope, browserBindingHash: Secrets.sha256(cookie),
                                                 codeChallenge: request.codeChallenge, openid: context.openid,
                                                 oidcNonce: request.oidcNonce)
-        _ = try await store.apply(SessionMachine(now: now()).verificationCreated(record, verification), toSession: session.serial)
-        // Another request may have started a verification first: show that one.
-        guard let stored = try await store.session(nonce: session.nonce), let storedVerification = stored.verification else {
+        // Another request may have started a verification first: then show that one.
+        var started = try await store.apply(SessionMachine(now: now()).verificationCreated(record, verification), toSession: session.serial)
+        if started == nil { started = try await store.session(nonce: session.nonce) }
+        guard let stored = started, let storedVerification = stored.verification else {
             throw FlowError.page(status: 410, kind: .expired,
                                  message: "This verification link has expired. Please start again from the service that sent you here.")
         }
@@ -69,15 +68,14 @@ extension AuthorizationServer {
     /// HMAC-SHA256 of the session's nonce under the shared binding key, base64url.
     func bindingCookie(nonce: String) async throws -> String {
         let key = try await bindingKey.key(now: now())
-        return Data(HMAC<SHA256>.authenticationCode(for: Data(nonce.utf8), using: key)).base64URLEncodedString()
+        return Base64URL.encode(HMAC<SHA256>.authenticationCode(for: Data(nonce.utf8), using: key))
     }
 
     /// A reload of the page (its no-JavaScript path): asks the verifier if it is due and sends a failure on to the client.
     private func reload(_ session: VerificationSession, client: Client) async throws -> Authorization {
         var current = session
-        if try await claimVerifierCheck(current) {
-            try? await refresh(current, client: client)
-            current = try await store.session(nonce: current.nonce) ?? current
+        if try await claimVerifierCheck(current), let refreshed = try? await refresh(current, client: client) {
+            current = refreshed
         }
         if current.status == .failed, let redirect = current.redirectURI {
             throw FlowError.redirect(failureRedirect(current, client: client, redirectURI: redirect))

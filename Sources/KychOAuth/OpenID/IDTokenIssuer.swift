@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KychCore
+import KychSDJWT
 
 /// OpenID Connect ID tokens (Core §2, §3.1.3.6): signed with the gateway's current key of the client's algorithm.
 package struct IDTokenIssuer: Sendable {
@@ -40,6 +41,6 @@ package struct IDTokenIssuer: Sendable {
     /// `at_hash` (Core §3.1.3.6): the left half of the SHA-256 of the access token, base64url; SHA-256 because both
     /// ES256 and RS256 use it.
     package static func accessTokenHash(_ accessToken: String) -> String {
-        Data(SHA256.hash(data: Data(accessToken.utf8)).prefix(16)).base64URLEncodedString()
+        Base64URL.encode(SHA256.hash(data: Data(accessToken.utf8)).prefix(16))
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KychCore
+import KychSDJWT
 
 /// OpenID Connect pairwise subject identifiers (Core §8.1): `sub` is a keyed hash, per client, of the most
 /// stable identifier the presentation carried, so two clients cannot correlate a person by `sub` and no
@@ -33,6 +34,6 @@ package final class PairwiseSubjects: Sendable {
             ("session", sessionID)
         }
         let message = Data(["v1", client.clientID, kind, identifier].joined(separator: "\u{0}").utf8)
-        return Data(HMAC<SHA256>.authenticationCode(for: message, using: key)).base64URLEncodedString()
+        return Base64URL.encode(HMAC<SHA256>.authenticationCode(for: message, using: key))
     }
 }

@@ -7,6 +7,7 @@ package struct TokenManagement: Sendable {
     let authenticator: ClientAuthenticator
     let store: any FlowStore
     let issuer: String?
+    let events: any FlowEvents
     let logger: Logger
     let now: @Sendable () -> Date
 
@@ -15,11 +16,12 @@ package struct TokenManagement: Sendable {
     /// Who may introspect: confidential clients only (a public client could probe any token it found).
     package static let introspectionMethods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost()]
 
-    package init(authenticator: ClientAuthenticator, store: any FlowStore, issuer: String?, logger: Logger,
-                 now: @escaping @Sendable () -> Date) {
+    package init(authenticator: ClientAuthenticator, store: any FlowStore, issuer: String?, events: any FlowEvents = NoFlowEvents(),
+                 logger: Logger, now: @escaping @Sendable () -> Date) {
         self.authenticator = authenticator
         self.store = store
         self.issuer = issuer
+        self.events = events
         self.logger = logger
         self.now = now
     }
@@ -31,6 +33,7 @@ package struct TokenManagement: Sendable {
         let hash = Secrets.sha256(token)
         guard let stored = try await store.accessToken(hash: hash), stored.clientID == client.clientID else { return }
         if try await store.revokeAccessToken(hash: hash, at: now()) {
+            events.record(.tokenRevoked(clientID: client.clientID))
             logger.info("access token revoked", metadata: ["client_id": "\(client.clientID)"])
         }
     }

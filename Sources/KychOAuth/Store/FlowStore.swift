@@ -67,18 +67,18 @@ package struct NewAuthorizationCode: Sendable, Equatable {
 /// An authorization code as stored, with what the token endpoint's rules look at.
 package struct StoredAuthorizationCode: Sendable, Equatable {
     package var serial: Int64
-    /// The session the code was issued for.
-    package var sessionSerial: Int64
+    /// The session the code was issued for, read with the code (the token it buys is issued from it).
+    package var session: VerificationSession
     package var clientID: String
     package var redirectURI: String
     package var codeChallenge: String?
     package var expiresAt: Date
     package var usedAt: Date?
 
-    package init(serial: Int64, sessionSerial: Int64, clientID: String, redirectURI: String, codeChallenge: String? = nil,
+    package init(serial: Int64, session: VerificationSession, clientID: String, redirectURI: String, codeChallenge: String? = nil,
                  expiresAt: Date, usedAt: Date?) {
         self.serial = serial
-        self.sessionSerial = sessionSerial
+        self.session = session
         self.clientID = clientID
         self.redirectURI = redirectURI
         self.codeChallenge = codeChallenge
@@ -141,6 +141,16 @@ package struct StoredAccessToken: Sendable, Equatable {
     }
 }
 
+extension StoredAccessToken {
+    /// The token `record` as issued from `session`: what a store reads back, built without reading it back.
+    package init(session: VerificationSession, record: NewAccessToken, revokedAt: Date? = nil) {
+        self.init(sessionID: session.sessionID, clientID: session.clientID, scope: session.scope ?? [], claims: session.claims ?? [:],
+                  vct: session.credentialVCT, issuer: session.credentialIssuer, verifiedAt: session.verifiedAt,
+                  createdAt: record.createdAt, expiresAt: record.expiresAt, revokedAt: revokedAt, openid: session.openid,
+                  oidcNonce: session.oidcNonce)
+    }
+}
+
 /// A store lost a server secret between writing and reading it (another process deleted it).
 package struct MissingServerSecret: Error, CustomStringConvertible {
     package let name: String
@@ -168,20 +178,22 @@ package struct PurgeReport: Sendable, Equatable {
 /// statement or one transaction, so any number of gateway processes can share the store, and
 /// single use (a session's transition, a code's redemption) holds without read-then-write races.
 package protocol FlowStore: Sendable {
-    /// Creates a `pending` session; false if the client does not exist.
-    func createSession(_ session: NewSession) async throws -> Bool
+    /// Creates a `pending` session and returns it as stored; nil if the client does not exist.
+    func createSession(_ session: NewSession) async throws -> VerificationSession?
     func session(nonce: String) async throws -> VerificationSession?
     func session(verificationID: String) async throws -> VerificationSession?
     func session(serial: Int64) async throws -> VerificationSession?
     /// Applies `transition` to the session if its status is in `transition.from` (and it has not expired
-    /// by `transition.unexpiredAt`); true if it did.
-    func apply(_ transition: SessionTransition, toSession serial: Int64) async throws -> Bool
+    /// by `transition.unexpiredAt`); the session as it now stands if it did (the write returns it: no second read),
+    /// nil if not.
+    func apply(_ transition: SessionTransition, toSession serial: Int64) async throws -> VerificationSession?
     /// Sets the session's last verifier check to `now` if its status is `status` and the last check was
     /// before `checkedBefore` (or never): true for exactly one of several concurrent callers.
     func claimVerifierCheck(session serial: Int64, status: SessionStatus, checkedBefore: Date, now: Date) async throws -> Bool
-    /// Applies `transition` and stores `code` for the session in one transaction; false (nothing stored)
-    /// if the transition does not apply.
+    /// Applies `transition` and stores `code` for the session atomically (one statement on PostgreSQL); false
+    /// (nothing stored) if the transition does not apply.
     func apply(_ transition: SessionTransition, toSession serial: Int64, issuing code: NewAuthorizationCode) async throws -> Bool
+    /// The code with its session, in one read.
     func authorizationCode(hash: Data) async throws -> StoredAuthorizationCode?
     /// Marks the code used at `usedAt` and stores `token` issued from it, in one transaction; false
     /// (nothing stored) if the code was already used.

@@ -65,14 +65,14 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
 
     // MARK: FlowStore
 
-    package func createSession(_ new: NewSession) -> Bool {
-        guard clientsByID[new.clientID] != nil else { return false }
+    package func createSession(_ new: NewSession) -> VerificationSession? {
+        guard clientsByID[new.clientID] != nil else { return nil }
         let s = serial()
         var session = VerificationSession(serial: s, clientID: new.clientID, sessionID: new.sessionID, nonce: new.nonce, status: .pending,
                                           createdAt: new.createdAt, expiresAt: new.expiresAt)
         session.withoutSetup = new.withoutSetup
         sessions[s] = session
-        return true
+        return session
     }
 
     package func session(nonce: String) -> VerificationSession? { sessions.values.first { $0.nonce == nonce } }
@@ -83,10 +83,11 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
         sessions.values.first { $0.verification?.id == verificationID }
     }
 
-    package func apply(_ transition: SessionTransition, toSession serial: Int64) -> Bool {
-        guard let session = sessions[serial], transition.applies(to: session) else { return false }
-        sessions[serial] = transition.applied(to: session)
-        return true
+    package func apply(_ transition: SessionTransition, toSession serial: Int64) -> VerificationSession? {
+        guard let session = sessions[serial], transition.applies(to: session) else { return nil }
+        let applied = transition.applied(to: session)
+        sessions[serial] = applied
+        return applied
     }
 
     package func claimVerifierCheck(session serial: Int64, status: SessionStatus, checkedBefore: Date, now: Date) -> Bool {
@@ -99,15 +100,17 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
     }
 
     package func apply(_ transition: SessionTransition, toSession serial: Int64, issuing code: NewAuthorizationCode) -> Bool {
-        guard let session = sessions[serial], apply(transition, toSession: serial) else { return false }
+        guard let session = apply(transition, toSession: serial) else { return false }
         let s = self.serial()
-        codes[s] = (code.codeHash, serial, StoredAuthorizationCode(serial: s, sessionSerial: serial, clientID: session.clientID, redirectURI: code.redirectURI,
+        codes[s] = (code.codeHash, serial, StoredAuthorizationCode(serial: s, session: session, clientID: session.clientID, redirectURI: code.redirectURI,
                                                                    codeChallenge: code.codeChallenge, expiresAt: code.expiresAt, usedAt: nil))
         return true
     }
 
     package func authorizationCode(hash: Data) -> StoredAuthorizationCode? {
-        codes.values.first { $0.hash == hash }?.code
+        guard var code = codes.values.first(where: { $0.hash == hash })?.code, let session = sessions[code.session.serial] else { return nil }
+        code.session = session
+        return code
     }
 
     package func redeemCode(serial: Int64, usedAt: Date, issuing token: NewAccessToken) -> Bool {
@@ -124,11 +127,11 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
 
     package func accessToken(hash: Data) -> StoredAccessToken? {
         guard let token = tokens.first(where: { $0.hash == hash }), let session = sessions[token.sessionSerial] else { return nil }
-        return StoredAccessToken(sessionID: session.sessionID, clientID: session.clientID, scope: session.scope ?? [],
-                                 claims: session.claims ?? [:], vct: session.credentialVCT, issuer: session.credentialIssuer,
-                                 verifiedAt: session.verifiedAt, createdAt: token.createdAt, expiresAt: token.expiresAt,
-                                 revokedAt: token.revokedAt, openid: session.openid, oidcNonce: session.oidcNonce,
-                                 claimsErasedAt: erasures[session.serial]?.at, claimsSubject: erasures[session.serial]?.subject)
+        var stored = StoredAccessToken(session: session, record: NewAccessToken(tokenHash: token.hash, createdAt: token.createdAt,
+                                                                            expiresAt: token.expiresAt), revokedAt: token.revokedAt)
+        stored.claimsErasedAt = erasures[session.serial]?.at
+        stored.claimsSubject = erasures[session.serial]?.subject
+        return stored
     }
 
     package func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) -> Bool {

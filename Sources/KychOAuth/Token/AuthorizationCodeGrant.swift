@@ -15,16 +15,19 @@ package struct AuthorizationCodeGrant: GrantHandler {
     let idTokens: IDTokenIssuer?
     /// An ID token carrying the claims delivers them.
     let retention: ClaimsRetention
+    let events: any FlowEvents
     let logger: Logger
     let now: @Sendable () -> Date
 
     package init(store: any FlowStore, issuers: [AccessTokenFormat: any AccessTokenIssuer], defaultLifetimeSeconds: Int,
-                 idTokens: IDTokenIssuer?, retention: ClaimsRetention, logger: Logger, now: @escaping @Sendable () -> Date) {
+                 idTokens: IDTokenIssuer?, retention: ClaimsRetention, events: any FlowEvents = NoFlowEvents(), logger: Logger,
+                 now: @escaping @Sendable () -> Date) {
         self.retention = retention
         self.store = store
         self.issuers = issuers
         self.defaultLifetimeSeconds = defaultLifetimeSeconds
         self.idTokens = idTokens
+        self.events = events
         self.logger = logger
         self.now = now
     }
@@ -47,7 +50,8 @@ package struct AuthorizationCodeGrant: GrantHandler {
         case (.some(let challenge), .some(let verifier)):
             guard PKCE.verifies(verifier, challenge: challenge) else { throw FlowError.invalidGrant("code_verifier does not match the code_challenge") }
         }
-        guard let issuer = issuers[client.accessTokenFormat], let session = try await store.session(serial: stored.sessionSerial) else {
+        let session = stored.session
+        guard let issuer = issuers[client.accessTokenFormat] else {
             throw FlowError.oauth(status: 500, error: "server_error", description: "no \(client.accessTokenFormat.rawValue) access tokens can be issued")
         }
         let token = try await issuer.issue(for: client, session: session, lifetimeSeconds: client.accessTokenTTLSeconds ?? defaultLifetimeSeconds,
@@ -56,9 +60,11 @@ package struct AuthorizationCodeGrant: GrantHandler {
         guard try await store.redeemCode(serial: stored.serial, usedAt: now, issuing: token.record) else {
             throw try await replayed(stored, client: client, now: now)
         }
+        events.record(.codeRedeemed(clientID: client.clientID))
         logger.info("access token issued", metadata: ["client_id": "\(client.clientID)"])
         var response = token.response
-        if let idTokens, let stored = try await store.accessToken(hash: token.record.tokenHash), stored.openid {
+        if let idTokens, session.openid {
+            let stored = StoredAccessToken(session: session, record: token.record)
             let subject = try await idTokens.subjects.subject(for: stored, client: client, now: now)
             let claims = client.idTokenClaims ? try await retention.deliver(stored, now: now, keepingSubject: subject) : nil
             response.id_token = try await idTokens.idToken(for: stored, subject: subject, credentialClaims: claims ?? [:],
@@ -70,6 +76,7 @@ package struct AuthorizationCodeGrant: GrantHandler {
     /// RFC 6749 §4.1.2: a code used twice revokes every token issued from it.
     private func replayed(_ code: StoredAuthorizationCode, client: Client, now: Date) async throws -> FlowError {
         try await store.revokeTokens(issuedFromCode: code.serial, at: now)
+        events.record(.codeReplayed(clientID: client.clientID))
         logger.warning("authorization code replayed; tokens revoked", metadata: ["client_id": "\(client.clientID)"])
         return FlowError.invalidGrant("the authorization code was already used; tokens issued from it are revoked")
     }

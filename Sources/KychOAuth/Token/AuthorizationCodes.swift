@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KychCore
+import KychSDJWT
 
 /// Makes a session's authorization code, the same each time it is asked for the same session, so that a browser that
 /// reaches `/finalize` twice at once (the page's status script and a same-device wallet's redirect both navigate
@@ -22,7 +23,7 @@ package struct AuthorizationCodes: Sendable {
 
     /// The code of `sessionID`: `bytes` pseudo-random bytes, base64url, as ``Secrets/randomToken(bytes:)`` makes them.
     package func code(sessionID: String) -> String {
-        HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("code|\(sessionID)".utf8), outputByteCount: bytes)
-            .withUnsafeBytes { Data($0) }.base64URLEncodedString()
+        Base64URL.encode(HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("code|\(sessionID)".utf8),
+                                                outputByteCount: bytes).withUnsafeBytes { Data($0) })
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KychCore
+import KychSDJWT
 
 /// RFC 7636 proof key for code exchange, S256 only.
 package enum PKCE {
@@ -13,7 +14,7 @@ package enum PKCE {
 
     /// BASE64URL(SHA256(ASCII(code_verifier))).
     package static func challenge(for verifier: String) -> String {
-        Data(SHA256.hash(data: Data(verifier.utf8))).base64URLEncodedString()
+        Base64URL.encode(SHA256.hash(data: Data(verifier.utf8)))
     }
 
     /// Whether `verifier` proves `challenge`, compared in constant time.

@@ -5,6 +5,7 @@ import KychOAuth
 import KychGateway
 import KychPostgres
 import KychSDJWT
+import KychStorage
 import KychVerifier
 import KychVerifierModel
 import KychVerifierServer
@@ -95,6 +96,8 @@ final class LoopbackServer: Sendable {
         let received = Mutex<[Post]>([])
         let fetched = Mutex<[String]>([])
         let postStatus = Mutex(204)
+        /// POSTs whose body contains this are answered only after 30 s (longer than any client waits).
+        let hangOn = Mutex<String?>(nil)
     }
 
     private let state = State()
@@ -114,6 +117,7 @@ final class LoopbackServer: Sendable {
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             state.received.withLock { $0.append(Post(path: request.uri.path, headers: headers, body: String(buffer: body))) }
+            if let hang = state.hangOn.withLock({ $0 }), String(buffer: body).contains(hang) { try await Task.sleep(for: .seconds(30)) }
             return Response(status: .init(code: state.postStatus.withLock { $0 }))
         }
         let ready = AsyncStream<Int>.makeStream()
@@ -131,6 +135,9 @@ final class LoopbackServer: Sendable {
 
     /// Serves `body` at `path`.
     func serve(_ path: String, _ body: String) { state.files.withLock { $0[path] = body } }
+
+    /// From now on, POSTs whose body contains `text` get no answer in time.
+    func hangPosts(containing text: String) { state.hangOn.withLock { $0 = text } }
 
     /// The status POSTs are answered with from now on.
     func answerPosts(with status: Int) { state.postStatus.withLock { $0 = status } }
@@ -152,22 +159,25 @@ enum VerifierTestConfig {
     static let webhookKey = "secret-token:webhook-key"
 
     /// `[kych-verifier]` of a gateway at `baseURL` that serves the verifier itself, its key file in `directory`.
-    static func embeddedVerifierSection(baseURL: String, directory: URL, token: String) -> String {
+    /// `callback`: `WEBHOOK_CALLBACK_URI` (default: the gateway's `/notification`).
+    static func embeddedVerifierSection(baseURL: String, directory: URL, token: String, callback: String? = nil,
+                                        webhookInterval: Int = 50) -> String {
         """
             [kych-verifier]
             EMBEDDED = yes
             EXTERNAL_URL = \(baseURL)
             SIGNING_KEY_FILE = \(directory.appendingPathComponent("verifier.pem").path)
-            WEBHOOK_CALLBACK_URI = \(baseURL)/notification
+            WEBHOOK_CALLBACK_URI = \(callback ?? baseURL + "/notification")
             WEBHOOK_API_KEY_HEADER = \(VerifierTestConfig.webhookHeader)
             WEBHOOK_API_KEY_VALUE = \(VerifierTestConfig.webhookKey)
-            WEBHOOK_INTERVAL = 50
+            WEBHOOK_INTERVAL = \(webhookInterval)
             MANAGEMENT_BEARER_TOKEN = \(token)
             """
     }
 
     /// A `[kych-verifier]` section for a verifier on `port` (loopback, plain HTTP).
-    static func section(port: Int, database: String, keyFile: String, webhook: String?, extra: String = "") -> String {
+    static func section(port: Int, database: String, keyFile: String, webhook: String?, webhookInterval: Int = 50,
+                        extra: String = "") -> String {
         """
         [kych-verifier]
         HOST = 127.0.0.1
@@ -178,7 +188,7 @@ enum VerifierTestConfig {
         \(webhook.map { "WEBHOOK_CALLBACK_URI = \($0)" } ?? "")
         WEBHOOK_API_KEY_HEADER = \(webhookHeader)
         WEBHOOK_API_KEY_VALUE = \(webhookKey)
-        WEBHOOK_INTERVAL = 50
+        WEBHOOK_INTERVAL = \(webhookInterval)
         \(extra)
         """
     }
@@ -219,12 +229,13 @@ struct BuiltInVerifier: Sendable {
 
     var baseURL: String { app.baseURL }
 
-    /// `webhook`: the callback URI (`nil`: no webhook); `settings`: extra `[kych-verifier]` lines.
-    static func start(database: String, webhook: String?, settings: String = "") async throws -> BuiltInVerifier {
+    /// `webhook`: the callback URI (`nil`: no webhook), retried every `webhookInterval` ms; `settings`: extra `[kych-verifier]` lines.
+    static func start(database: String, webhook: String?, webhookInterval: Int = 50, settings: String = "") async throws -> BuiltInVerifier {
         let directory = try VerifierTestConfig.temporaryDirectory()
         let port = TestPorts.next()
         let keyFile = directory.appendingPathComponent("verifier.pem").path
-        let text = VerifierTestConfig.section(port: port, database: database, keyFile: keyFile, webhook: webhook, extra: settings)
+        let text = VerifierTestConfig.section(port: port, database: database, keyFile: keyFile, webhook: webhook,
+                                                  webhookInterval: webhookInterval, extra: settings)
         let config = try VerifierConfig.validate(try IniFile.parse(text, path: "verifier.conf", environment: [:]))
         let app = try await RunningApp(try await buildVerifierApplication(config, logger: TestEnvironment.logger),
                                        baseURL: "http://127.0.0.1:\(port)")
@@ -364,11 +375,11 @@ struct StandaloneVerifier {
     var keyFile: String { builtIn.keyFile }
     var baseURL: String { builtIn.baseURL }
 
-    /// `settings` are extra `[kych-verifier]` lines; `webhook` receives the callbacks.
-    static func start(settings: String = "", webhook: LoopbackServer? = nil) async throws -> StandaloneVerifier {
+    /// `settings` are extra `[kych-verifier]` lines; `webhook` receives the callbacks, retried every `webhookInterval` ms.
+    static func start(settings: String = "", webhook: LoopbackServer? = nil, webhookInterval: Int = 50) async throws -> StandaloneVerifier {
         let db = try await TestDatabase.createWithVerifier()
-        let builtIn = try await BuiltInVerifier.start(database: db.connectionString,
-                                                      webhook: webhook.map { $0.baseURL + "/notification" }, settings: settings)
+        let builtIn = try await BuiltInVerifier.start(database: db.connectionString, webhook: webhook.map { $0.baseURL + "/notification" },
+                                                      webhookInterval: webhookInterval, settings: settings)
         return StandaloneVerifier(db: db, builtIn: builtIn)
     }
 
@@ -416,4 +427,46 @@ struct StandaloneVerifier {
     }
 
     func stop() async { await builtIn.stop() }
+}
+
+/// A gateway serving the built-in verifier itself (`EMBEDDED = yes`) on a fresh database, its client's `VERIFIER_URL`
+/// the gateway's own URL, and a wallet holding a credential of the accepted issuer.
+struct EmbeddedVerifierGateway {
+    static let token = "secret-token:embedded-management"
+    let db: TestDatabase
+    let wallet: Wallet
+    let gateway: RunningApp
+    let port: Int
+
+    var baseURL: String { gateway.baseURL }
+
+    /// `callback` and `webhookInterval`: the verifier's webhook (default: the gateway's `/notification`, 50 ms);
+    /// `extraRoutes` as in ``buildApplication(_:stores:logger:hashing:offersDemoWallet:extraRoutes:)``.
+    static func start(callback: String? = nil, webhookInterval: Int = 50,
+                      extraRoutes: @escaping (Router<GatewayRequestContext>, AuthorizationServer) throws -> Void = { _, _ in }
+    ) async throws -> EmbeddedVerifierGateway {
+        let db = try await TestDatabase.createWithVerifier()
+        let directory = try VerifierTestConfig.temporaryDirectory()
+        let wallet = try Wallet(directory: directory.appendingPathComponent("wallet"))
+        try wallet.issue()
+        let port = TestPorts.next()
+        let baseURL = "http://127.0.0.1:\(port)"
+        let path = try temporaryFile(
+            VerifierTestConfig.gatewaySections(port: port, database: db.connectionString, verifierURL: baseURL,
+                                               acceptedIssuers: [try wallet.issuerDID()])
+            + """
+
+            VERIFIER_BEARER_TOKEN = \(token)
+            \(VerifierTestConfig.embeddedVerifierSection(baseURL: baseURL, directory: directory, token: token, callback: callback,
+                                                         webhookInterval: webhookInterval))
+            """)
+        let config = try GatewayConfig.load(path: path)
+        try await db.withPool { pool in
+            _ = try await PostgresClientRepository(client: pool, logger: TestEnvironment.logger)
+                .syncClients(config.clients.map { Client(config: $0) }, prune: false)
+        }
+        let stores = try await Stores.open(config.database, sealing: config.sealing, logger: TestEnvironment.logger)
+        let app = try await buildApplication(config, stores: stores, logger: TestEnvironment.logger, extraRoutes: extraRoutes)
+        return EmbeddedVerifierGateway(db: db, wallet: wallet, gateway: try await RunningApp(app, baseURL: baseURL), port: port)
+    }
 }

@@ -10,17 +10,15 @@ struct WalletGateway {
     let port: Int
     let wallet: String
     let issuerDID: String
+    /// The embedded verifier's `MANAGEMENT_BEARER_TOKEN`.
+    let managementToken: String
 
     /// `clients` returns the `[client_*]` sections, given the settings every client needs to use the embedded verifier;
     /// `mainSettings` go into `[kych-oauth2-gateway]` (e.g. a `BASE_URL` behind a proxy).
     static func start(mainSettings: String = "", clients: (_ verifierSettings: String) -> String) async throws -> WalletGateway {
         let directory = try VerifierTestConfig.temporaryDirectory()
-        let wallet = directory.appendingPathComponent("wallet").path
-        let issued = try Run.program("kych-wallet", ["issue", "--wallet", wallet])
-        try #require(issued.status == 0, "\(issued.stderr)")
-        let issuerDID = try Run.program("kych-wallet", ["issuer-did", "--wallet", wallet]).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        try #require(issuerDID.hasPrefix("did:jwk:"))
+        let walletCommand = try WalletCommand(in: directory)
+        let wallet = walletCommand.path, issuerDID = walletCommand.issuerDID
 
         let port = TestPorts.next(), baseURL = "http://127.0.0.1:\(port)"
         let token = "secret-token:rp-management-\(UUID().uuidString)"
@@ -47,7 +45,7 @@ struct WalletGateway {
         let sync = try Run.program("kych-client-management", ["-c", config, "sync"])
         try #require(sync.status == 0 && sync.stdout.contains("Sync complete"), "\(sync.stdout) \(sync.stderr)")
         return WalletGateway(process: try await GatewayProcess(configPath: config, baseURL: baseURL), port: port, wallet: wallet,
-                             issuerDID: issuerDID)
+                             issuerDID: issuerDID, managementToken: token)
     }
 
     /// The path of the `kych-wallet` binary, for the relying-party scripts.
