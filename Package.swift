@@ -78,8 +78,10 @@ let package = Package(
         // JOSE, did:jwk, SD-JWT VC issuance/presentation/verification, token status lists.
         .target(
             name: "KychSDJWT",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The system's zlib (Debian: zlib1g-dev), for DEFLATE in status lists and JWE.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // QR code encoder (byte mode, versions 1-40, SVG output).
         .target(name: "KychQR"),
         // PostgreSQL implementation of the store protocols (the gateway's and the built-in verifier's), and the

@@ -94,7 +94,7 @@ func purgeService(_ server: AuthorizationServer, logger: Logger, every interval:
         if report != PurgeReport() {
             logger.info("purge", metadata: [
                 "expired_sessions": "\(report.expiredSessions)", "abandoned_sessions": "\(report.abandonedSessions)",
-                "deleted_sessions": "\(report.deletedSessions)",
+                "deleted_sessions": "\(report.deletedSessions)", "erased_claims": "\(report.erasedClaims)",
                 "deleted_codes": "\(report.deletedCodes)", "deleted_tokens": "\(report.deletedTokens)",
             ])
         }

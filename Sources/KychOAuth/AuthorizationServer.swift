@@ -14,6 +14,8 @@ package struct AuthorizationServer: Sendable {
     package let authenticator: ClientAuthenticator
     package let tokenEndpoint: TokenEndpoint
     package let infoEndpoint: InfoEndpoint
+    /// `CLAIMS_RETENTION_MINUTES`: claims are erased as they are delivered, or once past their retention.
+    package let claimsRetention: ClaimsRetention
     package let tokenManagement: TokenManagement
     /// OpenID Connect: ID tokens, `/userinfo` and the discovery document; nil without `BASE_URL` or signing keys.
     package let openID: OpenIDProvider?
@@ -64,11 +66,13 @@ package struct AuthorizationServer: Sendable {
             issuers[.jwt] = JWTAccessTokenIssuer(keys: idTokens.keys, subjects: idTokens.subjects, issuer: idTokens.issuer,
                                                  algorithm: idTokens.defaultAlgorithm)
         }
+        let retention = ClaimsRetention(store: store, minutes: config.claimsRetentionMinutes)
+        self.claimsRetention = retention
         tokenEndpoint = TokenEndpoint(authenticator: authenticator, handlers: [
             AuthorizationCodeGrant(store: store, issuers: issuers, defaultLifetimeSeconds: config.accessTokenTTLSeconds,
-                                   idTokens: openID?.idTokens, events: events, logger: logger, now: now),
+                                   idTokens: openID?.idTokens, retention: retention, events: events, logger: logger, now: now),
         ])
-        infoEndpoint = InfoEndpoint(store: store, logger: logger, now: now)
+        infoEndpoint = InfoEndpoint(store: store, retention: retention, logger: logger, now: now)
         tokenManagement = TokenManagement(authenticator: authenticator, store: store, issuer: config.baseURL, events: events,
                                           logger: logger, now: now)
         authorizeChecks = AuthorizeChecks.standard
@@ -308,14 +312,17 @@ package struct AuthorizationServer: Sendable {
 
     /// Marks waiting sessions past their expiry `expired`, and so those started without `/setup` that nobody has watched
     /// for `AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES`: neither a page polling `/status` or reloading (each claims a verifier
-    /// check) nor a verifier answer. Then deletes what expired more than `retention` ago.
+    /// check) nor a verifier answer. Erases the claims no client can receive any more (``ClaimsRetention``). Then deletes
+    /// what expired more than `retention` ago.
     package func purge(retention: TimeInterval) async throws -> PurgeReport {
         let now = now()
         let machine = SessionMachine(now: now)
         let idleSince = now.addingTimeInterval(-TimeInterval(config.authorizeWithoutSetup.idleMinutes * 60))
         let abandoned = try await store.applyToIdleSessionsWithoutSetup(machine.abandoned(), idleSince: idleSince)
         let expired = try await store.applyToExpiredSessions(machine.timedOut(), expiredBy: now)
+        let erased = try await claimsRetention.purge(now: now)
         var report = try await store.deleteExpired(before: now.addingTimeInterval(-retention))
+        report.erasedClaims = erased
         report.expiredSessions = expired
         report.abandonedSessions = abandoned
         return report

@@ -208,7 +208,7 @@ package struct PostgresFlowStore: FlowStore {
     package func accessToken(hash: Data) async throws -> StoredAccessToken? {
         let rows = try await client.query("""
             SELECT s.session_id, c.client_id, s.scope, s.claims::text, s.credential_vct, s.credential_issuer, s.verified_at,
-              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce
+              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject
             FROM oauth2gw.access_tokens t
             JOIN oauth2gw.verification_sessions s ON s.session_serial = t.session_serial
             JOIN oauth2gw.clients c ON c.client_serial = t.client_serial
@@ -221,7 +221,8 @@ package struct PostgresFlowStore: FlowStore {
             let object = try claims.map { try JSON.parse(Data($0.utf8)).objectValue ?? [:] } ?? [:]
             return StoredAccessToken(sessionID: sessionID, clientID: clientID, scope: scope ?? [], claims: object, vct: vct, issuer: issuer,
                                      verifiedAt: verifiedAt, createdAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt,
-                                     openid: try r[10].decode(Bool.self), oidcNonce: try r[11].decode(String?.self))
+                                     openid: try r[10].decode(Bool.self), oidcNonce: try r[11].decode(String?.self),
+                                     claimsErasedAt: try r[12].decode(Date?.self), claimsSubject: try r[13].decode(String?.self))
         }
         return nil
     }
@@ -288,6 +289,54 @@ package struct PostgresFlowStore: FlowStore {
                   AND NOT EXISTS (SELECT 1 FROM oauth2gw.authorization_codes k WHERE k.session_serial = s.session_serial)
                 RETURNING 1
                 """)
+            return report
+        }
+    }
+
+    package func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool {
+        var erased = false
+        for try await _ in try await client.query("""
+            UPDATE oauth2gw.verification_sessions SET claims = '{}'::jsonb, claims_erased_at = \(at), claims_subject = \(subject)
+            WHERE session_id = \(sessionID) AND claims IS NOT NULL AND claims_erased_at IS NULL
+            RETURNING 1
+            """, logger: logger) { erased = true }
+        return erased
+    }
+
+    package func eraseClaims(verifiedBefore: Date?, unreachableAt now: Date) async throws -> Int {
+        var count = 0
+        for try await _ in try await client.query("""
+            UPDATE oauth2gw.verification_sessions s SET claims = '{}'::jsonb, claims_erased_at = \(now)
+            WHERE s.claims_erased_at IS NULL AND s.claims IS NOT NULL
+              AND (s.verified_at <= \(verifiedBefore)
+                OR (s.expires_at <= \(now)
+                  AND NOT EXISTS (SELECT 1 FROM oauth2gw.authorization_codes k
+                                  WHERE k.session_serial = s.session_serial AND k.used_at IS NULL AND k.expires_at > \(now))
+                  AND NOT EXISTS (SELECT 1 FROM oauth2gw.access_tokens t
+                                  WHERE t.session_serial = s.session_serial AND t.revoked_at IS NULL AND t.expires_at > \(now))))
+            RETURNING 1
+            """, logger: logger) { count += 1 }
+        return count
+    }
+
+    package func purgeClient(id clientID: String, at: Date) async throws -> PurgeReport? {
+        try await client.withTransaction(logger: logger) { c in
+            var serial: Int64?
+            for try await row in try await c.query("SELECT client_serial FROM oauth2gw.clients WHERE client_id = \(clientID)",
+                                                   logger: logger) { serial = try row.decode(Int64.self) }
+            guard let serial else { return nil }
+            var report = PurgeReport()
+            for try await _ in try await c.query("""
+                UPDATE oauth2gw.verification_sessions SET claims = '{}'::jsonb, claims_erased_at = \(at)
+                WHERE client_serial = \(serial) AND claims IS NOT NULL AND claims_erased_at IS NULL
+                RETURNING 1
+                """, logger: logger) { report.erasedClaims += 1 }
+            // Their codes and tokens go by ON DELETE CASCADE.
+            for try await _ in try await c.query("""
+                DELETE FROM oauth2gw.verification_sessions
+                WHERE client_serial = \(serial) AND status IN ('failed', 'completed', 'expired')
+                RETURNING 1
+                """, logger: logger) { report.deletedSessions += 1 }
             return report
         }
     }

@@ -30,7 +30,8 @@ package final class SQLiteDatabase: Sendable {
         }
         let connection = try await SQLiteConnection.open(storage: path.map { .file(path: $0) } ?? .memory, logger: logger)
         let db = SQLiteDatabase(connection: connection)
-        for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] { _ = try await db.rows(pragma) }
+        // secure_delete: erased claims and deleted rows are overwritten in the file, not left in free pages.
+        for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000", "PRAGMA secure_delete = ON"] { _ = try await db.rows(pragma) }
         if path != nil { _ = try await db.rows("PRAGMA journal_mode = WAL") }
         if installingSchema {
             do { try await db.installSchema() } catch {

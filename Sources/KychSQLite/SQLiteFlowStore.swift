@@ -179,7 +179,7 @@ package struct SQLiteFlowStore: FlowStore {
     package func accessToken(hash: Data) async throws -> StoredAccessToken? {
         let rows = try await db.rows("""
             SELECT s.session_id, c.client_id, s.scope, s.claims, s.credential_vct, s.credential_issuer, s.verified_at,
-              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce
+              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject
             FROM access_tokens t JOIN verification_sessions s ON s.session_serial = t.session_serial
             JOIN clients c ON c.client_serial = t.client_serial
             WHERE t.token_hash = ?
@@ -190,7 +190,8 @@ package struct SQLiteFlowStore: FlowStore {
                                  scope: row.strings("scope") ?? [], claims: claims,
                                  vct: row.string("credential_vct"), issuer: row.string("credential_issuer"),
                                  verifiedAt: row.date("verified_at"), createdAt: created, expiresAt: expires, revokedAt: row.date("revoked_at"),
-                                 openid: row.int("openid") == 1, oidcNonce: row.string("oidc_nonce"))
+                                 openid: row.int("openid") == 1, oidcNonce: row.string("oidc_nonce"),
+                                 claimsErasedAt: row.date("claims_erased_at"), claimsSubject: row.string("claims_subject"))
     }
 
     package func serverSecret(named name: String, candidate: Data, at: Date) async throws -> Data {
@@ -245,6 +246,45 @@ package struct SQLiteFlowStore: FlowStore {
                   AND NOT EXISTS (SELECT 1 FROM authorization_codes k WHERE k.session_serial = verification_sessions.session_serial)
                 RETURNING 1
                 """, [.date(cutoff)]).count
+            return report
+        }
+    }
+
+    package func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool {
+        try await !db.rows("""
+            UPDATE verification_sessions SET claims = '{}', claims_erased_at = ?, claims_subject = ?
+            WHERE session_id = ? AND claims IS NOT NULL AND claims_erased_at IS NULL RETURNING 1
+            """, [.date(at), .text(subject), .text(sessionID)]).isEmpty
+    }
+
+    package func eraseClaims(verifiedBefore: Date?, unreachableAt now: Date) async throws -> Int {
+        try await db.rows("""
+            UPDATE verification_sessions SET claims = '{}', claims_erased_at = ?1
+            WHERE claims_erased_at IS NULL AND claims IS NOT NULL
+              AND (verified_at <= ?2
+                OR (expires_at <= ?1
+                  AND NOT EXISTS (SELECT 1 FROM authorization_codes k WHERE k.session_serial = verification_sessions.session_serial
+                                  AND k.used_at IS NULL AND k.expires_at > ?1)
+                  AND NOT EXISTS (SELECT 1 FROM access_tokens t WHERE t.session_serial = verification_sessions.session_serial
+                                  AND t.revoked_at IS NULL AND t.expires_at > ?1)))
+            RETURNING 1
+            """, [.date(now), verifiedBefore.map(SQLiteData.date) ?? .null]).count
+    }
+
+    package func purgeClient(id clientID: String, at: Date) async throws -> PurgeReport? {
+        try await db.transaction { tx in
+            guard let serial = try await tx.rows("SELECT client_serial FROM clients WHERE client_id = ?", [.text(clientID)])
+                .first?.int("client_serial") else { return nil }
+            var report = PurgeReport()
+            report.erasedClaims = try await tx.rows("""
+                UPDATE verification_sessions SET claims = '{}', claims_erased_at = ?
+                WHERE client_serial = ? AND claims IS NOT NULL AND claims_erased_at IS NULL RETURNING 1
+                """, [.date(at), .integer(Int(serial))]).count
+            // Their codes and tokens go by ON DELETE CASCADE.
+            report.deletedSessions = try await tx.rows("""
+                DELETE FROM verification_sessions
+                WHERE client_serial = ? AND status IN ('failed', 'completed', 'expired') RETURNING 1
+                """, [.integer(Int(serial))]).count
             return report
         }
     }

@@ -216,6 +216,15 @@ enum SQLiteSchema {
             "ALTER TABLE verifier_verifications ADD COLUMN claimed_until REAL",
             "ALTER TABLE verifier_verifications ADD COLUMN credential_issuer_dids TEXT",
         ]),
+        // oauth2gw-0008: claims erased once delivered.
+        Migration(number: 12, name: "claims erasure", statements: [
+            "ALTER TABLE verification_sessions ADD COLUMN claims_erased_at REAL",
+            "ALTER TABLE verification_sessions ADD COLUMN claims_subject TEXT",
+            """
+            CREATE INDEX verification_sessions_holding_claims
+              ON verification_sessions (expires_at) WHERE claims_erased_at IS NULL AND claims IS NOT NULL
+            """,
+        ]),
     ]
 
     static var latest: Int { migrations.last?.number ?? 0 }

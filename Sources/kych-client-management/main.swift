@@ -13,19 +13,24 @@ struct ClientManagement: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kych-client-management",
         abstract: "Manage the OAuth 2.0 clients registered with a KyCH gateway.",
-        subcommands: [List.self, Show.self, Create.self, Update.self, Delete.self, Sync.self])
+        subcommands: [List.self, Show.self, Create.self, Update.self, Delete.self, Sync.self, Purge.self])
 
     @Option(name: [.short, .long], help: "Configuration file (for the DATABASE setting and [client_*] sections).")
     var config: String = GatewayConfig.defaultPath
 
     /// Loads the configuration and runs `body` with the client repository.
     func withRepository<T: Sendable>(_ body: @Sendable (GatewayConfig, any ClientRepository) async throws -> T) async throws -> T {
+        try await withStores { config, stores in try await body(config, stores.clients) }
+    }
+
+    /// Loads the configuration and runs `body` with the database's stores.
+    func withStores<T: Sendable>(_ body: @Sendable (GatewayConfig, Stores) async throws -> T) async throws -> T {
         let gatewayConfig = try CLISupport.loadConfig(config)
         var logger = Logger(label: "kych-client-management")
         logger.logLevel = .error
         do {
             return try await Stores.with(gatewayConfig.database, sealing: gatewayConfig.sealing, logger: logger) { stores in
-                try await body(gatewayConfig, stores.clients)
+                try await body(gatewayConfig, stores)
             }
         } catch let error as PSQLError {
             throw CLIError(PostgresDatabase.operatorMessage(error))
@@ -300,6 +305,25 @@ extension ClientManagement {
             let deleted = try await root.withRepository { _, repo in try await repo.deleteClient(id: id) }
             guard deleted else { throw CLIError(ClientStoreError.unknownClient(id).description) }
             print("Client \(id) deleted.")
+        }
+    }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase now the verified claims a client's sessions still hold, and delete its finished sessions.",
+            discussion: """
+                The client stays registered. Sessions that failed, expired or ended with a code are deleted with their \
+                codes and tokens; sessions still waiting for a wallet or for /finalize keep their record, without claims. \
+                What the gateway keeps otherwise, and for how long, is in the README ("Data retention").
+                """)
+        @ParentCommand var root: ClientManagement
+        @Option(help: "The client id.") var client: String
+
+        func run() async throws {
+            let id = client
+            let report = try await root.withStores { _, stores in try await stores.flow.purgeClient(id: id, at: Date()) }
+            guard let report else { throw CLIError(ClientStoreError.unknownClient(id).description) }
+            print("Client \(id): claims erased from \(report.erasedClaims) sessions, \(report.deletedSessions) finished sessions deleted.")
         }
     }
 

@@ -49,8 +49,9 @@ import Testing
     }
 
     /// Before: 19 calls (5 client reads, a re-read of the session after each write, the code and its session read
-    /// apart, the token read back for the ID token, and the code issued in a transaction: 4 round trips on PostgreSQL). Now the writes return their rows and clients come from memory.
-    @Test func aCompleteFlowMakesElevenStoreCalls() async throws {
+    /// apart, the token read back for the ID token, and the code issued in a transaction: 4 round trips on PostgreSQL). Now the writes return their rows and clients come from memory; /info's delivery
+    /// erases the claims (CLAIMS_RETENTION_MINUTES = 0), one write more.
+    @Test func aCompleteFlowMakesTwelveStoreCalls() async throws {
         let c = try await Counted()
         try await c.flow()  // the first flow also reads the shared keys once per process
         c.counted.resetCounts()
@@ -58,9 +59,9 @@ import Testing
         #expect(c.counted.calls == [
             "createSession(_:)": 1, "session(nonce:)": 1, "apply(_:toSession:)": 2, "session(verificationID:)": 3,
             "apply(_:toSession:issuing:)": 1, "authorizationCode(hash:)": 1, "redeemCode(serial:usedAt:issuing:)": 1,
-            "accessToken(hash:)": 1,
+            "accessToken(hash:)": 1, "eraseClaims(sessionID:keepingSubject:at:)": 1,
         ])
-        #expect(c.counted.totalCalls == 11)
+        #expect(c.counted.totalCalls == 12)
     }
 
     /// A change of the clients through the cache, or announced to it, is seen by the next read; without a listener

@@ -227,6 +227,18 @@ final class CountingStore: FlowStore, ClientRepository {
         count()
         return await base.deleteExpired(before: cutoff)
     }
+    func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool {
+        count()
+        return await base.eraseClaims(sessionID: sessionID, keepingSubject: subject, at: at)
+    }
+    func eraseClaims(verifiedBefore: Date?, unreachableAt now: Date) async throws -> Int {
+        count()
+        return await base.eraseClaims(verifiedBefore: verifiedBefore, unreachableAt: now)
+    }
+    func purgeClient(id clientID: String, at: Date) async throws -> PurgeReport? {
+        count()
+        return await base.purgeClient(id: clientID, at: at)
+    }
 
     func listClients() async throws -> [Client] {
         count()

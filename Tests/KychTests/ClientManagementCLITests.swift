@@ -1,6 +1,7 @@
 import Foundation
 import KychCore
 import KychOAuth
+import KychStorage
 import Testing
 
 /// The manual's "Client Management" examples, run verbatim (only the config path differs) against PostgreSQL.
@@ -94,6 +95,33 @@ import Testing
         let yes = try Run.program(script, ["-qec", command, "/dev/null"], stdin: "y\n")
         #expect(yes.status == 0 && yes.stdout.contains("Client exchange_production deleted."), "\(yes.stdout)")
         #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.clients") == ["0"])
+    }
+
+    /// `purge --client`: the client's claims are gone from the database at once, its finished sessions too.
+    @Test func purgeErasesAClientsClaimsNow() async throws {
+        let (db, conf) = try await setUp()
+        #expect(try manual("kych-client-management --config /etc/kych/kych.conf sync", conf).status == 0)
+        try await Stores.with(db.connectionString, sealing: .unencrypted, logger: TestEnvironment.logger) { stores in
+            _ = try await StoreContractTests.verifiedSession(stores.flow, 1, client: "exchange_production")
+            let completed = try await StoreContractTests.verifiedSession(stores.flow, 2, client: "exchange_production")
+            let code = NewAuthorizationCode(codeHash: Secrets.sha256("code"), redirectURI: "https://r.example/cb", codeChallenge: nil,
+                                            createdAt: Date(), expiresAt: Date().addingTimeInterval(600))
+            #expect(try await stores.flow.apply(SessionMachine(now: Date()).codeIssued(), toSession: completed, issuing: code))
+        }
+        func dump() throws -> String {
+            let dump = try Run.program("/usr/bin/pg_dump", ["--no-owner", "-n", "oauth2gw", db.connectionString])
+            try #require(dump.status == 0, "\(dump.stderr)")
+            return dump.stdout
+        }
+        #expect(try dump().contains("Helvetia"))
+
+        let purge = try Run.program("kych-client-management", ["-c", conf, "purge", "--client", "exchange_production"])
+        #expect(purge.status == 0 && purge.stdout
+            == "Client exchange_production: claims erased from 2 sessions, 1 finished sessions deleted.\n", "\(purge.stderr)")
+        #expect(try !dump().contains("Helvetia"))
+        #expect(try await db.strings("SELECT status || ' ' || claims::text FROM oauth2gw.verification_sessions") == ["verified {}"])
+        let unknown = try Run.program("kych-client-management", ["-c", conf, "purge", "--client", "nobody"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("no client with id \"nobody\""))
     }
 
     @Test func errorsLeaveTheDatabaseUnchanged() async throws {

@@ -400,7 +400,8 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
                     "CLIENT_TYPE", "REDIRECT_URIS", "CLIENT_NAME", "REQUIRE_PKCE", "ID_TOKEN_CLAIMS", "ACCESS_TOKEN_FORMAT",
                     "ALLOW_AUTHORIZE_WITHOUT_SETUP", "AUTHORIZE_WITHOUT_SETUP_PER_ADDRESS", "AUTHORIZE_WITHOUT_SETUP_PER_CLIENT",
                     "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES", "REQUEST_TIMEOUT_SECONDS",
-                    "METRICS_HOST", "METRICS_PORT", "METRICS_UNIXPATH", "METRICS_UNIXPATH_MODE", "LOG_FORMAT"] {
+                    "METRICS_HOST", "METRICS_PORT", "METRICS_UNIXPATH", "METRICS_UNIXPATH_MODE", "LOG_FORMAT",
+                    "CLAIMS_RETENTION_MINUTES"] {
             #expect(text.contains("\n\(key) =") || text.contains("#\(key) ="), "contrib/kych.conf lacks \(key)")
         }
     }
@@ -522,6 +523,10 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
     @Test func requestTimeoutDefaultsTo30Seconds() throws {
         #expect(try parse(base).requestTimeout == .seconds(30))
         #expect(try parse(base + "\nREQUEST_TIMEOUT_SECONDS = 5").requestTimeout == .seconds(5))
+        #expect(try parse(base).claimsRetentionMinutes == 0)
+        #expect(try parse(base + "\nCLAIMS_RETENTION_MINUTES = 60").claimsRetentionMinutes == 60)
+        #expect(error(base + "\nCLAIMS_RETENTION_MINUTES = -1")
+            == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] CLAIMS_RETENTION_MINUTES: must be 0 (erase on delivery) or more minutes (got -1)")
         #expect(error(base + "\nREQUEST_TIMEOUT_SECONDS = 0")
             == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] REQUEST_TIMEOUT_SECONDS: must be at least 1 second (got 0)")
         let verifier = try VerifierConfig.validate(try IniFile.parse("""

@@ -88,13 +88,13 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
                                    codeChallenge: PKCE.challenge(for: String(repeating: binding, count: 43)))
     }
 
-    private static func newSession(_ n: Int, expiresIn: TimeInterval = 900) -> NewSession {
-        NewSession(clientID: "c1", sessionID: "s\(n)", nonce: "n\(n)", createdAt: now, expiresAt: now.addingTimeInterval(expiresIn))
+    private static func newSession(_ n: Int, expiresIn: TimeInterval = 900, client: String = "c1") -> NewSession {
+        NewSession(clientID: client, sessionID: "s\(n)", nonce: "n\(n)", createdAt: now, expiresAt: now.addingTimeInterval(expiresIn))
     }
 
-    /// A session of client c1 moved to `verified` with a credential, and its serial.
-    private static func verifiedSession(_ flow: any FlowStore, _ n: Int = 1) async throws -> Int64 {
-        _ = try await flow.createSession(newSession(n))
+    /// A session of `client` moved to `verified` with a credential (given_name Helvetia), and its serial.
+    static func verifiedSession(_ flow: any FlowStore, _ n: Int = 1, client: String = "c1") async throws -> Int64 {
+        _ = try await flow.createSession(newSession(n, client: client))
         let serial = try #require(try await flow.session(nonce: "n\(n)")).serial
         let machine = SessionMachine(now: now)
         #expect(try await flow.apply(machine.verificationCreated(request("b"), verification("v\(n)")), toSession: serial) != nil)
@@ -103,6 +103,22 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         let success = try #require(machine.verifierAnswered(.success(credential), session: authorized))
         #expect(try await flow.apply(success, toSession: serial) != nil)
         return serial
+    }
+
+    /// Registers ``client`` (c1) and a copy of it named c2.
+    private static func createClientsC1AndC2(_ clients: any ClientRepository) async throws {
+        try await clients.createClient(client)
+        var other = client
+        other.clientID = "c2"
+        try await clients.createClient(other)
+    }
+
+    /// A verified session of client c1 whose code "code" was redeemed for the token "t".
+    private static func redeemedSession(_ flow: any FlowStore) async throws {
+        let serial = try await verifiedSession(flow)
+        _ = try await flow.apply(SessionMachine(now: now).codeIssued(), toSession: serial, issuing: code("code"))
+        let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code")))
+        #expect(try await flow.redeemCode(serial: code.serial, usedAt: now, issuing: token("t")))
     }
 
     private static func code(_ name: String, expiresIn: TimeInterval = 600) -> NewAuthorizationCode {
@@ -209,10 +225,7 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     func deletingAClientCascades(_ backend: FlowBackend) async throws {
         try await backend.with { clients, flow in
             try await clients.createClient(Self.client)
-            let serial = try await Self.verifiedSession(flow)
-            _ = try await flow.apply(SessionMachine(now: Self.now).codeIssued(), toSession: serial, issuing: Self.code("code"))
-            let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code")))
-            #expect(try await flow.redeemCode(serial: code.serial, usedAt: Self.now, issuing: Self.token("t")))
+            try await Self.redeemedSession(flow)
             #expect(try await clients.deleteClient(id: "c1"))
             #expect(try await flow.accessToken(hash: Secrets.sha256("t")) == nil)
             #expect(try await flow.authorizationCode(hash: Secrets.sha256("code")) == nil)
@@ -246,12 +259,93 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 
     @Test(arguments: FlowBackend.allCases)
-    func sessionsWithoutSetupAreCountedAndPurgedWhenIdle(_ backend: FlowBackend) async throws {
+    func claimsAreErasedOnceAndKeepTheSubject(_ backend: FlowBackend) async throws {
         try await backend.with { clients, flow in
             try await clients.createClient(Self.client)
-            var other = Self.client
-            other.clientID = "c2"
-            try await clients.createClient(other)
+            try await Self.redeemedSession(flow)
+            #expect(try await flow.accessToken(hash: Secrets.sha256("t"))?.claimsErasedAt == nil)
+            #expect(!(try await flow.eraseClaims(sessionID: "nobody", keepingSubject: nil, at: Self.now)))
+            // Exactly one of several concurrent deliveries erases them.
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<6 { group.addTask { try await flow.eraseClaims(sessionID: "s1", keepingSubject: "sub-1", at: Self.now) } }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(wins == 1)
+            let token = try #require(try await flow.accessToken(hash: Secrets.sha256("t")))
+            #expect(token.claims.isEmpty && token.claimsErasedAt == Self.now && token.claimsSubject == "sub-1")
+            // What auditing needs stays.
+            let session = try #require(try await flow.session(nonce: "n1"))
+            #expect(session.claims == [:] && session.status == .completed && session.credentialIssuer == "did:a"
+                    && session.credentialVCT == "betaid-sdjwt" && session.verifiedAt == Self.now)
+            #expect(try await flow.eraseClaims(verifiedBefore: .distantFuture, unreachableAt: .distantFuture) == 0)
+        }
+    }
+
+    @Test(arguments: FlowBackend.allCases)
+    func purgeErasesClaimsPastRetentionOrOutOfReach(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            // s1: verified, its session expires at +900 s, no code: out of reach after that.
+            _ = try await Self.verifiedSession(flow, 1)
+            // s2: a code until +600 s, then a token until +3600 s keep it reachable.
+            let two = try await Self.verifiedSession(flow, 2)
+            _ = try await flow.apply(SessionMachine(now: Self.now).codeIssued(), toSession: two, issuing: Self.code("code"))
+            let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code")))
+            #expect(try await flow.redeemCode(serial: code.serial, usedAt: Self.now, issuing: Self.token("t")))
+            // s3: a code never redeemed, until +600 s.
+            let three = try await Self.verifiedSession(flow, 3)
+            _ = try await flow.apply(SessionMachine(now: Self.now).codeIssued(), toSession: three, issuing: Self.code("unused"))
+
+            #expect(try await flow.eraseClaims(verifiedBefore: nil, unreachableAt: Self.now.addingTimeInterval(899)) == 0)
+            #expect(try await flow.eraseClaims(verifiedBefore: nil, unreachableAt: Self.now.addingTimeInterval(900)) == 2)  // s1, s3
+            #expect(try await flow.session(nonce: "n1")?.claims == [:])
+            #expect(try await flow.session(nonce: "n3")?.claims == [:])
+            #expect(try await flow.session(nonce: "n2")?.claims?["given_name"] == "Helvetia")
+            // s2's token keeps it reachable; its age past a retention does not.
+            #expect(try await flow.eraseClaims(verifiedBefore: Self.now.addingTimeInterval(-1), unreachableAt: Self.now) == 0)
+            #expect(try await flow.eraseClaims(verifiedBefore: Self.now, unreachableAt: Self.now) == 1)
+            let token = try #require(try await flow.accessToken(hash: Secrets.sha256("t")))
+            #expect(token.claims.isEmpty && token.claimsErasedAt == Self.now && token.claimsSubject == nil)
+        }
+    }
+
+    @Test(arguments: FlowBackend.allCases)
+    func purgeClientErasesItsClaimsAndDeletesItsFinishedSessions(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await Self.createClientsC1AndC2(clients)
+            try await Self.redeemedSession(flow)                   // s1: completed, code and token
+            _ = try await Self.verifiedSession(flow, 2)             // s2: verified, waiting for /finalize
+            _ = try await Self.verifiedSession(flow, 3, client: "c2")
+            #expect(try await flow.purgeClient(id: "nobody", at: Self.now) == nil)
+
+            let report = try #require(try await flow.purgeClient(id: "c1", at: Self.now))
+            #expect(report.erasedClaims == 2 && report.deletedSessions == 1)
+            #expect(try await flow.session(nonce: "n1") == nil)
+            #expect(try await flow.accessToken(hash: Secrets.sha256("t")) == nil)
+            #expect(try await flow.authorizationCode(hash: Secrets.sha256("code")) == nil)
+            let waiting = try #require(try await flow.session(nonce: "n2"))
+            #expect(waiting.status == .verified && waiting.claims == [:])
+            #expect(try await flow.session(nonce: "n3")?.claims?["given_name"] == "Helvetia")
+            #expect(try await flow.purgeClient(id: "c1", at: Self.now) == PurgeReport())
+        }
+    }
+
+    @Test(arguments: FlowBackend.allCases)
+    func revokedTokensLeaveClaimsOutOfReach(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            try await Self.redeemedSession(flow)
+            let afterSession = Self.now.addingTimeInterval(1000)
+            #expect(try await flow.eraseClaims(verifiedBefore: nil, unreachableAt: afterSession) == 0)
+            #expect(try await flow.revokeAccessToken(hash: Secrets.sha256("t"), at: Self.now))
+            #expect(try await flow.eraseClaims(verifiedBefore: nil, unreachableAt: afterSession) == 1)
+        }
+    }
+
+    @Test(arguments: FlowBackend.allCases)
+    func sessionsWithoutSetupAreCountedAndPurgedWhenIdle(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await Self.createClientsC1AndC2(clients)
             func create(_ n: Int, client: String = "c1", withoutSetup: Bool = true, expiresIn: TimeInterval = 900) async throws -> Int64 {
                 _ = try await flow.createSession(NewSession(clientID: client, sessionID: "s\(n)", nonce: "n\(n)", createdAt: Self.now,
                                                             expiresAt: Self.now.addingTimeInterval(expiresIn), withoutSetup: withoutSetup))

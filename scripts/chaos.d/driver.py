@@ -349,7 +349,10 @@ class Driver:
 
         # 7. /info: this flow's claims, for this flow's client.
         self.step_of[n] = "info"
-        status, _, text, _ = await self.call("GET", "/info", what="info", headers={"Authorization": f"Bearer {token}"})
+        status, _, text, attempts = await self.call("GET", "/info", what="info", headers={"Authorization": f"Bearer {token}"})
+        if status == 401 and attempts > 1:
+            # Claims are delivered once (CLAIMS_RETENTION_MINUTES = 0): the first answer erased them, then was lost.
+            return "failed: claims delivered but the /info answer was lost to a kill (invalid_token on retry)"
         if status != 200:
             return f"failed: info answered {status}"
         claims = json.loads(text).get("claims", {})
@@ -562,11 +565,11 @@ class Driver:
               'code_without_completed', (SELECT count(*) FROM oauth2gw.authorization_codes c JOIN
                                          oauth2gw.verification_sessions s USING (session_serial) WHERE s.status <> 'completed'),
               'claims_of_other_client', (SELECT count(*) FROM oauth2gw.verification_sessions s JOIN oauth2gw.clients c
-                                         USING (client_serial) WHERE s.claims IS NOT NULL
+                                         USING (client_serial) WHERE s.claims IS NOT NULL AND s.claims_erased_at IS NULL
                                          AND s.claims->>'given_name' IS DISTINCT FROM c.client_id),
               'verified_same_claims_twice', (SELECT count(*) FROM (SELECT claims->>'family_name' FROM
                                              oauth2gw.verification_sessions WHERE claims IS NOT NULL
-                                             GROUP BY 1 HAVING count(*) > 1) x),
+                                             AND claims_erased_at IS NULL GROUP BY 1 HAVING count(*) > 1) x),
               'waiting_past_expiry', (SELECT count(*) FROM oauth2gw.verification_sessions
                                       WHERE status IN ('pending', 'authorized') AND expires_at < now()),
               'verifications_in_progress', (SELECT count(*) FROM verifier.verifications WHERE status = 'in_progress'),
@@ -586,6 +589,7 @@ class Driver:
         "failed: binding cookie lost": ("verified", 0, 0),
         "failed: code issued but the /finalize answer was lost": ("completed", 1, 0),
         "failed: token issued but the /token answer was lost": ("completed", 1, 1),
+        "failed: claims delivered but the /info answer was lost": ("completed", 1, 1),
     }
 
     def flows_in_database(self):

@@ -64,6 +64,10 @@ package struct GatewayConfig: Sendable {
     /// 32 bytes); `nil`: they are stored in clear.
     package var keyEncryptionSecret: String?
     package var authorizeWithoutSetup = AuthorizeWithoutSetupLimits()
+    /// `CLAIMS_RETENTION_MINUTES` (default 0): how long after the verification its claims may be delivered again.
+    /// 0: they are erased as they are first delivered (`/info`, `/userinfo`, an ID token carrying them). Either way
+    /// they are erased at the latest once no code or token can reach them any more.
+    package var claimsRetentionMinutes = 0
     /// The `[kych-verifier]` section of the same file, validated with the gateway's (an invalid one stops the
     /// gateway, which serves it when ``VerifierConfig/embedded``); `nil` when the file has none.
     package var verifier: VerifierConfig?
@@ -100,6 +104,7 @@ package struct GatewayConfig: Sendable {
         "AUTHORIZE_WITHOUT_SETUP_PER_ADDRESS", "AUTHORIZE_WITHOUT_SETUP_PER_CLIENT",
         "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES", "REQUEST_TIMEOUT_SECONDS",
         "METRICS_HOST", "METRICS_PORT", "METRICS_UNIXPATH", "METRICS_UNIXPATH_MODE", "LOG_FORMAT",
+        "CLAIMS_RETENTION_MINUTES",
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
@@ -164,6 +169,8 @@ package struct GatewayConfig: Sendable {
         limits.idleMinutes = v.integer(main, "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES", default: limits.idleMinutes,
                                        min: 1, max: 1440, minMessage: "must be at least 1 minute")
 
+        let claimsRetention = v.integer(main, "CLAIMS_RETENTION_MINUTES", default: 0, min: 0, max: 43_200,
+                                        minMessage: "must be 0 (erase on delivery) or more minutes")
         let vcClaims = main.entry("VC_CLAIMS").map { IniFile.list($0.value) } ?? betaIDClaims
         if let e = main.entry("VC_CLAIMS"), vcClaims.isEmpty { v.error(main, e, "must list at least one claim") }
         var allowedScopes: [String]?
@@ -226,6 +233,7 @@ package struct GatewayConfig: Sendable {
         config.authorizeWithoutSetup = limits
         config.metricsBinding = metricsBinding
         config.logFormat = logFormat
+        config.claimsRetentionMinutes = claimsRetention
         return config
     }
 }

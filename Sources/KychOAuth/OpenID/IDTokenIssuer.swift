@@ -20,21 +20,21 @@ package struct IDTokenIssuer: Sendable {
         self.lifetimeSeconds = lifetimeSeconds
     }
 
-    /// The ID token that comes with `accessToken` (whose record is `token`) for `client`.
-    package func idToken(for token: StoredAccessToken, accessToken: String, client: Client, now: Date) async throws -> String {
+    /// The ID token that comes with `accessToken` (whose record is `token`) for `client`: `subject` is its `sub`, and
+    /// `credentialClaims` go in too (`ID_TOKEN_CLAIMS`).
+    package func idToken(for token: StoredAccessToken, subject: String, credentialClaims: [String: JSON], accessToken: String,
+                         client: Client, now: Date) async throws -> String {
         let algorithm = client.idTokenSigningAlg.flatMap(SigningAlgorithm.init(rawValue:)) ?? defaultAlgorithm
         var claims: [String: JSON] = [
-            "iss": .string(issuer), "sub": .string(try await subjects.subject(for: token, client: client, now: now)),
+            "iss": .string(issuer), "sub": .string(subject),
             "aud": .string(client.clientID), "iat": .integer(Int64(now.timeIntervalSince1970)),
             "exp": .integer(Int64(now.timeIntervalSince1970) + Int64(lifetimeSeconds)),
             "at_hash": .string(Self.accessTokenHash(accessToken)),
         ]
         if let verifiedAt = token.verifiedAt { claims["auth_time"] = .integer(Int64(verifiedAt.timeIntervalSince1970)) }
         if let nonce = token.oidcNonce { claims["nonce"] = .string(nonce) }
-        if client.idTokenClaims {
-            // The protocol claims above win over any credential claim of the same name.
-            claims.merge(token.claims) { protocolClaim, _ in protocolClaim }
-        }
+        // The protocol claims above win over any credential claim of the same name.
+        claims.merge(credentialClaims) { protocolClaim, _ in protocolClaim }
         return try await keys.sign(payload: Data(JSON.object(claims).serialized().utf8), algorithm: algorithm, type: "JWT")
     }
 

@@ -6,6 +6,7 @@ import Logging
 package struct OpenIDProvider: Sendable {
     package let idTokens: IDTokenIssuer
     let store: any FlowStore
+    let retention: ClaimsRetention
     let logger: Logger
     let now: @Sendable () -> Date
 
@@ -16,6 +17,7 @@ package struct OpenIDProvider: Sendable {
                                  defaultAlgorithm: SigningAlgorithm(rawValue: config.idTokenSigningAlg) ?? .es256,
                                  lifetimeSeconds: config.accessTokenTTLSeconds)
         self.store = store
+        retention = ClaimsRetention(store: store, minutes: config.claimsRetentionMinutes)
         self.logger = logger
         self.now = now
     }
@@ -32,8 +34,13 @@ package struct OpenIDProvider: Sendable {
             throw FlowError.oauth(status: 403, error: "insufficient_scope", description: "the token was not issued for scope openid",
                                   wwwAuthenticate: "Bearer realm=\"kych\", error=\"insufficient_scope\", scope=\"openid\"")
         }
-        var answer = token.claims
-        answer["sub"] = .string(try await idTokens.subjects.subject(for: token, client: client, now: now))
+        if token.claimsErasedAt != nil, let subject = token.claimsSubject {
+            // The claims went out in the ID token, with this `sub`.
+            return .object(["sub": .string(subject)])
+        }
+        let subject = try await idTokens.subjects.subject(for: token, client: client, now: now)
+        guard var answer = try await retention.deliver(token, now: now) else { throw ClaimsRetention.gone }
+        answer["sub"] = .string(subject)
         logger.info("userinfo served", metadata: ["client_id": "\(client.clientID)"])
         return .object(answer)
     }

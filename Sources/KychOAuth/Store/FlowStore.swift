@@ -116,11 +116,18 @@ package struct StoredAccessToken: Sendable, Equatable {
     /// The session asked for OpenID Connect, with this nonce.
     package var openid: Bool
     package var oidcNonce: String?
+    /// When the claims were erased (``ClaimsRetention``); `claims` is then empty.
+    package var claimsErasedAt: Date?
+    /// The `sub` of the ID token that carried the claims when they were erased, which `/userinfo` still answers.
+    package var claimsSubject: String?
 
     package init(sessionID: String, clientID: String, scope: [String], claims: [String: JSON], vct: String?, issuer: String?,
-                 verifiedAt: Date?, createdAt: Date, expiresAt: Date, revokedAt: Date?, openid: Bool = false, oidcNonce: String? = nil) {
+                 verifiedAt: Date?, createdAt: Date, expiresAt: Date, revokedAt: Date?, openid: Bool = false, oidcNonce: String? = nil,
+                 claimsErasedAt: Date? = nil, claimsSubject: String? = nil) {
         self.openid = openid
         self.oidcNonce = oidcNonce
+        self.claimsErasedAt = claimsErasedAt
+        self.claimsSubject = claimsSubject
         self.sessionID = sessionID
         self.clientID = clientID
         self.scope = scope
@@ -159,6 +166,8 @@ package struct PurgeReport: Sendable, Equatable {
     package var deletedSessions = 0
     package var deletedCodes = 0
     package var deletedTokens = 0
+    /// Sessions whose claims were erased (``ClaimsRetention``).
+    package var erasedClaims = 0
     package init() {}
 }
 
@@ -205,6 +214,16 @@ package protocol FlowStore: Sendable {
     /// How many of the client's sessions created without `/setup` have a status in `statuses` and expire after
     /// `expiringAfter`, counting no further than `limit` (an indexed count that stays cheap under a flood).
     func countSessionsWithoutSetup(clientID: String, statuses: Set<SessionStatus>, expiringAfter: Date, limit: Int) async throws -> Int
+    /// Erases the claims of the session `sessionID` (they become an empty object; the session keeps its ids, times,
+    /// outcome, issuer and vct) and records `at` and `subject`; false if they were erased already.
+    func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool
+    /// Erases, at `now`, the claims of every session verified at or before `verifiedBefore` (nil: none for its age), and
+    /// of every session expired by `now` with no unused code and no unrevoked token that expires after `now`; returns how many.
+    func eraseClaims(verifiedBefore: Date?, unreachableAt now: Date) async throws -> Int
+    /// `kych-client-management purge --client`: erases, at `at`, the claims every session of client `clientID` still
+    /// holds and deletes its finished sessions (failed, completed, expired) with their codes and tokens, in one
+    /// transaction; reports `erasedClaims` and `deletedSessions`; nil for an unknown client.
+    func purgeClient(id clientID: String, at: Date) async throws -> PurgeReport?
     /// Deletes tokens and codes that expired before `cutoff`, and sessions that did with nothing left referring
     /// to them, in one transaction.
     func deleteExpired(before cutoff: Date) async throws -> PurgeReport

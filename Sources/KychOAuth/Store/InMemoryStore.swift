@@ -10,6 +10,8 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
     private var codes: [Int64: (hash: Data, sessionSerial: Int64, code: StoredAuthorizationCode)] = [:]
     private var tokens: [(hash: Data, sessionSerial: Int64, codeSerial: Int64, createdAt: Date, expiresAt: Date, revokedAt: Date?)] = []
     private var secrets: [String: Data] = [:]
+    /// Sessions whose claims were erased: when, and the `sub` kept.
+    private var erasures: [Int64: (at: Date, subject: String?)] = [:]
     private var storedSigningKeys: [StoredSigningKey] = []
     private var nextSerial: Int64 = 1
 
@@ -125,8 +127,55 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
 
     package func accessToken(hash: Data) -> StoredAccessToken? {
         guard let token = tokens.first(where: { $0.hash == hash }), let session = sessions[token.sessionSerial] else { return nil }
-        return StoredAccessToken(session: session, record: NewAccessToken(tokenHash: token.hash, createdAt: token.createdAt,
-                                                                          expiresAt: token.expiresAt), revokedAt: token.revokedAt)
+        var stored = StoredAccessToken(session: session, record: NewAccessToken(tokenHash: token.hash, createdAt: token.createdAt,
+                                                                            expiresAt: token.expiresAt), revokedAt: token.revokedAt)
+        stored.claimsErasedAt = erasures[session.serial]?.at
+        stored.claimsSubject = erasures[session.serial]?.subject
+        return stored
+    }
+
+    package func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) -> Bool {
+        guard let serial = sessions.first(where: { $0.value.sessionID == sessionID })?.key, sessions[serial]?.claims != nil,
+              erasures[serial] == nil else { return false }
+        erase(serial, at: at, subject: subject)
+        return true
+    }
+
+    package func eraseClaims(verifiedBefore: Date?, unreachableAt now: Date) -> Int {
+        let reachable = Set(codes.values.filter { $0.code.usedAt == nil && $0.code.expiresAt > now }.map(\.sessionSerial))
+            .union(tokens.filter { $0.revokedAt == nil && $0.expiresAt > now }.map(\.sessionSerial))
+        var count = 0
+        for (serial, session) in sessions where session.claims != nil && erasures[serial] == nil {
+            let old = verifiedBefore.map { limit in session.verifiedAt.map { $0 <= limit } ?? false } ?? false
+            guard old || (session.expiresAt <= now && !reachable.contains(serial)) else { continue }
+            erase(serial, at: now, subject: nil)
+            count += 1
+        }
+        return count
+    }
+
+    package func purgeClient(id clientID: String, at: Date) -> PurgeReport? {
+        guard clientsByID[clientID] != nil else { return nil }
+        var report = PurgeReport()
+        let finished: Set<SessionStatus> = [.failed, .completed, .expired]
+        for (serial, session) in sessions where session.clientID == clientID {
+            if session.claims != nil, erasures[serial] == nil {
+                erase(serial, at: at, subject: nil)
+                report.erasedClaims += 1
+            }
+            guard finished.contains(session.status) else { continue }
+            sessions[serial] = nil
+            erasures[serial] = nil
+            codes = codes.filter { $0.value.sessionSerial != serial }
+            tokens.removeAll { $0.sessionSerial == serial }
+            report.deletedSessions += 1
+        }
+        return report
+    }
+
+    private func erase(_ serial: Int64, at: Date, subject: String?) {
+        sessions[serial]?.claims = [:]
+        erasures[serial] = (at, subject)
     }
 
     package func serverSecret(named name: String, candidate: Data, at: Date) -> Data {
@@ -180,6 +229,7 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
         for (serial, session) in sessions
         where session.expiresAt <= cutoff && !tokenSessions.contains(serial) && !codeSessions.contains(serial) {
             sessions[serial] = nil
+            erasures[serial] = nil
             report.deletedSessions += 1
         }
         return report

@@ -13,13 +13,16 @@ package struct AuthorizationCodeGrant: GrantHandler {
     let defaultLifetimeSeconds: Int
     /// Issues ID tokens for OpenID Connect requests; nil when OpenID Connect is off (no `BASE_URL`).
     let idTokens: IDTokenIssuer?
+    /// An ID token carrying the claims delivers them.
+    let retention: ClaimsRetention
     let events: any FlowEvents
     let logger: Logger
     let now: @Sendable () -> Date
 
     package init(store: any FlowStore, issuers: [AccessTokenFormat: any AccessTokenIssuer], defaultLifetimeSeconds: Int,
-                 idTokens: IDTokenIssuer?, events: any FlowEvents = NoFlowEvents(), logger: Logger,
+                 idTokens: IDTokenIssuer?, retention: ClaimsRetention, events: any FlowEvents = NoFlowEvents(), logger: Logger,
                  now: @escaping @Sendable () -> Date) {
+        self.retention = retention
         self.store = store
         self.issuers = issuers
         self.defaultLifetimeSeconds = defaultLifetimeSeconds
@@ -61,8 +64,11 @@ package struct AuthorizationCodeGrant: GrantHandler {
         logger.info("access token issued", metadata: ["client_id": "\(client.clientID)"])
         var response = token.response
         if let idTokens, session.openid {
-            response.id_token = try await idTokens.idToken(for: StoredAccessToken(session: session, record: token.record), accessToken: token.value,
-                                                           client: client, now: now)
+            let stored = StoredAccessToken(session: session, record: token.record)
+            let subject = try await idTokens.subjects.subject(for: stored, client: client, now: now)
+            let claims = client.idTokenClaims ? try await retention.deliver(stored, now: now, keepingSubject: subject) : nil
+            response.id_token = try await idTokens.idToken(for: stored, subject: subject, credentialClaims: claims ?? [:],
+                                                           accessToken: token.value, client: client, now: now)
         }
         return response
     }
