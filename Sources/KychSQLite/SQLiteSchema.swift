@@ -217,7 +217,7 @@ enum SQLiteSchema {
             "ALTER TABLE verifier_verifications ADD COLUMN credential_issuer_dids TEXT",
         ]),
         // oauth2gw-0008: claims erased once delivered.
-        Migration(number: 12, name: "claims erasure", statements: [
+        Migration(number: 11, name: "claims erasure", statements: [
             "ALTER TABLE verification_sessions ADD COLUMN claims_erased_at REAL",
             "ALTER TABLE verification_sessions ADD COLUMN claims_subject TEXT",
             """
