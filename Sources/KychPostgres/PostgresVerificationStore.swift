@@ -128,6 +128,12 @@ package struct PostgresVerificationStore: VerificationStore {
         try await client.query("DELETE FROM verifier.webhook_events WHERE event_serial = \(event.serial)", logger: logger)
     }
 
+    package func pendingEventCount() async throws -> Int {
+        let rows = try await client.query("SELECT count(*) FROM verifier.webhook_events", logger: logger)
+        for try await count in rows.decode(Int64.self) { return Int(count) }
+        return 0
+    }
+
     package func eventFailed(_ event: WebhookEvent, reason: String, retryAfter: Duration) async throws {
         try await client.query("""
             UPDATE verifier.webhook_events SET next_attempt_at = now() + make_interval(secs => \(retryAfter.seconds)),

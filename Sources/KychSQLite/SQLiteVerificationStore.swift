@@ -107,6 +107,10 @@ package struct SQLiteVerificationStore: VerificationStore {
         try await db.rows("DELETE FROM verifier_webhook_events WHERE event_serial = ?", [.integer(Int(event.serial))])
     }
 
+    package func pendingEventCount() async throws -> Int {
+        try await db.rows("SELECT count(*) AS pending FROM verifier_webhook_events").first?.int("pending").map(Int.init) ?? 0
+    }
+
     package func eventFailed(_ event: WebhookEvent, reason: String, retryAfter: Duration) async throws {
         try await db.rows("""
             UPDATE verifier_webhook_events SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?

@@ -2,8 +2,13 @@ import KychOutboundHTTP
 import Metrics
 
 /// Counts webhook deliveries and their durations by outcome (`delivered`, `refused` for a status of 400 or more,
-/// `unreachable`), into the metrics factory bound to the serving task (KychHTTP's `ServerMetrics`).
-enum WebhookMetrics {
+/// `unreachable`), and the outbox backlog, into the metrics factory bound to the serving task (KychHTTP's `ServerMetrics`).
+package enum WebhookMetrics {
+    /// Records the events waiting for delivery (`kych_verifier_outbox_backlog`).
+    package static func backlog(_ pending: Int) {
+        Gauge(label: "kych_verifier_outbox_backlog").record(pending)
+    }
+
     static func measure(_ post: () async throws(OutboundHTTP.Failure) -> Int) async throws(OutboundHTTP.Failure) -> Int {
         let started = ContinuousClock.now
         func count(_ outcome: String) {

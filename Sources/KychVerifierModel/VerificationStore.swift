@@ -36,6 +36,9 @@ package protocol VerificationStore: Sendable {
     /// Records a failed delivery; the event is due again after `retryAfter`.
     func eventFailed(_ event: WebhookEvent, reason: String, retryAfter: Duration) async throws
 
+    /// How many events wait for delivery (leased ones included): the outbox backlog operators watch.
+    func pendingEventCount() async throws -> Int
+
     /// Deletes every verification expired at `now`; returns how many.
     func purgeExpired(now: Date) async throws -> Int
 }

@@ -82,6 +82,8 @@ package struct VerifierMaintenance: Service {
     let notifications: (any OutboxNotifications)?
     let logger: Logger
     var purgeInterval: Duration = .seconds(420)
+    /// How often the outbox backlog is counted for `/metrics`.
+    var backlogInterval: Duration = .seconds(15)
 
     package func run() async throws {
         let purge = PeriodicTask("verification purge", every: purgeInterval, waitFirst: true, logger: logger, describe: Stores.describe) {
@@ -91,6 +93,10 @@ package struct VerifierMaintenance: Service {
         await withDiscardingTaskGroup { group in
             group.addTask { try? await purge.run() }
             guard let dispatcher else { return }
+            let backlog = PeriodicTask("outbox backlog", every: backlogInterval, waitFirst: false, logger: logger, describe: Stores.describe) {
+                WebhookMetrics.backlog(try await store.pendingEventCount())
+            }
+            group.addTask { try? await backlog.run() }
             let outbox = outbox
             group.addTask {
                 // A graceful shutdown wakes the delivery loop, which then stops.

@@ -77,6 +77,8 @@ import Testing
         #expect(g.value("kych_http_requests_in_flight", #"route="/status/{verification_id}""#) == 0)
         #expect(v.value("kych_verifier_presentations_total", #"result="accepted""#) == 2, "\(verifierScrape.body)")
         #expect(v.value("kych_webhook_deliveries_total", #"outcome="delivered""#) == 2)
+        // Counted at the start (nothing waiting yet): the gauge is there for alerts from the first scrape.
+        #expect(v.value("kych_verifier_outbox_backlog") == 0)
         #expect(v.value("kych_http_requests_total", #"route="/management/api/verifications""#, #"method="POST""#) == 2)
 
         // No claim, secret, key, id or raw path in a label.

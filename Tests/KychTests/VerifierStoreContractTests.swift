@@ -170,6 +170,7 @@ extension Backend {
             }
             // A late answer adds no second event while one is waiting.
             try await store.enqueueEvent(verificationID: first.id)
+            #expect(try await store.pendingEventCount() == 2)
 
             // Concurrent deliverers lease each event once, oldest first.
             let leased = try await withThrowingTaskGroup(of: WebhookEvent?.self) { group in
@@ -188,8 +189,11 @@ extension Backend {
             #expect(retried.serial == failing.serial && retried.attempts == 2)
             #expect(abs(retried.createdAt.timeIntervalSince(failing.createdAt)) < 0.001)
 
+            // Leased events still count as waiting until delivered.
+            #expect(try await store.pendingEventCount() == 2)
             for event in leased { try await store.eventDelivered(event) }
             #expect(try await store.leaseDueEvent(lease: .zero) == nil)
+            #expect(try await store.pendingEventCount() == 0)
             // Once delivered, a late answer is notified again.
             try await store.enqueueEvent(verificationID: first.id)
             #expect(try await store.leaseDueEvent(lease: .seconds(60))?.verificationID == first.id)
