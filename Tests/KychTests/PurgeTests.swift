@@ -37,6 +37,31 @@ import Testing
         #expect(third.deletedTokens == 1 && third.deletedCodes == 1 && third.deletedSessions == 1)
         #expect(try await harness.db.strings("SELECT count(*)::text FROM oauth2gw.verification_sessions") == ["0"])
     }
+
+    /// Privacy (issue 14): claims nobody read (a code never redeemed, a token never used at `/info`) leave the database
+    /// once neither can reach them any more: after the purge a `pg_dump` of the gateway's tables holds no claim value.
+    @Test func claimsNeverDeliveredAreGoneFromADumpAfterExpiry() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.run { flow in
+            _ = try await flow.verifiedCode()   // verified, code issued, never redeemed
+            let code = try await flow.verifiedCode()
+            #expect(try await flow.token(code: code).status == .ok)   // a token, never used
+        }
+        let values = ["Helvetia", "National", "1848-09-12"]
+        func gatewayDump() throws -> String {
+            let dump = try Run.program("/usr/bin/pg_dump", ["--no-owner", "-n", "oauth2gw", harness.db.connectionString])
+            try #require(dump.status == 0, "\(dump.stderr)")
+            return dump.stdout
+        }
+        #expect(values.allSatisfy(try gatewayDump().contains), "the claims are stored while a code or token can reach them")
+        try await harness.db.execute("UPDATE oauth2gw.verification_sessions SET expires_at = now() - interval '1 minute'")
+        try await harness.db.execute("UPDATE oauth2gw.authorization_codes SET expires_at = now() - interval '1 minute'")
+        try await harness.db.execute("UPDATE oauth2gw.access_tokens SET expires_at = now() - interval '1 minute'")
+        let report = try await harness.db.withPool { pool in try await harness.purge(pool) }
+        #expect(report.erasedClaims == 2)
+        let dump = try gatewayDump()
+        for value in values { #expect(!dump.contains(value), "\(value) is still in the gateway's tables") }
+    }
 }
 
 extension GatewayHarness {
