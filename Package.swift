@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         // Foundations: the INI configuration and its validation rules, secrets, escaping, form encoding, the
@@ -54,6 +55,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                // Checks the signatures of what clients sign (DPoP proofs, client assertions, request objects) with
+                // the keys they registered or sent: a maintained JOSE library for untrusted input.
+                .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
         // The one outbound HTTP policy (no redirects, short timeouts, capped replies, https or loopback http)
@@ -267,7 +271,12 @@ let package = Package(
         // Unit tests of the flow logic: in-memory stores and a scripted verifier, no database, no processes.
         .testTarget(
             name: "KychOAuthTests",
-            dependencies: ["KychCore", "KychOAuth", "KychSDJWT"]
+            dependencies: [
+                "KychCore", "KychOAuth", "KychSDJWT",
+                // Test keys and signatures made by swift-crypto directly, not by KyCH's own JOSE code.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "KychTests",

@@ -11,6 +11,8 @@ package struct AuthorizationServer: Sendable {
     package let clients: any ClientRepository
     package let store: any FlowStore
     package let verifier: any VerifierPort
+    /// The clients' public keys (`JWKS`, `JWKS_URI`), for what they sign.
+    package let clientKeys: any ClientKeySource
     package let authenticator: ClientAuthenticator
     package let tokenEndpoint: TokenEndpoint
     package let infoEndpoint: InfoEndpoint
@@ -45,7 +47,7 @@ package struct AuthorizationServer: Sendable {
     package let notificationThrottle = NotificationThrottle(interval: 3)
 
     package init(config: GatewayConfig, clients: any ClientRepository, store: any FlowStore, verifier: any VerifierPort,
-                 signingKeys: SigningKeys? = nil,
+                 signingKeys: SigningKeys? = nil, clientKeys: any ClientKeySource = InlineClientKeys(),
                  checkSecret: @escaping ClientAuthenticator.SecretCheck = { Secrets.verifySecret($0, hash: $1) },
                  events: any FlowEvents = NoFlowEvents(), logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
         self.config = config
@@ -53,6 +55,7 @@ package struct AuthorizationServer: Sendable {
         self.clients = clients
         self.store = store
         self.verifier = verifier
+        self.clientKeys = clientKeys
         self.logger = logger
         self.now = now
         let limits = FailedAuthenticationLimits(.init(perClient: config.authFailuresPerClient, perAddress: config.authFailuresPerAddress),

@@ -17,7 +17,8 @@ package struct PostgresClientRepository: ClientRepository {
         client_id, secret_hash, verifier_url, verifier_management_api_path, verifier_query, verifier_bearer_token,
         redirect_uri, accepted_issuer_dids, default_scope, failure_error, webhook_api_key_header, webhook_api_key_value,
         redirect_uris, client_name, require_pkce, id_token_claims, id_token_signing_alg, access_token_format,
-        access_token_ttl_seconds, allow_authorize_without_setup
+        access_token_ttl_seconds, allow_authorize_without_setup, jwks, jwks_uri, token_endpoint_auth_method, require_dpop,
+        require_dpop_nonce, require_signed_request_object, require_pushed_authorization_requests, profile
         """
 
     static func decode(_ row: PostgresRow) throws -> Client {
@@ -35,6 +36,12 @@ package struct PostgresClientRepository: ClientRepository {
                       accessTokenFormat: AccessTokenFormat(rawValue: try r[17].decode(String.self)) ?? .opaque,
                       accessTokenTTLSeconds: try r[18].decode(Int?.self))
         client.allowsAuthorizeWithoutSetup = try r[19].decode(Bool.self)
+        client.security = ClientSecurity(
+            jwks: try r[20].decode(String?.self), jwksURI: try r[21].decode(String?.self),
+            tokenEndpointAuthMethod: try r[22].decode(String?.self), requireDPoP: try r[23].decode(Bool.self),
+            requireDPoPNonce: try r[24].decode(Bool.self), requireSignedRequestObject: try r[25].decode(Bool.self),
+            requirePushedAuthorizationRequests: try r[26].decode(Bool.self),
+            profile: ClientProfile(rawValue: try r[27].decode(String.self)) ?? .standard)
         return client
     }
 
@@ -93,23 +100,30 @@ package struct PostgresClientRepository: ClientRepository {
     }
 
     static func insert(_ c: Client, on connection: PostgresConnection, logger: Logger) async throws {
+        // client_type records whether a secret is stored (oauth2gw-0009): a keys-only client is confidential by its keys.
         let type = c.secretHash == nil ? "public" : "confidential"
+        let s = c.security
         try await connection.query("""
             INSERT INTO oauth2gw.clients (client_id, secret_hash, client_type, verifier_url, verifier_management_api_path,
               verifier_query, verifier_bearer_token, redirect_uri, accepted_issuer_dids, default_scope, failure_error,
               webhook_api_key_header, webhook_api_key_value, redirect_uris, client_name, require_pkce, id_token_claims,
-              id_token_signing_alg, access_token_format, access_token_ttl_seconds, allow_authorize_without_setup)
+              id_token_signing_alg, access_token_format, access_token_ttl_seconds, allow_authorize_without_setup,
+              jwks, jwks_uri, token_endpoint_auth_method, require_dpop, require_dpop_nonce, require_signed_request_object,
+              require_pushed_authorization_requests, profile)
             VALUES (\(c.clientID), \(c.secretHash), \(type), \(c.verifierURL), \(c.verifierManagementAPIPath),
               \(c.verifierQuery.rawValue), \(c.verifierBearerToken), \(c.redirectURI), \(c.acceptedIssuerDIDs),
               \(c.defaultScope), \(c.failureError.rawValue), \(c.webhookAPIKeyHeader), \(c.webhookAPIKeyValue),
               \(c.additionalRedirectURIs), \(c.clientName), \(c.requirePKCE), \(c.idTokenClaims), \(c.idTokenSigningAlg),
-              \(c.accessTokenFormat.rawValue), \(c.accessTokenTTLSeconds), \(c.allowsAuthorizeWithoutSetup))
+              \(c.accessTokenFormat.rawValue), \(c.accessTokenTTLSeconds), \(c.allowsAuthorizeWithoutSetup),
+              \(s.jwks), \(s.jwksURI), \(s.tokenEndpointAuthMethod), \(s.requireDPoP), \(s.requireDPoPNonce),
+              \(s.requireSignedRequestObject), \(s.requirePushedAuthorizationRequests), \(s.profile.rawValue))
             """, logger: logger)
     }
 
     /// Returns false when no client has that id.
     static func update(_ c: Client, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         let type = c.secretHash == nil ? "public" : "confidential"
+        let s = c.security
         let rows = try await connection.query("""
             UPDATE oauth2gw.clients SET secret_hash = \(c.secretHash), client_type = \(type), verifier_url = \(c.verifierURL),
               verifier_management_api_path = \(c.verifierManagementAPIPath), verifier_query = \(c.verifierQuery.rawValue),
@@ -120,7 +134,11 @@ package struct PostgresClientRepository: ClientRepository {
               client_name = \(c.clientName), require_pkce = \(c.requirePKCE), id_token_claims = \(c.idTokenClaims),
               id_token_signing_alg = \(c.idTokenSigningAlg), access_token_format = \(c.accessTokenFormat.rawValue),
               access_token_ttl_seconds = \(c.accessTokenTTLSeconds),
-              allow_authorize_without_setup = \(c.allowsAuthorizeWithoutSetup), updated_at = now()
+              allow_authorize_without_setup = \(c.allowsAuthorizeWithoutSetup), jwks = \(s.jwks), jwks_uri = \(s.jwksURI),
+              token_endpoint_auth_method = \(s.tokenEndpointAuthMethod), require_dpop = \(s.requireDPoP),
+              require_dpop_nonce = \(s.requireDPoPNonce), require_signed_request_object = \(s.requireSignedRequestObject),
+              require_pushed_authorization_requests = \(s.requirePushedAuthorizationRequests), profile = \(s.profile.rawValue),
+              updated_at = now()
             WHERE client_id = \(c.clientID) RETURNING 1
             """, logger: logger)
         for try await _ in rows { return true }

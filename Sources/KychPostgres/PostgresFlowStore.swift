@@ -289,8 +289,19 @@ package struct PostgresFlowStore: FlowStore {
                   AND NOT EXISTS (SELECT 1 FROM oauth2gw.authorization_codes k WHERE k.session_serial = s.session_serial)
                 RETURNING 1
                 """)
+            try await c.query("DELETE FROM oauth2gw.seen_jwt_ids WHERE expires_at <= \(cutoff)", logger: logger)
             return report
         }
+    }
+
+    package func recordOnce(_ key: Data, expiresAt: Date, now: Date) async throws -> Bool {
+        // One statement: the insert, or taking over a lapsed record, happens on exactly one instance.
+        for try await _ in try await client.query("""
+            INSERT INTO oauth2gw.seen_jwt_ids (key_hash, expires_at) VALUES (\(key), \(expiresAt))
+            ON CONFLICT (key_hash) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE oauth2gw.seen_jwt_ids.expires_at <= \(now)
+            RETURNING 1
+            """, logger: logger) { return true }
+        return false
     }
 
     package func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool {

@@ -26,6 +26,12 @@ package struct SQLiteClientRepository: ClientRepository {
                accessTokenFormat: row.string("access_token_format").flatMap(AccessTokenFormat.init(rawValue:)) ?? .opaque,
                accessTokenTTLSeconds: row.int("access_token_ttl_seconds").map(Int.init))
         client.allowsAuthorizeWithoutSetup = row.int("allow_authorize_without_setup") != 0
+        client.security = ClientSecurity(
+            jwks: row.string("jwks"), jwksURI: row.string("jwks_uri"), tokenEndpointAuthMethod: row.string("token_endpoint_auth_method"),
+            requireDPoP: row.int("require_dpop") == 1, requireDPoPNonce: row.int("require_dpop_nonce") == 1,
+            requireSignedRequestObject: row.int("require_signed_request_object") == 1,
+            requirePushedAuthorizationRequests: row.int("require_pushed_authorization_requests") == 1,
+            profile: row.string("profile").flatMap(ClientProfile.init(rawValue:)) ?? .standard)
         return client
     }
 
@@ -82,8 +88,11 @@ package struct SQLiteClientRepository: ClientRepository {
          .list(c.acceptedIssuerDIDs), .list(c.defaultScope), .text(c.failureError.rawValue), .text(c.webhookAPIKeyHeader),
          .text(c.webhookAPIKeyValue), .list(c.additionalRedirectURIs), .text(c.clientName), .integer(c.requirePKCE ? 1 : 0),
          .integer(c.idTokenClaims ? 1 : 0), .text(c.idTokenSigningAlg), .text(c.accessTokenFormat.rawValue),
-         c.accessTokenTTLSeconds.map { .integer($0) } ?? .null, .integer(c.allowsAuthorizeWithoutSetup ? 1 : 0), .date(Date()),
-         .text(c.clientID)]
+         c.accessTokenTTLSeconds.map { .integer($0) } ?? .null, .integer(c.allowsAuthorizeWithoutSetup ? 1 : 0),
+         .text(c.security.jwks), .text(c.security.jwksURI), .text(c.security.tokenEndpointAuthMethod),
+         .integer(c.security.requireDPoP ? 1 : 0), .integer(c.security.requireDPoPNonce ? 1 : 0),
+         .integer(c.security.requireSignedRequestObject ? 1 : 0), .integer(c.security.requirePushedAuthorizationRequests ? 1 : 0),
+         .text(c.security.profile.rawValue), .date(Date()), .text(c.clientID)]
     }
 
     private static func insert(_ c: Client, _ tx: SQLiteDatabase.Transaction) async throws {
@@ -91,9 +100,10 @@ package struct SQLiteClientRepository: ClientRepository {
             INSERT INTO clients (secret_hash, client_type, verifier_url, verifier_management_api_path, verifier_query,
               verifier_bearer_token, redirect_uri, accepted_issuer_dids, default_scope, failure_error,
               webhook_api_key_header, webhook_api_key_value, redirect_uris, client_name, require_pkce, id_token_claims,
-              id_token_signing_alg, access_token_format, access_token_ttl_seconds, allow_authorize_without_setup, updated_at,
-              client_id, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              id_token_signing_alg, access_token_format, access_token_ttl_seconds, allow_authorize_without_setup, jwks, jwks_uri,
+              token_endpoint_auth_method, require_dpop, require_dpop_nonce, require_signed_request_object,
+              require_pushed_authorization_requests, profile, updated_at, client_id, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, values(c) + [.date(Date())])
     }
 
@@ -103,7 +113,9 @@ package struct SQLiteClientRepository: ClientRepository {
               verifier_query = ?, verifier_bearer_token = ?, redirect_uri = ?, accepted_issuer_dids = ?, default_scope = ?,
               failure_error = ?, webhook_api_key_header = ?, webhook_api_key_value = ?, redirect_uris = ?, client_name = ?,
               require_pkce = ?, id_token_claims = ?, id_token_signing_alg = ?, access_token_format = ?, access_token_ttl_seconds = ?,
-              allow_authorize_without_setup = ?, updated_at = ?
+              allow_authorize_without_setup = ?, jwks = ?, jwks_uri = ?, token_endpoint_auth_method = ?, require_dpop = ?,
+              require_dpop_nonce = ?, require_signed_request_object = ?, require_pushed_authorization_requests = ?, profile = ?,
+              updated_at = ?
             WHERE client_id = ? RETURNING 1
             """, values(c)).isEmpty
     }

@@ -246,8 +246,17 @@ package struct SQLiteFlowStore: FlowStore {
                   AND NOT EXISTS (SELECT 1 FROM authorization_codes k WHERE k.session_serial = verification_sessions.session_serial)
                 RETURNING 1
                 """, [.date(cutoff)]).count
+            try await tx.rows("DELETE FROM seen_jwt_ids WHERE expires_at <= ?", [.date(cutoff)])
             return report
         }
+    }
+
+    package func recordOnce(_ key: Data, expiresAt: Date, now: Date) async throws -> Bool {
+        try await !db.rows("""
+            INSERT INTO seen_jwt_ids (key_hash, expires_at) VALUES (?, ?)
+            ON CONFLICT (key_hash) DO UPDATE SET expires_at = excluded.expires_at WHERE seen_jwt_ids.expires_at <= ?
+            RETURNING 1
+            """, [.blob(key), .date(expiresAt), .date(now)]).isEmpty
     }
 
     package func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool {

@@ -225,13 +225,36 @@ enum SQLiteSchema {
               ON verification_sessions (expires_at) WHERE claims_erased_at IS NULL AND claims IS NOT NULL
             """,
         ]),
+        // oauth2gw-0009: client keys, DPoP/PAR/JAR switches, one-time JWT ids.
+        Migration(number: 12, name: "client keys and jwt ids", statements: [
+            "ALTER TABLE clients ADD COLUMN jwks TEXT",
+            "ALTER TABLE clients ADD COLUMN jwks_uri TEXT",
+            """
+            ALTER TABLE clients ADD COLUMN token_endpoint_auth_method TEXT
+              CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'))
+            """,
+            "ALTER TABLE clients ADD COLUMN require_dpop INTEGER NOT NULL DEFAULT 0 CHECK (require_dpop IN (0, 1))",
+            "ALTER TABLE clients ADD COLUMN require_dpop_nonce INTEGER NOT NULL DEFAULT 0 CHECK (require_dpop_nonce IN (0, 1))",
+            """
+            ALTER TABLE clients ADD COLUMN require_signed_request_object INTEGER NOT NULL DEFAULT 0
+              CHECK (require_signed_request_object IN (0, 1))
+            """,
+            """
+            ALTER TABLE clients ADD COLUMN require_pushed_authorization_requests INTEGER NOT NULL DEFAULT 0
+              CHECK (require_pushed_authorization_requests IN (0, 1))
+            """,
+            "ALTER TABLE clients ADD COLUMN profile TEXT NOT NULL DEFAULT 'standard' CHECK (profile IN ('standard', 'fapi2'))",
+            "CREATE TABLE seen_jwt_ids (key_hash BLOB PRIMARY KEY, expires_at REAL NOT NULL)",
+            "CREATE INDEX seen_jwt_ids_expires_at ON seen_jwt_ids (expires_at)",
+        ]),
     ]
 
     static var latest: Int { migrations.last?.number ?? 0 }
 
     /// The tables of each logical schema (the PostgreSQL schema names), children before parents.
     static let tables = [
-        "oauth2gw": ["access_tokens", "authorization_codes", "verification_sessions", "clients", "signing_keys", "server_secrets"],
+        "oauth2gw": ["access_tokens", "authorization_codes", "verification_sessions", "clients", "signing_keys", "server_secrets",
+                     "seen_jwt_ids"],
         "verifier": ["verifier_webhook_events", "verifier_verifications"],
     ]
 

@@ -79,6 +79,50 @@ struct ClientOptions: ParsableArguments {
     var accessTokenTTLSeconds: String?
     @Option(help: "Whether a standard authorization request without /setup may start a session: yes (default) or no.")
     var allowAuthorizeWithoutSetup: String?
+    @Option(help: "The client's public keys, a JWK Set as JSON (private_key_jwt, signed request objects; \"\" clears it).")
+    var jwks: String?
+    @Option(name: .customLong("jwks-uri"), help: "https URL of the client's JWK Set, fetched by the gateway (\"\" clears it).")
+    var jwksURI: String?
+    @Option(help: "The one client-authentication method allowed: client_secret_basic, client_secret_post, private_key_jwt or none (\"\" allows any).")
+    var tokenEndpointAuthMethod: String?
+    @Option(name: .customLong("require-dpop"), help: "Issue this client DPoP-bound tokens only: yes or no.")
+    var requireDPoP: String?
+    @Option(name: .customLong("require-dpop-nonce"), help: "DPoP proofs must carry a server-provided nonce: yes or no.")
+    var requireDPoPNonce: String?
+    @Option(help: "Authorization requests only as signed request objects (JAR): yes or no.")
+    var requireSignedRequestObject: String?
+    @Option(help: "Authorization requests only through /par: yes or no.")
+    var requirePushedAuthorizationRequests: String?
+    @Option(help: "Security profile: standard or fapi2 (PAR, PKCE, DPoP and private_key_jwt).")
+    var profile: String?
+
+    /// The issue-15 flags, checked together with the client's credentials as the config file's keys are.
+    func applySecurity(to client: inout Client) throws {
+        var security = client.security
+        if let jwks { security.jwks = jwks.isEmpty ? nil : jwks }
+        if let jwksURI { security.jwksURI = jwksURI.isEmpty ? nil : jwksURI }
+        if let tokenEndpointAuthMethod { security.tokenEndpointAuthMethod = tokenEndpointAuthMethod.isEmpty ? nil : tokenEndpointAuthMethod.lowercased() }
+        if let requireDPoP { security.requireDPoP = try Self.yesNo(requireDPoP, flag: "--require-dpop") }
+        if let requireDPoPNonce { security.requireDPoPNonce = try Self.yesNo(requireDPoPNonce, flag: "--require-dpop-nonce") }
+        if let requireSignedRequestObject {
+            security.requireSignedRequestObject = try Self.yesNo(requireSignedRequestObject, flag: "--require-signed-request-object")
+        }
+        if let requirePushedAuthorizationRequests {
+            security.requirePushedAuthorizationRequests = try Self.yesNo(requirePushedAuthorizationRequests,
+                                                                         flag: "--require-pushed-authorization-requests")
+        }
+        if let profile {
+            guard let value = ClientProfile(rawValue: profile.lowercased()) else { throw CLIError("--profile must be standard or fapi2") }
+            security.profile = value
+        }
+        let flags = ["JWKS": "--jwks", "JWKS_URI": "--jwks-uri", "TOKEN_ENDPOINT_AUTH_METHOD": "--token-endpoint-auth-method",
+                     "PROFILE": "--profile"]
+        if let (key, problem) = security.problems(hasSecret: client.secretHash != nil,
+                                                  isPublic: client.secretHash == nil && !security.hasKeys).first {
+            throw CLIError("\(flags[key] ?? key) \(problem)")
+        }
+        client.security = security
+    }
 
     static func yesNo(_ value: String, flag: String) throws -> Bool {
         switch value.lowercased() {
@@ -96,6 +140,8 @@ struct ClientOptions: ParsableArguments {
             if let p = ClientRules.secretProblem(secret) { CLISupport.printError("warning: --secret \(p)") }
             client.secretHash = Secrets.hashSecret(secret)
         }
+        // Before the redirect URIs: whether the client is public depends on its secret and its keys.
+        try applySecurity(to: &client)
         if let verifierURL {
             if let p = ClientRules.verifierURLProblem(verifierURL) { throw CLIError("--verifier-url \(p)") }
             client.verifierURL = verifierURL
@@ -221,6 +267,14 @@ extension ClientManagement {
                 ("access_token_format", c.accessTokenFormat.rawValue),
                 ("access_token_ttl_seconds", c.accessTokenTTLSeconds.map(String.init) ?? "(gateway default)"),
                 ("authorize_without_setup", c.allowsAuthorizeWithoutSetup ? "yes" : "no"),
+                ("jwks", c.security.jwks == nil ? "(not set)" : "(set)"),
+                ("jwks_uri", c.security.jwksURI ?? "(not set)"),
+                ("token_endpoint_auth_method", c.security.tokenEndpointAuthMethod ?? "(any of: " + c.authenticationMethods.joined(separator: ", ") + ")"),
+                ("require_dpop", c.requiresDPoP ? "yes" : "no"),
+                ("require_dpop_nonce", c.security.requireDPoPNonce ? "yes" : "no"),
+                ("require_request_object", c.security.requireSignedRequestObject ? "yes" : "no"),
+                ("require_par", c.requiresPushedAuthorizationRequests ? "yes" : "no"),
+                ("profile", c.security.profile.rawValue),
                 ("accepted_issuer_dids", "{" + c.acceptedIssuerDIDs.joined(separator: ", ") + "}"),
                 ("default_scope", c.defaultScope.map { "{" + $0.joined(separator: ", ") + "}" } ?? "(gateway default)"),
                 ("failure_error", c.failureError.rawValue),
@@ -244,7 +298,9 @@ extension ClientManagement {
             var required = [("--verifier-url", options.verifierURL), ("--redirect-uri", options.redirectURI)]
             if isPublic {
                 if options.secret != nil { throw ValidationError("a --public client has no --secret") }
-            } else {
+                if options.jwks != nil || options.jwksURI != nil { throw ValidationError("a --public client has no --jwks or --jwks-uri") }
+            } else if options.jwks == nil && options.jwksURI == nil {
+                // A client with keys authenticates with private_key_jwt and needs no secret.
                 required.insert(("--secret", options.secret), at: 0)
             }
             for (flag, value) in required where value == nil {

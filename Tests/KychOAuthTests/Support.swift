@@ -227,6 +227,10 @@ final class CountingStore: FlowStore, ClientRepository {
         count()
         return await base.deleteExpired(before: cutoff)
     }
+    func recordOnce(_ key: Data, expiresAt: Date, now: Date) async throws -> Bool {
+        count()
+        return await base.recordOnce(key, expiresAt: expiresAt, now: now)
+    }
     func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool {
         count()
         return await base.eraseClaims(sessionID: sessionID, keepingSubject: subject, at: at)

@@ -198,6 +198,22 @@ import Testing
         #expect(confidential.contains("authorize_without_setup       yes"))
         #expect(try cli(["update", "exchange_production", "--allow-authorize-without-setup", "no"]).status == 0)
         #expect(try cli(["show", "exchange_production"]).stdout.contains("authorize_without_setup       no"))
+
+        // Issue 15: a client with keys needs no secret; the switches round-trip; inconsistent ones are refused.
+        let jwks = #"{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#
+        #expect(try cli(["create", "--client-id", "bank", "--verifier-url", "https://v.example", "--redirect-uri", "https://bank.example/cb",
+                         "--jwks", jwks, "--profile", "fapi2", "--require-dpop-nonce", "yes"]).status == 0)
+        let bank = try cli(["show", "bank"]).stdout
+        #expect(bank.contains("client_type                   confidential") && bank.contains("jwks                          (set)"))
+        #expect(bank.contains("token_endpoint_auth_method    (any of: private_key_jwt)") && bank.contains("require_dpop                  yes"))
+        #expect(bank.contains("require_dpop_nonce            yes") && bank.contains("require_par                   yes"))
+        #expect(bank.contains("profile                       fapi2") && bank.contains("require_pkce                  yes"))
+        #expect(try cli(["update", "bank", "--token-endpoint-auth-method", "client_secret_post"]).stderr
+                    .contains("--token-endpoint-auth-method client_secret_post needs a CLIENT_SECRET"))
+        #expect(try cli(["update", "bank", "--jwks", #"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#]).stderr
+                    .contains("--jwks holds a private key"))
+        #expect(try cli(["create", "--client-id", "bank2", "--verifier-url", "https://v.example", "--redirect-uri", "https://bank.example/cb"])
+                    .stderr.contains("--secret"))
     }
 
     @Test func invalidConfigIsReportedWithoutStack() throws {

@@ -401,7 +401,8 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
                     "ALLOW_AUTHORIZE_WITHOUT_SETUP", "AUTHORIZE_WITHOUT_SETUP_PER_ADDRESS", "AUTHORIZE_WITHOUT_SETUP_PER_CLIENT",
                     "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES", "REQUEST_TIMEOUT_SECONDS",
                     "METRICS_HOST", "METRICS_PORT", "METRICS_UNIXPATH", "METRICS_UNIXPATH_MODE", "LOG_FORMAT",
-                    "CLAIMS_RETENTION_MINUTES"] {
+                    "CLAIMS_RETENTION_MINUTES", "JWKS", "JWKS_URI", "TOKEN_ENDPOINT_AUTH_METHOD", "REQUIRE_DPOP", "REQUIRE_DPOP_NONCE",
+                    "REQUIRE_SIGNED_REQUEST_OBJECT", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", "PROFILE"] {
             #expect(text.contains("\n\(key) =") || text.contains("#\(key) ="), "contrib/kych.conf lacks \(key)")
         }
     }
@@ -568,5 +569,60 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
             SIGNING_KEY_FILE = /tmp/verifier.pem
             """), "--check-config"])
         #expect(verifier.status == 0 && verifier.stderr.contains("warning: UNIXPATH_MODE = 666"), "\(verifier.stderr)")
+    }
+}
+
+/// Issue 15's client keys: JWKS / JWKS_URI (no secret needed), TOKEN_ENDPOINT_AUTH_METHOD, the DPoP, PAR and JAR switches,
+/// PROFILE; each inconsistency is an error naming its key.
+@Suite struct ClientSecurityConfigTests {
+    private static let jwk = #"{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#
+    private let keysOnly = """
+
+        [client_bank]
+        CLIENT_ID = bank
+        VERIFIER_URL = https://swiyu-verifier.example.com
+        REDIRECT_URI = https://bank.example/cb
+        JWKS = {"keys": [\(jwk)]}
+        TOKEN_ENDPOINT_AUTH_METHOD = private_key_jwt
+        REQUIRE_DPOP = yes
+        REQUIRE_DPOP_NONCE = yes
+        REQUIRE_SIGNED_REQUEST_OBJECT = yes
+        REQUIRE_PUSHED_AUTHORIZATION_REQUESTS = yes
+        PROFILE = fapi2
+        """
+
+    @Test func aClientWithKeysNeedsNoSecret() throws {
+        let config = try #require(try parse(base + keysOnly).clients.first)
+        let security = config.security
+        #expect(config.clientSecret == nil && security.jwks?.contains("f83OJ3D2") == true && security.tokenEndpointAuthMethod == "private_key_jwt")
+        #expect(security.requireDPoP && security.requireDPoPNonce && security.requireSignedRequestObject)
+        #expect(security.requirePushedAuthorizationRequests && security.profile == .fapi2)
+        let client = Client(config: config)
+        #expect(!client.isPublic && client.requiresPKCE && client.requiresDPoP && client.authenticationMethods == ["private_key_jwt"])
+        let byURL = keysOnly.replacingOccurrences(of: "JWKS = {\"keys\": [\(Self.jwk)]}", with: "JWKS_URI = https://bank.example/jwks.json")
+        #expect(try #require(try parse(base + byURL).clients.first).security.jwksURI == "https://bank.example/jwks.json")
+    }
+
+    @Test func inconsistentSettingsAreRefusedByKey() {
+        func with(_ old: String, _ new: String) -> String { base + keysOnly.replacingOccurrences(of: old, with: new) }
+        let standard = keysOnly.replacingOccurrences(of: "PROFILE = fapi2", with: "PROFILE = standard")
+        #expect(error(with("JWKS = {\"keys\": [\(Self.jwk)]}", "JWKS = {\"keys\": [{\"kty\": \"oct\", \"k\": \"c2VjcmV0\"}]}"))
+                .hasSuffix("JWKS: holds a private key: register the public keys only"))
+        #expect(error(with("JWKS = {\"keys\": [\(Self.jwk)]}", "JWKS = not json")).contains("JWKS: must be a JSON object"))
+        #expect(error(with("JWKS = {\"keys\": [\(Self.jwk)]}", "JWKS_URI = http://bank.example/jwks.json"))
+                .hasSuffix("must use https (plain http only on loopback)"))
+        #expect(error(base + standard.replacingOccurrences(of: "= private_key_jwt", with: "= client_secret_basic"))
+                .hasSuffix("client_secret_basic needs a CLIENT_SECRET"))
+        #expect(error(base + standard.replacingOccurrences(of: "= private_key_jwt", with: "= tls_client_auth")).contains("\"tls_client_auth\" is not one of"))
+        #expect(error(with("= private_key_jwt", "= client_secret_post").replacingOccurrences(
+            of: "CLIENT_ID = bank", with: "CLIENT_ID = bank\nCLIENT_SECRET = secret-token:s3cret-0123456789abcdefghijklm"))
+            .hasSuffix("TOKEN_ENDPOINT_AUTH_METHOD: a fapi2 client uses private_key_jwt"))
+        #expect(error(with("PROFILE = fapi2", "PROFILE = fapi9")).hasSuffix("\"fapi9\" is not one of standard, fapi2"))
+        #expect(error(with("REQUIRE_DPOP = yes", "REQUIRE_DPOP = perhaps")).hasSuffix("REQUIRE_DPOP: \"perhaps\" is not yes or no"))
+        // Without keys the secret is required again, and FAPI 2.0 needs keys.
+        let noKeys = base + keysOnly.replacingOccurrences(of: "JWKS = {\"keys\": [\(Self.jwk)]}\n", with: "")
+            .replacingOccurrences(of: "TOKEN_ENDPOINT_AUTH_METHOD = private_key_jwt\n", with: "")
+            .replacingOccurrences(of: "CLIENT_ID = bank", with: "CLIENT_ID = bank\nCLIENT_SECRET = secret-token:s3cret-0123456789abcdefghijklm")
+        #expect(error(noKeys).hasSuffix("fapi2 clients authenticate with private_key_jwt: set JWKS or JWKS_URI"))
     }
 }

@@ -61,8 +61,18 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             changed.clientName = nil
             changed.requirePKCE = false
             changed.allowsAuthorizeWithoutSetup = false
+            changed.security = ClientSecurity(jwks: #"{"keys":[]}"#, tokenEndpointAuthMethod: "private_key_jwt", requireDPoP: true,
+                                              requireDPoPNonce: true, requireSignedRequestObject: true,
+                                              requirePushedAuthorizationRequests: true, profile: .fapi2)
             try await repo.updateClient(changed)
             #expect(try await repo.client(id: "c1") == changed)
+            // A client with keys and no secret is confidential (private_key_jwt), and is stored as such.
+            changed.secretHash = nil
+            changed.security = ClientSecurity(jwksURI: "https://r.example/jwks.json")
+            try await repo.updateClient(changed)
+            let keysOnly = try #require(try await repo.client(id: "c1"))
+            #expect(keysOnly == changed)
+            #expect(!keysOnly.isPublic && keysOnly.authenticationMethods == ["private_key_jwt"])
             var unknown = Self.client
             unknown.clientID = "nobody"
             await #expect(throws: ClientStoreError.unknownClient("nobody")) { try await repo.updateClient(unknown) }
@@ -128,6 +138,27 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
     private static func token(_ name: String, expiresIn: TimeInterval = 3600) -> NewAccessToken {
         NewAccessToken(tokenHash: Secrets.sha256(name), createdAt: now, expiresAt: now.addingTimeInterval(expiresIn))
+    }
+
+    /// One-time JWT ids: a key is accepted once until it expires, then again; the purge drops lapsed records.
+    @Test(arguments: FlowBackend.allCases)
+    func jwtIDsAreRecordedOnce(_ backend: FlowBackend) async throws {
+        try await backend.with { _, flow in
+            let key = Data("dpop\u{0}jkt\u{0}jti-1".utf8), other = Data("dpop\u{0}jkt\u{0}jti-2".utf8)
+            let until = Self.now.addingTimeInterval(60)
+            #expect(try await flow.recordOnce(key, expiresAt: until, now: Self.now))
+            #expect(!(try await flow.recordOnce(key, expiresAt: until, now: Self.now.addingTimeInterval(30))))
+            #expect(try await flow.recordOnce(other, expiresAt: until, now: Self.now))
+            let results = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<8 { group.addTask { try await flow.recordOnce(Data("race".utf8), expiresAt: until, now: Self.now) } }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(results.filter { $0 }.count == 1)
+            // Past its expiry the record no longer blocks (the JWT itself would be refused as expired anyway).
+            #expect(try await flow.recordOnce(key, expiresAt: until.addingTimeInterval(60), now: until.addingTimeInterval(1)))
+            _ = try await flow.deleteExpired(before: until.addingTimeInterval(61))
+            #expect(try await flow.recordOnce(key, expiresAt: until.addingTimeInterval(120), now: Self.now))
+        }
     }
 
     @Test(arguments: FlowBackend.allCases)

@@ -40,6 +40,9 @@ package struct ClientConfig: Sendable, Equatable {
     package var accessTokenTTLSeconds: Int?
     /// `ALLOW_AUTHORIZE_WITHOUT_SETUP`: a nonce-less `/authorize` (a standard OAuth request) may start a session.
     package var allowAuthorizeWithoutSetup = true
+    /// `JWKS`, `JWKS_URI`, `TOKEN_ENDPOINT_AUTH_METHOD`, `REQUIRE_DPOP`, `REQUIRE_DPOP_NONCE`,
+    /// `REQUIRE_SIGNED_REQUEST_OBJECT`, `REQUIRE_PUSHED_AUTHORIZATION_REQUESTS`, `PROFILE`.
+    package var security = ClientSecurity()
 
     package static let defaultManagementAPIPath = "/management/api/verifications"
     static let keys: Set<String> = [
@@ -47,7 +50,8 @@ package struct ClientConfig: Sendable, Equatable {
         "ACCEPTED_ISSUER_DIDS", "DEFAULT_SCOPE", "VERIFIER_QUERY", "VERIFIER_BEARER_TOKEN", "FAILURE_ERROR",
         "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE", "CLIENT_TYPE", "REDIRECT_URIS", "CLIENT_NAME", "REQUIRE_PKCE",
         "ID_TOKEN_CLAIMS", "ID_TOKEN_SIGNING_ALG", "ACCESS_TOKEN_FORMAT", "ACCESS_TOKEN_TTL_SECONDS",
-        "ALLOW_AUTHORIZE_WITHOUT_SETUP",
+        "ALLOW_AUTHORIZE_WITHOUT_SETUP", "JWKS", "JWKS_URI", "TOKEN_ENDPOINT_AUTH_METHOD", "REQUIRE_DPOP", "REQUIRE_DPOP_NONCE",
+        "REQUIRE_SIGNED_REQUEST_OBJECT", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", "PROFILE",
     ]
     /// The JWS algorithms KyCH signs ID tokens with (OpenID Connect Discovery requires RS256 to be offered).
     package static let signingAlgorithms = ["ES256", "RS256"]
@@ -70,13 +74,20 @@ package struct ClientConfig: Sendable, Equatable {
             }
         }
         let id = required("CLIENT_ID"), verifier = required("VERIFIER_URL")
+        let security = v.clientSecurity(section)
         var secret: IniFile.Entry?
         if isPublic {
             if let e = section.entry("CLIENT_SECRET"), !e.value.isEmpty {
                 v.error(section, e, "a public client (CLIENT_TYPE = public) has no secret; it authenticates with PKCE")
             }
+        } else if security.hasKeys {
+            // A client with keys authenticates with private_key_jwt; a secret is optional.
+            secret = section.entry("CLIENT_SECRET").flatMap { $0.value.isEmpty ? nil : $0 }
         } else {
             secret = required("CLIENT_SECRET")
+        }
+        for (key, problem) in security.problems(hasSecret: secret != nil, isPublic: isPublic) {
+            if let entry = section.entry(key) { v.error(section, entry, problem) } else { v.missing(section, key) }
         }
         if let id, let problem = ClientRules.clientIDProblem(id.value) { v.error(section, id, problem) }
         if let secret, let problem = ClientRules.secretProblem(secret.value) { v.error(section, secret, problem) }
@@ -136,7 +147,7 @@ package struct ClientConfig: Sendable, Equatable {
             v.error(section, e, "WEBHOOK_API_KEY_HEADER and WEBHOOK_API_KEY_VALUE must be set together")
         }
         guard v.errors.count == before, let id, let verifier, let primary = redirect?.value ?? redirectURIs.first,
-              isPublic || secret != nil else { return nil }
+              isPublic || secret != nil || security.hasKeys else { return nil }
         var client = ClientConfig(
             section: section.name, clientID: id.value, clientSecret: secret?.value,
             verifierURL: verifier.value,
@@ -150,6 +161,7 @@ package struct ClientConfig: Sendable, Equatable {
             additionalRedirectURIs: redirectURIs.filter { $0 != primary }, clientName: name, requirePKCE: requirePKCE,
             idTokenClaims: idTokenClaims, idTokenSigningAlg: idTokenAlg, accessTokenFormat: tokenFormat, accessTokenTTLSeconds: tokenTTL)
         client.allowAuthorizeWithoutSetup = withoutSetup
+        client.security = security
         return client
     }
 }
@@ -218,6 +230,15 @@ package enum ClientRules {
 
     /// A verifier base URL must be an absolute https URL: the bearer token and the verified claims travel over it.
     /// Plain http only to a loopback host (a verifier on the same machine, tests).
+    /// `JWKS_URI`: the client's keys decide who it is, so they come over https (plain http only on loopback).
+    package static func keySetURLProblem(_ uri: String) -> String? {
+        guard let url = Validator.absoluteURL(uri) else { return "\"\(uri)\" is not an absolute http(s) URL" }
+        if url.scheme?.lowercased() == "http", !LoopbackHost.contains(url.host) {
+            return "\"\(uri)\" must use https (plain http only on loopback)"
+        }
+        return nil
+    }
+
     package static func verifierURLProblem(_ uri: String) -> String? {
         guard let url = Validator.absoluteURL(uri) else { return "\"\(uri)\" is not an absolute http(s) URL" }
         if url.scheme?.lowercased() == "http", !LoopbackHost.contains(url.host) {
@@ -232,6 +253,24 @@ extension String {
 }
 
 extension Validator {
+    /// The issue-15 settings of a `[client_*]` section; values that are not valid are reported and left at their defaults.
+    mutating func clientSecurity(_ section: IniFile.Section) -> ClientSecurity {
+        var security = ClientSecurity()
+        security.jwks = section.entry("JWKS")?.value.nilIfEmpty
+        security.jwksURI = section.entry("JWKS_URI")?.value.nilIfEmpty
+        security.tokenEndpointAuthMethod = section.entry("TOKEN_ENDPOINT_AUTH_METHOD")?.value.lowercased().nilIfEmpty
+        security.requireDPoP = yesNo(section, "REQUIRE_DPOP", default: false)
+        security.requireDPoPNonce = yesNo(section, "REQUIRE_DPOP_NONCE", default: false)
+        security.requireSignedRequestObject = yesNo(section, "REQUIRE_SIGNED_REQUEST_OBJECT", default: false)
+        security.requirePushedAuthorizationRequests = yesNo(section, "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", default: false)
+        if let e = section.entry("PROFILE") {
+            if let profile = ClientProfile(rawValue: e.value.lowercased()) { security.profile = profile } else {
+                error(section, e, "\"\(e.value)\" is not one of standard, fapi2")
+            }
+        }
+        return security
+    }
+
     /// `ES256` or `RS256` (case-insensitive), or nil when the key is absent or empty.
     mutating func signingAlgorithm(_ section: IniFile.Section, _ key: String) -> String? {
         guard let entry = section.entry(key), !entry.value.isEmpty else { return nil }

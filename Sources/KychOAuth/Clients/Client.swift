@@ -31,6 +31,8 @@ package struct Client: Sendable, Equatable {
     package var accessTokenTTLSeconds: Int?
     /// A standard authorization request without `/setup` may start a session (`ALLOW_AUTHORIZE_WITHOUT_SETUP`).
     package var allowsAuthorizeWithoutSetup = true
+    /// Its keys and what it must use: DPoP, PAR, signed request objects, one authentication method, a profile.
+    package var security = ClientSecurity()
 
     package init(clientID: String, secretHash: String?, verifierURL: String,
                 verifierManagementAPIPath: String = ClientConfig.defaultManagementAPIPath,
@@ -61,11 +63,27 @@ package struct Client: Sendable, Equatable {
         self.accessTokenTTLSeconds = accessTokenTTLSeconds
     }
 
-    /// A public client (a browser or mobile app) has no secret: it authenticates with PKCE only.
-    package var isPublic: Bool { secretHash == nil }
+    /// A public client (a browser or mobile app) has no secret and no keys: it authenticates with PKCE only.
+    package var isPublic: Bool { secretHash == nil && !security.hasKeys }
 
     /// Whether authorization requests must carry a PKCE challenge.
-    package var requiresPKCE: Bool { isPublic || requirePKCE }
+    package var requiresPKCE: Bool { isPublic || requirePKCE || security.profile == .fapi2 }
+
+    /// Whether every token must be bound to a key with DPoP (RFC 9449), so a bearer token never works for it.
+    package var requiresDPoP: Bool { security.requireDPoP || security.profile == .fapi2 }
+
+    /// Whether its authorization requests must come through `/par` (RFC 9126 §6).
+    package var requiresPushedAuthorizationRequests: Bool { security.requirePushedAuthorizationRequests || security.profile == .fapi2 }
+
+    /// The client-authentication methods it may use wherever clients authenticate (`/token`, `/par`, `/revoke`,
+    /// `/introspect`): `TOKEN_ENDPOINT_AUTH_METHOD` when set, `private_key_jwt` for FAPI 2.0, `none` for a public
+    /// client, else what its credentials allow.
+    package var authenticationMethods: [String] {
+        if let method = security.tokenEndpointAuthMethod { return [method] }
+        if security.profile == .fapi2 { return ["private_key_jwt"] }
+        if isPublic { return ["none"] }
+        return (secretHash != nil ? ["client_secret_basic", "client_secret_post"] : []) + (security.hasKeys ? ["private_key_jwt"] : [])
+    }
 
     /// Every redirect URI the client may use, the primary one first.
     package var redirectURIs: [String] { [redirectURI] + additionalRedirectURIs.filter { $0 != redirectURI } }
@@ -100,6 +118,7 @@ extension Client {
                   idTokenSigningAlg: c.idTokenSigningAlg, accessTokenFormat: c.accessTokenFormat,
                   accessTokenTTLSeconds: c.accessTokenTTLSeconds)
         allowsAuthorizeWithoutSetup = c.allowAuthorizeWithoutSetup
+        security = c.security
     }
 }
 

@@ -227,4 +227,8 @@ package protocol FlowStore: Sendable {
     /// Deletes tokens and codes that expired before `cutoff`, and sessions that did with nothing left referring
     /// to them, in one transaction.
     func deleteExpired(before cutoff: Date) async throws -> PurgeReport
+    /// Records `key` as used until `expiresAt`: true the first time, false while an earlier record of the same key has
+    /// not expired (a replay), across every instance on the database. Callers hash a namespace, the signer and the
+    /// JWT id into `key` (one-time DPoP proofs and client assertions); ``deleteExpired(before:)`` drops lapsed records.
+    func recordOnce(_ key: Data, expiresAt: Date, now: Date) async throws -> Bool
 }

@@ -14,6 +14,7 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
     private var erasures: [Int64: (at: Date, subject: String?)] = [:]
     private var storedSigningKeys: [StoredSigningKey] = []
     private var nextSerial: Int64 = 1
+    private var seenJWTIDs: [Data: Date] = [:]
 
     package init() {}
 
@@ -232,7 +233,14 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
             erasures[serial] = nil
             report.deletedSessions += 1
         }
+        seenJWTIDs = seenJWTIDs.filter { $0.value > cutoff }
         return report
+    }
+
+    package func recordOnce(_ key: Data, expiresAt: Date, now: Date) -> Bool {
+        if let until = seenJWTIDs[key], until > now { return false }
+        seenJWTIDs[key] = expiresAt
+        return true
     }
 
     // MARK: SigningKeyStore
