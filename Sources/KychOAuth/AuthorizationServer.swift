@@ -238,7 +238,8 @@ package struct AuthorizationServer: Sendable {
             let code = codes.code(sessionID: session.sessionID)
             let record = NewAuthorizationCode(codeHash: Secrets.sha256(code), redirectURI: redirect, codeChallenge: session.codeChallenge,
                                               createdAt: now,
-                                              expiresAt: now.addingTimeInterval(TimeInterval(config.authCodeTTLMinutes * 60)))
+                                              expiresAt: now.addingTimeInterval(client.authorizationCodeLifetime(
+                                                  configuredMinutes: config.authCodeTTLMinutes)))
             guard try await store.apply(SessionMachine(now: now).codeIssued(), toSession: session.serial, issuing: record) else {
                 // A concurrent /finalize issued it first.
                 return try await repeatedRedirect(session, bindingCookie: bindingCookie, redirectURI: redirect, now: now)

@@ -75,6 +75,12 @@ package struct Client: Sendable, Equatable {
     /// Whether its authorization requests must come through `/par` (RFC 9126 §6).
     package var requiresPushedAuthorizationRequests: Bool { security.requirePushedAuthorizationRequests || security.profile == .fapi2 }
 
+    /// How long its authorization codes live: `AUTH_CODE_TTL_MINUTES`, and at most 60 seconds for FAPI 2.0 (§5.3.2.1).
+    package func authorizationCodeLifetime(configuredMinutes: Int) -> TimeInterval {
+        let configured = TimeInterval(configuredMinutes * 60)
+        return security.profile == .fapi2 ? min(configured, 60) : configured
+    }
+
     /// The client-authentication methods it may use wherever clients authenticate (`/token`, `/par`, `/revoke`,
     /// `/introspect`): `TOKEN_ENDPOINT_AUTH_METHOD` when set, `private_key_jwt` for FAPI 2.0, `none` for a public
     /// client, else what its credentials allow.
