@@ -57,10 +57,10 @@ import Testing
         let f = try await FlowFixture(extraConfig: Self.other)
         let token = try await token(f)
         try await revoke(f, token, as: Self.otherClient)                // not its token: no error, no effect
-        #expect(try await f.server.info(bearerToken: token).status == "success")
+        #expect(try await f.server.info(.bearer(token)).status == "success")
         try await revoke(f, "no-such-token")                           // unknown: no error either
         try await revoke(f, token)
-        #expect(await flowError { try await f.server.info(bearerToken: token) } == .invalidToken("the access token is unknown, expired or revoked"))
+        #expect(await flowError { try await f.server.info(.bearer(token)) } == .invalidToken("the access token is unknown, expired or revoked"))
         #expect(try await introspect(f, token) == ["active": false])
         try await revoke(f, token)                                     // again: still fine
         await #expect(throws: FlowError.self) {

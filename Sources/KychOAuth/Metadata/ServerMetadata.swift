@@ -36,6 +36,8 @@ extension AuthorizationServer {
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": .array(config.grantableScopes.map(JSON.string)),
             "authorization_response_iss_parameter_supported": true,
+            // RFC 9449 §5.1: DPoP at /token, /info, /userinfo, /revoke and /introspect.
+            "dpop_signing_alg_values_supported": .array(ClientSignedJWT.algorithms.map(JSON.string)),
         ]
         if openID != nil {
             // OpenID Connect Discovery 1.0 §3; RS256 is listed because relying parties must be able to rely on it.
