@@ -178,7 +178,7 @@ struct GatewayRoutes {
         return response
     }
 
-    /// `GET`/`POST /userinfo` (OpenID Connect Core §5.3), bearer token in the header.
+    /// `GET`/`POST /userinfo` (OpenID Connect Core §5.3), the access token in the header (Bearer, or DPoP with a proof).
     @Sendable func userInfo(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         try await answeringDPoPNonce(request) { .json(try await flow.userInfo(Self.resourceRequest(request))) }
     }
