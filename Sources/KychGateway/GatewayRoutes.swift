@@ -104,7 +104,8 @@ struct GatewayRoutes {
             throw FlowError.invalidRequest("the parameter \(repeated) appears more than once")
         }
         guard let form = FormURLEncoding.decode(text) else { throw FlowError.invalidRequest("the form body is not valid percent-encoded UTF-8") }
-        return TokenRequest(form: form, authorization: request.headers[.authorization], sourceAddress: request.sourceAddress(peer: context.peer))
+        return TokenRequest(form: form, authorization: request.headers[.authorization], sourceAddress: request.sourceAddress(peer: context.peer),
+                            endpoint: request.uri.path)
     }
 
     @Sendable func token(_ request: Request, context: GatewayRequestContext) async throws -> Response {

@@ -7,16 +7,19 @@ package struct TokenRequest: Sendable {
     package var authorization: String?
     /// Where the request came from, for the per-address limit of failed client authentications.
     package var sourceAddress: String?
+    /// The path that received it (``ClientAuthenticationRequest/endpoint``).
+    package var endpoint: String?
 
-    package init(form: [String: String], authorization: String?, sourceAddress: String? = nil) {
+    package init(form: [String: String], authorization: String?, sourceAddress: String? = nil, endpoint: String? = nil) {
         self.form = form
         self.authorization = authorization
         self.sourceAddress = sourceAddress
+        self.endpoint = endpoint
     }
 
     /// What the request offers for client authentication.
     package var clientAuthentication: ClientAuthenticationRequest {
-        ClientAuthenticationRequest(authorization: authorization, form: form, sourceAddress: sourceAddress)
+        ClientAuthenticationRequest(authorization: authorization, form: form, sourceAddress: sourceAddress, endpoint: endpoint)
     }
 }
 
@@ -44,7 +47,7 @@ package struct TokenEndpoint: Sendable {
     private let handlers: [String: any GrantHandler]
 
     package init(authenticator: ClientAuthenticator,
-                 methods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost(), NoneAuthentication()],
+                 methods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost(), PrivateKeyJWT(), NoneAuthentication()],
                  handlers: [any GrantHandler]) {
         self.authenticator = authenticator
         self.methods = methods
