@@ -8,7 +8,8 @@ import Synchronization
 /// fetched with the one outbound HTTP policy (https or loopback http, no redirects, short timeouts, at most
 /// ``maximumBytes``). A fetched set is kept for ``lifetime``; a request for a fresh one (a `kid` the set lacks)
 /// fetches again at most once per ``refreshInterval`` per client, so a client's key rotation is seen at once while
-/// made-up `kid`s cannot make the gateway fetch on every request. A set that holds a private key is refused.
+/// made-up `kid`s cannot make the gateway fetch on every request. A set that holds a private key is refused
+/// (``JWKSetRules``, as for an inline `JWKS`).
 package final class FetchedClientKeys: ClientKeySource {
     package static let maximumBytes = 64 * 1024
     package let lifetime: TimeInterval
@@ -40,20 +41,16 @@ package final class FetchedClientKeys: ClientKeySource {
 
     /// The JWK Set at `uri`, public keys only.
     static func fetch(_ uri: String) async throws(JWTRefusal) -> [String: JSON] {
-        guard let url = URL(string: uri) else { throw JWTRefusal(reason: "the client's JWKS_URI is not a URL") }
+        guard let url = URL(string: uri) else { throw JWTRefusal("the client's JWKS_URI is not a URL") }
         let reply: OutboundHTTP.Reply
         do {
             reply = try await OutboundHTTP.fetch(url, accept: "application/jwk-set+json, application/json", maxBytes: maximumBytes)
         } catch {
-            throw JWTRefusal(reason: "the client's JWKS_URI could not be fetched: \(error.description)")
+            throw JWTRefusal("the client's JWKS_URI could not be fetched: \(error.description)")
         }
-        guard reply.status == 200 else { throw JWTRefusal(reason: "the client's JWKS_URI answered HTTP \(reply.status)") }
-        guard let keySet = (try? JSON.parse(reply.body))?.objectValue, let keys = keySet["keys"]?.arrayValue else {
-            throw JWTRefusal(reason: "the client's JWKS_URI does not serve a JWK Set")
-        }
-        guard keys.allSatisfy({ $0.objectValue.map { !ClientSignedJWT.hasPrivateMembers($0) } ?? false }) else {
-            throw JWTRefusal(reason: "the JWK Set at the client's JWKS_URI holds a private key or a key that is not a JSON object")
-        }
+        guard reply.status == 200 else { throw JWTRefusal("the client's JWKS_URI answered HTTP \(reply.status)") }
+        guard let keySet = (try? JSON.parse(reply.body))?.objectValue else { throw JWTRefusal("the client's JWKS_URI does not serve JSON") }
+        if let problem = JWKSetRules.problem(keySet) { throw JWTRefusal("the JWK Set at the client's JWKS_URI \(problem)") }
         return keySet
     }
 }

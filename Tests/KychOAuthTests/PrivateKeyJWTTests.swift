@@ -92,7 +92,7 @@ import Testing
 
     @Test func assertionsThatDoNotProveTheClientAreRefused() async throws {
         let key = Key(), other = Key(kid: "k2")
-        let f = try await fixture(keys: [key])
+        let f = try await fixture(keys: [key], extraConfig: "CLIENT_AUTH_FAILURES_PER_CLIENT = 100")
         let now = f.clock.now
         func refused(_ assertion: String, clientID: String? = nil, at path: String = EndpointPath.token) async -> String? {
             await refusal(f, Self.form(assertion, clientID: clientID), at: path)
@@ -155,7 +155,7 @@ import Testing
                 == .invalidRequest("client_assertion_type must be \(PrivateKeyJWT.assertionType)"))
         #expect(await flowError { try await authenticate(f, ["client_assertion_type": PrivateKeyJWT.assertionType]) }
                 == .invalidRequest("client_assertion is missing"))
-        #expect(await flowError { try await authenticate(f, Self.form(assertion).merging(["client_secret": FlowFixture.secret]) { $1 }) }
+        #expect(await flowError { try await authenticate(f, Self.form(assertion, clientID: "exchange").merging(["client_secret": FlowFixture.secret]) { $1 }) }
                 == .invalidRequest("use one client authentication method, not two"))
         #expect(await refusal(f, Self.form("not-a-jwt")) != nil)
     }

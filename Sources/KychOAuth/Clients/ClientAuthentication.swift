@@ -260,8 +260,8 @@ package final class ClientAuthenticator: Sendable {
             throw FlowError.retryLater(status: 429, kind: nil, seconds: seconds, message: "too many failed client authentications; retry in \(seconds) s")
         }
         do {
-            guard let client else { throw JWTRefusal(reason: "unknown client") }
-            guard let assertions else { throw JWTRefusal(reason: "private_key_jwt is not accepted here") }
+            guard let client else { throw JWTRefusal("unknown client") }
+            guard let assertions else { throw JWTRefusal("private_key_jwt is not accepted here") }
             try await assertions.verify(assertion, client: client, endpoint: presented.endpoint)
             limits.recordSuccess(address: presented.sourceAddress)
             return client

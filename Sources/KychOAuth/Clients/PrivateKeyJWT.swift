@@ -60,29 +60,29 @@ package struct ClientAssertions: Sendable {
 
     /// Throws ``JWTRefusal`` with the reason `assertion` does not authenticate `client` at `endpoint` (a path).
     package func verify(_ assertion: String, client: Client, endpoint: String?) async throws {
-        guard let issuer else { throw JWTRefusal(reason: "private_key_jwt needs the gateway's BASE_URL") }
+        guard let issuer else { throw JWTRefusal("private_key_jwt needs the gateway's BASE_URL") }
         let jwt = try await signed(assertion, client: client)
         let id = client.clientID
-        guard jwt.string("iss") == id, jwt.string("sub") == id else { throw JWTRefusal(reason: "iss and sub must be the client_id") }
+        guard jwt.string("iss") == id, jwt.string("sub") == id else { throw JWTRefusal("iss and sub must be the client_id") }
         let audiences = Set([issuer, issuer + EndpointPath.token] + (endpoint.map { [issuer + $0] } ?? []))
         guard jwt.audiences().contains(where: audiences.contains) else {
-            throw JWTRefusal(reason: "aud must be the issuer \(issuer) or the endpoint's URL")
+            throw JWTRefusal("aud must be the issuer \(issuer) or the endpoint's URL")
         }
         let now = now()
-        guard let exp = jwt.integer("exp") else { throw JWTRefusal(reason: "exp is missing") }
+        guard let exp = jwt.integer("exp") else { throw JWTRefusal("exp is missing") }
         let expiry = Date(timeIntervalSince1970: TimeInterval(exp))
-        guard expiry > now else { throw JWTRefusal(reason: "the assertion has expired") }
+        guard expiry > now else { throw JWTRefusal("the assertion has expired") }
         guard expiry.timeIntervalSince(now) <= maximumLifetime else {
-            throw JWTRefusal(reason: "exp is more than \(Int(maximumLifetime)) s ahead")
+            throw JWTRefusal("exp is more than \(Int(maximumLifetime)) s ahead")
         }
         for claim in ["nbf", "iat"] {
             if let time = jwt.integer(claim), TimeInterval(time) > now.timeIntervalSince1970 + clockSkew {
-                throw JWTRefusal(reason: "\(claim) is in the future")
+                throw JWTRefusal("\(claim) is in the future")
             }
         }
-        guard let jti = jwt.string("jti"), !jti.isEmpty else { throw JWTRefusal(reason: "jti is missing") }
+        guard let jti = jwt.string("jti"), !jti.isEmpty else { throw JWTRefusal("jti is missing") }
         guard try await store.recordOnce(Secrets.sha256("client-assertion\u{0}" + id + "\u{0}" + jti), expiresAt: expiry, now: now) else {
-            throw JWTRefusal(reason: "this jti was used before")
+            throw JWTRefusal("this jti was used before")
         }
     }
 
@@ -90,11 +90,11 @@ package struct ClientAssertions: Sendable {
     private func signed(_ assertion: String, client: Client) async throws -> VerifiedJWT {
         let keySet = try await keys.keySet(for: client, refresh: false)
         do {
-            return try ClientSignedJWT.verify(assertion, keySet: keySet)
+            return try await ClientSignedJWT.verify(assertion, keySet: keySet)
         } catch {
             let kid = (try? ClientSignedJWT.header(of: assertion))?["kid"]
             guard client.security.jwksURI != nil, !Self.holdsKey(named: kid, keySet) else { throw error }
-            return try ClientSignedJWT.verify(assertion, keySet: try await keys.keySet(for: client, refresh: true))
+            return try await ClientSignedJWT.verify(assertion, keySet: try await keys.keySet(for: client, refresh: true))
         }
     }
 
