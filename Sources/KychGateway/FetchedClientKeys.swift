@@ -7,8 +7,8 @@ import Synchronization
 /// The client keys the gateway checks assertions with: a client's inline `JWKS`, or the JWK Set at its `JWKS_URI`,
 /// fetched with the one outbound HTTP policy (https or loopback http, no redirects, short timeouts, at most
 /// ``maximumBytes``). A fetched set is kept for ``lifetime``; a request for a fresh one (a `kid` the set lacks)
-/// fetches again at most once per ``refreshInterval`` per client, so a client's key rotation is seen at once while
-/// made-up `kid`s cannot make the gateway fetch on every request. A set that holds a private key is refused
+/// fetches again at once, but at most once per ``refreshInterval`` per client, so a client's key rotation is seen
+/// at once while made-up `kid`s cannot make the gateway fetch on every request. A set that holds a private key is refused
 /// (``JWKSetRules``, as for an inline `JWKS`).
 package final class FetchedClientKeys: ClientKeySource {
     package static let maximumBytes = 64 * 1024
@@ -21,6 +21,8 @@ package final class FetchedClientKeys: ClientKeySource {
         var uri: String
         var keySet: [String: JSON]
         var at: Date
+        /// When a refresh last fetched it.
+        var refreshedAt: Date?
     }
 
     package init(lifetime: TimeInterval = 300, refreshInterval: TimeInterval = 30, now: @escaping @Sendable () -> Date = Date.init) {
@@ -33,9 +35,13 @@ package final class FetchedClientKeys: ClientKeySource {
         guard let uri = client.security.jwksURI else { return try await InlineClientKeys().keySet(for: client, refresh: refresh) }
         let now = now()
         let cached = fetched.withLock { $0[client.clientID] }.flatMap { $0.uri == uri ? $0 : nil }
-        if let cached, now.timeIntervalSince(cached.at) < (refresh ? refreshInterval : lifetime) { return cached.keySet }
+        if let cached {
+            let fresh = refresh ? cached.refreshedAt.map { now.timeIntervalSince($0) < refreshInterval } ?? false
+                                : now.timeIntervalSince(cached.at) < lifetime
+            if fresh { return cached.keySet }
+        }
         let keySet = try await Self.fetch(uri)
-        fetched.withLock { $0[client.clientID] = Fetched(uri: uri, keySet: keySet, at: now) }
+        fetched.withLock { $0[client.clientID] = Fetched(uri: uri, keySet: keySet, at: now, refreshedAt: refresh ? now : cached?.refreshedAt) }
         return keySet
     }
 

@@ -147,8 +147,9 @@ import Testing
             none.alg = "none"
             hs256.alg = "HS256"
             let forged = try Self.sign([otherKey, issNotSub, wrongAud, expired, none, hs256])
-            for (assertion, reason) in zip(forged, ["kid", "iss and sub", "aud", "expired", "", ""]) {
-                #expect(try await Self.refused(flow.client, Self.assertionForm(assertion)).contains(reason))
+            for (assertion, reason) in zip(forged, ["kid", "iss and sub", "aud", "expired", "alg none", "alg HS256"]) {
+                let description = try await Self.refused(flow.client, Self.assertionForm(assertion))
+                #expect(description.contains(reason), "\(description)")
             }
             // The wrong method for the client, either way round.
             #expect(try await Self.refused(flow.client, [("client_id", "pk-inline"), ("client_secret", Self.inlineSecret)])
