@@ -194,9 +194,10 @@ package final class ClientAuthenticator: Sendable {
             // Only a public client may come without a secret; a confidential one is told what is missing.
             guard let client, client.isPublic else {
                 refused(presented, reason: "no secret")
-                let keysOnly = client.map { !$0.authenticationMethods.contains { $0.hasPrefix("client_secret_") } } ?? false
-                throw FlowError.invalidClient(keysOnly ? "client authentication is missing: this client must use private_key_jwt"
-                                                       : "client authentication is missing (client_id and client_secret, or HTTP Basic)")
+                let methods = client?.authenticationMethods ?? []
+                throw FlowError.invalidClient(client == nil || methods.contains { $0.hasPrefix("client_secret_") }
+                    ? "client authentication is missing (client_id and client_secret, or HTTP Basic)"
+                    : "client authentication is missing: this client must use \(methods.joined(separator: " or "))")
             }
             return client
         }
@@ -211,17 +212,12 @@ package final class ClientAuthenticator: Sendable {
             limits.recordSuccess(address: presented.sourceAddress)
             return client
         }
-        if let seconds = limits.retryAfter(clientID: presented.clientID, address: presented.sourceAddress) {
-            logger.debug("client authentication refused: too many failures", metadata: metadata(presented))
-            throw FlowError.retryLater(status: 429, kind: nil, seconds: seconds, message: "too many failed client authentications; retry in \(seconds) s")
-        }
+        try checkLimits(presented)
         // An unknown or public client's secret is checked against a hash of the same cost: the time taken
         // does not tell whether the client exists.
         let matched = try await checkSecret(secret, hash ?? Secrets.unknownClientHash)
         guard matched, let client, let remembered else {
-            if limits.recordFailure(clientID: presented.clientID, address: presented.sourceAddress) {
-                logger.warning("client authentication limit reached", metadata: metadata(presented))
-            }
+            countFailure(presented)
             if let client, client.isPublic {
                 refused(presented, reason: "public client with a secret")
                 // Its id is public anyway: say why, rather than "wrong secret".
@@ -247,7 +243,7 @@ package final class ClientAuthenticator: Sendable {
         else { return }
         let allowed = client.authenticationMethods
         guard !allowed.contains(method) else { return }
-        limits.recordFailure(clientID: presented.clientID, address: presented.sourceAddress)
+        countFailure(presented)
         refused(presented, reason: "\(method) is not this client's method")
         throw .invalidClient("this client must authenticate with \(allowed.joined(separator: " or ")), not \(method)",
                              challenge: presented.challenge)
@@ -255,10 +251,7 @@ package final class ClientAuthenticator: Sendable {
 
     /// A `private_key_jwt` client: its assertion checked by ``assertions``; a refusal counts like a wrong secret.
     private func verify(assertion: String, _ presented: PresentedSecret, client: Client?) async throws -> Client {
-        if let seconds = limits.retryAfter(clientID: presented.clientID, address: presented.sourceAddress) {
-            logger.debug("client authentication refused: too many failures", metadata: metadata(presented))
-            throw FlowError.retryLater(status: 429, kind: nil, seconds: seconds, message: "too many failed client authentications; retry in \(seconds) s")
-        }
+        try checkLimits(presented)
         do {
             guard let client else { throw JWTRefusal("unknown client") }
             guard let assertions else { throw JWTRefusal("private_key_jwt is not accepted here") }
@@ -266,11 +259,23 @@ package final class ClientAuthenticator: Sendable {
             limits.recordSuccess(address: presented.sourceAddress)
             return client
         } catch let refusal as JWTRefusal {
-            if limits.recordFailure(clientID: presented.clientID, address: presented.sourceAddress) {
-                logger.warning("client authentication limit reached", metadata: metadata(presented))
-            }
+            countFailure(presented)
             refused(presented, reason: refusal.reason)
             throw FlowError.invalidClient("the client assertion is refused: \(refusal.reason)", challenge: presented.challenge)
+        }
+    }
+
+    /// `429` while the client id or the source address is past its failure limit.
+    private func checkLimits(_ presented: PresentedSecret) throws(FlowError) {
+        guard let seconds = limits.retryAfter(clientID: presented.clientID, address: presented.sourceAddress) else { return }
+        logger.debug("client authentication refused: too many failures", metadata: metadata(presented))
+        throw .retryLater(status: 429, kind: nil, seconds: seconds, message: "too many failed client authentications; retry in \(seconds) s")
+    }
+
+    /// Counts a failure; the one that reaches a limit is logged.
+    private func countFailure(_ presented: PresentedSecret) {
+        if limits.recordFailure(clientID: presented.clientID, address: presented.sourceAddress) {
+            logger.warning("client authentication limit reached", metadata: metadata(presented))
         }
     }
 
