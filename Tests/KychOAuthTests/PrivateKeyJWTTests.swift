@@ -62,7 +62,11 @@ import Testing
     /// Client authentication as the endpoint at `path` does it.
     func authenticate(_ f: FlowFixture, _ form: [String: String], at path: String = EndpointPath.token,
                       authorization: String? = nil) async throws -> Client {
-        let methods = path == EndpointPath.token ? f.server.tokenEndpoint.methods : TokenManagement.introspectionMethods
+        let methods = switch path {
+        case EndpointPath.token: f.server.tokenEndpoint.methods
+        case EndpointPath.revoke: TokenManagement.revocationMethods
+        default: TokenManagement.introspectionMethods
+        }
         return try await f.server.authenticator.authenticate(
             ClientAuthenticationRequest(authorization: authorization, form: form, sourceAddress: "192.0.2.1", endpoint: path), methods: methods)
     }
@@ -166,7 +170,7 @@ import Testing
         let f = try await fixture(keys: [key], method: "private_key_jwt")
         let secret = ["client_id": "exchange", "client_secret": FlowFixture.secret]
         let basic = "Basic " + Data("exchange:\(FlowFixture.secret)".utf8).base64EncodedString()
-        for path in [EndpointPath.token, EndpointPath.introspect] {
+        for path in [EndpointPath.token, EndpointPath.revoke, EndpointPath.introspect] {
             #expect(await refusal(f, secret, at: path) == "this client must authenticate with private_key_jwt, not client_secret_post")
             guard case .oauth(401, "invalid_client", let description, _)? = await flowError({
                 try await authenticate(f, ["client_id": "exchange"], at: path, authorization: basic)
