@@ -41,6 +41,7 @@ package func buildApplication(
         store: stores.flow,
         verifier: SwiyuVerifierClient(builder: VerificationRequestBuilder(config: config), logger: logger, inProcess: inProcess),
         signingKeys: signingKeys,
+        clientKeys: FetchedClientKeys(),
         // bcrypt is slow on purpose: it runs on its own bounded threads, never on an event loop or the database's.
         checkSecret: hashing.checkSecret,
         events: FlowCounters(factory: metrics.factory),

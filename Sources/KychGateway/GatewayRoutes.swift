@@ -105,7 +105,7 @@ struct GatewayRoutes {
         }
         guard let form = FormURLEncoding.decode(text) else { throw FlowError.invalidRequest("the form body is not valid percent-encoded UTF-8") }
         return TokenRequest(form: form, authorization: request.headers[.authorization], sourceAddress: request.sourceAddress(peer: context.peer),
-                            dpop: Self.dpop(request))
+                            dpop: Self.dpop(request), endpoint: request.uri.path)
     }
 
     @Sendable func token(_ request: Request, context: GatewayRequestContext) async throws -> Response {

@@ -64,7 +64,8 @@ package struct AuthorizationServer: Sendable {
         self.now = now
         let limits = FailedAuthenticationLimits(.init(perClient: config.authFailuresPerClient, perAddress: config.authFailuresPerAddress),
                                                 now: now)
-        let authenticator = ClientAuthenticator(clients: clients, limits: limits, logger: logger, checkSecret: checkSecret)
+        let assertions = ClientAssertions(keys: clientKeys, store: store, issuer: config.baseURL, now: now)
+        let authenticator = ClientAuthenticator(clients: clients, limits: limits, assertions: assertions, logger: logger, checkSecret: checkSecret)
         self.authenticator = authenticator
         let openID = signingKeys.flatMap { OpenIDProvider(config: config, keys: $0, store: store, logger: logger, now: now) }
         self.openID = openID

@@ -74,8 +74,8 @@ import Testing
         #expect(m["issuer"] == "https://kych.example.com" && m["token_endpoint"] == "https://kych.example.com/token")
         #expect(m["authorization_endpoint"] == "https://kych.example.com/authorize")
         #expect(m["grant_types_supported"] == ["authorization_code"] && m["response_types_supported"] == ["code"])
-        #expect(m["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "none"])
-        #expect(m["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"])
+        #expect(m["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"])
+        #expect(m["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "private_key_jwt"])
         #expect(m["code_challenge_methods_supported"] == ["S256"] && m["authorization_response_iss_parameter_supported"] == true)
         #expect(m["scopes_supported"] == ["given_name", "family_name", "age_over_18"])
         // Every authorization response carries that issuer (RFC 9207), errors too.

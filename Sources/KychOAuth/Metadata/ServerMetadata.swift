@@ -39,6 +39,12 @@ extension AuthorizationServer {
             // RFC 9449 §5.1: DPoP at /token, /info, /userinfo, /revoke and /introspect.
             "dpop_signing_alg_values_supported": .array(ClientSignedJWT.algorithms.map(JSON.string)),
         ]
+        // RFC 8414 §2: the algorithms of private_key_jwt assertions, per endpoint that accepts them.
+        for (endpoint, methods) in [("token", tokenEndpoint.methods), ("revocation", TokenManagement.revocationMethods),
+                                    ("introspection", TokenManagement.introspectionMethods)]
+            where methods.contains(where: { $0 is PrivateKeyJWT }) {
+            metadata["\(endpoint)_endpoint_auth_signing_alg_values_supported"] = .array(ClientSignedJWT.algorithms.map(JSON.string))
+        }
         if openID != nil {
             // OpenID Connect Discovery 1.0 §3; RS256 is listed because relying parties must be able to rely on it.
             metadata["scopes_supported"] = .array((["openid"] + config.grantableScopes).map(JSON.string))

@@ -14,9 +14,10 @@ package struct TokenManagement: Sendable {
     let now: @Sendable () -> Date
 
     /// Who may revoke: every client, public ones by their `client_id` (RFC 7009 §2.1).
-    package static let revocationMethods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost(), NoneAuthentication()]
+    package static let revocationMethods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost(), PrivateKeyJWT(),
+                                                                              NoneAuthentication()]
     /// Who may introspect: confidential clients only (a public client could probe any token it found).
-    package static let introspectionMethods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost()]
+    package static let introspectionMethods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost(), PrivateKeyJWT()]
 
     package init(authenticator: ClientAuthenticator, store: any FlowStore, issuer: String?, events: any FlowEvents = NoFlowEvents(),
                  dpop: DPoPProofChecker, logger: Logger, now: @escaping @Sendable () -> Date) {

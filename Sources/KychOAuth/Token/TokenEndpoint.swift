@@ -9,17 +9,21 @@ package struct TokenRequest: Sendable {
     package var sourceAddress: String?
     /// Its DPoP proof, if it sent one (RFC 9449).
     package var dpop: DPoPPresentation?
+    /// The path that received it (``ClientAuthenticationRequest/endpoint``).
+    package var endpoint: String?
 
-    package init(form: [String: String], authorization: String?, sourceAddress: String? = nil, dpop: DPoPPresentation? = nil) {
+    package init(form: [String: String], authorization: String?, sourceAddress: String? = nil, dpop: DPoPPresentation? = nil,
+                 endpoint: String? = nil) {
         self.form = form
         self.authorization = authorization
         self.sourceAddress = sourceAddress
         self.dpop = dpop
+        self.endpoint = endpoint
     }
 
     /// What the request offers for client authentication.
     package var clientAuthentication: ClientAuthenticationRequest {
-        ClientAuthenticationRequest(authorization: authorization, form: form, sourceAddress: sourceAddress)
+        ClientAuthenticationRequest(authorization: authorization, form: form, sourceAddress: sourceAddress, endpoint: endpoint)
     }
 }
 
@@ -48,7 +52,7 @@ package struct TokenEndpoint: Sendable {
     let dpop: DPoPProofChecker
 
     package init(authenticator: ClientAuthenticator,
-                 methods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost(), NoneAuthentication()],
+                 methods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost(), PrivateKeyJWT(), NoneAuthentication()],
                  handlers: [any GrantHandler], dpop: DPoPProofChecker) {
         self.authenticator = authenticator
         self.dpop = dpop
