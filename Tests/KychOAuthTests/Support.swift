@@ -231,6 +231,14 @@ final class CountingStore: FlowStore, ClientRepository {
         count()
         return await base.recordOnce(key, expiresAt: expiresAt, now: now)
     }
+    func storePushedRequest(_ request: PushedAuthorizationRequest) async throws -> Bool {
+        count()
+        return await base.storePushedRequest(request)
+    }
+    func takePushedRequest(handleHash: Data) async throws -> PushedAuthorizationRequest? {
+        count()
+        return await base.takePushedRequest(handleHash: handleHash)
+    }
     func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool {
         count()
         return await base.eraseClaims(sessionID: sessionID, keepingSubject: subject, at: at)
