@@ -177,7 +177,8 @@ import Testing
         #expect(m["pushed_authorization_request_endpoint"] == "https://kych.example.com/par")
         #expect(m["require_pushed_authorization_requests"] == false)
         #expect(m["request_parameter_supported"] == true && m["request_uri_parameter_supported"] == false)
-        let algorithms = try #require(m["request_object_signing_alg_values_supported"]?.arrayValue?.compactMap(\.stringValue))
+        let algorithms = (m["request_object_signing_alg_values_supported"]?.arrayValue ?? []).compactMap { $0.stringValue }
+        #expect(algorithms == ClientSignedJWT.algorithms)
         #expect(algorithms.contains("ES256") && !algorithms.contains("none") && !algorithms.contains { $0.hasPrefix("HS") })
     }
 
