@@ -31,7 +31,8 @@ import Testing
         let result = try Run.program(python, [script.path], stdin: job.serialized())
         try #require(result.status == 0, "request_objects.py failed: \(result.stderr)")
         let output = try JSON.parse(Data(result.stdout.utf8))
-        let signed = try #require(output["objects"]?.objectValue?.compactMapValues(\.stringValue))
+        let signed = (output["objects"]?.objectValue ?? [:]).compactMapValues { $0.stringValue }
+        try #require(signed.count == objects.count, "\(result.stdout)")
         return Signed(jwks: try #require(output["jwks"]), objects: signed)
     }
 

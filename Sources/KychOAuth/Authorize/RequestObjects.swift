@@ -53,12 +53,12 @@ struct RequestObjectResolved: AuthorizeCheck {
         let kid = try ClientSignedJWT.header(of: compact)["kid"]?.stringValue
         let keySet = try await keys.keySet(for: client, refresh: false)
         do {
-            return try ClientSignedJWT.verify(compact, keySet: keySet)
+            return try await ClientSignedJWT.verify(compact, keySet: keySet)
         } catch {
             // A key the set holds that does not verify the signature: fetching again would not help.
             let known = keySet["keys"]?.arrayValue?.contains { kid != nil && $0["kid"]?.stringValue == kid } ?? false
             if known { throw error }
-            return try ClientSignedJWT.verify(compact, keySet: try await keys.keySet(for: client, refresh: true))
+            return try await ClientSignedJWT.verify(compact, keySet: try await keys.keySet(for: client, refresh: true))
         }
     }
 }
