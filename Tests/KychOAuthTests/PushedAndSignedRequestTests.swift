@@ -171,6 +171,20 @@ import Testing
         }
     }
 
+    /// Whether a pushed request comes with a `/setup` nonce is known only at `/authorize`: a client that must use `/setup`
+    /// may push, and its pushed request starts the nonce's session, not a new one.
+    @Test func aPushedRequestMayComeWithASetupNonce() async throws {
+        let f = try await Self.fixture(clientSettings: "ALLOW_AUTHORIZE_WITHOUT_SETUP = no")
+        let withoutNonce = try await Self.push(f)
+        guard case .redirect(let location)? = await flowError({
+            try await Self.authorize(f, ["client_id": "exchange", "request_uri": withoutNonce.requestURI])
+        }) else { Issue.record("no error redirect"); return }
+        #expect(location.contains("error=unauthorized_client") && location.contains("state=pushed-state"))
+        let nonce = try await f.setup()
+        let started = try await Self.authorize(f, ["client_id": "exchange", "request_uri": try await Self.push(f).requestURI], nonce: nonce)
+        #expect(started.session.nonce == nonce && started.session.state == "pushed-state")
+    }
+
     @Test func metadataNamesPARAndRequestObjects() async throws {
         let f = try await Self.fixture()
         let m = try #require(f.server.metadata())
