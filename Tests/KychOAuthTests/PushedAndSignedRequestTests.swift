@@ -289,9 +289,11 @@ import Testing
         let f = try await Self.fixture(clientKeys: keys)
         _ = try await Self.authorize(f, ["client_id": "exchange", "request": try Self.requestObject(Self.claims(f), key: Self.otherKey, kid: "k2")])
         #expect(keys.refreshes.withLock { $0 } == 1)
-        // A kid the set holds whose signature fails is not worth a fetch.
+        // A kid the set holds whose signature fails is not worth a fetch, and neither is alg none.
         let forged = try Self.requestObject(Self.claims(f), key: Self.key, kid: "k2")
         #expect(await Self.refusal { try await Self.authorize(f, ["client_id": "exchange", "request": forged]) } != nil)
+        let unsigned = Base64URL.encode(JSONText.serialize(["alg": "none"])) + "." + Base64URL.encode(JSONText.serialize(Self.claims(f))) + "."
+        #expect(await Self.refusal { try await Self.authorize(f, ["client_id": "exchange", "request": unsigned]) } != nil)
         #expect(keys.refreshes.withLock { $0 } == 1)
     }
 }

@@ -68,7 +68,7 @@ struct PushedRequestResolved: AuthorizeCheck {
             throw context.refusal("The request_uri was not issued by this server's /par (request objects are not fetched from URLs).",
                                   error: "invalid_request_uri")
         }
-        let gone = context.refusal(status: 400, kind: .expired,
+        let gone = context.refusal(kind: .expired,
                                    "The request_uri is unknown, used already or expired. Please start again from the service that sent you here.",
                                    error: "invalid_request_uri")
         guard let stored = try await environment.store.takePushedRequest(handleHash: Secrets.sha256(handle)),
