@@ -50,14 +50,16 @@ struct RequestObjectResolved: AuthorizeCheck {
     /// The request object checked with the client's key set, fetched again once when no key of the set matched (the
     /// client may have rotated its keys since the set was cached).
     static func verified(_ compact: String, client: Client, keys: any ClientKeySource) async throws -> VerifiedJWT {
-        let kid = try ClientSignedJWT.header(of: compact)["kid"]?.stringValue
+        let header = try ClientSignedJWT.header(of: compact)
         let keySet = try await keys.keySet(for: client, refresh: false)
         do {
             return try await ClientSignedJWT.verify(compact, keySet: keySet)
         } catch {
-            // A key the set holds that does not verify the signature: fetching again would not help.
+            // Fetching again helps only a token in an accepted algorithm whose key the set lacks: not `alg: none`, not a
+            // key the set holds whose signature failed (anyone may send /authorize, so no fetch for nothing).
+            let kid = header["kid"]?.stringValue
             let known = keySet["keys"]?.arrayValue?.contains { kid != nil && $0["kid"]?.stringValue == kid } ?? false
-            if known { throw error }
+            guard let alg = header["alg"]?.stringValue, ClientSignedJWT.algorithms.contains(alg), !known else { throw error }
             return try await ClientSignedJWT.verify(compact, keySet: try await keys.keySet(for: client, refresh: true))
         }
     }
