@@ -101,6 +101,38 @@ import Testing
         #expect(await f.verifier.created.count == 1)
     }
 
+    /// RFC 9449 §10.1: a DPoP proof at `/par` binds the code to its key like `dpop_jkt`; both must then agree.
+    @Test func aDPoPProofAtPARBindsTheCodeToItsKey() async throws {
+        let f = try await Self.fixture()
+        let key = DPoPKey()
+        func push(_ proof: String, _ parameters: [String: String] = Self.parameters) async throws -> PushedAuthorizationResponse {
+            var form = parameters
+            form["client_secret"] = FlowFixture.secret
+            return try await f.server.pushAuthorizationRequest(TokenRequest(
+                form: form, authorization: nil, dpop: DPoPKey.presentation(proof, path: "/par")))
+        }
+        let mismatch = await Self.refusal { try await push(try key.proof(at: f.clock.now, claims: ["htu": .string(Self.issuer + "/par")]),
+                                                           Self.parameters.merging(["dpop_jkt": DPoPKey().jkt]) { $1 }) }
+        #expect(mismatch?.status == 400 && mismatch?.error == "invalid_dpop_proof")
+        let wrongURL = await Self.refusal { try await push(try key.proof(at: f.clock.now, claims: ["htu": .string(Self.issuer + "/token")])) }
+        #expect(wrongURL?.error == "invalid_dpop_proof")
+
+        let pushed = try await push(try key.proof(at: f.clock.now, claims: ["htu": .string(Self.issuer + "/par")]))
+        let started = try await Self.authorize(f, ["client_id": "exchange", "request_uri": pushed.requestURI])
+        await f.verifier.answer(started.verification.id, with: .success(FlowFixture.credential))
+        try await f.server.notification(verificationID: started.verification.id) { _ in nil }
+        let code = try FlowFixture.code(in: try await f.server.finalize(verificationID: started.verification.id, state: "pushed-state",
+                                                                         bindingCookie: started.bindingCookie))
+        func redeem(_ proofKey: DPoPKey) async throws -> TokenResponse {
+            try await f.server.token(TokenRequest(form: ["grant_type": "authorization_code", "code": code, "redirect_uri": FlowFixture.redirect,
+                                                         "client_id": "exchange", "client_secret": FlowFixture.secret],
+                                                  authorization: nil, dpop: DPoPKey.presentation(try proofKey.proof(at: f.clock.now, claims: ["htu": .string(Self.issuer + "/token")]))))
+        }
+        let otherKey = await Self.refusal { try await redeem(DPoPKey()) }
+        #expect(otherKey?.error == "invalid_dpop_proof")
+        #expect(try await redeem(key).token_type == "DPoP")
+    }
+
     @Test func aPushedRequestExpiresAndThePurgeDeletesIt() async throws {
         let f = try await Self.fixture(extraConfig: "PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS = 30\n")
         let late = try await Self.push(f)

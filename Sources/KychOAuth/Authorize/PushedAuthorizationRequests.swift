@@ -23,7 +23,15 @@ extension AuthorizationServer {
         parameters["client_id"] = client.clientID
         var pushed = AuthorizationRequest(nonce: nil, parameters: parameters)
         pushed.pushed = true
-        let checked = try await checkAuthorizationRequest(pushed, pushing: true).request
+        // RFC 9449 §10.1: a DPoP proof sent with the pushed request binds the code to its key, as dpop_jkt would.
+        let proof = try await tokenEndpoint.dpop.proof(for: request, client: client)
+        var checked = try await checkAuthorizationRequest(pushed, pushing: true).request
+        if let proof {
+            if let jkt = checked.dpopJKT, jkt != proof.jkt {
+                throw FlowError.oauth(status: 400, error: "invalid_dpop_proof", description: "the DPoP proof's key is not the one dpop_jkt names")
+            }
+            checked.dpopJKT = proof.jkt
+        }
         let handle = Self.requestURIPrefix + Secrets.randomToken(bytes: config.nonceBytes)
         let now = now(), lifetime = config.pushedRequestTTLSeconds
         let record = PushedAuthorizationRequest(handleHash: Secrets.sha256(handle), clientID: client.clientID,
