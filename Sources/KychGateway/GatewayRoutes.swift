@@ -23,6 +23,7 @@ struct GatewayRoutes {
         router.get("/status/:verification_id", use: status)
         router.get("/finalize/:verification_id", use: finalize)
         router.post("/token", use: token)
+        router.post(RouterPath(stringLiteral: EndpointPath.nonce), use: presentationNonce)
         router.get("/info", use: info)
         router.post(RouterPath(stringLiteral: EndpointPath.revoke), use: revoke)
         router.post(RouterPath(stringLiteral: EndpointPath.introspect), use: introspect)
@@ -113,6 +114,15 @@ struct GatewayRoutes {
                                     "expires_in": .integer(Int64(response.expires_in))]
         body["id_token"] = response.id_token.map(JSON.string)
         return .json(.object(body))
+    }
+
+    /// `POST /nonce`: a nonce for the key binding of a `vp_token-bearer` presentation (single use, valid on every
+    /// instance for ``PresentationNonces/lifetime`` seconds), shaped like OpenID4VCI's nonce endpoint.
+    @Sendable func presentationNonce(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let nonce = try await flow.presentationNonces.issue(now: flow.now())
+        var response = Response.json(["c_nonce": .string(nonce), "expires_in": .integer(Int64(PresentationNonces.lifetime))])
+        response.headers[.cacheControl] = "no-store"
+        return response
     }
 
     /// `POST /revoke` (RFC 7009): 200 with an empty body whether or not the token was live.

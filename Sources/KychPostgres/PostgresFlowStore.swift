@@ -199,6 +199,23 @@ package struct PostgresFlowStore: FlowStore {
             """)
     }
 
+    package func storePresentedGrant(_ grant: PresentedGrant, issuing token: NewAccessToken) async throws -> Bool {
+        let c = grant.credential
+        return try await exists("""
+            WITH s AS (
+              INSERT INTO oauth2gw.verification_sessions (client_serial, session_id, nonce, status, scope, claims, credential_vct,
+                credential_issuer, created_at, expires_at, verified_at, finished_at)
+              SELECT client_serial, \(grant.sessionID), \(grant.nonce), 'completed', \(grant.scope),
+                \(JSON.object(c.claims).serialized())::jsonb, \(c.vct), \(c.issuer), \(grant.verifiedAt), \(grant.expiresAt),
+                \(grant.verifiedAt), \(grant.verifiedAt)
+              FROM oauth2gw.clients WHERE client_id = \(grant.clientID)
+              RETURNING session_serial, client_serial)
+            INSERT INTO oauth2gw.access_tokens (client_serial, session_serial, token_hash, created_at, expires_at)
+            SELECT client_serial, session_serial, \(token.tokenHash), \(token.createdAt), \(token.expiresAt) FROM s
+            RETURNING 1
+            """)
+    }
+
     package func revokeTokens(issuedFromCode serial: Int64, at: Date) async throws {
         try await client.query("""
             UPDATE oauth2gw.access_tokens SET revoked_at = \(at) WHERE code_serial = \(serial) AND revoked_at IS NULL

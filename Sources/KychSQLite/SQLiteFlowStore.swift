@@ -171,6 +171,25 @@ package struct SQLiteFlowStore: FlowStore {
         }
     }
 
+    package func storePresentedGrant(_ grant: PresentedGrant, issuing token: NewAccessToken) async throws -> Bool {
+        let c = grant.credential
+        return try await db.transaction { tx in
+            guard let session = try await tx.rows("""
+                INSERT INTO verification_sessions (client_serial, session_id, nonce, status, scope, claims, credential_vct,
+                  credential_issuer, created_at, expires_at, verified_at, finished_at)
+                SELECT client_serial, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ? FROM clients WHERE client_id = ?
+                RETURNING client_serial, session_serial
+                """, [.text(grant.sessionID), .text(grant.nonce), .list(grant.scope), .text(JSON.object(c.claims).serialized()),
+                      .text(c.vct), .text(c.issuer), .date(grant.verifiedAt), .date(grant.expiresAt), .date(grant.verifiedAt),
+                      .date(grant.verifiedAt), .text(grant.clientID)]).first else { return false }
+            try await tx.rows("""
+                INSERT INTO access_tokens (client_serial, session_serial, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
+                """, [session.column("client_serial") ?? .null, session.column("session_serial") ?? .null, .blob(token.tokenHash),
+                      .date(token.createdAt), .date(token.expiresAt)])
+            return true
+        }
+    }
+
     package func revokeTokens(issuedFromCode serial: Int64, at: Date) async throws {
         try await db.rows("UPDATE access_tokens SET revoked_at = ? WHERE code_serial = ? AND revoked_at IS NULL",
                           [.date(at), .integer(Int(serial))])

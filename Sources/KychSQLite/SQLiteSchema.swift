@@ -247,6 +247,10 @@ enum SQLiteSchema {
             "CREATE TABLE seen_jwt_ids (key_hash BLOB PRIMARY KEY, expires_at REAL NOT NULL)",
             "CREATE INDEX seen_jwt_ids_expires_at ON seen_jwt_ids (expires_at)",
         ]),
+        // oauth2gw-0012: the grant types each client may use at /token (issue 16).
+        Migration(number: 15, name: "client grant types", statements: [
+            #"ALTER TABLE clients ADD COLUMN grant_types TEXT NOT NULL DEFAULT '["authorization_code"]'"#,
+        ]),
     ]
 
     static var latest: Int { migrations.last?.number ?? 0 }

@@ -52,6 +52,8 @@ package struct GatewayConfig: Sendable {
     package var vcAlgorithms: [String]
     package var vcClaims: [String]
     package var clients: [ClientConfig]
+    /// The `[scope_NAME]` sections: which presented credentials grant which scope with `grant_type=vp_token-bearer`.
+    package var presentationScopes: [PresentationScope] = []
     /// `DEMO_WALLET`: the folder of a test wallet whose credential the verification page's "Use the demo
     /// wallet" link presents. Only kych-demo serves it; `nil` (the default): no such link.
     package var demoWallet: String?
@@ -132,7 +134,8 @@ package struct GatewayConfig: Sendable {
         }
         for section in ini.sections {
             let lower = section.name.lowercased()
-            if lower == mainSection || lower.hasPrefix("client_") || otherKnownSections.contains(lower) { continue }
+            if lower == mainSection || lower.hasPrefix("client_") || lower.hasPrefix(PresentationScope.sectionPrefix)
+                || otherKnownSections.contains(lower) { continue }
             v.warnings.append(ConfigError(file: ini.path, line: section.line, section: section.name, key: nil,
                                           message: "unknown section (ignored)"))
         }
@@ -209,6 +212,9 @@ package struct GatewayConfig: Sendable {
             clients.append(client)
         }
 
+        let presentationScopes = ini.sections.filter { $0.name.lowercased().hasPrefix(PresentationScope.sectionPrefix) }
+            .compactMap { PresentationScope.validate($0, validator: &v) }
+
         var verifier: VerifierConfig?
         if ini.section(VerifierConfig.section) != nil {
             do {
@@ -234,6 +240,7 @@ package struct GatewayConfig: Sendable {
         config.metricsBinding = metricsBinding
         config.logFormat = logFormat
         config.claimsRetentionMinutes = claimsRetention
+        config.presentationScopes = presentationScopes
         return config
     }
 }

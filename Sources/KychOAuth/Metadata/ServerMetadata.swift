@@ -5,6 +5,8 @@ import KychCore
 package enum EndpointPath {
     package static let authorize = "/authorize"
     package static let token = "/token"
+    /// Nonces for the key binding of `vp_token-bearer` presentations.
+    package static let nonce = "/nonce"
     package static let revoke = "/revoke"
     package static let introspect = "/introspect"
     package static let setup = "/setup"
@@ -37,6 +39,7 @@ extension AuthorizationServer {
             "scopes_supported": .array(config.grantableScopes.map(JSON.string)),
             "authorization_response_iss_parameter_supported": true,
         ]
+        if tokenEndpoint.grantTypes.contains(GrantType.vpTokenBearer) { metadata["nonce_endpoint"] = .string(issuer + EndpointPath.nonce) }
         if openID != nil {
             // OpenID Connect Discovery 1.0 §3; RS256 is listed because relying parties must be able to rely on it.
             metadata["scopes_supported"] = .array((["openid"] + config.grantableScopes).map(JSON.string))
