@@ -83,8 +83,9 @@ package struct AuthorizationServer: Sendable {
             AuthorizationCodeGrant(store: store, issuers: issuers, defaultLifetimeSeconds: config.accessTokenTTLSeconds,
                                    idTokens: openID?.idTokens, retention: retention, events: events, logger: logger, now: now),
         ]
-        // The key binding must name KyCH, so presentations at /token need its issuer identifier.
-        if let issuer = config.baseURL {
+        // Served once a [scope_NAME] says what a presentation buys; the key binding must name KyCH, so it also needs the
+        // issuer identifier.
+        if let issuer = config.baseURL, !config.presentationScopes.isEmpty {
             grants.append(VPTokenBearerGrant(scopes: config.presentationScopes, nonces: nonces, verifier: presentationVerifier, issuer: issuer,
                                              store: store, issuers: issuers, defaultLifetimeSeconds: config.accessTokenTTLSeconds,
                                              logger: logger, now: now))

@@ -125,6 +125,18 @@ struct VPBearerFixture {
         #expect(metadata["nonce_endpoint"] == "http://127.0.0.1:8080/nonce")
     }
 
+    /// Without a `[scope_NAME]` section nothing could be granted, so the grant is neither served nor advertised.
+    @Test func withoutScopeSectionsTheGrantIsNotServed() async throws {
+        let f = try await FlowFixture()
+        #expect(f.server.metadata()?["grant_types_supported"] == ["authorization_code"])
+        #expect(f.server.metadata()?["nonce_endpoint"] == nil)
+        let refusal = await Self.refusal {
+            try await f.server.token(TokenRequest(form: ["grant_type": "vp_token-bearer", "assertion": "x~y", "scope": "care",
+                                                         "client_id": "exchange", "client_secret": FlowFixture.secret], authorization: nil))
+        }
+        #expect(refusal?.error == "unsupported_grant_type")
+    }
+
     @Test func theKeyBindingMayNameTheIssuerInsteadOfTheTokenEndpoint() async throws {
         let f = try await VPBearerFixture()
         _ = try await f.token(try f.present(try f.credential(), nonce: try await f.nonce(), audience: VPBearerFixture.baseURL))
