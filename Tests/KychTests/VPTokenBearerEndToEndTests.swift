@@ -77,4 +77,41 @@ import Testing
         #expect(!log.contains("Zorg BV") && !log.contains("12345678") && !log.contains("~ey"), "no credential content in the log")
         #expect(!log.contains(Self.secret))
     }
+
+    /// `kych-wallet present-at-token` demonstrates the grant from the command line: an organisation credential issued
+    /// with `issue --organisation`, presented for a scope, then the token reads its claims at `/info`.
+    @Test func kychWalletPresentsAnOrganisationCredentialAtToken() async throws {
+        let organisation = try WalletCommand(in: try VerifierTestConfig.temporaryDirectory())
+        let issued = try organisation(["issue", "--organisation", "--name", "organisation", "--claim", "organisation_name=Zorg BV"])
+        try #require(issued.status == 0, "\(issued.stderr)")
+        #expect(issued.stdout.contains("vct OrganisationCredential, 1 claims"), "\(issued.stdout)")
+        let gateway = try await WalletGateway.start { verifierSettings in
+            """
+            [client_org]
+            CLIENT_ID = care_org
+            CLIENT_SECRET = \(Self.secret)
+            REDIRECT_URI = https://care.example.org/unused
+            GRANT_TYPES = {vp_token-bearer}
+            \(verifierSettings)
+
+            [scope_care]
+            VCT = {OrganisationCredential}
+            ACCEPTED_ISSUER_DIDS = {\(organisation.issuerDID)}
+            """
+        }
+        let presented = try Run.program("kych-wallet", ["present-at-token", "--wallet", organisation.path, "--gateway", gateway.process.baseURL,
+                                                        "--client-id", "care_org", "--scope", "care"],
+                                        environment: ["KYCH_CLIENT_SECRET": Self.secret])
+        let refused = try Run.program("kych-wallet", ["present-at-token", "--wallet", organisation.path, "--gateway", gateway.process.baseURL,
+                                                      "--client-id", "care_org", "--scope", "billing"],
+                                      environment: ["KYCH_CLIENT_SECRET": Self.secret])
+        var info: JSON?
+        if presented.status == 0, let token = try JSON.parse(Data(presented.stdout.utf8))["access_token"]?.stringValue {
+            info = try await HTTP.get(gateway.process.baseURL + "/info", headers: [("Authorization", "Bearer " + token)]).json
+        }
+        #expect(await gateway.process.terminate() == 0)
+        try #require(presented.status == 0, "\(presented.stdout) \(presented.stderr)")
+        #expect(info?["claims"]?["organisation_name"] == "Zorg BV" && info?["credential"]?["issuer"] == .string(organisation.issuerDID))
+        #expect(refused.status == 2 && refused.stdout.contains("invalid_scope"), "\(refused.stdout) \(refused.stderr)")
+    }
 }
