@@ -225,7 +225,8 @@ package struct PostgresFlowStore: FlowStore {
     package func accessToken(hash: Data) async throws -> StoredAccessToken? {
         let rows = try await client.query("""
             SELECT s.session_id, c.client_id, s.scope, s.claims::text, s.credential_vct, s.credential_issuer, s.verified_at,
-              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject
+              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject,
+              t.code_serial IS NULL
             FROM oauth2gw.access_tokens t
             JOIN oauth2gw.verification_sessions s ON s.session_serial = t.session_serial
             JOIN oauth2gw.clients c ON c.client_serial = t.client_serial
@@ -236,10 +237,12 @@ package struct PostgresFlowStore: FlowStore {
                 (String, String, [String]?, String?, String?, String?, Date?, Date, Date, Date?).self)
             let r = row.makeRandomAccess()
             let object = try claims.map { try JSON.parse(Data($0.utf8)).objectValue ?? [:] } ?? [:]
-            return StoredAccessToken(sessionID: sessionID, clientID: clientID, scope: scope ?? [], claims: object, vct: vct, issuer: issuer,
-                                     verifiedAt: verifiedAt, createdAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt,
-                                     openid: try r[10].decode(Bool.self), oidcNonce: try r[11].decode(String?.self),
-                                     claimsErasedAt: try r[12].decode(Date?.self), claimsSubject: try r[13].decode(String?.self))
+            var token = StoredAccessToken(sessionID: sessionID, clientID: clientID, scope: scope ?? [], claims: object, vct: vct, issuer: issuer,
+                                          verifiedAt: verifiedAt, createdAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt,
+                                          openid: try r[10].decode(Bool.self), oidcNonce: try r[11].decode(String?.self),
+                                          claimsErasedAt: try r[12].decode(Date?.self), claimsSubject: try r[13].decode(String?.self))
+            token.presented = try r[14].decode(Bool.self)
+            return token
         }
         return nil
     }

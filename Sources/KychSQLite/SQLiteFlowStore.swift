@@ -198,19 +198,22 @@ package struct SQLiteFlowStore: FlowStore {
     package func accessToken(hash: Data) async throws -> StoredAccessToken? {
         let rows = try await db.rows("""
             SELECT s.session_id, c.client_id, s.scope, s.claims, s.credential_vct, s.credential_issuer, s.verified_at,
-              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject
+              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject,
+              t.code_serial IS NULL AS presented
             FROM access_tokens t JOIN verification_sessions s ON s.session_serial = t.session_serial
             JOIN clients c ON c.client_serial = t.client_serial
             WHERE t.token_hash = ?
             """, [.blob(hash)])
         guard let row = rows.first, let created = row.date("created_at"), let expires = row.date("expires_at") else { return nil }
         let claims = try row.string("claims").map { try JSON.parse(Data($0.utf8)).objectValue ?? [:] } ?? [:]
-        return StoredAccessToken(sessionID: row.string("session_id") ?? "", clientID: row.string("client_id") ?? "",
-                                 scope: row.strings("scope") ?? [], claims: claims,
-                                 vct: row.string("credential_vct"), issuer: row.string("credential_issuer"),
-                                 verifiedAt: row.date("verified_at"), createdAt: created, expiresAt: expires, revokedAt: row.date("revoked_at"),
-                                 openid: row.int("openid") == 1, oidcNonce: row.string("oidc_nonce"),
-                                 claimsErasedAt: row.date("claims_erased_at"), claimsSubject: row.string("claims_subject"))
+        var token = StoredAccessToken(sessionID: row.string("session_id") ?? "", clientID: row.string("client_id") ?? "",
+                                      scope: row.strings("scope") ?? [], claims: claims,
+                                      vct: row.string("credential_vct"), issuer: row.string("credential_issuer"),
+                                      verifiedAt: row.date("verified_at"), createdAt: created, expiresAt: expires, revokedAt: row.date("revoked_at"),
+                                      openid: row.int("openid") == 1, oidcNonce: row.string("oidc_nonce"),
+                                      claimsErasedAt: row.date("claims_erased_at"), claimsSubject: row.string("claims_subject"))
+        token.presented = row.int("presented") == 1
+        return token
     }
 
     package func serverSecret(named name: String, candidate: Data, at: Date) async throws -> Data {

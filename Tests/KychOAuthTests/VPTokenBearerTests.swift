@@ -110,13 +110,16 @@ struct VPBearerFixture {
         let response = try await f.token(try f.present(try f.credential(validFor: 600), nonce: try await f.nonce()))
         #expect(response.token_type == "Bearer")
         #expect(response.expires_in == 600, "the token lives no longer than the credential")
+        // Introspection first: with CLAIMS_RETENTION_MINUTES = 0 the first /info delivers the claims and erases them.
+        let introspection = try await f.server.tokenManagement.introspect(TokenRequest(
+            form: ["token": response.access_token, "client_id": "org", "client_secret": VPBearerFixture.secret], authorization: nil))
+        #expect(introspection["active"] == true && introspection["scope"] == "care")
+        #expect(introspection["claims"]?["organisation_name"] == "Zorg BV" && introspection["claims"]?["cnf"] == nil)
+        #expect(introspection["credential"]?["issuer"] == .string(VPBearerFixture.issuerDID))
         let info = try await f.server.infoEndpoint.info(bearerToken: response.access_token)
         #expect(info.claims["organisation_name"] == "Zorg BV" && info.claims["organisation_city"] == "Utrecht")
         #expect(info.claims["cnf"] == nil, "the holder key is no claim")
         #expect(info.credential.issuer == VPBearerFixture.issuerDID && info.credential.vct == "OrganisationCredential")
-        let introspection = try await f.server.tokenManagement.introspect(TokenRequest(
-            form: ["token": response.access_token, "client_id": "org", "client_secret": VPBearerFixture.secret], authorization: nil))
-        #expect(introspection.objectValue?["active"] == true && introspection.objectValue?["scope"] == "care")
     }
 
     @Test func theGrantIsInTheMetadataWithTheNonceEndpoint() async throws {

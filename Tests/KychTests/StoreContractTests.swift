@@ -158,9 +158,13 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             unknown.nonce = "vp-nonce-2"
             #expect(!(try await flow.storePresentedGrant(unknown, issuing: Self.token("vp-2"))), "an unknown client stores nothing")
             let stored = try #require(try await flow.accessToken(hash: Secrets.sha256("vp")))
-            #expect(stored == StoredAccessToken(session: grant.session, record: Self.token("vp", expiresIn: 600)))
+            var expected = StoredAccessToken(session: grant.session, record: Self.token("vp", expiresIn: 600))
+            expected.presented = true
+            #expect(stored == expected)
             #expect(stored.claims["organisation"]?["city"] == "Utrecht" && stored.issuer == "did:jwk:org" && stored.scope == ["care", "billing"])
             #expect(try await flow.accessToken(hash: Secrets.sha256("vp-2")) == nil)
+            try await Self.redeemedSession(flow)
+            #expect(try await flow.accessToken(hash: Secrets.sha256("t"))?.presented == false, "a code's token was not presented at /token")
             #expect(try await flow.revokeAccessToken(hash: Secrets.sha256("vp"), at: Self.now))
             let purged = try await flow.deleteExpired(before: Self.now.addingTimeInterval(601))
             #expect(purged.deletedTokens == 1 && purged.deletedSessions == 1)

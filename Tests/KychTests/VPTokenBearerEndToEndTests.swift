@@ -64,6 +64,9 @@ import Testing
         #expect(info["body"]?["claims"]?["organisation_name"] == "Zorg BV" && info["body"]?["claims"]?["organisation_id"] == "12345678")
         #expect(info["body"]?["credential"]?["issuer"] == .string(issuerDID))
         #expect(info["body"]?["credential"]?["vct"] == "OrganisationCredential")
+        let introspection = try #require(report["introspection"]?["body"])
+        #expect(introspection["active"] == true && introspection["scope"] == "care" && introspection["client_id"] == "care_org")
+        #expect(introspection["claims"]?["organisation_id"] == "12345678", "\(introspection)")
 
         for (scenario, error) in [("replayed", "invalid_grant"), ("other_issuer", "invalid_grant"), ("wrong_aud", "invalid_grant"),
                                   ("foreign_nonce", "invalid_grant"), ("expired", "invalid_grant"), ("other_scope", "invalid_scope"),

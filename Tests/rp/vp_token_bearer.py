@@ -92,6 +92,9 @@ def main():
     report["accepted"] = token(good)
     access_token = report["accepted"]["body"].get("access_token")
     if access_token:
+        introspection = requests.post(metadata["introspection_endpoint"], auth=(args.client_id, secret),
+                                      data={"token": access_token}, timeout=10)
+        report["introspection"] = {"status": introspection.status_code, "body": introspection.json()}
         info = requests.get(args.base_url + "/info", headers={"Authorization": "Bearer " + access_token}, timeout=10)
         report["info"] = {"status": info.status_code, "body": info.json()}
     report["replayed"] = token(good)

@@ -51,6 +51,12 @@ package struct TokenManagement: Sendable {
             "exp": .integer(Int64(stored.expiresAt.timeIntervalSince1970)),
         ]
         if let issuer { answer["iss"] = .string(issuer) }
+        if stored.presented {
+            // An organisation's presented credential (vp_token-bearer): the resource server decides on its claims, as the
+            // Nuts node's introspection reports them. Reading them here does not deliver them (CLAIMS_RETENTION_MINUTES).
+            answer["claims"] = .object(stored.claims)
+            answer["credential"] = ["vct": stored.vct.map(JSON.string) ?? .null, "issuer": stored.issuer.map(JSON.string) ?? .null]
+        }
         return .object(answer)
     }
 }

@@ -120,6 +120,9 @@ package struct StoredAccessToken: Sendable, Equatable {
     package var claimsErasedAt: Date?
     /// The `sub` of the ID token that carried the claims when they were erased, which `/userinfo` still answers.
     package var claimsSubject: String?
+    /// Issued for a credential presented at `/token` (``PresentedGrant``, `vp_token-bearer`), not from a code: the claims
+    /// are an organisation's, which introspection reports too.
+    package var presented = false
 
     package init(sessionID: String, clientID: String, scope: [String], claims: [String: JSON], vct: String?, issuer: String?,
                  verifiedAt: Date?, createdAt: Date, expiresAt: Date, revokedAt: Date?, openid: Bool = false, oidcNonce: String? = nil,

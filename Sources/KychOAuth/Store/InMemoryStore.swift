@@ -142,6 +142,7 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
                                                                             expiresAt: token.expiresAt), revokedAt: token.revokedAt)
         stored.claimsErasedAt = erasures[session.serial]?.at
         stored.claimsSubject = erasures[session.serial]?.subject
+        stored.presented = token.codeSerial == nil
         return stored
     }
 
