@@ -10,31 +10,41 @@ import Testing
     static let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/rp/vp_token_bearer.py")
     static let secret = "secret-token:vp-token-bearer-org-0123456789ab"
 
-    @Test func anIndependentWalletGetsATokenAndTheGatewayRefusesWhatItMust() async throws {
-        let python = try #require(Run.which("python3"), "python3 is missing")
-        let keys = try VerifierTestConfig.temporaryDirectory()
-        let made = try Run.program(python, [Self.script.path, "keys", keys.path])
-        try #require(made.status == 0, "\(made.stderr)")
-        let issuerDID = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let gateway = try await WalletGateway.start { verifierSettings in
+    /// A gateway whose client care_org may use the grant, and whose `[scope_care]` takes OrganisationCredentials from
+    /// `issuerDID` when they disclose organisation_name; `more` adds sections.
+    static func startGateway(issuerDID: String, more: (_ verifierSettings: String) -> String = { _ in "" }) async throws -> WalletGateway {
+        try await WalletGateway.start { verifierSettings in
             """
             [client_org]
             CLIENT_ID = care_org
-            CLIENT_SECRET = \(Self.secret)
+            CLIENT_SECRET = \(secret)
             REDIRECT_URI = https://care.example.org/unused
             GRANT_TYPES = {vp_token-bearer}
-            \(verifierSettings)
-
-            [client_exchange]
-            CLIENT_ID = exchange
-            CLIENT_SECRET = \(Self.secret)
-            REDIRECT_URI = https://exchange.example.com/cb
             \(verifierSettings)
 
             [scope_care]
             VCT = {OrganisationCredential}
             ACCEPTED_ISSUER_DIDS = {\(issuerDID)}
             REQUIRED_CLAIMS = {organisation_name}
+
+            \(more(verifierSettings))
+            """
+        }
+    }
+
+    @Test func anIndependentWalletGetsATokenAndTheGatewayRefusesWhatItMust() async throws {
+        let python = try #require(Run.which("python3"), "python3 is missing")
+        let keys = try VerifierTestConfig.temporaryDirectory()
+        let made = try Run.program(python, [Self.script.path, "keys", keys.path])
+        try #require(made.status == 0, "\(made.stderr)")
+        let issuerDID = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let gateway = try await Self.startGateway(issuerDID: issuerDID) { verifierSettings in
+            """
+            [client_exchange]
+            CLIENT_ID = exchange
+            CLIENT_SECRET = \(Self.secret)
+            REDIRECT_URI = https://exchange.example.com/cb
+            \(verifierSettings)
 
             [scope_billing]
             VCT = {BillingCredential}
@@ -88,20 +98,7 @@ import Testing
         let issued = try organisation(["issue", "--organisation", "--name", "organisation", "--claim", "organisation_name=Zorg BV"])
         try #require(issued.status == 0, "\(issued.stderr)")
         #expect(issued.stdout.contains("vct OrganisationCredential, 1 claims"), "\(issued.stdout)")
-        let gateway = try await WalletGateway.start { verifierSettings in
-            """
-            [client_org]
-            CLIENT_ID = care_org
-            CLIENT_SECRET = \(Self.secret)
-            REDIRECT_URI = https://care.example.org/unused
-            GRANT_TYPES = {vp_token-bearer}
-            \(verifierSettings)
-
-            [scope_care]
-            VCT = {OrganisationCredential}
-            ACCEPTED_ISSUER_DIDS = {\(organisation.issuerDID)}
-            """
-        }
+        let gateway = try await Self.startGateway(issuerDID: organisation.issuerDID)
         let presented = try Run.program("kych-wallet", ["present-at-token", "--wallet", organisation.path, "--gateway", gateway.process.baseURL,
                                                         "--client-id", "care_org", "--scope", "care"],
                                         environment: ["KYCH_CLIENT_SECRET": Self.secret])
