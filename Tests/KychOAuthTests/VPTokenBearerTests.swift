@@ -28,7 +28,8 @@ struct VPBearerFixture {
     let store: InMemoryStore
     let clock: TestClock
 
-    init(store: InMemoryStore = InMemoryStore(), clock: TestClock = TestClock()) async throws {
+    /// `jwtTokens`: the organisation's client gets RFC 9068 JWT access tokens (signing keys in the store).
+    init(store: InMemoryStore = InMemoryStore(), clock: TestClock = TestClock(), jwtTokens: Bool = false) async throws {
         let text = """
             [kych-oauth2-gateway]
             HOST = 127.0.0.1
@@ -41,6 +42,7 @@ struct VPBearerFixture {
             VERIFIER_URL = https://verifier.example
             REDIRECT_URI = https://org.example/cb
             GRANT_TYPES = {vp_token-bearer}
+            \(jwtTokens ? "ACCESS_TOKEN_FORMAT = jwt" : "")
 
             [client_exchange]
             CLIENT_ID = exchange
@@ -66,7 +68,8 @@ struct VPBearerFixture {
         var logger = Logger(label: "kych-unit")
         logger.logLevel = .critical
         let statusList = TableStatusList(statuses: [Self.revokedIndex: 1])
-        server = AuthorizationServer(config: config, clients: store, store: store, verifier: ScriptedVerifier(),
+        let keys = jwtTokens ? SigningKeys(store: store, encryptionSecret: nil, now: { clock.now }) : nil
+        server = AuthorizationServer(config: config, clients: store, store: store, verifier: ScriptedVerifier(), signingKeys: keys,
                                      presentationVerifier: { _, checks in
                                          SDJWTVerifier(resolver: DIDJWKResolver(), statusListChecker: checks ? statusList : StatusNotChecked())
                                      },
@@ -120,6 +123,16 @@ struct VPBearerFixture {
         #expect(info.claims["organisation_name"] == "Zorg BV" && info.claims["organisation_city"] == "Utrecht")
         #expect(info.claims["cnf"] == nil, "the holder key is no claim")
         #expect(info.credential.issuer == VPBearerFixture.issuerDID && info.credential.vct == "OrganisationCredential")
+    }
+
+    /// A client with `ACCESS_TOKEN_FORMAT = jwt` gets an RFC 9068 token for the presented credential, looked up like any other.
+    @Test func aJWTClientGetsAJWTAccessToken() async throws {
+        let f = try await VPBearerFixture(jwtTokens: true)
+        let response = try await f.token(try f.present(try f.credential(), nonce: try await f.nonce()))
+        let jws = try CompactJWS(parsing: response.access_token)
+        let claims = try jws.claims()
+        #expect(jws.type == "at+jwt" && claims["client_id"] == "org" && claims["scope"] == "care" && claims["iss"] == "http://127.0.0.1:8080")
+        #expect(try await f.server.infoEndpoint.info(bearerToken: response.access_token).claims["organisation_name"] == "Zorg BV")
     }
 
     @Test func theGrantIsInTheMetadataWithTheNonceEndpoint() async throws {
