@@ -263,11 +263,10 @@ struct VPBearerFixture {
     /// `[scope_NAME]` sections and `GRANT_TYPES` are validated at start like every other section: each error names the
     /// section and key.
     @Test func scopeSectionsAndGrantTypesAreValidatedAtStart() throws {
-        func errors(_ sections: String) -> [ConfigError] {
+        func errors(_ sections: String, main: String = "HOST = 127.0.0.1\nPORT = 8080") -> [ConfigError] {
             let text = """
                 [kych-oauth2-gateway]
-                HOST = 127.0.0.1
-                PORT = 8080
+                \(main)
                 DATABASE = sqlite::memory:
                 \(sections)
                 """
@@ -312,5 +311,16 @@ struct VPBearerFixture {
         #expect(errors(client + "\nGRANT_TYPES = {vp_token-bearer, client_credentials}").first?.key == "GRANT_TYPES")
         #expect(errors(client + "\nGRANT_TYPES = {}").first?.key == "GRANT_TYPES")
         #expect(errors(client + "\nGRANT_TYPES = {authorization_code, vp_token-bearer}").isEmpty)
+        let unusable = try GatewayConfig.validate(try IniFile.parse("""
+            [kych-oauth2-gateway]
+            HOST = 127.0.0.1
+            PORT = 8080
+            DATABASE = sqlite::memory:
+            \(client)
+            GRANT_TYPES = {vp_token-bearer}
+            """, path: "vp.conf", environment: [:]))
+        #expect(unusable.warnings.contains { $0.key == "GRANT_TYPES" && $0.message.contains("[scope_NAME]") })
+        let unix = errors("[scope_care]\nVCT = {X}\nACCEPTED_ISSUER_DIDS = {did:web:a}", main: "UNIXPATH = /run/kych/kych.sock")
+        #expect(unix.contains { $0.section == "scope_care" && $0.message.contains("BASE_URL") }, "scopes without BASE_URL are refused at start")
     }
 }

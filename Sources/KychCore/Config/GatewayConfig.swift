@@ -212,8 +212,18 @@ package struct GatewayConfig: Sendable {
             clients.append(client)
         }
 
-        let presentationScopes = ini.sections.filter { $0.name.lowercased().hasPrefix(PresentationScope.sectionPrefix) }
-            .compactMap { PresentationScope.validate($0, validator: &v) }
+        let scopeSections = ini.sections.filter { $0.name.lowercased().hasPrefix(PresentationScope.sectionPrefix) }
+        let presentationScopes = scopeSections.compactMap { PresentationScope.validate($0, validator: &v) }
+        // The key binding of a presentation at /token names the gateway: without its issuer identifier none could.
+        if baseURL == nil, let first = scopeSections.first {
+            v.errors.append(ConfigError(file: ini.path, line: first.line, section: first.name, key: nil,
+                                        message: "vp_token-bearer scopes need BASE_URL (presentations are bound to BASE_URL/token)"))
+        }
+        for client in clients where client.grantTypes.contains(GrantType.vpTokenBearer) && scopeSections.isEmpty {
+            if let section = ini.section(client.section), let entry = section.entry("GRANT_TYPES") {
+                v.warn(section, entry, "vp_token-bearer grants nothing without a [scope_NAME] section")
+            }
+        }
 
         var verifier: VerifierConfig?
         if ini.section(VerifierConfig.section) != nil {
