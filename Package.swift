@@ -157,6 +157,7 @@ let package = Package(
                 "KychCore",
                 "KychOAuth",
                 "KychHTTP",
+                "KychOutboundHTTP",
                 "KychSwiyuClient",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 "KychStorage",

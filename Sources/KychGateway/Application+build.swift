@@ -43,6 +43,7 @@ package func buildApplication(
         store: stores.flow,
         verifier: SwiyuVerifierClient(builder: VerificationRequestBuilder(config: config), logger: logger, inProcess: inProcess),
         signingKeys: signingKeys,
+        clientKeys: FetchedClientKeys(),
         // vp_token-bearer presentations: issuer keys from did:jwk, or did:web of the scope's accepted issuers only (no
         // fetching for anyone else), and status lists like the built-in verifier's.
         presentationVerifier: { issuers, checksStatusList in

@@ -105,15 +105,18 @@ struct GatewayRoutes {
             throw FlowError.invalidRequest("the parameter \(repeated) appears more than once")
         }
         guard let form = FormURLEncoding.decode(text) else { throw FlowError.invalidRequest("the form body is not valid percent-encoded UTF-8") }
-        return TokenRequest(form: form, authorization: request.headers[.authorization], sourceAddress: request.sourceAddress(peer: context.peer))
+        return TokenRequest(form: form, authorization: request.headers[.authorization], sourceAddress: request.sourceAddress(peer: context.peer),
+                            dpop: Self.dpop(request), endpoint: request.uri.path)
     }
 
     @Sendable func token(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let response = try await flow.token(try await formRequest(request, context))
-        var body: [String: JSON] = ["access_token": .string(response.access_token), "token_type": .string(response.token_type),
-                                    "expires_in": .integer(Int64(response.expires_in))]
-        body["id_token"] = response.id_token.map(JSON.string)
-        return .json(.object(body))
+        try await answeringDPoPNonce(request) {
+            let response = try await flow.token(try await formRequest(request, context))
+            var body: [String: JSON] = ["access_token": .string(response.access_token), "token_type": .string(response.token_type),
+                                        "expires_in": .integer(Int64(response.expires_in))]
+            body["id_token"] = response.id_token.map(JSON.string)
+            return .json(.object(body))
+        }
     }
 
     /// `POST /nonce`: a nonce for the key binding of a `vp_token-bearer` presentation (single use, valid on every
@@ -127,13 +130,43 @@ struct GatewayRoutes {
 
     /// `POST /revoke` (RFC 7009): 200 with an empty body whether or not the token was live.
     @Sendable func revoke(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        try await flow.tokenManagement.revoke(try await formRequest(request, context))
-        return Response(status: .ok, headers: [.cacheControl: "no-store"])
+        try await answeringDPoPNonce(request) {
+            try await flow.tokenManagement.revoke(try await formRequest(request, context))
+            return Response(status: .ok, headers: [.cacheControl: "no-store"])
+        }
     }
 
     /// `POST /introspect` (RFC 7662).
     @Sendable func introspect(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        .json(try await flow.tokenManagement.introspect(try await formRequest(request, context)))
+        try await answeringDPoPNonce(request) { .json(try await flow.tokenManagement.introspect(try await formRequest(request, context))) }
+    }
+
+    static let dpopHeader = HTTPField.Name("DPoP")!
+    static let dpopNonceHeader = HTTPField.Name("DPoP-Nonce")!
+
+    /// The request's `DPoP` headers and where it was sent; nil without one.
+    static func dpop(_ request: Request) -> DPoPPresentation? {
+        let proofs = request.headers[values: dpopHeader]
+        return proofs.isEmpty ? nil : DPoPPresentation(proofs: proofs, method: request.method.rawValue, path: request.uri.path)
+    }
+
+    /// The answer to a request with a DPoP proof carries a fresh `DPoP-Nonce`, an error too (RFC 9449 §8, §9): what a
+    /// client answered `use_dpop_nonce` retries with, and what keeps the proofs of a REQUIRE_DPOP_NONCE client fresh.
+    func answeringDPoPNonce(_ request: Request, _ body: () async throws -> Response) async throws -> Response {
+        guard request.headers[Self.dpopHeader] != nil else { return try await body() }
+        var response: Response
+        do {
+            response = try await body()
+        } catch let error as FlowError {
+            response = ErrorMiddleware<GatewayRequestContext>.response(for: error, request: request)
+        }
+        response.headers[Self.dpopNonceHeader] = try await flow.dpop.nonces.current(now: flow.now())
+        return response
+    }
+
+    /// The access token and DPoP proof of a request at a resource endpoint.
+    static func resourceRequest(_ request: Request) -> ResourceRequest {
+        ResourceRequest(authorization: request.headers[.authorization], dpop: dpop(request))
     }
 
     /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
@@ -155,23 +188,22 @@ struct GatewayRoutes {
         return response
     }
 
-    /// `GET`/`POST /userinfo` (OpenID Connect Core §5.3), bearer token in the header.
+    /// `GET`/`POST /userinfo` (OpenID Connect Core §5.3), the access token in the header (Bearer, or DPoP with a proof).
     @Sendable func userInfo(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        guard let openID = flow.openID else {
-            throw FlowError.oauth(status: 404, error: "not_found", description: "OpenID Connect is not enabled (set BASE_URL)")
-        }
-        return .json(try await openID.userInfo(bearerToken: request.bearerCredential, clients: flow.clients))
+        try await answeringDPoPNonce(request) { .json(try await flow.userInfo(Self.resourceRequest(request))) }
     }
 
     @Sendable func info(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let info = try await flow.info(bearerToken: request.bearerCredential)
-        var body: [String: JSON] = [
-            "id": .string(info.id), "status": .string(info.status), "claims": .object(info.claims),
-            "credential": .object(["vct": info.credential.vct.map(JSON.string) ?? .null,
-                                   "issuer": info.credential.issuer.map(JSON.string) ?? .null]),
-        ]
-        body["verified_at"] = info.verified_at.map(JSON.string) ?? .null
-        return .json(.object(body))
+        try await answeringDPoPNonce(request) {
+            let info = try await flow.info(Self.resourceRequest(request))
+            var body: [String: JSON] = [
+                "id": .string(info.id), "status": .string(info.status), "claims": .object(info.claims),
+                "credential": .object(["vct": info.credential.vct.map(JSON.string) ?? .null,
+                                       "issuer": info.credential.issuer.map(JSON.string) ?? .null]),
+            ]
+            body["verified_at"] = info.verified_at.map(JSON.string) ?? .null
+            return .json(.object(body))
+        }
     }
 }
 

@@ -22,6 +22,10 @@ package struct AuthorizationServer: Sendable {
     /// `CLAIMS_RETENTION_MINUTES`: claims are erased as they are delivered, or once past their retention.
     package let claimsRetention: ClaimsRetention
     package let tokenManagement: TokenManagement
+    /// DPoP proofs (RFC 9449) at every endpoint that takes them, and the server nonces.
+    package let dpop: DPoPProofChecker
+    /// The live token a resource request presents, DPoP-bound ones only with their key's proof.
+    package let resourceAccess: ResourceAccess
     /// OpenID Connect: ID tokens, `/userinfo` and the discovery document; nil without `BASE_URL` or signing keys.
     package let openID: OpenIDProvider?
     package let authorizeChecks: [any AuthorizeCheck]
@@ -66,7 +70,8 @@ package struct AuthorizationServer: Sendable {
         self.now = now
         let limits = FailedAuthenticationLimits(.init(perClient: config.authFailuresPerClient, perAddress: config.authFailuresPerAddress),
                                                 now: now)
-        let authenticator = ClientAuthenticator(clients: clients, limits: limits, logger: logger, checkSecret: checkSecret)
+        let assertions = ClientAssertions(keys: clientKeys, store: store, issuer: config.baseURL, now: now)
+        let authenticator = ClientAuthenticator(clients: clients, limits: limits, assertions: assertions, logger: logger, checkSecret: checkSecret)
         self.authenticator = authenticator
         let openID = signingKeys.flatMap { OpenIDProvider(config: config, keys: $0, store: store, logger: logger, now: now) }
         self.openID = openID
@@ -77,6 +82,9 @@ package struct AuthorizationServer: Sendable {
         }
         let retention = ClaimsRetention(store: store, minutes: config.claimsRetentionMinutes)
         self.claimsRetention = retention
+        let dpop = DPoPProofChecker(baseURL: config.baseURL, lifetimeSeconds: config.dpopProofLifetimeSeconds, store: store, now: now)
+        self.dpop = dpop
+        resourceAccess = ResourceAccess(store: store, clients: clients, dpop: dpop, now: now)
         let nonces = PresentationNonces(store: store)
         presentationNonces = nonces
         var grants: [any GrantHandler] = [
@@ -90,10 +98,10 @@ package struct AuthorizationServer: Sendable {
                                              store: store, issuers: issuers, defaultLifetimeSeconds: config.accessTokenTTLSeconds,
                                              logger: logger, now: now))
         }
-        tokenEndpoint = TokenEndpoint(authenticator: authenticator, handlers: grants)
-        infoEndpoint = InfoEndpoint(store: store, retention: retention, logger: logger, now: now)
+        tokenEndpoint = TokenEndpoint(authenticator: authenticator, handlers: grants, dpop: dpop)
+        infoEndpoint = InfoEndpoint(retention: retention, logger: logger, now: now)
         tokenManagement = TokenManagement(authenticator: authenticator, store: store, issuer: config.baseURL, events: events,
-                                          logger: logger, now: now)
+                                          dpop: dpop, logger: logger, now: now)
         authorizeChecks = AuthorizeChecks.standard
         admission = SessionAdmission(limits: config.authorizeWithoutSetup)
         bindingKey = SharedKey(name: "browser-binding-v1", store: store)
@@ -324,8 +332,16 @@ package struct AuthorizationServer: Sendable {
     }
 
     /// `GET /info`.
-    package func info(bearerToken: String?) async throws -> Info {
-        try await infoEndpoint.info(bearerToken: bearerToken)
+    package func info(_ request: ResourceRequest) async throws -> Info {
+        try await infoEndpoint.info(try await resourceAccess.liveToken(request))
+    }
+
+    /// `GET`/`POST /userinfo`.
+    package func userInfo(_ request: ResourceRequest) async throws -> JSON {
+        guard let openID else {
+            throw FlowError.oauth(status: 404, error: "not_found", description: "OpenID Connect is not enabled (set BASE_URL)")
+        }
+        return try await openID.userInfo(try await resourceAccess.liveToken(request), clients: clients)
     }
 
     // MARK: purge

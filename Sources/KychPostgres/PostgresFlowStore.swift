@@ -20,7 +20,7 @@ package struct PostgresFlowStore: FlowStore {
         s.browser_binding_hash, s.verification_id, s.request_nonce, s.verification_url, s.verification_deeplink,
         s.last_checked_at, s.claims::text, s.credential_vct, s.credential_issuer, s.failure_kind, s.failure_code,
         s.failure_description, s.created_at, s.expires_at, s.finished_at, s.verified_at, s.code_challenge, s.openid, s.oidc_nonce,
-        s.without_setup
+        s.without_setup, s.dpop_jkt
         """
     static let sessionFrom = "oauth2gw.verification_sessions s JOIN oauth2gw.clients c ON c.client_serial = s.client_serial"
 
@@ -57,6 +57,7 @@ package struct PostgresFlowStore: FlowStore {
         session.openid = try r[25].decode(Bool.self)
         session.oidcNonce = try r[26].decode(String?.self)
         session.withoutSetup = try r[27].decode(Bool.self)
+        session.dpopJKT = try r[28].decode(String?.self)
         return session
     }
 
@@ -93,7 +94,7 @@ package struct PostgresFlowStore: FlowStore {
             set += ["redirect_uri = \(try bind(r.redirectURI))", "state = \(try bind(r.state))", "scope = \(try bind(r.scope))",
                     "browser_binding_hash = \(try bind(r.browserBindingHash))", "code_challenge = \(try bind(r.codeChallenge))",
                     "code_challenge_method = \(try bind(r.codeChallenge.map { _ in "S256" }))",
-                    "openid = \(try bind(r.openid))", "oidc_nonce = \(try bind(r.oidcNonce))"]
+                    "openid = \(try bind(r.openid))", "oidc_nonce = \(try bind(r.oidcNonce))", "dpop_jkt = \(try bind(r.dpopJKT))"]
         }
         if let v = c.verification {
             set += ["verification_id = \(try bind(v.id))", "request_nonce = \(try bind(v.requestNonce))",
@@ -180,9 +181,9 @@ package struct PostgresFlowStore: FlowStore {
         for try await row in rows {
             let session = try Self.decodeSession(row)
             let r = row.makeRandomAccess()
-            return StoredAuthorizationCode(serial: try r[28].decode(Int64.self), session: session, clientID: session.clientID,
-                                           redirectURI: try r[29].decode(String.self), codeChallenge: try r[30].decode(String?.self),
-                                           expiresAt: try r[31].decode(Date.self), usedAt: try r[32].decode(Date?.self))
+            return StoredAuthorizationCode(serial: try r[29].decode(Int64.self), session: session, clientID: session.clientID,
+                                           redirectURI: try r[30].decode(String.self), codeChallenge: try r[31].decode(String?.self),
+                                           expiresAt: try r[32].decode(Date.self), usedAt: try r[33].decode(Date?.self))
         }
         return nil
     }
@@ -193,8 +194,9 @@ package struct PostgresFlowStore: FlowStore {
               UPDATE oauth2gw.authorization_codes SET used_at = \(usedAt)
               WHERE code_serial = \(serial) AND used_at IS NULL
               RETURNING code_serial, session_serial, client_serial)
-            INSERT INTO oauth2gw.access_tokens (client_serial, session_serial, code_serial, token_hash, created_at, expires_at)
-            SELECT client_serial, session_serial, code_serial, \(token.tokenHash), \(token.createdAt), \(token.expiresAt) FROM used
+            INSERT INTO oauth2gw.access_tokens (client_serial, session_serial, code_serial, token_hash, created_at, expires_at, dpop_jkt)
+            SELECT client_serial, session_serial, code_serial, \(token.tokenHash), \(token.createdAt), \(token.expiresAt), \(token.dpopJKT)
+            FROM used
             RETURNING 1
             """)
     }
@@ -210,8 +212,8 @@ package struct PostgresFlowStore: FlowStore {
                 \(grant.verifiedAt), \(grant.verifiedAt)
               FROM oauth2gw.clients WHERE client_id = \(grant.clientID)
               RETURNING session_serial, client_serial)
-            INSERT INTO oauth2gw.access_tokens (client_serial, session_serial, token_hash, created_at, expires_at)
-            SELECT client_serial, session_serial, \(token.tokenHash), \(token.createdAt), \(token.expiresAt) FROM s
+            INSERT INTO oauth2gw.access_tokens (client_serial, session_serial, token_hash, created_at, expires_at, dpop_jkt)
+            SELECT client_serial, session_serial, \(token.tokenHash), \(token.createdAt), \(token.expiresAt), \(token.dpopJKT) FROM s
             RETURNING 1
             """)
     }
@@ -225,7 +227,7 @@ package struct PostgresFlowStore: FlowStore {
     package func accessToken(hash: Data) async throws -> StoredAccessToken? {
         let rows = try await client.query("""
             SELECT s.session_id, c.client_id, s.scope, s.claims::text, s.credential_vct, s.credential_issuer, s.verified_at,
-              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject,
+              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject, t.dpop_jkt,
               t.code_serial IS NULL
             FROM oauth2gw.access_tokens t
             JOIN oauth2gw.verification_sessions s ON s.session_serial = t.session_serial
@@ -240,8 +242,9 @@ package struct PostgresFlowStore: FlowStore {
             var token = StoredAccessToken(sessionID: sessionID, clientID: clientID, scope: scope ?? [], claims: object, vct: vct, issuer: issuer,
                                           verifiedAt: verifiedAt, createdAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt,
                                           openid: try r[10].decode(Bool.self), oidcNonce: try r[11].decode(String?.self),
-                                          claimsErasedAt: try r[12].decode(Date?.self), claimsSubject: try r[13].decode(String?.self))
-            token.presented = try r[14].decode(Bool.self)
+                                          claimsErasedAt: try r[12].decode(Date?.self), claimsSubject: try r[13].decode(String?.self),
+                                          dpopJKT: try r[14].decode(String?.self))
+            token.presented = try r[15].decode(Bool.self)
             return token
         }
         return nil

@@ -43,6 +43,7 @@ package struct SQLiteFlowStore: FlowStore {
         session.openid = row.int("openid") == 1
         session.oidcNonce = row.string("oidc_nonce")
         session.withoutSetup = row.int("without_setup") == 1
+        session.dpopJKT = row.string("dpop_jkt")
         return session
     }
 
@@ -54,7 +55,7 @@ package struct SQLiteFlowStore: FlowStore {
             set += [("redirect_uri", .text(r.redirectURI)), ("state", .text(r.state)), ("scope", .list(r.scope)),
                     ("browser_binding_hash", .blob(r.browserBindingHash)), ("code_challenge", .text(r.codeChallenge)),
                     ("code_challenge_method", .text(r.codeChallenge.map { _ in "S256" })),
-                    ("openid", .integer(r.openid ? 1 : 0)), ("oidc_nonce", .text(r.oidcNonce))]
+                    ("openid", .integer(r.openid ? 1 : 0)), ("oidc_nonce", .text(r.oidcNonce)), ("dpop_jkt", .text(r.dpopJKT))]
         }
         if let v = c.verification {
             set += [("verification_id", .text(v.id)), ("request_nonce", .text(v.requestNonce)),
@@ -163,10 +164,10 @@ package struct SQLiteFlowStore: FlowStore {
                 RETURNING client_serial, session_serial
                 """, [.date(usedAt), .integer(Int(serial))]).first else { return false }
             try await tx.rows("""
-                INSERT INTO access_tokens (client_serial, session_serial, code_serial, token_hash, created_at, expires_at)
-                VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO access_tokens (client_serial, session_serial, code_serial, token_hash, created_at, expires_at, dpop_jkt)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, [code.column("client_serial") ?? .null, code.column("session_serial") ?? .null, .integer(Int(serial)),
-                      .blob(token.tokenHash), .date(token.createdAt), .date(token.expiresAt)])
+                      .blob(token.tokenHash), .date(token.createdAt), .date(token.expiresAt), .text(token.dpopJKT)])
             return true
         }
     }
@@ -183,9 +184,10 @@ package struct SQLiteFlowStore: FlowStore {
                       .text(c.vct), .text(c.issuer), .date(grant.verifiedAt), .date(grant.expiresAt), .date(grant.verifiedAt),
                       .date(grant.verifiedAt), .text(grant.clientID)]).first else { return false }
             try await tx.rows("""
-                INSERT INTO access_tokens (client_serial, session_serial, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO access_tokens (client_serial, session_serial, token_hash, created_at, expires_at, dpop_jkt)
+                VALUES (?, ?, ?, ?, ?, ?)
                 """, [session.column("client_serial") ?? .null, session.column("session_serial") ?? .null, .blob(token.tokenHash),
-                      .date(token.createdAt), .date(token.expiresAt)])
+                      .date(token.createdAt), .date(token.expiresAt), .text(token.dpopJKT)])
             return true
         }
     }
@@ -198,7 +200,7 @@ package struct SQLiteFlowStore: FlowStore {
     package func accessToken(hash: Data) async throws -> StoredAccessToken? {
         let rows = try await db.rows("""
             SELECT s.session_id, c.client_id, s.scope, s.claims, s.credential_vct, s.credential_issuer, s.verified_at,
-              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject,
+              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject, t.dpop_jkt,
               t.code_serial IS NULL AS presented
             FROM access_tokens t JOIN verification_sessions s ON s.session_serial = t.session_serial
             JOIN clients c ON c.client_serial = t.client_serial
@@ -211,7 +213,8 @@ package struct SQLiteFlowStore: FlowStore {
                                       vct: row.string("credential_vct"), issuer: row.string("credential_issuer"),
                                       verifiedAt: row.date("verified_at"), createdAt: created, expiresAt: expires, revokedAt: row.date("revoked_at"),
                                       openid: row.int("openid") == 1, oidcNonce: row.string("oidc_nonce"),
-                                      claimsErasedAt: row.date("claims_erased_at"), claimsSubject: row.string("claims_subject"))
+                                      claimsErasedAt: row.date("claims_erased_at"), claimsSubject: row.string("claims_subject"),
+                                      dpopJKT: row.string("dpop_jkt"))
         token.presented = row.int("presented") == 1
         return token
     }

@@ -247,6 +247,11 @@ enum SQLiteSchema {
             "CREATE TABLE seen_jwt_ids (key_hash BLOB PRIMARY KEY, expires_at REAL NOT NULL)",
             "CREATE INDEX seen_jwt_ids_expires_at ON seen_jwt_ids (expires_at)",
         ]),
+        // oauth2gw-0010: DPoP-bound tokens.
+        Migration(number: 13, name: "dpop", statements: [
+            "ALTER TABLE verification_sessions ADD COLUMN dpop_jkt TEXT",
+            "ALTER TABLE access_tokens ADD COLUMN dpop_jkt TEXT",
+        ]),
         // oauth2gw-0012: the grant types each client may use at /token (issue 16).
         Migration(number: 15, name: "client grant types", statements: [
             #"ALTER TABLE clients ADD COLUMN grant_types TEXT NOT NULL DEFAULT '["authorization_code"]'"#,

@@ -22,7 +22,7 @@ import Testing
         #expect(location.hasPrefix(FlowFixture.redirect + "?code=") && location.hasSuffix("&state=st&iss=http%3A%2F%2F127.0.0.1%3A8080"))
         let token = try await f.token(code: try FlowFixture.code(in: location))
         #expect(token.token_type == "Bearer" && token.expires_in == 3600 && token.access_token.count >= 43)
-        let info = try await f.server.info(bearerToken: token.access_token)
+        let info = try await f.server.info(.bearer(token.access_token))
         #expect(info.claims == ["given_name": "Helvetia", "age_over_18": true])
         #expect(info.credential.vct == "betaid-sdjwt" && info.credential.issuer == "did:example:issuer" && info.verified_at != nil)
         #expect(info.id == started.session.sessionID && info.status == "success")
@@ -231,10 +231,10 @@ import Testing
         let f = try await FlowFixture()
         let code = try FlowFixture.code(in: try await f.runToFinalize())
         let token = try await f.token(code: code, basic: true)
-        #expect(try await f.server.info(bearerToken: token.access_token).status == "success")
+        #expect(try await f.server.info(.bearer(token.access_token)).status == "success")
         let replay = await flowError { try await f.token(code: code) }
         #expect(replay == .invalidGrant("the authorization code was already used; tokens issued from it are revoked"))
-        #expect(await flowError { try await f.server.info(bearerToken: token.access_token) }
+        #expect(await flowError { try await f.server.info(.bearer(token.access_token)) }
                 == .invalidToken("the access token is unknown, expired or revoked"))
     }
 
@@ -247,7 +247,7 @@ import Testing
         }
         #expect(tokens.count == 1)
         // The losers were replays: the winner's token is revoked.
-        #expect(await flowError { try await f.server.info(bearerToken: tokens.first ?? "") } != nil)
+        #expect(await flowError { try await f.server.info(.bearer(tokens.first ?? "")) } != nil)
     }
 
     @Test func codeRulesAtTheTokenEndpoint() async throws {
@@ -300,9 +300,9 @@ import Testing
     @Test func tokensExpire() async throws {
         let f = try await FlowFixture()
         let token = try await f.token(code: try FlowFixture.code(in: try await f.runToFinalize()))
-        #expect(await flowError { try await f.server.info(bearerToken: nil) } == .missingToken)
+        #expect(await flowError { try await f.server.info(.bearer(nil)) } == .missingToken)
         f.clock.advance(3601)
-        #expect(await flowError { try await f.server.info(bearerToken: token.access_token) }
+        #expect(await flowError { try await f.server.info(.bearer(token.access_token)) }
                 == .invalidToken("the access token is unknown, expired or revoked"))
     }
 

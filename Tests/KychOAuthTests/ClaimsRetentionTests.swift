@@ -17,8 +17,8 @@ import Testing
     @Test func infoDeliversTheClaimsOnce() async throws {
         let f = try await FlowFixture()
         let token = try await token(f)
-        #expect(try await f.server.info(bearerToken: token.access_token).claims == FlowFixture.credential.claims)
-        #expect(await flowError { try await f.server.info(bearerToken: token.access_token) } == Self.gone)
+        #expect(try await f.server.info(.bearer(token.access_token)).claims == FlowFixture.credential.claims)
+        #expect(await flowError { try await f.server.info(.bearer(token.access_token)) } == Self.gone)
         // The session keeps what auditing needs, not the claims.
         let session = try #require(try await f.store.session(serial: 1))
         #expect(session.claims == [:] && session.status == .completed && session.credentialVCT == "betaid-sdjwt"
@@ -29,7 +29,7 @@ import Testing
         let f = try await FlowFixture()
         let token = try await token(f)
         let delivered = await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<8 { group.addTask { (try? await f.server.info(bearerToken: token.access_token)) != nil } }
+            for _ in 0..<8 { group.addTask { (try? await f.server.info(.bearer(token.access_token))) != nil } }
             return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
         }
         #expect(delivered == 1)
@@ -38,11 +38,11 @@ import Testing
     @Test func aRetentionKeepsThemForItsMinutesThenThePurgeErasesThem() async throws {
         let f = try await FlowFixture(extraConfig: "CLAIMS_RETENTION_MINUTES = 10")
         let token = try await token(f)
-        #expect(try await f.server.info(bearerToken: token.access_token).claims["given_name"] == "Helvetia")
-        #expect(try await f.server.info(bearerToken: token.access_token).claims["given_name"] == "Helvetia")
+        #expect(try await f.server.info(.bearer(token.access_token)).claims["given_name"] == "Helvetia")
+        #expect(try await f.server.info(.bearer(token.access_token)).claims["given_name"] == "Helvetia")
         #expect(try await f.server.purge(retention: 86_400).erasedClaims == 0)
         f.clock.advance(600)
-        #expect(await flowError { try await f.server.info(bearerToken: token.access_token) } == Self.gone)
+        #expect(await flowError { try await f.server.info(.bearer(token.access_token)) } == Self.gone)
         #expect(try await f.server.purge(retention: 86_400).erasedClaims == 1)
         #expect(try await f.store.session(serial: 1)?.claims == [:])
     }
@@ -64,11 +64,11 @@ import Testing
 
     @Test func userInfoDeliversThemOnceToo() async throws {
         let f = try await FlowFixture(extraConfig: Self.openIDConfig, openID: true)
-        let provider = try #require(f.server.openID)
+        #expect(f.server.openID != nil)
         let token = try await token(f, scope: "openid given_name")
-        #expect(try await provider.userInfo(bearerToken: token.access_token, clients: f.store)["given_name"] == "Helvetia")
-        #expect(await flowError { try await provider.userInfo(bearerToken: token.access_token, clients: f.store) } == Self.gone)
-        #expect(await flowError { try await f.server.info(bearerToken: token.access_token) } == Self.gone)
+        #expect(try await f.server.userInfo(.bearer(token.access_token))["given_name"] == "Helvetia")
+        #expect(await flowError { try await f.server.userInfo(.bearer(token.access_token)) } == Self.gone)
+        #expect(await flowError { try await f.server.info(.bearer(token.access_token)) } == Self.gone)
     }
 
     @Test func anIDTokenCarryingThemDeliversThemAndUserInfoKeepsItsSub() async throws {
@@ -81,8 +81,8 @@ import Testing
         let idToken = try OpenIDConnectTests.decode(try #require(response.id_token)).payload
         #expect(idToken["given_name"] == "Helvetia" && idToken["personal_administrative_number"]?.stringValue == ahv)
         // The claims went out in the ID token: /userinfo answers its sub (derived from the AHV number) and nothing else.
-        let provider = try #require(f.server.openID)
-        #expect(try await provider.userInfo(bearerToken: response.access_token, clients: f.store) == .object(["sub": try #require(idToken["sub"])]))
-        #expect(await flowError { try await f.server.info(bearerToken: response.access_token) } == Self.gone)
+        #expect(f.server.openID != nil)
+        #expect(try await f.server.userInfo(.bearer(response.access_token)) == .object(["sub": try #require(idToken["sub"])]))
+        #expect(await flowError { try await f.server.info(.bearer(response.access_token)) } == Self.gone)
     }
 }

@@ -101,17 +101,17 @@ import Testing
 
     @Test func userInfoIsFlatWithTheSameSub() async throws {
         let f = try await FlowFixture(extraConfig: Self.config, openID: true)
-        let provider = try #require(f.server.openID)
+        #expect(f.server.openID != nil)
         let response = try await openIDToken(f)
-        let info = try await provider.userInfo(bearerToken: response.access_token, clients: f.store)
+        let info = try await f.server.userInfo(.bearer(response.access_token))
         let idToken = try Self.decode(try #require(response.id_token)).payload
         #expect(info["given_name"] == "Helvetia" && info["sub"] == idToken["sub"])
         let plain = try await openIDToken(f, scope: "given_name")
-        guard case .oauth(403, "insufficient_scope", _, _)? = await flowError({ try await provider.userInfo(bearerToken: plain.access_token, clients: f.store) })
+        guard case .oauth(403, "insufficient_scope", _, _)? = await flowError({ try await f.server.userInfo(.bearer(plain.access_token)) })
         else { Issue.record("userinfo without openid"); return }
         try await f.server.tokenManagement.revoke(TokenRequest(form: ["token": response.access_token, "client_id": "exchange",
                                                                       "client_secret": FlowFixture.secret], authorization: nil))
-        #expect(await flowError { try await provider.userInfo(bearerToken: response.access_token, clients: f.store) }
+        #expect(await flowError { try await f.server.userInfo(.bearer(response.access_token)) }
                 == .invalidToken("the access token is unknown, expired or revoked"))
     }
 
@@ -142,10 +142,10 @@ import Testing
         #expect(payload["exp"]?.int64Value == iat + 600)
         // The same pairwise sub as the ID token's.
         #expect(payload["sub"] == (try Self.decode(try #require(response.id_token)).payload["sub"]))
-        #expect(try await f.server.info(bearerToken: response.access_token).claims["given_name"] == "Helvetia")
+        #expect(try await f.server.info(.bearer(response.access_token)).claims["given_name"] == "Helvetia")
         try await f.server.tokenManagement.revoke(TokenRequest(form: ["token": response.access_token, "client_id": "exchange",
                                                                       "client_secret": FlowFixture.secret], authorization: nil))
-        #expect(await flowError { try await f.server.info(bearerToken: response.access_token) } != nil)
+        #expect(await flowError { try await f.server.info(.bearer(response.access_token)) } != nil)
         // A client without the setting keeps opaque tokens.
         let opaque = try await FlowFixture(extraConfig: Self.config, openID: true)
         #expect(!(try await openIDToken(opaque).access_token.contains(".")))

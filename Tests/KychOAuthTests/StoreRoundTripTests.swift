@@ -44,7 +44,7 @@ import Testing
                 "client_id": "exchange", "client_secret": FlowFixture.secret,
             ], authorization: nil))
             #expect(token.id_token != nil)
-            #expect(try await server.info(bearerToken: token.access_token).claims == ["given_name": "Helvetia"])
+            #expect(try await server.info(.bearer(token.access_token)).claims == ["given_name": "Helvetia"])
         }
     }
 

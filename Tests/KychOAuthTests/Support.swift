@@ -273,3 +273,8 @@ final class CountingStore: FlowStore, ClientRepository {
         return try await base.syncClients(clients, prune: prune)
     }
 }
+
+extension ResourceRequest {
+    /// A resource request with `Authorization: Bearer <token>` (no header for nil).
+    static func bearer(_ token: String?) -> ResourceRequest { ResourceRequest(authorization: token.map { "Bearer \($0)" }) }
+}

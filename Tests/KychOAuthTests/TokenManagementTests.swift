@@ -58,10 +58,10 @@ import Testing
         let f = try await FlowFixture(extraConfig: Self.other)
         let token = try await token(f)
         try await revoke(f, token, as: Self.otherClient)                // not its token: no error, no effect
-        #expect(try await f.server.info(bearerToken: token).status == "success")
+        #expect(try await f.server.info(.bearer(token)).status == "success")
         try await revoke(f, "no-such-token")                           // unknown: no error either
         try await revoke(f, token)
-        #expect(await flowError { try await f.server.info(bearerToken: token) } == .invalidToken("the access token is unknown, expired or revoked"))
+        #expect(await flowError { try await f.server.info(.bearer(token)) } == .invalidToken("the access token is unknown, expired or revoked"))
         #expect(try await introspect(f, token) == ["active": false])
         try await revoke(f, token)                                     // again: still fine
         await #expect(throws: FlowError.self) {
@@ -75,8 +75,8 @@ import Testing
         #expect(m["issuer"] == "https://kych.example.com" && m["token_endpoint"] == "https://kych.example.com/token")
         #expect(m["authorization_endpoint"] == "https://kych.example.com/authorize")
         #expect(m["grant_types_supported"] == ["authorization_code"] && m["response_types_supported"] == ["code"])
-        #expect(m["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "none"])
-        #expect(m["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"])
+        #expect(m["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"])
+        #expect(m["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "private_key_jwt"])
         #expect(m["code_challenge_methods_supported"] == ["S256"] && m["authorization_response_iss_parameter_supported"] == true)
         #expect(m["scopes_supported"] == ["given_name", "family_name", "age_over_18"])
         // Every authorization response carries that issuer (RFC 9207), errors too.

@@ -119,7 +119,7 @@ struct VPBearerFixture {
         #expect(introspection["active"] == true && introspection["scope"] == "care")
         #expect(introspection["claims"]?["organisation_name"] == "Zorg BV" && introspection["claims"]?["cnf"] == nil)
         #expect(introspection["credential"]?["issuer"] == .string(VPBearerFixture.issuerDID))
-        let info = try await f.server.infoEndpoint.info(bearerToken: response.access_token)
+        let info = try await f.server.info(.bearer(response.access_token))
         #expect(info.claims["organisation_name"] == "Zorg BV" && info.claims["organisation_city"] == "Utrecht")
         #expect(info.claims["cnf"] == nil, "the holder key is no claim")
         #expect(info.credential.issuer == VPBearerFixture.issuerDID && info.credential.vct == "OrganisationCredential")
@@ -132,7 +132,7 @@ struct VPBearerFixture {
         let jws = try CompactJWS(parsing: response.access_token)
         let claims = try jws.claims()
         #expect(jws.type == "at+jwt" && claims["client_id"] == "org" && claims["scope"] == "care" && claims["iss"] == "http://127.0.0.1:8080")
-        #expect(try await f.server.infoEndpoint.info(bearerToken: response.access_token).claims["organisation_name"] == "Zorg BV")
+        #expect(try await f.server.info(.bearer(response.access_token)).claims["organisation_name"] == "Zorg BV")
     }
 
     @Test func theGrantIsInTheMetadataWithTheNonceEndpoint() async throws {

@@ -259,6 +259,36 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         }
     }
 
+    /// DPoP: the authorization request's `dpop_jkt` comes back with its session and code, a token's key thumbprint with
+    /// the token; a bearer token has none.
+    @Test(arguments: FlowBackend.allCases)
+    func dpopThumbprintsAreStoredWithTheSessionAndTheToken(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            _ = try await flow.createSession(Self.newSession(1))
+            let serial = try #require(try await flow.session(nonce: "n1")).serial
+            let machine = SessionMachine(now: Self.now)
+            var request = Self.request("b")
+            request.dpopJKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+            #expect(try await flow.apply(machine.verificationCreated(request, Self.verification("v1")), toSession: serial)?.dpopJKT
+                    == request.dpopJKT)
+            let authorized = try #require(try await flow.session(nonce: "n1"))
+            #expect(authorized.dpopJKT == request.dpopJKT)
+            let credential = VerifiedCredential(claims: ["given_name": "Helvetia"], vct: "betaid-sdjwt", issuer: "did:a")
+            _ = try await flow.apply(try #require(machine.verifierAnswered(.success(credential), session: authorized)), toSession: serial)
+            #expect(try await flow.apply(machine.codeIssued(), toSession: serial, issuing: Self.code("code")))
+            let code = try #require(try await flow.authorizationCode(hash: Secrets.sha256("code")))
+            #expect(code.session.dpopJKT == request.dpopJKT)
+            var bound = Self.token("bound")
+            bound.dpopJKT = "key-thumbprint"
+            #expect(try await flow.redeemCode(serial: code.serial, usedAt: Self.now, issuing: bound))
+            #expect(try await flow.accessToken(hash: Secrets.sha256("bound"))?.dpopJKT == "key-thumbprint")
+            _ = try await Self.verifiedSession(flow, 2)
+            let plain = try #require(try await flow.session(nonce: "n2"))
+            #expect(plain.dpopJKT == nil)
+        }
+    }
+
     @Test(arguments: FlowBackend.allCases)
     func codesAreRedeemedOnceUnderConcurrency(_ backend: FlowBackend) async throws {
         try await backend.with { clients, flow in

@@ -70,6 +70,8 @@ package struct GatewayConfig: Sendable {
     /// 0: they are erased as they are first delivered (`/info`, `/userinfo`, an ID token carrying them). Either way
     /// they are erased at the latest once no code or token can reach them any more.
     package var claimsRetentionMinutes = 0
+    /// `DPOP_PROOF_LIFETIME_SECONDS` (default 60): how old a DPoP proof's `iat` may be; its `jti` is remembered this long.
+    package var dpopProofLifetimeSeconds = 60
     /// The `[kych-verifier]` section of the same file, validated with the gateway's (an invalid one stops the
     /// gateway, which serves it when ``VerifierConfig/embedded``); `nil` when the file has none.
     package var verifier: VerifierConfig?
@@ -106,7 +108,7 @@ package struct GatewayConfig: Sendable {
         "AUTHORIZE_WITHOUT_SETUP_PER_ADDRESS", "AUTHORIZE_WITHOUT_SETUP_PER_CLIENT",
         "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES", "REQUEST_TIMEOUT_SECONDS",
         "METRICS_HOST", "METRICS_PORT", "METRICS_UNIXPATH", "METRICS_UNIXPATH_MODE", "LOG_FORMAT",
-        "CLAIMS_RETENTION_MINUTES",
+        "CLAIMS_RETENTION_MINUTES", "DPOP_PROOF_LIFETIME_SECONDS",
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
@@ -174,6 +176,8 @@ package struct GatewayConfig: Sendable {
 
         let claimsRetention = v.integer(main, "CLAIMS_RETENTION_MINUTES", default: 0, min: 0, max: 43_200,
                                         minMessage: "must be 0 (erase on delivery) or more minutes")
+        let dpopLifetime = v.integer(main, "DPOP_PROOF_LIFETIME_SECONDS", default: 60, min: 5, max: 600,
+                                     minMessage: "must be at least 5 seconds")
         let vcClaims = main.entry("VC_CLAIMS").map { IniFile.list($0.value) } ?? betaIDClaims
         if let e = main.entry("VC_CLAIMS"), vcClaims.isEmpty { v.error(main, e, "must list at least one claim") }
         var allowedScopes: [String]?
@@ -250,6 +254,7 @@ package struct GatewayConfig: Sendable {
         config.metricsBinding = metricsBinding
         config.logFormat = logFormat
         config.claimsRetentionMinutes = claimsRetention
+        config.dpopProofLifetimeSeconds = dpopLifetime
         config.presentationScopes = presentationScopes
         return config
     }

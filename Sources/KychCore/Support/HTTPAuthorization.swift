@@ -4,9 +4,15 @@ import Foundation
 /// The `Authorization` header's schemes KyCH reads, parsed in one place for every server.
 package enum HTTPAuthorization {
     /// The credential after `Bearer ` (any visible characters, e.g. RFC 8959 `secret-token:` values).
-    package static func bearer(_ header: String?) -> String? {
-        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
-        let credential = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+    package static func bearer(_ header: String?) -> String? { credential(header, scheme: "bearer ") }
+
+    /// The access token after `DPoP ` (RFC 9449 §7.1).
+    package static func dpop(_ header: String?) -> String? { credential(header, scheme: "dpop ") }
+
+    /// The credential after `scheme` (lower case, with its space), the scheme compared case-insensitively.
+    private static func credential(_ header: String?, scheme: String) -> String? {
+        guard let header, header.count > scheme.count, header.prefix(scheme.count).lowercased() == scheme else { return nil }
+        let credential = header.dropFirst(scheme.count).trimmingCharacters(in: .whitespaces)
         return credential.isEmpty ? nil : credential
     }
 

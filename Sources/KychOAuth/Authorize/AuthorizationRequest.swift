@@ -14,6 +14,8 @@ package struct AuthorizationRequest: Sendable, Equatable {
     package var codeChallengeMethod: String?
     /// The OpenID Connect `nonce` parameter (not the `/setup` nonce of the path).
     package var oidcNonce: String?
+    /// RFC 9449 §10 `dpop_jkt`: the thumbprint of the DPoP key the code will be redeemed with.
+    package var dpopJKT: String?
     /// Where the request came from, as the limits on nonce-less requests count it (see ``SessionAdmission``); nil: unknown.
     package var sourceAddress: String?
 
@@ -37,6 +39,7 @@ package struct AuthorizationRequest: Sendable, Equatable {
                   redirectURI: parameters["redirect_uri"], state: parameters["state"], scope: parameters["scope"],
                   codeChallenge: parameters["code_challenge"], codeChallengeMethod: parameters["code_challenge_method"],
                   oidcNonce: parameters["nonce"])
+        dpopJKT = parameters["dpop_jkt"]
         self.sourceAddress = sourceAddress
     }
 }

@@ -36,7 +36,7 @@ extension AuthorizationServer {
         let record = AuthorizationRequestRecord(redirectURI: request.redirectURI ?? client.redirectURI, state: request.state,
                                                 scope: context.scope, browserBindingHash: Secrets.sha256(cookie),
                                                 codeChallenge: request.codeChallenge, openid: context.openid,
-                                                oidcNonce: request.oidcNonce)
+                                                oidcNonce: request.oidcNonce, dpopJKT: request.dpopJKT)
         // Another request may have started a verification first: then show that one.
         var started = try await store.apply(SessionMachine(now: now()).verificationCreated(record, verification), toSession: session.serial)
         if started == nil { started = try await store.session(nonce: session.nonce) }

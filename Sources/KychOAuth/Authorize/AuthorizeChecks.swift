@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychSDJWT
 
 /// What the authorize checks have established so far about one request.
 package struct AuthorizeContext: Sendable {
@@ -48,7 +49,7 @@ package enum AuthorizeChecks {
     /// The checks of `/authorize`, in order (PAR will run the same list).
     package static let standard: [any AuthorizeCheck] = [
         ClientIDPresent(), StateLength(), ClientResolved(), RedirectURIRegistered(), SessionUnexpired(),
-        WithoutSetupAllowed(), ResponseTypeCode(), PKCEChallenge(), ScopeGrantable(),
+        WithoutSetupAllowed(), ResponseTypeCode(), PKCEChallenge(), DPoPKeyThumbprint(), ScopeGrantable(),
     ]
 }
 
@@ -156,6 +157,15 @@ struct PKCEChallenge: AuthorizeCheck {
         // RFC 7636 §4.3: a challenge without a method means plain, which is refused.
         guard request.codeChallengeMethod != nil else {
             throw context.redirectError("invalid_request", "code_challenge_method=S256 is required (plain is not supported)")
+        }
+    }
+}
+
+/// `dpop_jkt` (RFC 9449 §10) is a JWK SHA-256 thumbprint: 43 base64url characters.
+struct DPoPKeyThumbprint: AuthorizeCheck {
+    func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
+        if let jkt = context.request.dpopJKT, jkt.utf8.count != 43 || Base64URL.decode(jkt)?.count != 32 {
+            throw context.redirectError("invalid_request", "dpop_jkt must be a JWK SHA-256 thumbprint (43 base64url characters)")
         }
     }
 }

@@ -12,12 +12,17 @@ package struct ClientAuthenticationRequest: Sendable {
     package var form: [String: String]
     /// Where the request came from, for the per-address failure limit; nil when unknown.
     package var sourceAddress: String?
+    /// The path of the endpoint that received the request (`/token`, `/revoke`): a client assertion may name its
+    /// URL as its audience. nil: the issuer and the token endpoint only.
+    package var endpoint: String?
 
-    package init(pathClientID: String? = nil, authorization: String?, form: [String: String] = [:], sourceAddress: String? = nil) {
+    package init(pathClientID: String? = nil, authorization: String?, form: [String: String] = [:], sourceAddress: String? = nil,
+                 endpoint: String? = nil) {
         self.pathClientID = pathClientID
         self.authorization = authorization
         self.form = form
         self.sourceAddress = sourceAddress
+        self.endpoint = endpoint
     }
 
     package var bearerCredential: String? { HTTPAuthorization.bearer(authorization) }
@@ -26,7 +31,8 @@ package struct ClientAuthenticationRequest: Sendable {
     }
 }
 
-/// A client id and the secret presented for it (none for a public client), found by one authentication method.
+/// A client id and the secret presented for it (none for a public client), or a client assertion, found by one
+/// authentication method.
 package struct PresentedSecret: Sendable {
     package var clientID: String
     package var secret: String?
@@ -34,12 +40,22 @@ package struct PresentedSecret: Sendable {
     package var challenge: String?
     /// The request's ``ClientAuthenticationRequest/sourceAddress``.
     package var sourceAddress: String?
+    /// The method's name, which the client must be allowed (``Client/authenticationMethods``); nil for `/setup`'s
+    /// bearer secret, which `TOKEN_ENDPOINT_AUTH_METHOD` does not restrict.
+    package var method: String?
+    /// A `private_key_jwt` assertion (RFC 7523), checked instead of a secret.
+    package var assertion: String?
+    /// The request's ``ClientAuthenticationRequest/endpoint``.
+    package var endpoint: String?
 
-    package init(clientID: String, secret: String?, challenge: String?, sourceAddress: String? = nil) {
+    package init(clientID: String, secret: String?, challenge: String?, sourceAddress: String? = nil, method: String? = nil,
+                 assertion: String? = nil) {
         self.clientID = clientID
         self.secret = secret
         self.challenge = challenge
         self.sourceAddress = sourceAddress
+        self.method = method
+        self.assertion = assertion
     }
 }
 
@@ -86,7 +102,7 @@ package struct ClientSecretBasic: ClientAuthenticationMethod {
         if let bodyID = request.form["client_id"], bodyID != basic.clientID {
             throw .invalidRequest("client_id does not match the credentials")
         }
-        return PresentedSecret(clientID: basic.clientID, secret: basic.secret, challenge: "Basic realm=\"kych\"")
+        return PresentedSecret(clientID: basic.clientID, secret: basic.secret, challenge: "Basic realm=\"kych\"", method: name)
     }
 }
 
@@ -98,7 +114,7 @@ package struct ClientSecretPost: ClientAuthenticationMethod {
     package func credentials(in request: ClientAuthenticationRequest) throws(FlowError) -> PresentedSecret? {
         guard let secret = request.form["client_secret"] else { return nil }
         guard let id = request.form["client_id"] else { throw missingError }
-        return PresentedSecret(clientID: id, secret: secret, challenge: nil)
+        return PresentedSecret(clientID: id, secret: secret, challenge: nil, method: name)
     }
 }
 
@@ -108,12 +124,15 @@ package struct NoneAuthentication: ClientAuthenticationMethod {
     package init() {}
 
     package func credentials(in request: ClientAuthenticationRequest) throws(FlowError) -> PresentedSecret? {
-        guard request.authorization == nil, request.form["client_secret"] == nil, let id = request.form["client_id"] else { return nil }
-        return PresentedSecret(clientID: id, secret: nil, challenge: nil)
+        guard request.authorization == nil, request.form["client_secret"] == nil, !PrivateKeyJWT.isUsed(by: request),
+              let id = request.form["client_id"] else { return nil }
+        return PresentedSecret(clientID: id, secret: nil, challenge: nil, method: name)
     }
 }
 
-/// Authenticates clients: one component for every endpoint that does, with the methods it accepts.
+/// Authenticates clients: one component for every endpoint that does, with the methods it accepts. A client
+/// uses only the methods it is allowed (``Client/authenticationMethods``: `TOKEN_ENDPOINT_AUTH_METHOD`, its
+/// secret, its keys); a `private_key_jwt` assertion is checked by ``ClientAssertions``.
 ///
 /// A successful secret check is remembered under HMAC(process key, secret ‖ stored hash): a changed
 /// secret or hash gives another key, so nothing stale is ever served, and the cache holds no secret.
@@ -126,6 +145,8 @@ package final class ClientAuthenticator: Sendable {
 
     private let clients: any ClientRepository
     private let checkSecret: SecretCheck
+    /// nil: no `private_key_jwt` (a caller that checks no assertions).
+    private let assertions: ClientAssertions?
     package let limits: FailedAuthenticationLimits
     private let logger: Logger
     private let key = SymmetricKey(size: .bits256)
@@ -133,9 +154,10 @@ package final class ClientAuthenticator: Sendable {
     private let capacity: Int
 
     package init(clients: any ClientRepository, capacity: Int = 4096, limits: FailedAuthenticationLimits = FailedAuthenticationLimits(),
-                 logger: Logger = Logger(label: "kych.client-authentication"),
+                 assertions: ClientAssertions? = nil, logger: Logger = Logger(label: "kych.client-authentication"),
                  checkSecret: @escaping SecretCheck = { Secrets.verifySecret($0, hash: $1) }) {
         self.clients = clients
+        self.assertions = assertions
         self.capacity = capacity
         self.limits = limits
         self.logger = logger
@@ -154,6 +176,7 @@ package final class ClientAuthenticator: Sendable {
         for method in methods {
             if var credentials = try method.credentials(in: request) {
                 credentials.sourceAddress = request.sourceAddress
+                credentials.endpoint = request.endpoint
                 found.append(credentials)
             }
         }
@@ -162,14 +185,19 @@ package final class ClientAuthenticator: Sendable {
         return presented
     }
 
-    /// The registered client whose secret was presented.
+    /// The registered client whose secret or assertion was presented.
     package func verify(_ presented: PresentedSecret) async throws -> Client {
         let client = try await clients.client(id: presented.clientID)
+        if let client { try permit(presented, client: client) }
+        if let assertion = presented.assertion { return try await verify(assertion: assertion, presented, client: client) }
         guard let secret = presented.secret else {
             // Only a public client may come without a secret; a confidential one is told what is missing.
             guard let client, client.isPublic else {
                 refused(presented, reason: "no secret")
-                throw FlowError.invalidClient("client authentication is missing (client_id and client_secret, or HTTP Basic)")
+                let methods = client?.authenticationMethods ?? []
+                throw FlowError.invalidClient(client == nil || methods.contains { $0.hasPrefix("client_secret_") }
+                    ? "client authentication is missing (client_id and client_secret, or HTTP Basic)"
+                    : "client authentication is missing: this client must use \(methods.joined(separator: " or "))")
             }
             return client
         }
@@ -184,17 +212,12 @@ package final class ClientAuthenticator: Sendable {
             limits.recordSuccess(address: presented.sourceAddress)
             return client
         }
-        if let seconds = limits.retryAfter(clientID: presented.clientID, address: presented.sourceAddress) {
-            logger.debug("client authentication refused: too many failures", metadata: metadata(presented))
-            throw FlowError.retryLater(status: 429, kind: nil, seconds: seconds, message: "too many failed client authentications; retry in \(seconds) s")
-        }
+        try checkLimits(presented)
         // An unknown or public client's secret is checked against a hash of the same cost: the time taken
         // does not tell whether the client exists.
         let matched = try await checkSecret(secret, hash ?? Secrets.unknownClientHash)
         guard matched, let client, let remembered else {
-            if limits.recordFailure(clientID: presented.clientID, address: presented.sourceAddress) {
-                logger.warning("client authentication limit reached", metadata: metadata(presented))
-            }
+            countFailure(presented)
             if let client, client.isPublic {
                 refused(presented, reason: "public client with a secret")
                 // Its id is public anyway: say why, rather than "wrong secret".
@@ -210,6 +233,50 @@ package final class ClientAuthenticator: Sendable {
         }
         limits.recordSuccess(address: presented.sourceAddress)
         return client
+    }
+
+    /// Refuses a method the client may not use (RFC 7591 `token_endpoint_auth_method`), naming the ones it may: counted
+    /// like a wrong secret. `none` is left to the secret check, and so is a public client's secret (it costs one bcrypt
+    /// check like an unknown client's, so the time taken does not tell which ids exist).
+    private func permit(_ presented: PresentedSecret, client: Client) throws(FlowError) {
+        guard let method = presented.method, method != NoneAuthentication().name, !(client.isPublic && presented.secret != nil)
+        else { return }
+        let allowed = client.authenticationMethods
+        guard !allowed.contains(method) else { return }
+        countFailure(presented)
+        refused(presented, reason: "\(method) is not this client's method")
+        throw .invalidClient("this client must authenticate with \(allowed.joined(separator: " or ")), not \(method)",
+                             challenge: presented.challenge)
+    }
+
+    /// A `private_key_jwt` client: its assertion checked by ``assertions``; a refusal counts like a wrong secret.
+    private func verify(assertion: String, _ presented: PresentedSecret, client: Client?) async throws -> Client {
+        try checkLimits(presented)
+        do {
+            guard let client else { throw JWTRefusal("unknown client") }
+            guard let assertions else { throw JWTRefusal("private_key_jwt is not accepted here") }
+            try await assertions.verify(assertion, client: client, endpoint: presented.endpoint)
+            limits.recordSuccess(address: presented.sourceAddress)
+            return client
+        } catch let refusal as JWTRefusal {
+            countFailure(presented)
+            refused(presented, reason: refusal.reason)
+            throw FlowError.invalidClient("the client assertion is refused: \(refusal.reason)", challenge: presented.challenge)
+        }
+    }
+
+    /// `429` while the client id or the source address is past its failure limit.
+    private func checkLimits(_ presented: PresentedSecret) throws(FlowError) {
+        guard let seconds = limits.retryAfter(clientID: presented.clientID, address: presented.sourceAddress) else { return }
+        logger.debug("client authentication refused: too many failures", metadata: metadata(presented))
+        throw .retryLater(status: 429, kind: nil, seconds: seconds, message: "too many failed client authentications; retry in \(seconds) s")
+    }
+
+    /// Counts a failure; the one that reaches a limit is logged.
+    private func countFailure(_ presented: PresentedSecret) {
+        if limits.recordFailure(clientID: presented.clientID, address: presented.sourceAddress) {
+            logger.warning("client authentication limit reached", metadata: metadata(presented))
+        }
     }
 
     private func cacheKey(secret: String, hash: String) -> Data {

@@ -38,7 +38,15 @@ extension AuthorizationServer {
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": .array(config.grantableScopes.map(JSON.string)),
             "authorization_response_iss_parameter_supported": true,
+            // RFC 9449 §5.1: DPoP at /token, /info, /userinfo, /revoke and /introspect.
+            "dpop_signing_alg_values_supported": .array(ClientSignedJWT.algorithms.map(JSON.string)),
         ]
+        // RFC 8414 §2: the algorithms of private_key_jwt assertions, per endpoint that accepts them.
+        for (endpoint, methods) in [("token", tokenEndpoint.methods), ("revocation", TokenManagement.revocationMethods),
+                                    ("introspection", TokenManagement.introspectionMethods)]
+            where methods.contains(where: { $0 is PrivateKeyJWT }) {
+            metadata["\(endpoint)_endpoint_auth_signing_alg_values_supported"] = .array(ClientSignedJWT.algorithms.map(JSON.string))
+        }
         if tokenEndpoint.grantTypes.contains(GrantType.vpTokenBearer) { metadata["nonce_endpoint"] = .string(issuer + EndpointPath.nonce) }
         if openID != nil {
             // OpenID Connect Discovery 1.0 §3; RS256 is listed because relying parties must be able to rely on it.

@@ -5,7 +5,6 @@ import Logging
 /// OpenID Connect on top of the authorization server: ID tokens, `/userinfo` and the discovery document.
 package struct OpenIDProvider: Sendable {
     package let idTokens: IDTokenIssuer
-    let store: any FlowStore
     let retention: ClaimsRetention
     let logger: Logger
     let now: @Sendable () -> Date
@@ -16,18 +15,16 @@ package struct OpenIDProvider: Sendable {
         idTokens = IDTokenIssuer(keys: keys, subjects: PairwiseSubjects(store: store), issuer: issuer,
                                  defaultAlgorithm: SigningAlgorithm(rawValue: config.idTokenSigningAlg) ?? .es256,
                                  lifetimeSeconds: config.accessTokenTTLSeconds)
-        self.store = store
         retention = ClaimsRetention(store: store, minutes: config.claimsRetentionMinutes)
         self.logger = logger
         self.now = now
     }
 
-    /// `GET`/`POST /userinfo` (Core §5.3): `sub` and the granted claims, for a live token of an OpenID Connect request.
-    package func userInfo(bearerToken: String?, clients: any ClientRepository) async throws -> JSON {
-        guard let bearerToken, !bearerToken.isEmpty else { throw FlowError.missingToken }
+    /// `GET`/`POST /userinfo` (Core §5.3): `sub` and the granted claims, for a live token (found by ``ResourceAccess``) of an
+    /// OpenID Connect request.
+    package func userInfo(_ token: StoredAccessToken, clients: any ClientRepository) async throws -> JSON {
         let now = now()
-        guard let token = try await store.accessToken(hash: Secrets.sha256(bearerToken)), token.revokedAt == nil, token.expiresAt > now,
-              let client = try await clients.client(id: token.clientID) else {
+        guard let client = try await clients.client(id: token.clientID) else {
             throw FlowError.invalidToken("the access token is unknown, expired or revoked")
         }
         guard token.openid else {

@@ -16,28 +16,20 @@ package struct Info: Sendable, Encodable {
     }
 }
 
-/// `GET /info` with `Authorization: Bearer <token>`: the verified claims behind a live token.
+/// `GET /info`: the verified claims behind a live token (found by ``ResourceAccess``).
 package struct InfoEndpoint: Sendable {
-    let store: any FlowStore
     let retention: ClaimsRetention
     let logger: Logger
     let now: @Sendable () -> Date
 
-    package init(store: any FlowStore, retention: ClaimsRetention, logger: Logger, now: @escaping @Sendable () -> Date) {
-        self.store = store
+    package init(retention: ClaimsRetention, logger: Logger, now: @escaping @Sendable () -> Date) {
         self.retention = retention
         self.logger = logger
         self.now = now
     }
 
-    package func info(bearerToken: String?) async throws -> Info {
-        guard let bearerToken, !bearerToken.isEmpty else { throw FlowError.missingToken }
-        let now = now()
-        guard let token = try await store.accessToken(hash: Secrets.sha256(bearerToken)), token.revokedAt == nil,
-              token.expiresAt > now else {
-            throw FlowError.invalidToken("the access token is unknown, expired or revoked")
-        }
-        guard let claims = try await retention.deliver(token, now: now) else { throw ClaimsRetention.gone }
+    package func info(_ token: StoredAccessToken) async throws -> Info {
+        guard let claims = try await retention.deliver(token, now: now()) else { throw ClaimsRetention.gone }
         logger.info("claims served", metadata: ["client_id": "\(token.clientID)"])
         return Info(id: token.sessionID, status: "success", claims: claims,
                     credential: .init(vct: token.vct, issuer: token.issuer),

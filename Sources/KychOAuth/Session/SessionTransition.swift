@@ -52,6 +52,7 @@ package struct SessionTransition: Sendable, Equatable {
             s.codeChallenge = r.codeChallenge
             s.openid = r.openid
             s.oidcNonce = r.oidcNonce
+            s.dpopJKT = r.dpopJKT
         }
         if let v = change.verification { s.verification = v }
         if let c = change.credential {

@@ -96,6 +96,8 @@ package struct VerificationSession: Sendable, Equatable {
     package var codeChallenge: String?
     package var openid = false
     package var oidcNonce: String?
+    /// `dpop_jkt` of the authorization request: `/token` wants a DPoP proof by this key.
+    package var dpopJKT: String?
     package var verification: VerifierVerification?
     package var lastCheckedAt: Date?
     package var claims: [String: JSON]?

@@ -14,9 +14,11 @@ package struct AuthorizationRequestRecord: Sendable, Equatable {
     package var openid: Bool
     /// Its OpenID Connect `nonce`, echoed in the ID token.
     package var oidcNonce: String?
+    /// RFC 9449 §10: `dpop_jkt`, the thumbprint of the key whose DPoP proof `/token` must then see.
+    package var dpopJKT: String?
 
     package init(redirectURI: String, state: String?, scope: [String], browserBindingHash: Data, codeChallenge: String? = nil,
-                 openid: Bool = false, oidcNonce: String? = nil) {
+                 openid: Bool = false, oidcNonce: String? = nil, dpopJKT: String? = nil) {
         self.redirectURI = redirectURI
         self.state = state
         self.scope = scope
@@ -24,6 +26,7 @@ package struct AuthorizationRequestRecord: Sendable, Equatable {
         self.codeChallenge = codeChallenge
         self.openid = openid
         self.oidcNonce = oidcNonce
+        self.dpopJKT = dpopJKT
     }
 }
 
@@ -92,11 +95,14 @@ package struct NewAccessToken: Sendable, Equatable {
     package var tokenHash: Data
     package var createdAt: Date
     package var expiresAt: Date
+    /// The thumbprint of the key a DPoP-bound token is bound to (RFC 9449 §6); nil for a bearer token.
+    package var dpopJKT: String?
 
-    package init(tokenHash: Data, createdAt: Date, expiresAt: Date) {
+    package init(tokenHash: Data, createdAt: Date, expiresAt: Date, dpopJKT: String? = nil) {
         self.tokenHash = tokenHash
         self.createdAt = createdAt
         self.expiresAt = expiresAt
+        self.dpopJKT = dpopJKT
     }
 }
 
@@ -120,13 +126,16 @@ package struct StoredAccessToken: Sendable, Equatable {
     package var claimsErasedAt: Date?
     /// The `sub` of the ID token that carried the claims when they were erased, which `/userinfo` still answers.
     package var claimsSubject: String?
+    /// The thumbprint of the key the token is bound to (DPoP); nil for a bearer token.
+    package var dpopJKT: String?
     /// Issued for a credential presented at `/token` (``PresentedGrant``, `vp_token-bearer`), not from a code: the claims
     /// are an organisation's, which introspection reports too.
     package var presented = false
 
     package init(sessionID: String, clientID: String, scope: [String], claims: [String: JSON], vct: String?, issuer: String?,
                  verifiedAt: Date?, createdAt: Date, expiresAt: Date, revokedAt: Date?, openid: Bool = false, oidcNonce: String? = nil,
-                 claimsErasedAt: Date? = nil, claimsSubject: String? = nil) {
+                 claimsErasedAt: Date? = nil, claimsSubject: String? = nil, dpopJKT: String? = nil) {
+        self.dpopJKT = dpopJKT
         self.openid = openid
         self.oidcNonce = oidcNonce
         self.claimsErasedAt = claimsErasedAt
@@ -150,7 +159,7 @@ extension StoredAccessToken {
         self.init(sessionID: session.sessionID, clientID: session.clientID, scope: session.scope ?? [], claims: session.claims ?? [:],
                   vct: session.credentialVCT, issuer: session.credentialIssuer, verifiedAt: session.verifiedAt,
                   createdAt: record.createdAt, expiresAt: record.expiresAt, revokedAt: revokedAt, openid: session.openid,
-                  oidcNonce: session.oidcNonce)
+                  oidcNonce: session.oidcNonce, dpopJKT: record.dpopJKT)
     }
 }
 

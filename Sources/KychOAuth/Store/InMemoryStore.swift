@@ -8,7 +8,8 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
     private var clientsByID: [String: Client] = [:]
     private var sessions: [Int64: VerificationSession] = [:]
     private var codes: [Int64: (hash: Data, sessionSerial: Int64, code: StoredAuthorizationCode)] = [:]
-    private var tokens: [(hash: Data, sessionSerial: Int64, codeSerial: Int64?, createdAt: Date, expiresAt: Date, revokedAt: Date?)] = []
+    private var tokens: [(hash: Data, sessionSerial: Int64, codeSerial: Int64?, createdAt: Date, expiresAt: Date, revokedAt: Date?,
+                          dpopJKT: String?)] = []
     private var secrets: [String: Data] = [:]
     /// Sessions whose claims were erased: when, and the `sub` kept.
     private var erasures: [Int64: (at: Date, subject: String?)] = [:]
@@ -118,7 +119,7 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
         guard var entry = codes[serial], entry.code.usedAt == nil else { return false }
         entry.code.usedAt = usedAt
         codes[serial] = entry
-        tokens.append((token.tokenHash, entry.sessionSerial, serial, token.createdAt, token.expiresAt, nil))
+        tokens.append((token.tokenHash, entry.sessionSerial, serial, token.createdAt, token.expiresAt, nil, token.dpopJKT))
         return true
     }
 
@@ -128,7 +129,7 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
         var session = grant.session
         session.serial = s
         sessions[s] = session
-        tokens.append((token.tokenHash, s, nil, token.createdAt, token.expiresAt, nil))
+        tokens.append((token.tokenHash, s, nil, token.createdAt, token.expiresAt, nil, token.dpopJKT))
         return true
     }
 
@@ -139,7 +140,8 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
     package func accessToken(hash: Data) -> StoredAccessToken? {
         guard let token = tokens.first(where: { $0.hash == hash }), let session = sessions[token.sessionSerial] else { return nil }
         var stored = StoredAccessToken(session: session, record: NewAccessToken(tokenHash: token.hash, createdAt: token.createdAt,
-                                                                            expiresAt: token.expiresAt), revokedAt: token.revokedAt)
+                                                                            expiresAt: token.expiresAt, dpopJKT: token.dpopJKT),
+                                       revokedAt: token.revokedAt)
         stored.claimsErasedAt = erasures[session.serial]?.at
         stored.claimsSubject = erasures[session.serial]?.subject
         stored.presented = token.codeSerial == nil

@@ -13,18 +13,20 @@ package struct IssuedAccessToken: Sendable {
     }
 
     /// The record of `value`: only its hash is stored, whatever its format, so lookup and revocation work alike.
-    init(value: String, lifetimeSeconds: Int, now: Date) {
+    /// A token bound to a DPoP key (`dpopJKT`) is of type `DPoP` (RFC 9449 §5).
+    init(value: String, lifetimeSeconds: Int, dpopJKT: String?, now: Date) {
         self.value = value
-        tokenType = "Bearer"
+        tokenType = dpopJKT == nil ? "Bearer" : "DPoP"
         expiresIn = lifetimeSeconds
-        record = NewAccessToken(tokenHash: Secrets.sha256(value), createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(lifetimeSeconds)))
+        record = NewAccessToken(tokenHash: Secrets.sha256(value), createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(lifetimeSeconds)),
+                                dpopJKT: dpopJKT)
     }
 }
 
 /// Mints access tokens; the token format is a strategy chosen per client (`ACCESS_TOKEN_FORMAT`).
 package protocol AccessTokenIssuer: Sendable {
-    /// A token for `client`, granted in `session`.
-    func issue(for client: Client, session: VerificationSession, lifetimeSeconds: Int, now: Date) async throws -> IssuedAccessToken
+    /// A token for `client`, granted in `session`; bound to the DPoP key with thumbprint `dpopJKT` if that is set.
+    func issue(for client: Client, session: VerificationSession, lifetimeSeconds: Int, dpopJKT: String?, now: Date) async throws -> IssuedAccessToken
 }
 
 /// Random bearer tokens.
@@ -35,8 +37,8 @@ package struct OpaqueAccessTokenIssuer: AccessTokenIssuer {
         self.bytes = bytes
     }
 
-    package func issue(for client: Client, session: VerificationSession, lifetimeSeconds: Int, now: Date) -> IssuedAccessToken {
-        IssuedAccessToken(value: Secrets.randomToken(bytes: bytes), lifetimeSeconds: lifetimeSeconds, now: now)
+    package func issue(for client: Client, session: VerificationSession, lifetimeSeconds: Int, dpopJKT: String?, now: Date) -> IssuedAccessToken {
+        IssuedAccessToken(value: Secrets.randomToken(bytes: bytes), lifetimeSeconds: lifetimeSeconds, dpopJKT: dpopJKT, now: now)
     }
 }
 
@@ -55,16 +57,19 @@ package struct JWTAccessTokenIssuer: AccessTokenIssuer {
         self.algorithm = algorithm
     }
 
-    package func issue(for client: Client, session: VerificationSession, lifetimeSeconds: Int, now: Date) async throws -> IssuedAccessToken {
+    package func issue(for client: Client, session: VerificationSession, lifetimeSeconds: Int, dpopJKT: String?,
+                       now: Date) async throws -> IssuedAccessToken {
         let iat = Int64(now.timeIntervalSince1970)
         let scope = (session.openid ? ["openid"] : []) + (session.scope ?? [])
-        let claims: [String: JSON] = [
+        var claims: [String: JSON] = [
             "iss": .string(issuer), "aud": .string(issuer), "client_id": .string(client.clientID),
             "sub": .string(try await subjects.subject(claims: session.claims ?? [:], sessionID: session.sessionID, client: client, now: now)),
             "iat": .integer(iat), "exp": .integer(iat + Int64(lifetimeSeconds)), "jti": .string(Secrets.randomToken(bytes: 16)),
             "scope": .string(scope.joined(separator: " ")),
         ]
+        // RFC 9449 §6.1: the confirmation of a DPoP-bound token.
+        if let dpopJKT { claims["cnf"] = ["jkt": .string(dpopJKT)] }
         let value = try await keys.sign(payload: Data(JSON.object(claims).serialized().utf8), algorithm: algorithm, type: "at+jwt")
-        return IssuedAccessToken(value: value, lifetimeSeconds: lifetimeSeconds, now: now)
+        return IssuedAccessToken(value: value, lifetimeSeconds: lifetimeSeconds, dpopJKT: dpopJKT, now: now)
     }
 }

@@ -32,7 +32,7 @@ package struct AuthorizationCodeGrant: GrantHandler {
         self.now = now
     }
 
-    package func handle(_ request: TokenRequest, client: Client) async throws -> TokenResponse {
+    package func handle(_ request: TokenRequest, client: Client, proof: DPoPProof?) async throws -> TokenResponse {
         guard let code = request.form["code"], !code.isEmpty else { throw FlowError.invalidRequest("code is missing") }
         guard let redirectURI = request.form["redirect_uri"] else { throw FlowError.invalidRequest("redirect_uri is missing") }
         let now = now()
@@ -51,11 +51,15 @@ package struct AuthorizationCodeGrant: GrantHandler {
             guard PKCE.verifies(verifier, challenge: challenge) else { throw FlowError.invalidGrant("code_verifier does not match the code_challenge") }
         }
         let session = stored.session
+        // RFC 9449 §10: the authorization request's dpop_jkt names the key that must prove possession here.
+        if let jkt = session.dpopJKT, proof?.jkt != jkt {
+            throw DPoPRefusal.invalid("the DPoP proof is not signed by the key the authorization request named (dpop_jkt)").atAuthorizationServer
+        }
         guard let issuer = issuers[client.accessTokenFormat] else {
             throw FlowError.oauth(status: 500, error: "server_error", description: "no \(client.accessTokenFormat.rawValue) access tokens can be issued")
         }
         let token = try await issuer.issue(for: client, session: session, lifetimeSeconds: client.accessTokenTTLSeconds ?? defaultLifetimeSeconds,
-                                           now: now)
+                                           dpopJKT: proof?.jkt, now: now)
         // Losing the race to a concurrent redemption of the same code is a replay too.
         guard try await store.redeemCode(serial: stored.serial, usedAt: now, issuing: token.record) else {
             throw try await replayed(stored, client: client, now: now)

@@ -7,16 +7,23 @@ package struct TokenRequest: Sendable {
     package var authorization: String?
     /// Where the request came from, for the per-address limit of failed client authentications.
     package var sourceAddress: String?
+    /// Its DPoP proof, if it sent one (RFC 9449).
+    package var dpop: DPoPPresentation?
+    /// The path that received it (``ClientAuthenticationRequest/endpoint``).
+    package var endpoint: String?
 
-    package init(form: [String: String], authorization: String?, sourceAddress: String? = nil) {
+    package init(form: [String: String], authorization: String?, sourceAddress: String? = nil, dpop: DPoPPresentation? = nil,
+                 endpoint: String? = nil) {
         self.form = form
         self.authorization = authorization
         self.sourceAddress = sourceAddress
+        self.dpop = dpop
+        self.endpoint = endpoint
     }
 
     /// What the request offers for client authentication.
     package var clientAuthentication: ClientAuthenticationRequest {
-        ClientAuthenticationRequest(authorization: authorization, form: form, sourceAddress: sourceAddress)
+        ClientAuthenticationRequest(authorization: authorization, form: form, sourceAddress: sourceAddress, endpoint: endpoint)
     }
 }
 
@@ -33,8 +40,8 @@ package struct TokenResponse: Sendable, Codable, Equatable {
 package protocol GrantHandler: Sendable {
     /// The `grant_type` value this handler serves.
     var grantType: String { get }
-    /// Exchanges the grant for a token on behalf of the authenticated `client`.
-    func handle(_ request: TokenRequest, client: Client) async throws -> TokenResponse
+    /// Exchanges the grant for a token on behalf of the authenticated `client`, bound to the key of `proof` if there is one.
+    func handle(_ request: TokenRequest, client: Client, proof: DPoPProof?) async throws -> TokenResponse
 }
 
 /// `POST /token`: authenticates the client, then dispatches to the handler registered for the grant type.
@@ -42,11 +49,13 @@ package struct TokenEndpoint: Sendable {
     package let authenticator: ClientAuthenticator
     package let methods: [any ClientAuthenticationMethod]
     private let handlers: [String: any GrantHandler]
+    let dpop: DPoPProofChecker
 
     package init(authenticator: ClientAuthenticator,
-                 methods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost(), NoneAuthentication()],
-                 handlers: [any GrantHandler]) {
+                 methods: [any ClientAuthenticationMethod] = [ClientSecretBasic(), ClientSecretPost(), PrivateKeyJWT(), NoneAuthentication()],
+                 handlers: [any GrantHandler], dpop: DPoPProofChecker) {
         self.authenticator = authenticator
+        self.dpop = dpop
         self.methods = methods
         self.handlers = Dictionary(handlers.map { ($0.grantType, $0) }, uniquingKeysWith: { first, _ in first })
     }
@@ -61,6 +70,10 @@ package struct TokenEndpoint: Sendable {
             throw FlowError.oauth(status: 400, error: "unsupported_grant_type",
                                   description: "the grant types supported are " + grantTypes.joined(separator: ", "))
         }
-        return try await handler.handle(request, client: try await authenticator.verify(presented))
+        let client = try await authenticator.verify(presented)
+        let proof = try await dpop.proof(for: request, client: client)
+        // RFC 9449 §5: a client that must use DPoP (REQUIRE_DPOP, PROFILE fapi2) never gets a bearer token.
+        if proof == nil && client.requiresDPoP { throw FlowError.invalidRequest("this client must send a DPoP proof (DPoP header)") }
+        return try await handler.handle(request, client: client, proof: proof)
     }
 }

@@ -40,7 +40,7 @@ package struct VPTokenBearerGrant: GrantHandler {
         self.now = now
     }
 
-    package func handle(_ request: TokenRequest, client: Client) async throws -> TokenResponse {
+    package func handle(_ request: TokenRequest, client: Client, proof: DPoPProof?) async throws -> TokenResponse {
         guard client.grantTypes.contains(grantType) else {
             throw FlowError.oauth(status: 400, error: "unauthorized_client", description: "this client may not use grant_type \(grantType)")
         }
@@ -56,7 +56,7 @@ package struct VPTokenBearerGrant: GrantHandler {
         guard try await nonces.spend(nonce, until: nonceExpiry, now: now) else {
             throw FlowError.invalidGrant("the key binding nonce was already used")
         }
-        let token = try await issueToken(for: client, scope: requested.map(\.name), credential: verified, now: now)
+        let token = try await issueToken(for: client, scope: requested.map(\.name), credential: verified, dpopJKT: proof?.jkt, now: now)
         logger.info("access token issued for a presented credential",
                     metadata: ["client_id": "\(client.clientID)", "grant_type": "\(grantType)", "issuer": "\(verified.issuerDID)"])
         return token
@@ -158,8 +158,10 @@ package struct VPTokenBearerGrant: GrantHandler {
     }
 
     /// The one place this grant's tokens are made: the presented claims (without the holder key) become a completed
-    /// session with its token. The token lives no longer than the credential (RFC021 §4.1).
-    private func issueToken(for client: Client, scope: [String], credential: VerifiedSDJWT, now: Date) async throws -> TokenResponse {
+    /// session with its token, bound to the DPoP key `dpopJKT` when the request carried a proof (RFC 9449). The token
+    /// lives no longer than the credential (RFC021 §4.1).
+    private func issueToken(for client: Client, scope: [String], credential: VerifiedSDJWT, dpopJKT: String?,
+                            now: Date) async throws -> TokenResponse {
         guard let issuer = issuers[client.accessTokenFormat] else {
             throw FlowError.oauth(status: 500, error: "server_error", description: "no \(client.accessTokenFormat.rawValue) access tokens can be issued")
         }
@@ -170,7 +172,7 @@ package struct VPTokenBearerGrant: GrantHandler {
         let grant = PresentedGrant(clientID: client.clientID, sessionID: UUID().uuidString.lowercased(), nonce: Secrets.randomToken(bytes: 32),
                                    scope: scope, credential: VerifiedCredential(claims: claims, vct: credential.vct, issuer: credential.issuerDID),
                                    verifiedAt: now, expiresAt: now.addingTimeInterval(TimeInterval(lifetime)))
-        let token = try await issuer.issue(for: client, session: grant.session, lifetimeSeconds: lifetime, now: now)
+        let token = try await issuer.issue(for: client, session: grant.session, lifetimeSeconds: lifetime, dpopJKT: dpopJKT, now: now)
         guard try await store.storePresentedGrant(grant, issuing: token.record) else {
             throw FlowError.oauth(status: 401, error: "invalid_client", description: "unknown client")
         }
