@@ -94,10 +94,11 @@ struct VPBearerFixture {
 
     func nonce() async throws -> String { try await server.presentationNonces.issue(now: clock.now) }
 
-    func token(_ assertion: String, scope: String = "care", client: String = "org", extra: [String: String] = [:]) async throws -> TokenResponse {
+    func token(_ assertion: String, scope: String = "care", client: String = "org", extra: [String: String] = [:],
+               dpop: DPoPPresentation? = nil) async throws -> TokenResponse {
         var form = ["grant_type": "vp_token-bearer", "assertion": assertion, "scope": scope, "client_id": client, "client_secret": Self.secret]
         form.merge(extra) { $1 }
-        return try await server.token(TokenRequest(form: form, authorization: nil))
+        return try await server.token(TokenRequest(form: form, authorization: nil, dpop: dpop))
     }
 }
 
@@ -133,6 +134,25 @@ struct VPBearerFixture {
         let claims = try jws.claims()
         #expect(jws.type == "at+jwt" && claims["client_id"] == "org" && claims["scope"] == "care" && claims["iss"] == "http://127.0.0.1:8080")
         #expect(try await f.server.info(.bearer(response.access_token)).claims["organisation_name"] == "Zorg BV")
+    }
+
+    /// With a DPoP proof at `/token` the token is bound to its key (RFC 9449), as the Nuts node's service tokens may be:
+    /// `/info` then wants the proof, and introspection names the key.
+    @Test func aDPoPProofBindsTheToken() async throws {
+        let f = try await VPBearerFixture()
+        let key = DPoPKey()
+        let response = try await f.token(try f.present(try f.credential(), nonce: try await f.nonce()),
+                                         dpop: DPoPKey.presentation(try key.proof(at: f.clock.now)))
+        #expect(response.token_type == "DPoP")
+        let introspection = try await f.server.tokenManagement.introspect(TokenRequest(
+            form: ["token": response.access_token, "client_id": "org", "client_secret": VPBearerFixture.secret], authorization: nil))
+        #expect(introspection["cnf"]?["jkt"] == .string(key.jkt))
+        #expect(await flowError { try await f.server.info(.bearer(response.access_token)) } != nil, "a bound token is no bearer token")
+        let info = try await f.server.info(ResourceRequest(
+            authorization: "DPoP " + response.access_token,
+            dpop: DPoPPresentation(proofs: [try key.proof("GET", "/info", at: f.clock.now, accessToken: response.access_token)],
+                                   method: "GET", path: "/info")))
+        #expect(info.claims["organisation_name"] == "Zorg BV")
     }
 
     @Test func theGrantIsInTheMetadataWithTheNonceEndpoint() async throws {
