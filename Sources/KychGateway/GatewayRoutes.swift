@@ -23,6 +23,7 @@ struct GatewayRoutes {
         router.get("/status/:verification_id", use: status)
         router.get("/finalize/:verification_id", use: finalize)
         router.post("/token", use: token)
+        router.post(RouterPath(stringLiteral: EndpointPath.pushedAuthorizationRequest), use: pushAuthorizationRequest)
         router.post(RouterPath(stringLiteral: EndpointPath.nonce), use: presentationNonce)
         router.get("/info", use: info)
         router.post(RouterPath(stringLiteral: EndpointPath.revoke), use: revoke)
@@ -97,7 +98,7 @@ struct GatewayRoutes {
         return Response(status: .found, headers: [.location: location, .cacheControl: "no-store", .referrerPolicy: "no-referrer"])
     }
 
-    /// The form body of a back-channel request (`/token`, `/revoke`, `/introspect`), its `Authorization` header and source.
+    /// The form body of a back-channel request (`/token`, `/par`, `/revoke`, `/introspect`), its `Authorization` header and source.
     func formRequest(_ request: Request, _ context: GatewayRequestContext) async throws -> TokenRequest {
         let body = try await request.body.collect(upTo: 64 * 1024)
         let text = String(buffer: body)
@@ -117,6 +118,12 @@ struct GatewayRoutes {
             body["id_token"] = response.id_token.map(JSON.string)
             return .json(.object(body))
         }
+    }
+
+    /// `POST /par` (RFC 9126): 201 with the `request_uri` for `/authorize`.
+    @Sendable func pushAuthorizationRequest(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let pushed = try await flow.pushAuthorizationRequest(try await formRequest(request, context))
+        return .json(["request_uri": .string(pushed.requestURI), "expires_in": .integer(Int64(pushed.expiresIn))], status: .created)
     }
 
     /// `POST /nonce`: a nonce for the key binding of a `vp_token-bearer` presentation (single use, valid on every

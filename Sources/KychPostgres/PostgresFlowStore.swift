@@ -313,6 +313,9 @@ package struct PostgresFlowStore: FlowStore {
                 RETURNING 1
                 """)
             try await c.query("DELETE FROM oauth2gw.seen_jwt_ids WHERE expires_at <= \(cutoff)", logger: logger)
+            report.deletedPushedRequests = try await count("""
+                DELETE FROM oauth2gw.pushed_authorization_requests WHERE expires_at <= \(cutoff) RETURNING 1
+                """)
             return report
         }
     }
@@ -325,6 +328,27 @@ package struct PostgresFlowStore: FlowStore {
             RETURNING 1
             """, logger: logger) { return true }
         return false
+    }
+
+    package func storePushedRequest(_ request: PushedAuthorizationRequest) async throws -> Bool {
+        try await exists("""
+            INSERT INTO oauth2gw.pushed_authorization_requests (request_hash, client_serial, parameters, created_at, expires_at)
+            SELECT \(request.handleHash), client_serial, \(request.parameters), \(request.createdAt), \(request.expiresAt)
+            FROM oauth2gw.clients WHERE client_id = \(request.clientID) RETURNING 1
+            """)
+    }
+
+    package func takePushedRequest(handleHash: Data) async throws -> PushedAuthorizationRequest? {
+        let rows = try await client.query("""
+            DELETE FROM oauth2gw.pushed_authorization_requests p WHERE p.request_hash = \(handleHash)
+            RETURNING (SELECT client_id FROM oauth2gw.clients c WHERE c.client_serial = p.client_serial), p.parameters,
+                      p.created_at, p.expires_at
+            """, logger: logger)
+        for try await (clientID, parameters, createdAt, expiresAt) in rows.decode((String, String, Date, Date).self) {
+            return PushedAuthorizationRequest(handleHash: handleHash, clientID: clientID, parameters: parameters, createdAt: createdAt,
+                                              expiresAt: expiresAt)
+        }
+        return nil
     }
 
     package func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool {

@@ -272,6 +272,9 @@ package struct SQLiteFlowStore: FlowStore {
                 RETURNING 1
                 """, [.date(cutoff)]).count
             try await tx.rows("DELETE FROM seen_jwt_ids WHERE expires_at <= ?", [.date(cutoff)])
+            report.deletedPushedRequests = try await tx.rows("""
+                DELETE FROM pushed_authorization_requests WHERE expires_at <= ? RETURNING 1
+                """, [.date(cutoff)]).count
             return report
         }
     }
@@ -282,6 +285,25 @@ package struct SQLiteFlowStore: FlowStore {
             ON CONFLICT (key_hash) DO UPDATE SET expires_at = excluded.expires_at WHERE seen_jwt_ids.expires_at <= ?
             RETURNING 1
             """, [.blob(key), .date(expiresAt), .date(now)]).isEmpty
+    }
+
+    package func storePushedRequest(_ request: PushedAuthorizationRequest) async throws -> Bool {
+        try await !db.rows("""
+            INSERT INTO pushed_authorization_requests (request_hash, client_serial, parameters, created_at, expires_at)
+            SELECT ?, client_serial, ?, ?, ? FROM clients WHERE client_id = ? RETURNING 1
+            """, [.blob(request.handleHash), .text(request.parameters), .date(request.createdAt), .date(request.expiresAt),
+                  .text(request.clientID)]).isEmpty
+    }
+
+    package func takePushedRequest(handleHash: Data) async throws -> PushedAuthorizationRequest? {
+        try await db.rows("""
+            DELETE FROM pushed_authorization_requests WHERE request_hash = ?
+            RETURNING parameters, created_at, expires_at,
+              (SELECT client_id FROM clients c WHERE c.client_serial = pushed_authorization_requests.client_serial) AS client_id
+            """, [.blob(handleHash)]).first.map { row in
+            PushedAuthorizationRequest(handleHash: handleHash, clientID: row.string("client_id") ?? "", parameters: row.string("parameters") ?? "",
+                                       createdAt: row.date("created_at") ?? .distantPast, expiresAt: row.date("expires_at") ?? .distantPast)
+        }
     }
 
     package func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool {

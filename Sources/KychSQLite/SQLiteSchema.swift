@@ -252,6 +252,20 @@ enum SQLiteSchema {
             "ALTER TABLE verification_sessions ADD COLUMN dpop_jkt TEXT",
             "ALTER TABLE access_tokens ADD COLUMN dpop_jkt TEXT",
         ]),
+        // oauth2gw-0011: pushed authorization requests (RFC 9126).
+        Migration(number: 14, name: "pushed authorization requests", statements: [
+            """
+            CREATE TABLE pushed_authorization_requests (
+              request_hash BLOB PRIMARY KEY CHECK (length(request_hash) = 32),
+              client_serial INTEGER NOT NULL REFERENCES clients (client_serial) ON DELETE CASCADE,
+              parameters TEXT NOT NULL,
+              created_at REAL NOT NULL,
+              expires_at REAL NOT NULL
+            )
+            """,
+            "CREATE INDEX pushed_authorization_requests_client ON pushed_authorization_requests (client_serial)",
+            "CREATE INDEX pushed_authorization_requests_expires ON pushed_authorization_requests (expires_at)",
+        ]),
         // oauth2gw-0012: the grant types each client may use at /token (issue 16).
         Migration(number: 15, name: "client grant types", statements: [
             #"ALTER TABLE clients ADD COLUMN grant_types TEXT NOT NULL DEFAULT '["authorization_code"]'"#,
@@ -262,8 +276,8 @@ enum SQLiteSchema {
 
     /// The tables of each logical schema (the PostgreSQL schema names), children before parents.
     static let tables = [
-        "oauth2gw": ["access_tokens", "authorization_codes", "verification_sessions", "clients", "signing_keys", "server_secrets",
-                     "seen_jwt_ids"],
+        "oauth2gw": ["access_tokens", "authorization_codes", "verification_sessions", "pushed_authorization_requests", "clients",
+                     "signing_keys", "server_secrets", "seen_jwt_ids"],
         "verifier": ["verifier_webhook_events", "verifier_verifications"],
     ]
 

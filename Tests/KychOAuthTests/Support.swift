@@ -54,8 +54,9 @@ struct FlowFixture {
     static let credential = VerifiedCredential(claims: ["given_name": "Helvetia", "family_name": "National", "age_over_18": true],
                                                vct: "betaid-sdjwt", issuer: "did:example:issuer")
 
-    /// `openID`: with signing keys (in the store), so OpenID Connect is on.
-    init(extraConfig: String = "", clientSettings: String = "", openID: Bool = false) async throws {
+    /// `openID`: with signing keys (in the store), so OpenID Connect is on. `clientKeys`: where the clients' keys come
+    /// from (their inline `JWKS` unless given).
+    init(extraConfig: String = "", clientSettings: String = "", openID: Bool = false, clientKeys: (any ClientKeySource)? = nil) async throws {
         let text = """
             [kych-oauth2-gateway]
             HOST = 127.0.0.1
@@ -81,8 +82,8 @@ struct FlowFixture {
         var logger = Logger(label: "kych-unit")
         logger.logLevel = .critical
         let keys = openID ? SigningKeys(store: store, encryptionSecret: nil, now: { clock.now }) : nil
-        server = AuthorizationServer(config: config, clients: store, store: store, verifier: verifier, signingKeys: keys, logger: logger,
-                                     now: { clock.now })
+        server = AuthorizationServer(config: config, clients: store, store: store, verifier: verifier, signingKeys: keys,
+                                     clientKeys: clientKeys ?? InlineClientKeys(), logger: logger, now: { clock.now })
     }
 
     /// `/setup` with the client's secret.
@@ -234,6 +235,14 @@ final class CountingStore: FlowStore, ClientRepository {
     func recordOnce(_ key: Data, expiresAt: Date, now: Date) async throws -> Bool {
         count()
         return await base.recordOnce(key, expiresAt: expiresAt, now: now)
+    }
+    func storePushedRequest(_ request: PushedAuthorizationRequest) async throws -> Bool {
+        count()
+        return await base.storePushedRequest(request)
+    }
+    func takePushedRequest(handleHash: Data) async throws -> PushedAuthorizationRequest? {
+        count()
+        return await base.takePushedRequest(handleHash: handleHash)
     }
     func eraseClaims(sessionID: String, keepingSubject subject: String?, at: Date) async throws -> Bool {
         count()

@@ -402,7 +402,8 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
                     "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES", "REQUEST_TIMEOUT_SECONDS",
                     "METRICS_HOST", "METRICS_PORT", "METRICS_UNIXPATH", "METRICS_UNIXPATH_MODE", "LOG_FORMAT",
                     "CLAIMS_RETENTION_MINUTES", "JWKS", "JWKS_URI", "TOKEN_ENDPOINT_AUTH_METHOD", "REQUIRE_DPOP", "REQUIRE_DPOP_NONCE",
-                    "REQUIRE_SIGNED_REQUEST_OBJECT", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", "PROFILE", "DPOP_PROOF_LIFETIME_SECONDS"] {
+                    "REQUIRE_SIGNED_REQUEST_OBJECT", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", "PROFILE", "DPOP_PROOF_LIFETIME_SECONDS",
+                    "PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS"] {
             #expect(text.contains("\n\(key) =") || text.contains("#\(key) ="), "contrib/kych.conf lacks \(key)")
         }
     }
@@ -532,6 +533,11 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         #expect(try parse(base + "\nDPOP_PROOF_LIFETIME_SECONDS = 30").dpopProofLifetimeSeconds == 30)
         #expect(error(base + "\nDPOP_PROOF_LIFETIME_SECONDS = 1")
             == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] DPOP_PROOF_LIFETIME_SECONDS: must be at least 5 seconds (got 1)")
+        let pushed = try parse(base + "\nREQUIRE_PUSHED_AUTHORIZATION_REQUESTS = yes\nPUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS = 10")
+        #expect(pushed.requirePushedAuthorizationRequests && pushed.pushedRequestTTLSeconds == 10)
+        #expect(try parse(base).requirePushedAuthorizationRequests == false && parse(base).pushedRequestTTLSeconds == 60)
+        #expect(error(base + "\nPUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS = 601")
+            == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS: must be at most 600 (got 601)")
         #expect(error(base + "\nREQUEST_TIMEOUT_SECONDS = 0")
             == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] REQUEST_TIMEOUT_SECONDS: must be at least 1 second (got 0)")
         let verifier = try VerifierConfig.validate(try IniFile.parse("""

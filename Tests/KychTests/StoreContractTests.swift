@@ -475,6 +475,30 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             #expect(try await flow.countSessionsWithoutSetup(clientID: "c1", statuses: waiting, expiringAfter: Self.now, limit: 100) == 0)
         }
     }
+
+    /// Pushed authorization requests (RFC 9126): stored for a known client only, taken once (expired ones too, the
+    /// caller decides), purged when expired, and gone with their client.
+    @Test(arguments: FlowBackend.allCases)
+    func pushedRequests(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            func pushed(_ handle: String, clientID: String = "c1", expiresIn: TimeInterval) -> PushedAuthorizationRequest {
+                PushedAuthorizationRequest(handleHash: Secrets.sha256(handle), clientID: clientID, parameters: #"{"state":"s\#(handle)"}"#,
+                                           createdAt: Self.now, expiresAt: Self.now.addingTimeInterval(expiresIn))
+            }
+            #expect(try await flow.storePushedRequest(pushed("a", expiresIn: 60)))
+            #expect(try await flow.storePushedRequest(pushed("b", expiresIn: -1)))
+            #expect(try await flow.storePushedRequest(pushed("c", expiresIn: 60)))
+            #expect(!(try await flow.storePushedRequest(pushed("d", clientID: "nobody", expiresIn: 60))))
+            #expect(try await flow.takePushedRequest(handleHash: Secrets.sha256("a")) == pushed("a", expiresIn: 60))
+            #expect(try await flow.takePushedRequest(handleHash: Secrets.sha256("a")) == nil)
+            #expect(try await flow.takePushedRequest(handleHash: Secrets.sha256("d")) == nil)
+            #expect(try await flow.deleteExpired(before: Self.now).deletedPushedRequests == 1)            // b
+            #expect(try await flow.takePushedRequest(handleHash: Secrets.sha256("b")) == nil)
+            #expect(try await clients.deleteClient(id: "c1"))
+            #expect(try await flow.takePushedRequest(handleHash: Secrets.sha256("c")) == nil)
+        }
+    }
 }
 
 extension Sequence {

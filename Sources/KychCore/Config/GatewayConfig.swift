@@ -72,6 +72,11 @@ package struct GatewayConfig: Sendable {
     package var claimsRetentionMinutes = 0
     /// `DPOP_PROOF_LIFETIME_SECONDS` (default 60): how old a DPoP proof's `iat` may be; its `jti` is remembered this long.
     package var dpopProofLifetimeSeconds = 60
+    /// `REQUIRE_PUSHED_AUTHORIZATION_REQUESTS` (default no): every client must push its authorization requests to `/par`
+    /// (RFC 9126), as a client registered with that key must.
+    package var requirePushedAuthorizationRequests = false
+    /// `PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS` (default 60): how long a `request_uri` from `/par` may be used.
+    package var pushedRequestTTLSeconds = 60
     /// The `[kych-verifier]` section of the same file, validated with the gateway's (an invalid one stops the
     /// gateway, which serves it when ``VerifierConfig/embedded``); `nil` when the file has none.
     package var verifier: VerifierConfig?
@@ -108,7 +113,8 @@ package struct GatewayConfig: Sendable {
         "AUTHORIZE_WITHOUT_SETUP_PER_ADDRESS", "AUTHORIZE_WITHOUT_SETUP_PER_CLIENT",
         "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES", "REQUEST_TIMEOUT_SECONDS",
         "METRICS_HOST", "METRICS_PORT", "METRICS_UNIXPATH", "METRICS_UNIXPATH_MODE", "LOG_FORMAT",
-        "CLAIMS_RETENTION_MINUTES", "DPOP_PROOF_LIFETIME_SECONDS",
+        "CLAIMS_RETENTION_MINUTES", "DPOP_PROOF_LIFETIME_SECONDS", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",
+        "PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS",
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
@@ -178,6 +184,9 @@ package struct GatewayConfig: Sendable {
                                         minMessage: "must be 0 (erase on delivery) or more minutes")
         let dpopLifetime = v.integer(main, "DPOP_PROOF_LIFETIME_SECONDS", default: 60, min: 5, max: 600,
                                      minMessage: "must be at least 5 seconds")
+        let requirePushed = v.yesNo(main, "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", default: false)
+        let pushedTTL = v.integer(main, "PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS", default: 60, min: 1, max: 600,
+                                  minMessage: "must be at least 1 second")
         let vcClaims = main.entry("VC_CLAIMS").map { IniFile.list($0.value) } ?? betaIDClaims
         if let e = main.entry("VC_CLAIMS"), vcClaims.isEmpty { v.error(main, e, "must list at least one claim") }
         var allowedScopes: [String]?
@@ -255,6 +264,8 @@ package struct GatewayConfig: Sendable {
         config.logFormat = logFormat
         config.claimsRetentionMinutes = claimsRetention
         config.dpopProofLifetimeSeconds = dpopLifetime
+        config.requirePushedAuthorizationRequests = requirePushed
+        config.pushedRequestTTLSeconds = pushedTTL
         config.presentationScopes = presentationScopes
         return config
     }

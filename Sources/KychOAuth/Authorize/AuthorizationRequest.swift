@@ -1,8 +1,9 @@
 import Foundation
 import KychCore
 
-/// An authorization request (RFC 6749 §4.1.1) as `/authorize` received it, decoded.
-package struct AuthorizationRequest: Sendable, Equatable {
+/// An authorization request (RFC 6749 §4.1.1) as `/authorize` received it, decoded. Codable: a pushed request
+/// (RFC 9126) is stored as its JSON until `/authorize` takes it.
+package struct AuthorizationRequest: Sendable, Equatable, Codable {
     /// The `/setup` nonce in the path; nil for a standard, nonce-less request.
     package var nonce: String?
     package var responseType: String?
@@ -18,6 +19,14 @@ package struct AuthorizationRequest: Sendable, Equatable {
     package var dpopJKT: String?
     /// Where the request came from, as the limits on nonce-less requests count it (see ``SessionAdmission``); nil: unknown.
     package var sourceAddress: String?
+    /// RFC 9101 `request`: a request object (a JWS signed by the client) whose parameters replace the others.
+    package var requestObject: String?
+    /// RFC 9126 `request_uri`: the handle of a request pushed to `/par`, whose parameters replace the others.
+    package var requestURI: String?
+    /// The parameters were pushed to `/par` by the authenticated client (RFC 9126).
+    package var pushed = false
+    /// The parameters came from a request object whose signature was checked with the client's key (RFC 9101).
+    package var signed = false
 
     package init(nonce: String? = nil, responseType: String? = nil, clientID: String? = nil, redirectURI: String? = nil,
                  state: String? = nil, scope: String? = nil, codeChallenge: String? = nil, codeChallengeMethod: String? = nil,
@@ -41,6 +50,8 @@ package struct AuthorizationRequest: Sendable, Equatable {
                   oidcNonce: parameters["nonce"])
         dpopJKT = parameters["dpop_jkt"]
         self.sourceAddress = sourceAddress
+        requestObject = parameters["request"]
+        requestURI = parameters["request_uri"]
     }
 }
 

@@ -7,11 +7,9 @@ import Logging
 extension AuthorizationServer {
     /// `GET /authorize/{nonce}` (or `GET /authorize` with no nonce: a standard OAuth authorization request):
     /// runs the authorize checks, then starts (or, on a reload, shows) the session's verification.
-    package func authorize(_ request: AuthorizationRequest) async throws -> Authorization {
-        var context = AuthorizeContext(request: request, now: now(), issuer: config.baseURL)
-        let environment = AuthorizeEnvironment(clients: clients, store: store, grantableScopes: config.grantableScopes,
-                                               openIDEnabled: openID != nil)
-        for check in authorizeChecks { try await check.check(&context, in: environment) }
+    package func authorize(_ outer: AuthorizationRequest) async throws -> Authorization {
+        let context = try await checkAuthorizationRequest(outer, pushing: false)
+        let request = context.request
         guard let client = context.client else {
             throw FlowError.page(status: 500, kind: .internalError, message: "The client could not be resolved.")
         }
@@ -48,6 +46,16 @@ extension AuthorizationServer {
         logger.info("verification started", metadata: ["client_id": "\(client.clientID)", "verification_id": "\(storedVerification.id)"])
         return Authorization(session: session, client: client, verification: storedVerification,
                              bindingCookie: try await bindingCookie(for: session))
+    }
+
+    /// Runs the authorize checks on `request`: what they established, with the request whose parameters count.
+    func checkAuthorizationRequest(_ request: AuthorizationRequest, pushing: Bool) async throws -> AuthorizeContext {
+        var context = AuthorizeContext(request: request, now: now(), issuer: config.baseURL, pushing: pushing)
+        let environment = AuthorizeEnvironment(clients: clients, store: store, grantableScopes: config.grantableScopes,
+                                               openIDEnabled: openID != nil, clientKeys: clientKeys,
+                                               requirePushedRequests: config.requirePushedAuthorizationRequests)
+        for check in authorizeChecks { try await check.check(&context, in: environment) }
+        return context
     }
 
     /// The browser-binding cookie for a browser that opens `session`'s page, checked by `/finalize`: nil once the wallet

@@ -4,7 +4,9 @@ import KychSDJWT
 
 /// What the authorize checks have established so far about one request.
 package struct AuthorizeContext: Sendable {
-    package let request: AuthorizationRequest
+    /// The request; replaced by the pushed request or the request object once they are resolved (then only their
+    /// parameters count: RFC 9126 §4, RFC 9101 §5).
+    package var request: AuthorizationRequest
     package let now: Date
     /// The registered client, once resolved.
     package var client: Client?
@@ -16,16 +18,26 @@ package struct AuthorizeContext: Sendable {
     package var openid = false
     /// RFC 9207: the issuer identifier every authorization response carries (nil without `BASE_URL`).
     package let issuer: String?
+    /// The request is being pushed to `/par` (RFC 9126): every refusal is JSON for the client, never a page or a redirect.
+    package let pushing: Bool
 
-    package init(request: AuthorizationRequest, now: Date, issuer: String?) {
+    package init(request: AuthorizationRequest, now: Date, issuer: String?, pushing: Bool = false) {
         self.request = request
         self.now = now
         self.issuer = issuer
+        self.pushing = pushing
     }
 
-    /// An error sent back to the (already verified) redirect URI.
+    /// A refusal before the redirect URI is verified: a page for the person (the technical `message` under the text of
+    /// `kind`), or at `/par` a 400 with `error` and the message.
+    func refusal(status: Int = 400, kind: PageError = .invalidRequest, _ message: String, error: String = "invalid_request") -> FlowError {
+        pushing ? .oauth(status: 400, error: error, description: message) : .page(status: status, kind: kind, message: message)
+    }
+
+    /// An error sent back to the (already verified) redirect URI; at `/par`, JSON for the client.
     func redirectError(_ error: String, _ description: String) -> FlowError {
-        .redirect(RedirectURI.with(request.redirectURI ?? "", [("error", error), ("error_description", description), ("state", request.state),
+        if pushing { return .oauth(status: 400, error: error, description: description) }
+        return .redirect(RedirectURI.with(request.redirectURI ?? "", [("error", error), ("error_description", description), ("state", request.state),
                                                                ("iss", issuer)]))
     }
 }
@@ -37,6 +49,10 @@ package struct AuthorizeEnvironment: Sendable {
     package var grantableScopes: [String]
     /// Whether `openid` may be requested (the gateway has a `BASE_URL` and signing keys).
     package var openIDEnabled: Bool
+    /// Where request objects' keys come from (``ClientKeySource``).
+    package var clientKeys: any ClientKeySource
+    /// `REQUIRE_PUSHED_AUTHORIZATION_REQUESTS` of the gateway: every client must use `/par`.
+    package var requirePushedRequests: Bool
 }
 
 /// One step of authorization-request validation. The steps run in order; each throws the error the
@@ -46,10 +62,12 @@ package protocol AuthorizeCheck: Sendable {
 }
 
 package enum AuthorizeChecks {
-    /// The checks of `/authorize`, in order (PAR will run the same list).
+    /// The checks of `/authorize` and `/par`, in order. The pushed request or request object replaces the request before
+    /// anything but its client is checked.
     package static let standard: [any AuthorizeCheck] = [
-        ClientIDPresent(), StateLength(), ClientResolved(), RedirectURIRegistered(), SessionUnexpired(),
-        WithoutSetupAllowed(), ResponseTypeCode(), PKCEChallenge(), DPoPKeyThumbprint(), ScopeGrantable(),
+        ClientIDPresent(), ClientResolved(), PushedRequestResolved(), RequestObjectResolved(), PushedRequestRequired(),
+        SignedRequestRequired(), StateLength(), RedirectURIRegistered(), SessionUnexpired(), WithoutSetupAllowed(),
+        ResponseTypeCode(), PKCEChallenge(), DPoPKeyThumbprint(), ScopeGrantable(),
     ]
 }
 
@@ -57,7 +75,7 @@ package enum AuthorizeChecks {
 struct ClientIDPresent: AuthorizeCheck {
     func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
         guard let id = context.request.clientID, !id.isEmpty else {
-            throw FlowError.page(status: 400, kind: .invalidRequest, message: "The request does not name a client (client_id).")
+            throw context.refusal("The request does not name a client (client_id).")
         }
     }
 }
@@ -67,10 +85,10 @@ struct StateLength: AuthorizeCheck {
     static let maximum = 512
     func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
         if let state = context.request.state, state.utf8.count > Self.maximum {
-            throw FlowError.page(status: 400, kind: .invalidRequest, message: "The state parameter is too long.")
+            throw context.refusal("The state parameter is too long.")
         }
         if let nonce = context.request.oidcNonce, nonce.utf8.count > Self.maximum {
-            throw FlowError.page(status: 400, kind: .invalidRequest, message: "The nonce parameter is too long.")
+            throw context.refusal("The nonce parameter is too long.")
         }
     }
 }
@@ -82,12 +100,12 @@ struct ClientResolved: AuthorizeCheck {
         let client = try await environment.clients.client(id: clientID)
         if let nonce = context.request.nonce {
             guard let session = try await environment.store.session(nonce: nonce), session.clientID == clientID, client != nil else {
-                throw FlowError.page(status: 404, kind: .unknownLink,
-                                     message: "This verification link is unknown. Please start again from the service that sent you here.")
+                throw context.refusal(status: 404, kind: .unknownLink,
+                                      "This verification link is unknown. Please start again from the service that sent you here.")
             }
             context.session = session
         } else if client == nil {
-            throw FlowError.page(status: 400, kind: .unknownClient, message: "The client \(clientID) is not registered.")
+            throw context.refusal(kind: .unknownClient, "The client \(clientID) is not registered.")
         }
         context.client = client
     }
@@ -99,8 +117,7 @@ struct RedirectURIRegistered: AuthorizeCheck {
         guard let client = context.client, let uri = context.request.redirectURI,
               client.redirectURIs.contains(where: { RedirectURIMatch.matches(registered: $0, requested: uri, publicClient: client.isPublic) })
         else {
-            throw FlowError.page(status: 400, kind: .invalidRedirect,
-                                 message: "The redirect_uri of this request is not the one registered for the client.")
+            throw context.refusal(kind: .invalidRedirect, "The redirect_uri of this request is not the one registered for the client.")
         }
     }
 }
@@ -109,17 +126,18 @@ struct RedirectURIRegistered: AuthorizeCheck {
 struct SessionUnexpired: AuthorizeCheck {
     func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
         if let session = context.session, session.effectiveStatus(now: context.now) == .expired {
-            throw FlowError.page(status: 410, kind: .expired,
-                                 message: "This verification link has expired. Please start again from the service that sent you here.")
+            throw context.refusal(status: 410, kind: .expired,
+                                  "This verification link has expired. Please start again from the service that sent you here.")
         }
     }
 }
 
 /// A nonce-less request starts a session only for a client that allows it (`ALLOW_AUTHORIZE_WITHOUT_SETUP`); RFC 6749
-/// §4.1.2.1's `unauthorized_client` tells the client it must use `/setup` instead.
+/// §4.1.2.1's `unauthorized_client` tells the client it must use `/setup` instead. A pushed request is not checked until
+/// `/authorize`: only there is it known whether it comes with a `/setup` nonce.
 struct WithoutSetupAllowed: AuthorizeCheck {
     func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
-        if context.session == nil, context.client?.allowsAuthorizeWithoutSetup == false {
+        if !context.pushing, context.session == nil, context.client?.allowsAuthorizeWithoutSetup == false {
             throw context.redirectError("unauthorized_client", "this client must start each verification with /setup")
         }
     }

@@ -5,6 +5,7 @@ import KychCore
 package enum EndpointPath {
     package static let authorize = "/authorize"
     package static let token = "/token"
+    package static let pushedAuthorizationRequest = "/par"
     /// Nonces for the key binding of `vp_token-bearer` presentations.
     package static let nonce = "/nonce"
     package static let revoke = "/revoke"
@@ -40,6 +41,13 @@ extension AuthorizationServer {
             "authorization_response_iss_parameter_supported": true,
             // RFC 9449 §5.1: DPoP at /token, /info, /userinfo, /revoke and /introspect.
             "dpop_signing_alg_values_supported": .array(ClientSignedJWT.algorithms.map(JSON.string)),
+            // RFC 9126 §5 and RFC 9101 §10.5: pushed requests and request objects by value; request_uri only from /par
+            // (no request object is fetched from a client's URL).
+            "pushed_authorization_request_endpoint": .string(issuer + EndpointPath.pushedAuthorizationRequest),
+            "require_pushed_authorization_requests": .bool(config.requirePushedAuthorizationRequests),
+            "request_parameter_supported": true,
+            "request_uri_parameter_supported": false,
+            "request_object_signing_alg_values_supported": .array(ClientSignedJWT.algorithms.map(JSON.string)),
         ]
         // RFC 8414 §2: the algorithms of private_key_jwt assertions, per endpoint that accepts them.
         for (endpoint, methods) in [("token", tokenEndpoint.methods), ("revocation", TokenManagement.revocationMethods),
@@ -58,8 +66,6 @@ extension AuthorizationServer {
             metadata["claims_supported"] = .array((["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash"]
                 + config.grantableScopes).map(JSON.string))
             metadata["claims_parameter_supported"] = false
-            metadata["request_parameter_supported"] = false
-            metadata["request_uri_parameter_supported"] = false
         }
         return .object(metadata)
     }

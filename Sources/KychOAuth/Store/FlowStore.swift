@@ -163,6 +163,25 @@ extension StoredAccessToken {
     }
 }
 
+/// A request pushed to `/par` (RFC 9126), as stored until `/authorize` takes it: only a hash of its handle is kept.
+package struct PushedAuthorizationRequest: Sendable, Equatable {
+    /// SHA-256 of the `request_uri`.
+    package var handleHash: Data
+    package var clientID: String
+    /// The checked ``AuthorizationRequest`` as JSON text.
+    package var parameters: String
+    package var createdAt: Date
+    package var expiresAt: Date
+
+    package init(handleHash: Data, clientID: String, parameters: String, createdAt: Date, expiresAt: Date) {
+        self.handleHash = handleHash
+        self.clientID = clientID
+        self.parameters = parameters
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}
+
 /// A flow that was verified and completed in one request, with no browser and no code: an organisation's wallet
 /// presented its credential at `/token` (`grant_type=vp_token-bearer`). Stored as a `completed` session holding the
 /// presented claims, so `/info`, introspection, revocation, claims retention and the purge treat its token like any other.
@@ -213,6 +232,8 @@ package struct PurgeReport: Sendable, Equatable {
     package var deletedTokens = 0
     /// Sessions whose claims were erased (``ClaimsRetention``).
     package var erasedClaims = 0
+    /// Pushed authorization requests past their expiry, never used.
+    package var deletedPushedRequests = 0
     package init() {}
 }
 
@@ -272,8 +293,13 @@ package protocol FlowStore: Sendable {
     /// holds and deletes its finished sessions (failed, completed, expired) with their codes and tokens, in one
     /// transaction; reports `erasedClaims` and `deletedSessions`; nil for an unknown client.
     func purgeClient(id clientID: String, at: Date) async throws -> PurgeReport?
-    /// Deletes tokens and codes that expired before `cutoff`, and sessions that did with nothing left referring
-    /// to them, in one transaction.
+    /// Stores a request pushed to `/par`; false if its client does not exist.
+    func storePushedRequest(_ request: PushedAuthorizationRequest) async throws -> Bool
+    /// Deletes the pushed request whose handle hashes to `handleHash` and returns it, expired or not: one caller gets it,
+    /// across every instance on the database (RFC 9126 §4: a `request_uri` is used once).
+    func takePushedRequest(handleHash: Data) async throws -> PushedAuthorizationRequest?
+    /// Deletes tokens, codes and pushed requests that expired before `cutoff`, and sessions that did with nothing left
+    /// referring to them, in one transaction.
     func deleteExpired(before cutoff: Date) async throws -> PurgeReport
     /// Records `key` as used until `expiresAt`: true the first time, false while an earlier record of the same key has
     /// not expired (a replay), across every instance on the database. Callers hash a namespace, the signer and the

@@ -14,6 +14,7 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
     /// Sessions whose claims were erased: when, and the `sub` kept.
     private var erasures: [Int64: (at: Date, subject: String?)] = [:]
     private var storedSigningKeys: [StoredSigningKey] = []
+    private var pushedRequests: [Data: PushedAuthorizationRequest] = [:]
     private var nextSerial: Int64 = 1
     private var seenJWTIDs: [Data: Date] = [:]
 
@@ -46,6 +47,7 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
         sessions = sessions.filter { !gone.contains($0.key) }
         codes = codes.filter { !gone.contains($0.value.sessionSerial) }
         tokens.removeAll { gone.contains($0.sessionSerial) }
+        pushedRequests = pushedRequests.filter { $0.value.clientID != id }
         return true
     }
 
@@ -247,7 +249,20 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
             report.deletedSessions += 1
         }
         seenJWTIDs = seenJWTIDs.filter { $0.value > cutoff }
+        let pushed = pushedRequests.count
+        pushedRequests = pushedRequests.filter { $0.value.expiresAt > cutoff }
+        report.deletedPushedRequests = pushed - pushedRequests.count
         return report
+    }
+
+    package func storePushedRequest(_ request: PushedAuthorizationRequest) -> Bool {
+        guard clientsByID[request.clientID] != nil else { return false }
+        pushedRequests[request.handleHash] = request
+        return true
+    }
+
+    package func takePushedRequest(handleHash: Data) -> PushedAuthorizationRequest? {
+        pushedRequests.removeValue(forKey: handleHash)
     }
 
     package func recordOnce(_ key: Data, expiresAt: Date, now: Date) -> Bool {

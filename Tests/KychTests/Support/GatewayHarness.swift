@@ -185,7 +185,12 @@ struct FlowClient {
 
     /// setup + authorize (JSON): the verification id and the browser-binding cookie. `extra` is appended to the query.
     func start(scope: String? = nil, extra: String = "") async throws -> Started {
-        let response = try await request(authorizeURI(try await nonce(), scope: scope) + extra, headers: [.accept: "application/json"])
+        try await start(uri: authorizeURI(try await nonce(), scope: scope) + extra)
+    }
+
+    /// The authorization request `uri` (JSON): the verification id, the browser-binding cookie and the deeplink.
+    func start(uri: String) async throws -> Started {
+        let response = try await request(uri, headers: [.accept: "application/json"])
         #expect(response.status == .ok, "\(response.text)")
         let id = try #require(response.json["verification_id"]?.stringValue)
         #expect(response.json["state"]?.stringValue == GatewayHarness.state)
