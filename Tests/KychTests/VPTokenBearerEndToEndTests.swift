@@ -5,7 +5,8 @@ import Testing
 /// Issue 16's proof: an independent organisation wallet, PyPI sd-jwt (the SD-JWT reference implementation) with keys
 /// from joserfc (`Tests/rp/vp_token_bearer.py`, sharing no code with KyCH), gets a token with `grant_type=vp_token-bearer`
 /// from a real `kych-oauth2-gateway` process (SQLite) and reads the presented claims at `/info`; the refusals it provokes
-/// each answer the right OAuth error as JSON with an `error_description`, and the log holds no presentation or claim.
+/// each answer the right OAuth error as JSON with an `error_description`, and the log holds no presentation or claim; with a
+/// DPoP proof (joserfc) the token is bound to its key.
 @Suite struct VPTokenBearerEndToEndTests {
     static let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/rp/vp_token_bearer.py")
     static let secret = "secret-token:vp-token-bearer-org-0123456789ab"
@@ -77,6 +78,11 @@ import Testing
         let introspection = try #require(report["introspection"]?["body"])
         #expect(introspection["active"] == true && introspection["scope"] == "care" && introspection["client_id"] == "care_org")
         #expect(introspection["claims"]?["organisation_id"] == "12345678", "\(introspection)")
+
+        let dpop = try #require(report["dpop"]), dpopInfo = try #require(report["dpop_info"])
+        #expect(dpop["status"] == 200 && dpop["body"]?["token_type"] == "DPoP", "\(dpop)")
+        #expect(dpopInfo["as_bearer"] == 401 && dpopInfo["with_proof"] == 200, "\(dpopInfo)")
+        #expect(dpopInfo["claims"]?["organisation_name"] == "Zorg BV")
 
         for (scenario, error) in [("replayed", "invalid_grant"), ("other_issuer", "invalid_grant"), ("wrong_aud", "invalid_grant"),
                                   ("foreign_nonce", "invalid_grant"), ("expired", "invalid_grant"), ("other_scope", "invalid_scope"),

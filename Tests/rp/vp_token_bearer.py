@@ -13,12 +13,15 @@ The client secret comes from $KYCH_VP_CLIENT_SECRET.
 
 import argparse
 import base64
+import hashlib
 import json
 import os
+import secrets
 import sys
 import time
 
 import requests
+from joserfc import jwt
 from joserfc.jwk import ECKey
 from jwcrypto import jwk as jwcrypto_jwk
 from sd_jwt.common import SDObj
@@ -57,6 +60,14 @@ def present(issuance, holder, nonce, aud):
     return wallet.sd_jwt_presentation
 
 
+def dpop_proof(key, method, url, access_token=None):
+    """RFC 9449 §4.2, made with joserfc: the client's key in the header, htm, htu, iat, jti (ath at resources)."""
+    claims = {"jti": secrets.token_urlsafe(16), "htm": method, "htu": url, "iat": int(time.time())}
+    if access_token is not None:
+        claims["ath"] = base64.urlsafe_b64encode(hashlib.sha256(access_token.encode()).digest()).decode().rstrip("=")
+    return jwt.encode({"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}, claims, key)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["keys", "run"])
@@ -83,8 +94,8 @@ def main():
         reply.raise_for_status()
         return reply.json()["c_nonce"]
 
-    def token(presentation, scope="care", client_id=args.client_id):
-        reply = requests.post(token_endpoint, auth=(client_id, secret), timeout=10,
+    def token(presentation, scope="care", client_id=args.client_id, headers=None):
+        reply = requests.post(token_endpoint, auth=(client_id, secret), timeout=10, headers=headers or {},
                               data={"grant_type": "vp_token-bearer", "scope": scope, "assertion": presentation})
         return {"status": reply.status_code, "body": reply.json(), "content_type": reply.headers.get("Content-Type")}
 
@@ -98,6 +109,19 @@ def main():
         info = requests.get(args.base_url + "/info", headers={"Authorization": "Bearer " + access_token}, timeout=10)
         report["info"] = {"status": info.status_code, "body": info.json()}
     report["replayed"] = token(good)
+    # DPoP (RFC 9449): the token is bound to the wallet's DPoP key, and /info takes it only with a proof of that key.
+    dpop_key = ECKey.generate_key("P-256")
+    bound = token(present(issue(issuer, holder), holder, nonce(), token_endpoint),
+                  headers={"DPoP": dpop_proof(dpop_key, "POST", token_endpoint)})
+    report["dpop"] = bound
+    bound_token = bound["body"].get("access_token")
+    if bound_token:
+        info_url = args.base_url + "/info"
+        as_bearer = requests.get(info_url, headers={"Authorization": "Bearer " + bound_token}, timeout=10)
+        with_proof = requests.get(info_url, timeout=10, headers={"Authorization": "DPoP " + bound_token,
+                                                                 "DPoP": dpop_proof(dpop_key, "GET", info_url, bound_token)})
+        report["dpop_info"] = {"as_bearer": as_bearer.status_code, "with_proof": with_proof.status_code,
+                               "claims": with_proof.json().get("claims")}
     stranger = ECKey.generate_key("P-256")
     report["other_issuer"] = token(present(issue(stranger, holder), holder, nonce(), token_endpoint))
     report["wrong_aud"] = token(present(issue(issuer, holder), holder, nonce(), "https://other-as.example/token"))
