@@ -178,10 +178,16 @@ struct VPBearerFixture {
         _ = try await f.token(try f.present(try f.credential(), nonce: try await f.nonce(), audience: VPBearerFixture.baseURL))
     }
 
+    /// GRANT_TYPES holds for every grant: the exchange may not present credentials, the organisation may not redeem codes.
     @Test func aClientNotAllowedTheGrantIsRefused() async throws {
         let f = try await VPBearerFixture()
         let presentation = try f.present(try f.credential(), nonce: try await f.nonce())
         #expect(await Self.refusal { try await f.token(presentation, client: "exchange") }?.error == "unauthorized_client")
+        let code = await Self.refusal {
+            try await f.server.token(TokenRequest(form: ["grant_type": "authorization_code", "code": "c", "redirect_uri": "https://org.example/cb",
+                                                         "client_id": "org", "client_secret": VPBearerFixture.secret], authorization: nil))
+        }
+        #expect(code?.error == "unauthorized_client")
     }
 
     @Test func anIssuerNotAcceptedForTheScopeIsRefused() async throws {

@@ -41,9 +41,6 @@ package struct VPTokenBearerGrant: GrantHandler {
     }
 
     package func handle(_ request: TokenRequest, client: Client, proof: DPoPProof?) async throws -> TokenResponse {
-        guard client.grantTypes.contains(grantType) else {
-            throw FlowError.oauth(status: 400, error: "unauthorized_client", description: "this client may not use grant_type \(grantType)")
-        }
         let requested = try requestedScopes(request.form["scope"])
         let presentation = try Self.presentation(assertion: request.form["assertion"], submission: request.form["presentation_submission"])
         let now = now()
