@@ -162,6 +162,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 "KychStorage",
                 "KychQR",
+                // The vp_token-bearer grant resolves issuer keys and status lists as the built-in verifier does.
+                "KychVerifier",
                 "KychVerifierServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -3,8 +3,10 @@ import Hummingbird
 import KychCore
 import KychHTTP
 import KychOAuth
+import KychSDJWT
 import KychStorage
 import KychSwiyuClient
+import KychVerifier
 import KychVerifierServer
 import Logging
 import Metrics
@@ -42,6 +44,12 @@ package func buildApplication(
         verifier: SwiyuVerifierClient(builder: VerificationRequestBuilder(config: config), logger: logger, inProcess: inProcess),
         signingKeys: signingKeys,
         clientKeys: FetchedClientKeys(),
+        // vp_token-bearer presentations: issuer keys from did:jwk, or did:web of the scope's accepted issuers only (no
+        // fetching for anyone else), and status lists like the built-in verifier's.
+        presentationVerifier: { issuers, checksStatusList in
+            SDJWTVerifier(resolver: VerifierDIDResolver(fetchableDIDs: Set(issuers)),
+                          statusListChecker: checksStatusList ? RemoteStatusListChecker(resolver: VerifierDIDResolver()) : StatusNotChecked())
+        },
         // bcrypt is slow on purpose: it runs on its own bounded threads, never on an event loop or the database's.
         checkSecret: hashing.checkSecret,
         events: FlowCounters(factory: metrics.factory),

@@ -24,6 +24,7 @@ struct GatewayRoutes {
         router.get("/finalize/:verification_id", use: finalize)
         router.post("/token", use: token)
         router.post(RouterPath(stringLiteral: EndpointPath.pushedAuthorizationRequest), use: pushAuthorizationRequest)
+        router.post(RouterPath(stringLiteral: EndpointPath.nonce), use: presentationNonce)
         router.get("/info", use: info)
         router.post(RouterPath(stringLiteral: EndpointPath.revoke), use: revoke)
         router.post(RouterPath(stringLiteral: EndpointPath.introspect), use: introspect)
@@ -123,6 +124,15 @@ struct GatewayRoutes {
     @Sendable func pushAuthorizationRequest(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let pushed = try await flow.pushAuthorizationRequest(try await formRequest(request, context))
         return .json(["request_uri": .string(pushed.requestURI), "expires_in": .integer(Int64(pushed.expiresIn))], status: .created)
+    }
+
+    /// `POST /nonce`: a nonce for the key binding of a `vp_token-bearer` presentation (single use, valid on every
+    /// instance for ``PresentationNonces/lifetime`` seconds), shaped like OpenID4VCI's nonce endpoint.
+    @Sendable func presentationNonce(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let nonce = try await flow.presentationNonces.issue(now: flow.now())
+        var response = Response.json(["c_nonce": .string(nonce), "expires_in": .integer(Int64(PresentationNonces.lifetime))])
+        response.headers[.cacheControl] = "no-store"
+        return response
     }
 
     /// `POST /revoke` (RFC 7009): 200 with an empty body whether or not the token was live.

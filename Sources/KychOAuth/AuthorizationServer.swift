@@ -1,5 +1,6 @@
 import Foundation
 import KychCore
+import KychSDJWT
 import Logging
 
 /// The KyCH authorization server without HTTP: each endpoint takes typed request values and returns
@@ -15,6 +16,8 @@ package struct AuthorizationServer: Sendable {
     package let clientKeys: any ClientKeySource
     package let authenticator: ClientAuthenticator
     package let tokenEndpoint: TokenEndpoint
+    /// The nonces of `POST /nonce` for `vp_token-bearer` presentations.
+    package let presentationNonces: PresentationNonces
     package let infoEndpoint: InfoEndpoint
     /// `CLAIMS_RETENTION_MINUTES`: claims are erased as they are delivered, or once past their retention.
     package let claimsRetention: ClaimsRetention
@@ -52,6 +55,9 @@ package struct AuthorizationServer: Sendable {
 
     package init(config: GatewayConfig, clients: any ClientRepository, store: any FlowStore, verifier: any VerifierPort,
                  signingKeys: SigningKeys? = nil, clientKeys: any ClientKeySource = InlineClientKeys(),
+                 presentationVerifier: @escaping PresentationVerifierFactory = { _, checks in
+                     SDJWTVerifier(resolver: DIDJWKResolver(), statusListChecker: checks ? nil : StatusNotChecked())
+                 },
                  checkSecret: @escaping ClientAuthenticator.SecretCheck = { Secrets.verifySecret($0, hash: $1) },
                  events: any FlowEvents = NoFlowEvents(), logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
         self.config = config
@@ -79,10 +85,20 @@ package struct AuthorizationServer: Sendable {
         let dpop = DPoPProofChecker(baseURL: config.baseURL, lifetimeSeconds: config.dpopProofLifetimeSeconds, store: store, now: now)
         self.dpop = dpop
         resourceAccess = ResourceAccess(store: store, clients: clients, dpop: dpop, now: now)
-        tokenEndpoint = TokenEndpoint(authenticator: authenticator, handlers: [
+        let nonces = PresentationNonces(store: store)
+        presentationNonces = nonces
+        var grants: [any GrantHandler] = [
             AuthorizationCodeGrant(store: store, issuers: issuers, defaultLifetimeSeconds: config.accessTokenTTLSeconds,
                                    idTokens: openID?.idTokens, retention: retention, events: events, logger: logger, now: now),
-        ], dpop: dpop)
+        ]
+        // Served once a [scope_NAME] says what a presentation buys; the key binding must name KyCH, so it also needs the
+        // issuer identifier.
+        if let issuer = config.baseURL, !config.presentationScopes.isEmpty {
+            grants.append(VPTokenBearerGrant(scopes: config.presentationScopes, nonces: nonces, verifier: presentationVerifier, issuer: issuer,
+                                             store: store, issuers: issuers, defaultLifetimeSeconds: config.accessTokenTTLSeconds,
+                                             logger: logger, now: now))
+        }
+        tokenEndpoint = TokenEndpoint(authenticator: authenticator, handlers: grants, dpop: dpop)
         infoEndpoint = InfoEndpoint(retention: retention, logger: logger, now: now)
         tokenManagement = TokenManagement(authenticator: authenticator, store: store, issuer: config.baseURL, events: events,
                                           dpop: dpop, logger: logger, now: now)

@@ -18,7 +18,7 @@ package struct PostgresClientRepository: ClientRepository {
         redirect_uri, accepted_issuer_dids, default_scope, failure_error, webhook_api_key_header, webhook_api_key_value,
         redirect_uris, client_name, require_pkce, id_token_claims, id_token_signing_alg, access_token_format,
         access_token_ttl_seconds, allow_authorize_without_setup, jwks, jwks_uri, token_endpoint_auth_method, require_dpop,
-        require_dpop_nonce, require_signed_request_object, require_pushed_authorization_requests, profile
+        require_dpop_nonce, require_signed_request_object, require_pushed_authorization_requests, profile, grant_types
         """
 
     static func decode(_ row: PostgresRow) throws -> Client {
@@ -42,6 +42,7 @@ package struct PostgresClientRepository: ClientRepository {
             requireDPoPNonce: try r[24].decode(Bool.self), requireSignedRequestObject: try r[25].decode(Bool.self),
             requirePushedAuthorizationRequests: try r[26].decode(Bool.self),
             profile: ClientProfile(rawValue: try r[27].decode(String.self)) ?? .standard)
+        client.grantTypes = try r[28].decode([String].self)
         return client
     }
 
@@ -109,14 +110,14 @@ package struct PostgresClientRepository: ClientRepository {
               webhook_api_key_header, webhook_api_key_value, redirect_uris, client_name, require_pkce, id_token_claims,
               id_token_signing_alg, access_token_format, access_token_ttl_seconds, allow_authorize_without_setup,
               jwks, jwks_uri, token_endpoint_auth_method, require_dpop, require_dpop_nonce, require_signed_request_object,
-              require_pushed_authorization_requests, profile)
+              require_pushed_authorization_requests, profile, grant_types)
             VALUES (\(c.clientID), \(c.secretHash), \(type), \(c.verifierURL), \(c.verifierManagementAPIPath),
               \(c.verifierQuery.rawValue), \(c.verifierBearerToken), \(c.redirectURI), \(c.acceptedIssuerDIDs),
               \(c.defaultScope), \(c.failureError.rawValue), \(c.webhookAPIKeyHeader), \(c.webhookAPIKeyValue),
               \(c.additionalRedirectURIs), \(c.clientName), \(c.requirePKCE), \(c.idTokenClaims), \(c.idTokenSigningAlg),
               \(c.accessTokenFormat.rawValue), \(c.accessTokenTTLSeconds), \(c.allowsAuthorizeWithoutSetup),
               \(s.jwks), \(s.jwksURI), \(s.tokenEndpointAuthMethod), \(s.requireDPoP), \(s.requireDPoPNonce),
-              \(s.requireSignedRequestObject), \(s.requirePushedAuthorizationRequests), \(s.profile.rawValue))
+              \(s.requireSignedRequestObject), \(s.requirePushedAuthorizationRequests), \(s.profile.rawValue), \(c.grantTypes))
             """, logger: logger)
     }
 
@@ -138,7 +139,7 @@ package struct PostgresClientRepository: ClientRepository {
               token_endpoint_auth_method = \(s.tokenEndpointAuthMethod), require_dpop = \(s.requireDPoP),
               require_dpop_nonce = \(s.requireDPoPNonce), require_signed_request_object = \(s.requireSignedRequestObject),
               require_pushed_authorization_requests = \(s.requirePushedAuthorizationRequests), profile = \(s.profile.rawValue),
-              updated_at = now()
+              grant_types = \(c.grantTypes), updated_at = now()
             WHERE client_id = \(c.clientID) RETURNING 1
             """, logger: logger)
         for try await _ in rows { return true }

@@ -201,6 +201,23 @@ package struct PostgresFlowStore: FlowStore {
             """)
     }
 
+    package func storePresentedGrant(_ grant: PresentedGrant, issuing token: NewAccessToken) async throws -> Bool {
+        let c = grant.credential
+        return try await exists("""
+            WITH s AS (
+              INSERT INTO oauth2gw.verification_sessions (client_serial, session_id, nonce, status, scope, claims, credential_vct,
+                credential_issuer, created_at, expires_at, verified_at, finished_at)
+              SELECT client_serial, \(grant.sessionID), \(grant.nonce), 'completed', \(grant.scope),
+                \(JSON.object(c.claims).serialized())::jsonb, \(c.vct), \(c.issuer), \(grant.verifiedAt), \(grant.expiresAt),
+                \(grant.verifiedAt), \(grant.verifiedAt)
+              FROM oauth2gw.clients WHERE client_id = \(grant.clientID)
+              RETURNING session_serial, client_serial)
+            INSERT INTO oauth2gw.access_tokens (client_serial, session_serial, token_hash, created_at, expires_at, dpop_jkt)
+            SELECT client_serial, session_serial, \(token.tokenHash), \(token.createdAt), \(token.expiresAt), \(token.dpopJKT) FROM s
+            RETURNING 1
+            """)
+    }
+
     package func revokeTokens(issuedFromCode serial: Int64, at: Date) async throws {
         try await client.query("""
             UPDATE oauth2gw.access_tokens SET revoked_at = \(at) WHERE code_serial = \(serial) AND revoked_at IS NULL
@@ -210,7 +227,8 @@ package struct PostgresFlowStore: FlowStore {
     package func accessToken(hash: Data) async throws -> StoredAccessToken? {
         let rows = try await client.query("""
             SELECT s.session_id, c.client_id, s.scope, s.claims::text, s.credential_vct, s.credential_issuer, s.verified_at,
-              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject, t.dpop_jkt
+              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject, t.dpop_jkt,
+              t.code_serial IS NULL
             FROM oauth2gw.access_tokens t
             JOIN oauth2gw.verification_sessions s ON s.session_serial = t.session_serial
             JOIN oauth2gw.clients c ON c.client_serial = t.client_serial
@@ -221,11 +239,13 @@ package struct PostgresFlowStore: FlowStore {
                 (String, String, [String]?, String?, String?, String?, Date?, Date, Date, Date?).self)
             let r = row.makeRandomAccess()
             let object = try claims.map { try JSON.parse(Data($0.utf8)).objectValue ?? [:] } ?? [:]
-            return StoredAccessToken(sessionID: sessionID, clientID: clientID, scope: scope ?? [], claims: object, vct: vct, issuer: issuer,
-                                     verifiedAt: verifiedAt, createdAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt,
-                                     openid: try r[10].decode(Bool.self), oidcNonce: try r[11].decode(String?.self),
-                                     claimsErasedAt: try r[12].decode(Date?.self), claimsSubject: try r[13].decode(String?.self),
-                                     dpopJKT: try r[14].decode(String?.self))
+            var token = StoredAccessToken(sessionID: sessionID, clientID: clientID, scope: scope ?? [], claims: object, vct: vct, issuer: issuer,
+                                          verifiedAt: verifiedAt, createdAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt,
+                                          openid: try r[10].decode(Bool.self), oidcNonce: try r[11].decode(String?.self),
+                                          claimsErasedAt: try r[12].decode(Date?.self), claimsSubject: try r[13].decode(String?.self),
+                                          dpopJKT: try r[14].decode(String?.self))
+            token.presented = try r[15].decode(Bool.self)
+            return token
         }
         return nil
     }

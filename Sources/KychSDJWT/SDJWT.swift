@@ -157,7 +157,7 @@ package struct ClaimPath: Sendable, Hashable, ExpressibleByArrayLiteral, Express
     }
 
     /// The values the path selects in `root` (DCQL claims path processing).
-    func select(in root: JSONValue) -> [JSONValue] {
+    package func select(in root: JSONValue) -> [JSONValue] {
         components.reduce([root]) { selection, component in
             selection.flatMap { element -> [JSONValue] in
                 switch (component, element) {

@@ -32,6 +32,7 @@ package struct SQLiteClientRepository: ClientRepository {
             requireSignedRequestObject: row.int("require_signed_request_object") == 1,
             requirePushedAuthorizationRequests: row.int("require_pushed_authorization_requests") == 1,
             profile: row.string("profile").flatMap(ClientProfile.init(rawValue:)) ?? .standard)
+        client.grantTypes = row.strings("grant_types") ?? GrantType.defaultForClients
         return client
     }
 
@@ -92,7 +93,7 @@ package struct SQLiteClientRepository: ClientRepository {
          .text(c.security.jwks), .text(c.security.jwksURI), .text(c.security.tokenEndpointAuthMethod),
          .integer(c.security.requireDPoP ? 1 : 0), .integer(c.security.requireDPoPNonce ? 1 : 0),
          .integer(c.security.requireSignedRequestObject ? 1 : 0), .integer(c.security.requirePushedAuthorizationRequests ? 1 : 0),
-         .text(c.security.profile.rawValue), .date(Date()), .text(c.clientID)]
+         .text(c.security.profile.rawValue), .list(c.grantTypes), .date(Date()), .text(c.clientID)]
     }
 
     private static func insert(_ c: Client, _ tx: SQLiteDatabase.Transaction) async throws {
@@ -102,8 +103,8 @@ package struct SQLiteClientRepository: ClientRepository {
               webhook_api_key_header, webhook_api_key_value, redirect_uris, client_name, require_pkce, id_token_claims,
               id_token_signing_alg, access_token_format, access_token_ttl_seconds, allow_authorize_without_setup, jwks, jwks_uri,
               token_endpoint_auth_method, require_dpop, require_dpop_nonce, require_signed_request_object,
-              require_pushed_authorization_requests, profile, updated_at, client_id, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              require_pushed_authorization_requests, profile, grant_types, updated_at, client_id, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, values(c) + [.date(Date())])
     }
 
@@ -115,7 +116,7 @@ package struct SQLiteClientRepository: ClientRepository {
               require_pkce = ?, id_token_claims = ?, id_token_signing_alg = ?, access_token_format = ?, access_token_ttl_seconds = ?,
               allow_authorize_without_setup = ?, jwks = ?, jwks_uri = ?, token_endpoint_auth_method = ?, require_dpop = ?,
               require_dpop_nonce = ?, require_signed_request_object = ?, require_pushed_authorization_requests = ?, profile = ?,
-              updated_at = ?
+              grant_types = ?, updated_at = ?
             WHERE client_id = ? RETURNING 1
             """, values(c)).isEmpty
     }

@@ -172,6 +172,26 @@ package struct SQLiteFlowStore: FlowStore {
         }
     }
 
+    package func storePresentedGrant(_ grant: PresentedGrant, issuing token: NewAccessToken) async throws -> Bool {
+        let c = grant.credential
+        return try await db.transaction { tx in
+            guard let session = try await tx.rows("""
+                INSERT INTO verification_sessions (client_serial, session_id, nonce, status, scope, claims, credential_vct,
+                  credential_issuer, created_at, expires_at, verified_at, finished_at)
+                SELECT client_serial, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ? FROM clients WHERE client_id = ?
+                RETURNING client_serial, session_serial
+                """, [.text(grant.sessionID), .text(grant.nonce), .list(grant.scope), .text(JSON.object(c.claims).serialized()),
+                      .text(c.vct), .text(c.issuer), .date(grant.verifiedAt), .date(grant.expiresAt), .date(grant.verifiedAt),
+                      .date(grant.verifiedAt), .text(grant.clientID)]).first else { return false }
+            try await tx.rows("""
+                INSERT INTO access_tokens (client_serial, session_serial, token_hash, created_at, expires_at, dpop_jkt)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, [session.column("client_serial") ?? .null, session.column("session_serial") ?? .null, .blob(token.tokenHash),
+                      .date(token.createdAt), .date(token.expiresAt), .text(token.dpopJKT)])
+            return true
+        }
+    }
+
     package func revokeTokens(issuedFromCode serial: Int64, at: Date) async throws {
         try await db.rows("UPDATE access_tokens SET revoked_at = ? WHERE code_serial = ? AND revoked_at IS NULL",
                           [.date(at), .integer(Int(serial))])
@@ -180,20 +200,23 @@ package struct SQLiteFlowStore: FlowStore {
     package func accessToken(hash: Data) async throws -> StoredAccessToken? {
         let rows = try await db.rows("""
             SELECT s.session_id, c.client_id, s.scope, s.claims, s.credential_vct, s.credential_issuer, s.verified_at,
-              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject, t.dpop_jkt
+              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject, t.dpop_jkt,
+              t.code_serial IS NULL AS presented
             FROM access_tokens t JOIN verification_sessions s ON s.session_serial = t.session_serial
             JOIN clients c ON c.client_serial = t.client_serial
             WHERE t.token_hash = ?
             """, [.blob(hash)])
         guard let row = rows.first, let created = row.date("created_at"), let expires = row.date("expires_at") else { return nil }
         let claims = try row.string("claims").map { try JSON.parse(Data($0.utf8)).objectValue ?? [:] } ?? [:]
-        return StoredAccessToken(sessionID: row.string("session_id") ?? "", clientID: row.string("client_id") ?? "",
-                                 scope: row.strings("scope") ?? [], claims: claims,
-                                 vct: row.string("credential_vct"), issuer: row.string("credential_issuer"),
-                                 verifiedAt: row.date("verified_at"), createdAt: created, expiresAt: expires, revokedAt: row.date("revoked_at"),
-                                 openid: row.int("openid") == 1, oidcNonce: row.string("oidc_nonce"),
-                                 claimsErasedAt: row.date("claims_erased_at"), claimsSubject: row.string("claims_subject"),
-                                 dpopJKT: row.string("dpop_jkt"))
+        var token = StoredAccessToken(sessionID: row.string("session_id") ?? "", clientID: row.string("client_id") ?? "",
+                                      scope: row.strings("scope") ?? [], claims: claims,
+                                      vct: row.string("credential_vct"), issuer: row.string("credential_issuer"),
+                                      verifiedAt: row.date("verified_at"), createdAt: created, expiresAt: expires, revokedAt: row.date("revoked_at"),
+                                      openid: row.int("openid") == 1, oidcNonce: row.string("oidc_nonce"),
+                                      claimsErasedAt: row.date("claims_erased_at"), claimsSubject: row.string("claims_subject"),
+                                      dpopJKT: row.string("dpop_jkt"))
+        token.presented = row.int("presented") == 1
+        return token
     }
 
     package func serverSecret(named name: String, candidate: Data, at: Date) async throws -> Data {

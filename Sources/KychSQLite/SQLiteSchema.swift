@@ -266,6 +266,10 @@ enum SQLiteSchema {
             "CREATE INDEX pushed_authorization_requests_client ON pushed_authorization_requests (client_serial)",
             "CREATE INDEX pushed_authorization_requests_expires ON pushed_authorization_requests (expires_at)",
         ]),
+        // oauth2gw-0012: the grant types each client may use at /token (issue 16).
+        Migration(number: 15, name: "client grant types", statements: [
+            #"ALTER TABLE clients ADD COLUMN grant_types TEXT NOT NULL DEFAULT '["authorization_code"]'"#,
+        ]),
     ]
 
     static var latest: Int { migrations.last?.number ?? 0 }

@@ -95,6 +95,8 @@ struct ClientOptions: ParsableArguments {
     var requirePushedAuthorizationRequests: String?
     @Option(help: "Security profile: standard or fapi2 (PAR, PKCE, DPoP and private_key_jwt).")
     var profile: String?
+    @Option(help: "The grant types allowed at /token, e.g. \"{authorization_code, vp_token-bearer}\" (default {authorization_code}).")
+    var grantTypes: String?
 
     /// The issue-15 flags, checked together with the client's credentials as the config file's keys are.
     func applySecurity(to client: inout Client) throws {
@@ -142,6 +144,11 @@ struct ClientOptions: ParsableArguments {
         }
         // Before the redirect URIs: whether the client is public depends on its secret and its keys.
         try applySecurity(to: &client)
+        if let grantTypes {
+            let list = IniFile.list(grantTypes)
+            if let problem = GrantType.listProblem(list) { throw CLIError("--grant-types \(problem)") }
+            client.grantTypes = list
+        }
         if let verifierURL {
             if let p = ClientRules.verifierURLProblem(verifierURL) { throw CLIError("--verifier-url \(p)") }
             client.verifierURL = verifierURL
@@ -275,6 +282,7 @@ extension ClientManagement {
                 ("require_request_object", c.security.requireSignedRequestObject ? "yes" : "no"),
                 ("require_par", c.requiresPushedAuthorizationRequests ? "yes" : "no"),
                 ("profile", c.security.profile.rawValue),
+                ("grant_types", "{" + c.grantTypes.joined(separator: ", ") + "}"),
                 ("accepted_issuer_dids", "{" + c.acceptedIssuerDIDs.joined(separator: ", ") + "}"),
                 ("default_scope", c.defaultScope.map { "{" + $0.joined(separator: ", ") + "}" } ?? "(gateway default)"),
                 ("failure_error", c.failureError.rawValue),

@@ -11,7 +11,7 @@ struct WalletCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kych-wallet",
         abstract: "A test wallet and issuer speaking OpenID4VP to swiyu-compatible verifiers (for tests and demos only).",
-        subcommands: [Issue.self, IssuerDID.self, StatusListCommand.self, Present.self])
+        subcommands: [Issue.self, IssuerDID.self, StatusListCommand.self, Present.self, PresentAtToken.self])
 }
 
 /// `--wallet DIR`, shared by every subcommand.
@@ -41,11 +41,14 @@ struct Issue: ParsableCommand {
     @Option(help: "Index of the credential in the status list.") var statusIndex: Int?
     @Option(name: .customLong("without"), help: "Leave out this claim (repeatable).") var omitted: [String] = []
     @Option(name: .customLong("claim"), help: "Set a string claim, NAME=VALUE (repeatable).") var extraClaims: [String] = []
+    @Flag(help: "An organisation credential (for present-at-token): no personal sample claims, only --claim ones; vct OrganisationCredential unless --vct says otherwise.")
+    var organisation = false
 
     func run() throws {
         let wallet = try options.open()
         var issuance = Wallet.Issuance()
-        issuance.vct = vct
+        issuance.vct = organisation && vct == BetaID.vct ? "OrganisationCredential" : vct
+        if organisation { issuance.claims = [:] }
         issuance.type = typ
         issuance.issuerDID = issuerDID
         issuance.validity = expired ? -3600 : expiresIn.map(TimeInterval.init)
@@ -64,7 +67,7 @@ struct Issue: ParsableCommand {
             issuance.claims[String(assignment[..<equals])] = .string(String(assignment[assignment.index(after: equals)...]))
         }
         try wallet.issue(issuance, name: name)
-        print("Issued \(name) (vct \(vct), \(issuance.claims.count) claims) into \(wallet.directory.path)")
+        print("Issued \(name) (vct \(issuance.vct), \(issuance.claims.count) claims) into \(wallet.directory.path)")
     }
 }
 
@@ -135,5 +138,31 @@ struct Present: AsyncParsableCommand {
             throw ExitCode(2)
         }
         print(decline ? "Declined." : "Presented.")
+    }
+}
+
+struct PresentAtToken: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "present-at-token",
+        abstract: "Present an organisation credential at a KyCH gateway's /token (grant_type=vp_token-bearer) and print the token response.")
+
+    @OptionGroup var options: WalletOption
+    @Option(help: "The gateway's base URL (its issuer identifier, BASE_URL).") var gateway: String
+    @Option(help: "The client id (its GRANT_TYPES must include vp_token-bearer).") var clientID: String
+    @Option(help: "The client secret (sent as client_secret_post). Default: $KYCH_CLIENT_SECRET.") var clientSecret: String?
+    @Option(help: "The scope to request: a [scope_NAME] of the gateway (several separated by spaces).") var scope: String
+    @Option(help: "The stored credential to present.") var credential = "organisation"
+
+    func run() async throws {
+        guard let secret = clientSecret ?? ProcessInfo.processInfo.environment["KYCH_CLIENT_SECRET"] else {
+            throw ValidationError("--client-secret or $KYCH_CLIENT_SECRET is required")
+        }
+        let reply = try await options.open().requestToken(gateway: gateway, clientID: clientID, clientSecret: secret, scope: scope,
+                                                          credential: credential)
+        print(String(decoding: JSONText.serialize(reply.body), as: UTF8.self))
+        guard reply.status == 200 else {
+            CLISupport.printError("The gateway answered HTTP \(reply.status)")
+            throw ExitCode(2)
+        }
     }
 }

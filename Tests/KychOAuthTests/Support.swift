@@ -228,6 +228,10 @@ final class CountingStore: FlowStore, ClientRepository {
         count()
         return await base.deleteExpired(before: cutoff)
     }
+    func storePresentedGrant(_ grant: PresentedGrant, issuing token: NewAccessToken) async throws -> Bool {
+        count()
+        return await base.storePresentedGrant(grant, issuing: token)
+    }
     func recordOnce(_ key: Data, expiresAt: Date, now: Date) async throws -> Bool {
         count()
         return await base.recordOnce(key, expiresAt: expiresAt, now: now)

@@ -40,6 +40,7 @@ import Testing
         let answer = try await introspect(f, token)
         #expect(answer["active"] == true && answer["client_id"] == "exchange" && answer["scope"] == "given_name age_over_18")
         #expect(answer["token_type"] == "Bearer" && answer["iss"] == "http://127.0.0.1:8080")
+        #expect(answer["claims"] == nil && answer["credential"] == nil, "a person's claims are served at /info only")
         let iat = try #require(answer["iat"]?.int64Value), exp = try #require(answer["exp"]?.int64Value)
         #expect(exp - iat == 3600 && iat == Int64(f.clock.now.timeIntervalSince1970))
         #expect(try await introspect(f, token, as: Self.otherClient) == ["active": false])

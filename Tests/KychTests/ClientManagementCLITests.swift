@@ -198,6 +198,12 @@ import Testing
         #expect(confidential.contains("authorize_without_setup       yes"))
         #expect(try cli(["update", "exchange_production", "--allow-authorize-without-setup", "no"]).status == 0)
         #expect(try cli(["show", "exchange_production"]).stdout.contains("authorize_without_setup       no"))
+        // Issue 16: the grant types a client may use at /token.
+        #expect(confidential.contains("grant_types                   {authorization_code}"), "\(confidential)")
+        #expect(try cli(["update", "exchange_production", "--grant-types", "{authorization_code, vp_token-bearer}"]).status == 0)
+        #expect(try cli(["show", "exchange_production"]).stdout.contains("grant_types                   {authorization_code, vp_token-bearer}"))
+        #expect(try cli(["update", "exchange_production", "--grant-types", "{password}"]).stderr
+                    .contains("--grant-types \"password\" is not one of authorization_code, vp_token-bearer"))
 
         // Issue 15: a client with keys needs no secret; the switches round-trip; inconsistent ones are refused.
         let jwks = #"{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#

@@ -79,7 +79,8 @@ import Testing
         #expect(changes == SQLiteSchemaChanges(migrations: ["3 pkce columns", "4 oauth2gw indexes", "5 signing keys", "6 client settings",
                                                             "7 openid connect", "8 access token format", "9 authorize without setup",
                                                             "10 verifier claim lease", "11 claims erasure", "12 client keys and jwt ids",
-                                                            "13 dpop", "14 pushed authorization requests"],
+                                                            "13 dpop", "14 pushed authorization requests",
+                                                            "15 client grant types"],
                                                createdTables: ["pushed_authorization_requests", "seen_jwt_ids", "server_secrets", "signing_keys"]))
 
         try await Self.with(path) { db in

@@ -64,6 +64,7 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             changed.security = ClientSecurity(jwks: #"{"keys":[]}"#, tokenEndpointAuthMethod: "private_key_jwt", requireDPoP: true,
                                               requireDPoPNonce: true, requireSignedRequestObject: true,
                                               requirePushedAuthorizationRequests: true, profile: .fapi2)
+            changed.grantTypes = ["vp_token-bearer"]
             try await repo.updateClient(changed)
             #expect(try await repo.client(id: "c1") == changed)
             // A client with keys and no secret is confidential (private_key_jwt), and is stored as such.
@@ -138,6 +139,36 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
     private static func token(_ name: String, expiresIn: TimeInterval = 3600) -> NewAccessToken {
         NewAccessToken(tokenHash: Secrets.sha256(name), createdAt: now, expiresAt: now.addingTimeInterval(expiresIn))
+    }
+
+    /// vp_token-bearer: the presented credential's completed session and its token in one write; the token reads back with
+    /// the presented claims, the issuer and the scope, and the purge treats it like any other (issue 16).
+    @Test(arguments: FlowBackend.allCases)
+    func presentedGrantsAreStoredWithTheirToken(_ backend: FlowBackend) async throws {
+        try await backend.with { clients, flow in
+            try await clients.createClient(Self.client)
+            let credential = VerifiedCredential(claims: ["organisation_name": "Zorg BV", "organisation": ["city": "Utrecht"]],
+                                                vct: "OrganisationCredential", issuer: "did:jwk:org")
+            let grant = PresentedGrant(clientID: "c1", sessionID: "vp-session", nonce: "vp-nonce", scope: ["care", "billing"],
+                                       credential: credential, verifiedAt: Self.now, expiresAt: Self.now.addingTimeInterval(600))
+            #expect(try await flow.storePresentedGrant(grant, issuing: Self.token("vp", expiresIn: 600)))
+            var unknown = grant
+            unknown.clientID = "nobody"
+            unknown.sessionID = "vp-session-2"
+            unknown.nonce = "vp-nonce-2"
+            #expect(!(try await flow.storePresentedGrant(unknown, issuing: Self.token("vp-2"))), "an unknown client stores nothing")
+            let stored = try #require(try await flow.accessToken(hash: Secrets.sha256("vp")))
+            var expected = StoredAccessToken(session: grant.session, record: Self.token("vp", expiresIn: 600))
+            expected.presented = true
+            #expect(stored == expected)
+            #expect(stored.claims["organisation"]?["city"] == "Utrecht" && stored.issuer == "did:jwk:org" && stored.scope == ["care", "billing"])
+            #expect(try await flow.accessToken(hash: Secrets.sha256("vp-2")) == nil)
+            try await Self.redeemedSession(flow)
+            #expect(try await flow.accessToken(hash: Secrets.sha256("t"))?.presented == false, "a code's token was not presented at /token")
+            #expect(try await flow.revokeAccessToken(hash: Secrets.sha256("vp"), at: Self.now))
+            let purged = try await flow.deleteExpired(before: Self.now.addingTimeInterval(601))
+            #expect(purged.deletedTokens == 1 && purged.deletedSessions == 1)
+        }
     }
 
     /// One-time JWT ids: a key is accepted once until it expires, then again; the purge drops lapsed records.

@@ -15,6 +15,26 @@ package enum AccessTokenFormat: String, Sendable, CaseIterable {
     case jwt
 }
 
+/// The `grant_type` values of `/token` a client can be allowed (`GRANT_TYPES`).
+package enum GrantType {
+    package static let authorizationCode = "authorization_code"
+    /// Nuts RFC021: an organisation's wallet presents credentials directly at `/token` (issue 16).
+    package static let vpTokenBearer = "vp_token-bearer"
+    package static let all = [authorizationCode, vpTokenBearer]
+    /// Without `GRANT_TYPES` a client has the authorization-code flow only: presenting credentials at `/token`
+    /// is opted into per client.
+    package static let defaultForClients = [authorizationCode]
+
+    /// Why `list` is not a valid `GRANT_TYPES` value, or nil.
+    package static func listProblem(_ list: [String]) -> String? {
+        if list.isEmpty { return "must list at least one grant type (\(all.joined(separator: ", ")))" }
+        if let unknown = list.first(where: { !all.contains($0) }) {
+            return "\"\(unknown)\" is not one of \(all.joined(separator: ", "))"
+        }
+        return nil
+    }
+}
+
 /// One `[client_*]` section: an OAuth client as the operator declared it.
 package struct ClientConfig: Sendable, Equatable {
     package var section: String
@@ -43,6 +63,8 @@ package struct ClientConfig: Sendable, Equatable {
     /// `JWKS`, `JWKS_URI`, `TOKEN_ENDPOINT_AUTH_METHOD`, `REQUIRE_DPOP`, `REQUIRE_DPOP_NONCE`,
     /// `REQUIRE_SIGNED_REQUEST_OBJECT`, `REQUIRE_PUSHED_AUTHORIZATION_REQUESTS`, `PROFILE`.
     package var security = ClientSecurity()
+    /// `GRANT_TYPES`: the grant types it may use at `/token`.
+    package var grantTypes = GrantType.defaultForClients
 
     package static let defaultManagementAPIPath = "/management/api/verifications"
     static let keys: Set<String> = [
@@ -51,7 +73,7 @@ package struct ClientConfig: Sendable, Equatable {
         "WEBHOOK_API_KEY_HEADER", "WEBHOOK_API_KEY_VALUE", "CLIENT_TYPE", "REDIRECT_URIS", "CLIENT_NAME", "REQUIRE_PKCE",
         "ID_TOKEN_CLAIMS", "ID_TOKEN_SIGNING_ALG", "ACCESS_TOKEN_FORMAT", "ACCESS_TOKEN_TTL_SECONDS",
         "ALLOW_AUTHORIZE_WITHOUT_SETUP", "JWKS", "JWKS_URI", "TOKEN_ENDPOINT_AUTH_METHOD", "REQUIRE_DPOP", "REQUIRE_DPOP_NONCE",
-        "REQUIRE_SIGNED_REQUEST_OBJECT", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", "PROFILE",
+        "REQUIRE_SIGNED_REQUEST_OBJECT", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", "PROFILE", "GRANT_TYPES",
     ]
     /// The JWS algorithms KyCH signs ID tokens with (OpenID Connect Discovery requires RS256 to be offered).
     package static let signingAlgorithms = ["ES256", "RS256"]
@@ -162,6 +184,10 @@ package struct ClientConfig: Sendable, Equatable {
             idTokenClaims: idTokenClaims, idTokenSigningAlg: idTokenAlg, accessTokenFormat: tokenFormat, accessTokenTTLSeconds: tokenTTL)
         client.allowAuthorizeWithoutSetup = withoutSetup
         client.security = security
+        if let entry = section.entry("GRANT_TYPES") {
+            let list = IniFile.list(entry.value)
+            if let problem = GrantType.listProblem(list) { v.error(section, entry, problem) } else { client.grantTypes = list }
+        }
         return client
     }
 }

@@ -52,6 +52,8 @@ package struct GatewayConfig: Sendable {
     package var vcAlgorithms: [String]
     package var vcClaims: [String]
     package var clients: [ClientConfig]
+    /// The `[scope_NAME]` sections: which presented credentials grant which scope with `grant_type=vp_token-bearer`.
+    package var presentationScopes: [PresentationScope] = []
     /// `DEMO_WALLET`: the folder of a test wallet whose credential the verification page's "Use the demo
     /// wallet" link presents. Only kych-demo serves it; `nil` (the default): no such link.
     package var demoWallet: String?
@@ -140,7 +142,8 @@ package struct GatewayConfig: Sendable {
         }
         for section in ini.sections {
             let lower = section.name.lowercased()
-            if lower == mainSection || lower.hasPrefix("client_") || otherKnownSections.contains(lower) { continue }
+            if lower == mainSection || lower.hasPrefix("client_") || lower.hasPrefix(PresentationScope.sectionPrefix)
+                || otherKnownSections.contains(lower) { continue }
             v.warnings.append(ConfigError(file: ini.path, line: section.line, section: section.name, key: nil,
                                           message: "unknown section (ignored)"))
         }
@@ -222,6 +225,19 @@ package struct GatewayConfig: Sendable {
             clients.append(client)
         }
 
+        let scopeSections = ini.sections.filter { $0.name.lowercased().hasPrefix(PresentationScope.sectionPrefix) }
+        let presentationScopes = scopeSections.compactMap { PresentationScope.validate($0, validator: &v) }
+        // The key binding of a presentation at /token names the gateway: without its issuer identifier none could.
+        if baseURL == nil, let first = scopeSections.first {
+            v.errors.append(ConfigError(file: ini.path, line: first.line, section: first.name, key: nil,
+                                        message: "vp_token-bearer scopes need BASE_URL (presentations are bound to BASE_URL/token)"))
+        }
+        for client in clients where client.grantTypes.contains(GrantType.vpTokenBearer) && scopeSections.isEmpty {
+            if let section = ini.section(client.section), let entry = section.entry("GRANT_TYPES") {
+                v.warn(section, entry, "vp_token-bearer grants nothing without a [scope_NAME] section")
+            }
+        }
+
         var verifier: VerifierConfig?
         if ini.section(VerifierConfig.section) != nil {
             do {
@@ -250,6 +266,7 @@ package struct GatewayConfig: Sendable {
         config.dpopProofLifetimeSeconds = dpopLifetime
         config.requirePushedAuthorizationRequests = requirePushed
         config.pushedRequestTTLSeconds = pushedTTL
+        config.presentationScopes = presentationScopes
         return config
     }
 }

@@ -33,6 +33,8 @@ package struct Client: Sendable, Equatable {
     package var allowsAuthorizeWithoutSetup = true
     /// Its keys and what it must use: DPoP, PAR, signed request objects, one authentication method, a profile.
     package var security = ClientSecurity()
+    /// The `grant_type` values it may use at `/token` (`GRANT_TYPES`).
+    package var grantTypes = GrantType.defaultForClients
 
     package init(clientID: String, secretHash: String?, verifierURL: String,
                 verifierManagementAPIPath: String = ClientConfig.defaultManagementAPIPath,
@@ -125,6 +127,7 @@ extension Client {
                   accessTokenTTLSeconds: c.accessTokenTTLSeconds)
         allowsAuthorizeWithoutSetup = c.allowAuthorizeWithoutSetup
         security = c.security
+        grantTypes = c.grantTypes
     }
 }
 

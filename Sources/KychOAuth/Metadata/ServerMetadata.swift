@@ -6,6 +6,8 @@ package enum EndpointPath {
     package static let authorize = "/authorize"
     package static let token = "/token"
     package static let pushedAuthorizationRequest = "/par"
+    /// Nonces for the key binding of `vp_token-bearer` presentations.
+    package static let nonce = "/nonce"
     package static let revoke = "/revoke"
     package static let introspect = "/introspect"
     package static let setup = "/setup"
@@ -53,6 +55,7 @@ extension AuthorizationServer {
             where methods.contains(where: { $0 is PrivateKeyJWT }) {
             metadata["\(endpoint)_endpoint_auth_signing_alg_values_supported"] = .array(ClientSignedJWT.algorithms.map(JSON.string))
         }
+        if tokenEndpoint.grantTypes.contains(GrantType.vpTokenBearer) { metadata["nonce_endpoint"] = .string(issuer + EndpointPath.nonce) }
         if openID != nil {
             // OpenID Connect Discovery 1.0 §3; RS256 is listed because relying parties must be able to rely on it.
             metadata["scopes_supported"] = .array((["openid"] + config.grantableScopes).map(JSON.string))

@@ -59,6 +59,12 @@ package struct TokenManagement: Sendable {
         if let issuer { answer["iss"] = .string(issuer) }
         // RFC 9449 §6.2: the key a DPoP-bound token is bound to.
         if let jkt = stored.dpopJKT { answer["cnf"] = ["jkt": .string(jkt)] }
+        if stored.presented {
+            // An organisation's presented credential (vp_token-bearer): the resource server decides on its claims, as the
+            // Nuts node's introspection reports them. Reading them here does not deliver them (CLAIMS_RETENTION_MINUTES).
+            answer["claims"] = .object(stored.claims)
+            answer["credential"] = ["vct": stored.vct.map(JSON.string) ?? .null, "issuer": stored.issuer.map(JSON.string) ?? .null]
+        }
         return .object(answer)
     }
 }

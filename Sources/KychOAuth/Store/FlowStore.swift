@@ -128,6 +128,9 @@ package struct StoredAccessToken: Sendable, Equatable {
     package var claimsSubject: String?
     /// The thumbprint of the key the token is bound to (DPoP); nil for a bearer token.
     package var dpopJKT: String?
+    /// Issued for a credential presented at `/token` (``PresentedGrant``, `vp_token-bearer`), not from a code: the claims
+    /// are an organisation's, which introspection reports too.
+    package var presented = false
 
     package init(sessionID: String, clientID: String, scope: [String], claims: [String: JSON], vct: String?, issuer: String?,
                  verifiedAt: Date?, createdAt: Date, expiresAt: Date, revokedAt: Date?, openid: Bool = false, oidcNonce: String? = nil,
@@ -176,6 +179,39 @@ package struct PushedAuthorizationRequest: Sendable, Equatable {
         self.parameters = parameters
         self.createdAt = createdAt
         self.expiresAt = expiresAt
+    }
+}
+
+/// A flow that was verified and completed in one request, with no browser and no code: an organisation's wallet
+/// presented its credential at `/token` (`grant_type=vp_token-bearer`). Stored as a `completed` session holding the
+/// presented claims, so `/info`, introspection, revocation, claims retention and the purge treat its token like any other.
+package struct PresentedGrant: Sendable, Equatable {
+    package var clientID: String
+    package var sessionID: String
+    /// A fresh random value: sessions need a unique nonce, though nobody ever looks this one up.
+    package var nonce: String
+    package var scope: [String]
+    package var credential: VerifiedCredential
+    package var verifiedAt: Date
+    /// The token's expiry: the session lives as long as its one token.
+    package var expiresAt: Date
+
+    package init(clientID: String, sessionID: String, nonce: String, scope: [String], credential: VerifiedCredential, verifiedAt: Date,
+                 expiresAt: Date) {
+        self.clientID = clientID
+        self.sessionID = sessionID
+        self.nonce = nonce
+        self.scope = scope
+        self.credential = credential
+        self.verifiedAt = verifiedAt
+        self.expiresAt = expiresAt
+    }
+
+    /// The session as a store writes it (serial 0: the value is for issuing its token before storing).
+    package var session: VerificationSession {
+        VerificationSession(serial: 0, clientID: clientID, sessionID: sessionID, nonce: nonce, status: .completed, scope: scope,
+                            claims: credential.claims, credentialVCT: credential.vct, credentialIssuer: credential.issuer,
+                            verifiedAt: verifiedAt, createdAt: verifiedAt, expiresAt: expiresAt, finishedAt: verifiedAt)
     }
 }
 
@@ -228,6 +264,9 @@ package protocol FlowStore: Sendable {
     /// Marks the code used at `usedAt` and stores `token` issued from it, in one transaction; false
     /// (nothing stored) if the code was already used.
     func redeemCode(serial: Int64, usedAt: Date, issuing token: NewAccessToken) async throws -> Bool
+    /// Stores `grant`'s completed session and `token` issued from it, in one transaction; false (nothing stored) if the
+    /// client does not exist.
+    func storePresentedGrant(_ grant: PresentedGrant, issuing token: NewAccessToken) async throws -> Bool
     /// Revokes every live token issued from the code.
     func revokeTokens(issuedFromCode serial: Int64, at: Date) async throws
     func accessToken(hash: Data) async throws -> StoredAccessToken?

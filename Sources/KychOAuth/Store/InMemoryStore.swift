@@ -8,7 +8,7 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
     private var clientsByID: [String: Client] = [:]
     private var sessions: [Int64: VerificationSession] = [:]
     private var codes: [Int64: (hash: Data, sessionSerial: Int64, code: StoredAuthorizationCode)] = [:]
-    private var tokens: [(hash: Data, sessionSerial: Int64, codeSerial: Int64, createdAt: Date, expiresAt: Date, revokedAt: Date?,
+    private var tokens: [(hash: Data, sessionSerial: Int64, codeSerial: Int64?, createdAt: Date, expiresAt: Date, revokedAt: Date?,
                           dpopJKT: String?)] = []
     private var secrets: [String: Data] = [:]
     /// Sessions whose claims were erased: when, and the `sub` kept.
@@ -125,6 +125,16 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
         return true
     }
 
+    package func storePresentedGrant(_ grant: PresentedGrant, issuing token: NewAccessToken) -> Bool {
+        guard clientsByID[grant.clientID] != nil else { return false }
+        let s = serial()
+        var session = grant.session
+        session.serial = s
+        sessions[s] = session
+        tokens.append((token.tokenHash, s, nil, token.createdAt, token.expiresAt, nil, token.dpopJKT))
+        return true
+    }
+
     package func revokeTokens(issuedFromCode serial: Int64, at: Date) {
         for i in tokens.indices where tokens[i].codeSerial == serial && tokens[i].revokedAt == nil { tokens[i].revokedAt = at }
     }
@@ -136,6 +146,7 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
                                        revokedAt: token.revokedAt)
         stored.claimsErasedAt = erasures[session.serial]?.at
         stored.claimsSubject = erasures[session.serial]?.subject
+        stored.presented = token.codeSerial == nil
         return stored
     }
 
@@ -225,7 +236,7 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
         let before = tokens.count
         tokens.removeAll { $0.expiresAt <= cutoff }
         report.deletedTokens = before - tokens.count
-        let tokenCodes = Set(tokens.map(\.codeSerial)), tokenSessions = Set(tokens.map(\.sessionSerial))
+        let tokenCodes = Set(tokens.compactMap(\.codeSerial)), tokenSessions = Set(tokens.map(\.sessionSerial))
         for (serial, entry) in codes where entry.code.expiresAt <= cutoff && !tokenCodes.contains(serial) {
             codes[serial] = nil
             report.deletedCodes += 1

@@ -71,6 +71,10 @@ package struct TokenEndpoint: Sendable {
                                   description: "the grant types supported are " + grantTypes.joined(separator: ", "))
         }
         let client = try await authenticator.verify(presented)
+        // RFC 6749 §5.2: each client uses the grant types it was registered for (GRANT_TYPES).
+        guard client.grantTypes.contains(grantType) else {
+            throw FlowError.oauth(status: 400, error: "unauthorized_client", description: "this client may not use grant_type \(grantType)")
+        }
         let proof = try await dpop.proof(for: request, client: client)
         // RFC 9449 §5: a client that must use DPoP (REQUIRE_DPOP, PROFILE fapi2) never gets a bearer token.
         if proof == nil && client.requiresDPoP { throw FlowError.invalidRequest("this client must send a DPoP proof (DPoP header)") }
