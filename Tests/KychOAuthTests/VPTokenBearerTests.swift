@@ -133,6 +133,8 @@ struct VPBearerFixture {
         let jws = try CompactJWS(parsing: response.access_token)
         let claims = try jws.claims()
         #expect(jws.type == "at+jwt" && claims["client_id"] == "org" && claims["scope"] == "care" && claims["iss"] == "http://127.0.0.1:8080")
+        #expect(claims["claims"]?["organisation_name"] == "Zorg BV", "the JWT carries the organisation's presented claims")
+        #expect(claims["claims"]?["cnf"] == nil, "but not the holder key")
         #expect(try await f.server.info(.bearer(response.access_token)).claims["organisation_name"] == "Zorg BV")
     }
 

@@ -26,7 +26,9 @@ package struct IssuedAccessToken: Sendable {
 /// Mints access tokens; the token format is a strategy chosen per client (`ACCESS_TOKEN_FORMAT`).
 package protocol AccessTokenIssuer: Sendable {
     /// A token for `client`, granted in `session`; bound to the DPoP key with thumbprint `dpopJKT` if that is set.
-    func issue(for client: Client, session: VerificationSession, lifetimeSeconds: Int, dpopJKT: String?, now: Date) async throws -> IssuedAccessToken
+    /// `embeddedClaims`: claims a self-contained token carries (an organisation's presented claims; never a person's).
+    func issue(for client: Client, session: VerificationSession, lifetimeSeconds: Int, dpopJKT: String?, embeddedClaims: [String: JSON]?,
+               now: Date) async throws -> IssuedAccessToken
 }
 
 /// Random bearer tokens.
@@ -37,7 +39,8 @@ package struct OpaqueAccessTokenIssuer: AccessTokenIssuer {
         self.bytes = bytes
     }
 
-    package func issue(for client: Client, session: VerificationSession, lifetimeSeconds: Int, dpopJKT: String?, now: Date) -> IssuedAccessToken {
+    package func issue(for client: Client, session: VerificationSession, lifetimeSeconds: Int, dpopJKT: String?,
+                       embeddedClaims: [String: JSON]?, now: Date) -> IssuedAccessToken {
         IssuedAccessToken(value: Secrets.randomToken(bytes: bytes), lifetimeSeconds: lifetimeSeconds, dpopJKT: dpopJKT, now: now)
     }
 }
@@ -58,7 +61,7 @@ package struct JWTAccessTokenIssuer: AccessTokenIssuer {
     }
 
     package func issue(for client: Client, session: VerificationSession, lifetimeSeconds: Int, dpopJKT: String?,
-                       now: Date) async throws -> IssuedAccessToken {
+                       embeddedClaims: [String: JSON]?, now: Date) async throws -> IssuedAccessToken {
         let iat = Int64(now.timeIntervalSince1970)
         let scope = (session.openid ? ["openid"] : []) + (session.scope ?? [])
         var claims: [String: JSON] = [
@@ -69,6 +72,8 @@ package struct JWTAccessTokenIssuer: AccessTokenIssuer {
         ]
         // RFC 9449 §6.1: the confirmation of a DPoP-bound token.
         if let dpopJKT { claims["cnf"] = ["jkt": .string(dpopJKT)] }
+        // A resource server checking the token offline reads an organisation's claims here (issue 16).
+        if let embeddedClaims { claims["claims"] = .object(embeddedClaims) }
         let value = try await keys.sign(payload: Data(JSON.object(claims).serialized().utf8), algorithm: algorithm, type: "at+jwt")
         return IssuedAccessToken(value: value, lifetimeSeconds: lifetimeSeconds, dpopJKT: dpopJKT, now: now)
     }

@@ -59,7 +59,7 @@ package struct AuthorizationCodeGrant: GrantHandler {
             throw FlowError.oauth(status: 500, error: "server_error", description: "no \(client.accessTokenFormat.rawValue) access tokens can be issued")
         }
         let token = try await issuer.issue(for: client, session: session, lifetimeSeconds: client.accessTokenTTLSeconds ?? defaultLifetimeSeconds,
-                                           dpopJKT: proof?.jkt, now: now)
+                                           dpopJKT: proof?.jkt, embeddedClaims: nil, now: now)
         // Losing the race to a concurrent redemption of the same code is a replay too.
         guard try await store.redeemCode(serial: stored.serial, usedAt: now, issuing: token.record) else {
             throw try await replayed(stored, client: client, now: now)

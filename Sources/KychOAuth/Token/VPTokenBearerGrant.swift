@@ -169,7 +169,8 @@ package struct VPTokenBearerGrant: GrantHandler {
         let grant = PresentedGrant(clientID: client.clientID, sessionID: UUID().uuidString.lowercased(), nonce: Secrets.randomToken(bytes: 32),
                                    scope: scope, credential: VerifiedCredential(claims: claims, vct: credential.vct, issuer: credential.issuerDID),
                                    verifiedAt: now, expiresAt: now.addingTimeInterval(TimeInterval(lifetime)))
-        let token = try await issuer.issue(for: client, session: grant.session, lifetimeSeconds: lifetime, dpopJKT: dpopJKT, now: now)
+        let token = try await issuer.issue(for: client, session: grant.session, lifetimeSeconds: lifetime, dpopJKT: dpopJKT,
+                                           embeddedClaims: claims, now: now)
         guard try await store.storePresentedGrant(grant, issuing: token.record) else {
             throw FlowError.oauth(status: 401, error: "invalid_client", description: "unknown client")
         }
