@@ -322,6 +322,7 @@ let fuzzTargets: [(name: String, directory: String, dependencies: [Target.Depend
     ("dcql", "DCQL", ["KychSDJWT", "KychVerifierModel"]),
     ("wallet-response", "WalletResponse", ["KychCore", "KychSDJWT", "KychVerifierModel"]),
     ("request-object", "RequestObject", ["KychCore", "KychSDJWT", "KychVerifierModel"]),
+    ("client-jwt", "ClientJWT", ["KychCore", "KychSDJWT", "KychOAuth"]),
 ]
 package.targets.append(.target(
     name: "KychFuzzSupport",

@@ -40,8 +40,8 @@ import Testing
     }
 
     @Test func everyParserHasACorpus() {
-        #expect(Set(Self.targets) == ["dcql", "deflate", "form", "ini", "json", "jwe", "request-object", "sdjwt", "statuslist",
-                                     "wallet-response"])
+        #expect(Set(Self.targets) == ["client-jwt", "dcql", "deflate", "form", "ini", "json", "jwe", "request-object", "sdjwt",
+                                     "statuslist", "wallet-response"])
     }
 
     @Test(arguments: targets) func corpusAndRegressionsReplayCleanly(_ name: String) throws {
@@ -72,6 +72,8 @@ import Testing
         #expect(statusLists["token-1bit"] == true && statusLists["token-8bit-resigned"] == true)
         let responses = try Self.replay("wallet-response")
         #expect(responses.filter { $0.key.hasPrefix("direct-post") }.values.allSatisfy { $0 } && responses.count >= 4)
+        let clientJWTs = try Self.replay("client-jwt")
+        #expect(clientJWTs["dpop-proof"] == true && clientJWTs["fixture-jwk"] == true && clientJWTs["private-jwk"] == false)
         let requests = try Self.replay("request-object")
         for seed in ["claims-direct_post", "claims-direct_post.jwt", "signed-direct_post", "signed-direct_post.jwt"] {
             #expect(requests[seed] == true, "\(seed)")
