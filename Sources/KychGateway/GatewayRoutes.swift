@@ -32,6 +32,9 @@ struct GatewayRoutes {
         router.get(RouterPath(stringLiteral: EndpointPath.openIDConfiguration), use: openIDConfiguration)
         router.get(RouterPath(stringLiteral: EndpointPath.userInfo), use: userInfo)
         router.post(RouterPath(stringLiteral: EndpointPath.userInfo), use: userInfo)
+        router.post(RouterPath(stringLiteral: EndpointPath.credential), use: credential)
+        router.get(RouterPath(stringLiteral: EndpointPath.credentialIssuerMetadata), use: credentialIssuerMetadata)
+        router.get(RouterPath(stringLiteral: EndpointPath.jwtVCIssuerMetadata), use: jwtVCIssuerMetadata)
     }
 
     @Sendable func setup(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -229,5 +232,29 @@ extension GatewayRoutes {
     static func repeatedParameter(_ names: [String]) -> String? {
         var seen = Set<String>()
         return names.first { !seen.insert($0).inserted }
+    }
+
+    /// `POST /credential` (OpenID4VCI 1.0 §8): a JSON credential request with the access token in the header (Bearer, or
+    /// DPoP with a proof); the KyCH attestation, never cached.
+    @Sendable func credential(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try await answeringDPoPNonce(request) {
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            guard let json = try? JSON.parse(Data(buffer: body)) else {
+                throw FlowError.oauth(status: 400, error: "invalid_credential_request", description: "the body is not JSON")
+            }
+            var response = Response.json(try await flow.credential(Self.resourceRequest(request), body: json))
+            response.headers[.cacheControl] = "no-store"
+            return response
+        }
+    }
+
+    /// `GET /.well-known/openid-credential-issuer` (OpenID4VCI 1.0 §12.2.2).
+    @Sendable func credentialIssuerMetadata(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try Self.discovery(flow.credentialIssuer?.metadata())
+    }
+
+    /// `GET /.well-known/jwt-vc-issuer` (SD-JWT VC §5): the keys that sign KyCH attestations.
+    @Sendable func jwtVCIssuerMetadata(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try Self.discovery(try await flow.credentialIssuer?.jwtVCIssuerMetadata())
     }
 }

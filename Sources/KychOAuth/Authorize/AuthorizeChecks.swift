@@ -14,6 +14,8 @@ package struct AuthorizeContext: Sendable {
     package var session: VerificationSession?
     /// The claims granted, once the scope is checked.
     package var scope: [String] = []
+    /// The credential configurations granted (OpenID4VCI scopes, e.g. `kych_attestation`), once the scope is checked.
+    package var credentialConfigurations: [String] = []
     /// The scope asked for OpenID Connect (`openid`): an ID token comes with the access token.
     package var openid = false
     /// RFC 9207: the issuer identifier every authorization response carries (nil without `BASE_URL`).
@@ -53,6 +55,8 @@ package struct AuthorizeEnvironment: Sendable {
     package var clientKeys: any ClientKeySource
     /// `REQUIRE_PUSHED_AUTHORIZATION_REQUESTS` of the gateway: every client must use `/par`.
     package var requirePushedRequests: Bool
+    /// The scopes of the credential configurations KyCH issues (OpenID4VCI); empty when it issues none.
+    package var credentialScopes: [String] = []
 }
 
 /// One step of authorization-request validation. The steps run in order; each throws the error the
@@ -203,7 +207,8 @@ package enum RedirectURIMatch {
 }
 
 /// Every requested claim may be granted; no claim in the scope means the client's default scope. `openid` is
-/// OpenID Connect's protocol scope, not a claim.
+/// OpenID Connect's protocol scope, not a claim. A credential configuration's scope (OpenID4VCI) grants it, with every
+/// claim it may carry unless the request names claims too.
 struct ScopeGrantable: AuthorizeCheck {
     static let openid = "openid"
 
@@ -214,8 +219,9 @@ struct ScopeGrantable: AuthorizeCheck {
         if context.openid && !environment.openIDEnabled {
             throw context.redirectError("invalid_scope", "OpenID Connect is not enabled on this server (it needs BASE_URL)")
         }
-        let requested = words.filter { $0 != Self.openid }
-        let scope = !requested.isEmpty ? requested : context.client?.defaultScope ?? grantable
+        let credentials = environment.credentialScopes.filter(words.contains)
+        let requested = words.filter { $0 != Self.openid && !credentials.contains($0) }
+        let scope = !requested.isEmpty ? requested : !credentials.isEmpty ? grantable : context.client?.defaultScope ?? grantable
         if let bad = scope.first(where: { !grantable.contains($0) }) {
             // Quoted short: the request's words go into the Location header.
             let shown = bad.count > 64 ? bad.prefix(64) + "…" : Substring(bad)
@@ -223,5 +229,6 @@ struct ScopeGrantable: AuthorizeCheck {
         }
         var seen = Set<String>()
         context.scope = scope.filter { seen.insert($0).inserted }
+        context.credentialConfigurations = credentials
     }
 }
