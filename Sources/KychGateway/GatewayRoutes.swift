@@ -119,6 +119,7 @@ struct GatewayRoutes {
             var body: [String: JSON] = ["access_token": .string(response.access_token), "token_type": .string(response.token_type),
                                         "expires_in": .integer(Int64(response.expires_in))]
             body["id_token"] = response.id_token.map(JSON.string)
+            body["authorization_details"] = response.authorization_details
             return .json(.object(body))
         }
     }

@@ -72,6 +72,7 @@ import Testing
         #expect(vcIssuer["issuer"] == .string(Self.issuer) && vcIssuer["jwks"]?["keys"]?.arrayValue?.isEmpty == false)
         // The authorization server offers the scope; without signing keys there is no issuer, and no such scope.
         #expect(f.server.metadata()?["scopes_supported"]?.arrayValue?.contains(.string(Self.attestationScope)) == true)
+        #expect(f.server.metadata()?["authorization_details_types_supported"] == ["openid_credential"])
         let keyless = try await FlowFixture(extraConfig: Self.config)
         #expect(keyless.server.credentialIssuer == nil)
         guard case .redirect(let location)? = await flowError({ try await keyless.authorize(nonce: nil, scope: Self.attestationScope) }) else {
@@ -166,5 +167,34 @@ import Testing
         guard case .oauth(403, "insufficient_scope", _, _)? = await flowError({
             try await credential(f, token: plain, request(try holder.proof(nonce: try await nonce(f), iat: f.clock.now)))
         }) else { Issue.record("a token without the scope got an attestation"); return }
+    }
+
+    @Test func authorizationDetailsGrantTheAttestationAndTheTokenResponseNamesIt() async throws {
+        let f = try await FlowFixture(extraConfig: Self.config, openID: true)
+        let details = #"[{"type": "openid_credential", "credential_configuration_id": "kych_attestation", "locations": ["https://kych.example.com"]}]"#
+        let location = try await f.runToFinalize(extra: ["authorization_details": details])
+        #expect(await f.verifier.created.last?.claims == ["given_name", "family_name", "age_over_18"])
+        let response = try await f.token(code: try FlowFixture.code(in: location))
+        #expect(response.authorization_details == [["type": "openid_credential", "credential_configuration_id": .string(Self.attestationScope),
+                                                    "credential_identifiers": [.string(Self.attestationScope)]]])
+        let holder = Holder()
+        #expect(await refusal(f, token: response.access_token, ["credential_identifier": "pid", "proofs": ["jwt": [.string(try holder.proof(
+            nonce: try await nonce(f), iat: f.clock.now))]]]) == "unknown_credential_identifier")
+        #expect(await refusal(f, token: response.access_token, ["credential_identifier": .string(Self.attestationScope),
+                                                                "credential_configuration_id": .string(Self.attestationScope)])
+                == "invalid_credential_request")
+        let answer = try await credential(f, token: response.access_token, ["credential_identifier": .string(Self.attestationScope),
+            "proofs": ["jwt": [.string(try holder.proof(nonce: try await nonce(f), iat: f.clock.now))]]])
+        #expect(answer["credentials"]?.arrayValue?.count == 1)
+        // A flow not granted the attestation gets no authorization_details.
+        #expect(try await f.token(code: try FlowFixture.code(in: try await f.runToFinalize(scope: "given_name"))).authorization_details == nil)
+        // Entries of another type, for another configuration or another issuer are refused.
+        for bad in [#"[{"type": "payment_initiation"}]"#, #"[{"type": "openid_credential", "credential_configuration_id": "pid"}]"#,
+                    #"[{"type": "openid_credential", "credential_configuration_id": "kych_attestation", "locations": ["https://other.example"]}]"#,
+                    #"{"type": "openid_credential"}"#, "[]"] {
+            guard case .redirect(let refused)? = await flowError({ try await f.authorize(nonce: nil, extra: ["authorization_details": bad]) })
+            else { Issue.record("accepted: \(bad)"); continue }
+            #expect(refused.contains("error=invalid_authorization_details"), "\(bad)")
+        }
     }
 }

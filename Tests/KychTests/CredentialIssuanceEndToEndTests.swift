@@ -5,7 +5,8 @@ import Testing
 /// OpenID4VCI end to end: an independent wallet (`Tests/rp/vci_wallet.py`: PyPI joserfc for its key and key proofs,
 /// PyPI sd-jwt to check what it got, sharing no code with KyCH) receives the KyCH attestation from a real
 /// `kych-oauth2-gateway` on PostgreSQL through the authorization code flow with PKCE, the person presenting the Beta-ID
-/// with `kych-wallet`. PyPI sd-jwt checks the signature with the key `/.well-known/jwt-vc-issuer` publishes, the
+/// with `kych-wallet` (asked for with RFC 9396 `authorization_details`, redeemed by the token response's credential
+/// identifier). PyPI sd-jwt checks the signature with the key `/.well-known/jwt-vc-issuer` publishes, the
 /// disclosures and the key binding; the refusals of the list are each checked. Fails, rather than skips,
 /// without the Python packages.
 @Suite struct CredentialIssuanceEndToEndTests {
@@ -46,6 +47,8 @@ import Testing
             #expect(metadata["credential_issuer"] == .string(issuer) && metadata["authorization_servers"] == [.string(issuer)])
             #expect(metadata["credential_endpoint"] == .string(issuer + "/credential") && metadata["nonce_endpoint"] == .string(issuer + "/nonce"))
             #expect(report["scopes_supported"]?.arrayValue?.contains("kych_attestation") == true)
+            #expect(report["token_authorization_details"] == [["type": "openid_credential", "credential_configuration_id": "kych_attestation",
+                                                               "credential_identifiers": ["kych_attestation"]]])
 
             let refusals = try #require(report["refusals"]?.objectValue)
             for name in ["wrong typ", "wrong aud", "token of another client"] {

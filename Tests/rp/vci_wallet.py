@@ -3,13 +3,14 @@
 requests for HTTP; no KyCH code) receiving the KyCH attestation through the authorization code flow.
 
 It reads the credential issuer metadata, finds the authorization server and its metadata, runs the authorization
-code flow with PKCE as the public client --client-id asking for the credential configuration's scope (the person's
+code flow with PKCE as the public client --client-id asking with RFC 9396 authorization_details (the person's
 `kych-wallet` presenting the Beta-ID at the verification step), redeems the code, gets a `c_nonce` from the nonce
-endpoint and calls the credential endpoint with a key proof. It then checks the attestation with PyPI sd-jwt: the
-signature with the key of the issuer's `/.well-known/jwt-vc-issuer` that the header's kid names, the disclosures,
-and the key binding of a presentation it makes with its own key. Before that it tries credential requests that must
-be refused: a proof with the wrong typ, the wrong aud, a reused nonce, a stale nonce (older than its 60 s), a token of
---other-client-id (granted the scope) with this wallet's proof, and a token of --other-client-id granted claims only.
+endpoint and calls the credential endpoint with a key proof and the credential identifier of the token response. It
+then checks the attestation with PyPI sd-jwt: the signature with the key of the issuer's `/.well-known/jwt-vc-issuer`
+that the header's kid names, the disclosures, and the key binding of a presentation it makes with its own key. Before
+that it tries credential requests that must be refused: a proof with the wrong typ, the wrong aud, a reused nonce, a
+stale nonce (older than its 60 s), a token of --other-client-id (granted the configuration's scope) with this wallet's
+proof, a token of --other-client-id granted claims only, and an unknown credential configuration.
 
 Prints one JSON report on stdout; the Swift test judges it. On a failure of the flow itself prints the reason on
 stderr and exits 1.
@@ -60,12 +61,17 @@ def answer(reply):
             "content_type": reply.headers.get("Content-Type")}
 
 
-def access_token(args, as_metadata, client_id, scope):
-    """The person's part and the token request of a public client with PKCE; returns the token response."""
+def access_token(args, as_metadata, client_id, scope=None, authorization_details=None):
+    """The person's part and the token request of a public client with PKCE, asking with `scope` or RFC 9396
+    `authorization_details`; returns the token response."""
     verifier = secrets.token_urlsafe(48)
     state = secrets.token_urlsafe(24)
-    params = {"response_type": "code", "client_id": client_id, "redirect_uri": args.redirect_uri, "scope": scope, "state": state,
+    params = {"response_type": "code", "client_id": client_id, "redirect_uri": args.redirect_uri, "state": state,
               "code_challenge": b64url(hashlib.sha256(verifier.encode()).digest()), "code_challenge_method": "S256"}
+    if scope:
+        params["scope"] = scope
+    if authorization_details:
+        params["authorization_details"] = json.dumps(authorization_details)
     browser = requests.Session()
     reply = browser.get(as_metadata["authorization_endpoint"], params=params, headers={"Accept": "application/json"}, timeout=30)
     check(reply.status_code == 200, f"GET /authorize: HTTP {reply.status_code} {reply.text[:300]}")
@@ -103,9 +109,14 @@ class Wallet:
         return jwt.encode(header, claims, self.key)
 
     def request(self, token, proof, configuration):
+        """A credential request: by the credential identifier the token response named (OpenID4VCI 1.0 §8.2), else by
+        the credential configuration."""
+        identifiers = [i for d in token.get("authorization_details") or [] if d.get("credential_configuration_id") == configuration
+                       for i in d.get("credential_identifiers", [])]
+        body = {"credential_identifier": identifiers[0]} if identifiers else {"credential_configuration_id": configuration}
+        body["proofs"] = {"jwt": [proof]}
         return requests.post(self.metadata["credential_endpoint"], timeout=30,
-                             headers={"Authorization": f"{token['token_type']} {token['access_token']}"},
-                             json={"credential_configuration_id": configuration, "proofs": {"jwt": [proof]}})
+                             headers={"Authorization": f"{token['token_type']} {token['access_token']}"}, json=body)
 
 
 def verify_independently(args, wallet, credential):
@@ -159,8 +170,12 @@ def run(args):
 
     wallet = Wallet(metadata, args.client_id)
     stale_nonce, stale_since = wallet.nonce(), time.monotonic()
-    token = access_token(args, as_metadata, args.client_id, configuration["scope"])
+    # RFC 9396 authorization_details (OpenID4VCI 1.0 §5.1.1); the other flows below ask with the configuration's scope.
+    token = access_token(args, as_metadata, args.client_id,
+                         authorization_details=[{"type": "openid_credential", "credential_configuration_id": configuration_id,
+                                                 "locations": [metadata["credential_issuer"]]}])
     report["token_type"] = token["token_type"]
+    report["token_authorization_details"] = token.get("authorization_details")
     refusals = {}
     refusals["wrong typ"] = answer(wallet.request(token, wallet.proof(wallet.nonce(), typ="JWT"), configuration_id))
     refusals["wrong aud"] = answer(wallet.request(token, wallet.proof(wallet.nonce(), aud=f"{base_url}/token"), configuration_id))

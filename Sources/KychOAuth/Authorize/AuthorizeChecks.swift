@@ -219,7 +219,9 @@ struct ScopeGrantable: AuthorizeCheck {
         if context.openid && !environment.openIDEnabled {
             throw context.redirectError("invalid_scope", "OpenID Connect is not enabled on this server (it needs BASE_URL)")
         }
-        let credentials = environment.credentialScopes.filter(words.contains)
+        let detailed = try AuthorizationDetails.credentialConfigurations(context.request.authorizationDetails, offered: environment.credentialScopes,
+                                                                         issuer: context.issuer, context: context)
+        let credentials = environment.credentialScopes.filter { words.contains($0) || detailed.contains($0) }
         let requested = words.filter { $0 != Self.openid && !credentials.contains($0) }
         let scope = !requested.isEmpty ? requested : !credentials.isEmpty ? grantable : context.client?.defaultScope ?? grantable
         if let bad = scope.first(where: { !grantable.contains($0) }) {
@@ -230,5 +232,34 @@ struct ScopeGrantable: AuthorizeCheck {
         var seen = Set<String>()
         context.scope = scope.filter { seen.insert($0).inserted }
         context.credentialConfigurations = credentials
+    }
+}
+
+/// RFC 9396 `authorization_details` as OpenID4VCI 1.0 §5.1.1 uses them: entries of type `openid_credential` naming a
+/// `credential_configuration_id` the issuer offers (and, in `locations`, this issuer if any).
+enum AuthorizationDetails {
+    static let type = "openid_credential"
+
+    /// The credential configurations `text` asks for; none without it. An entry of another type, another
+    /// configuration or another issuer is refused with RFC 9396 §5's `invalid_authorization_details`.
+    static func credentialConfigurations(_ text: String?, offered: [String], issuer: String?,
+                                         context: AuthorizeContext) throws -> [String] {
+        guard let text else { return [] }
+        func refused(_ description: String) -> FlowError { context.redirectError("invalid_authorization_details", description) }
+        guard text.utf8.count <= 8 * 1024, let entries = (try? JSON.parse(Data(text.utf8)))?.arrayValue, !entries.isEmpty else {
+            throw refused("authorization_details must be a non-empty JSON array")
+        }
+        return try entries.map { entry in
+            guard entry["type"]?.stringValue == type else { throw refused("authorization_details entries must have type \(type)") }
+            guard let id = entry["credential_configuration_id"]?.stringValue, offered.contains(id) else {
+                throw refused("authorization_details name no credential configuration this issuer offers")
+            }
+            if let locations = entry["locations"] {
+                guard let issuer, locations.arrayValue?.contains(.string(issuer)) == true else {
+                    throw refused("authorization_details locations name another credential issuer")
+                }
+            }
+            return id
+        }
     }
 }

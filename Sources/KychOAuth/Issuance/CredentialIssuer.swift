@@ -70,11 +70,14 @@ package struct CredentialIssuer: Sendable {
     /// `{"credentials": [{"credential": "<sd-jwt>~<disclosures>~"}]}` (OpenID4VCI 1.0 §8.3).
     package func issue(_ body: JSON, token: StoredAccessToken) async throws -> JSON {
         guard let request = body.objectValue else { throw Self.invalidRequest("the body must be a JSON object") }
-        if request["credential_identifier"] != nil {
-            throw Self.invalidRequest("KyCH issues no credential identifiers; send credential_configuration_id")
+        // §8.2: credential_identifier (from the token response's authorization_details) or credential_configuration_id.
+        let identifier = request["credential_identifier"], configurationID = request["credential_configuration_id"]
+        guard (identifier == nil) != (configurationID == nil), let configuration = (identifier ?? configurationID)?.stringValue else {
+            throw Self.invalidRequest("send one of credential_identifier and credential_configuration_id, a string")
         }
-        guard let configuration = request["credential_configuration_id"]?.stringValue else {
-            throw Self.invalidRequest("credential_configuration_id is missing")
+        if identifier != nil, configuration != Self.configurationID {
+            throw FlowError.oauth(status: 400, error: "unknown_credential_identifier",
+                                  description: "the only credential identifier is \(Self.configurationID)")
         }
         guard configuration == Self.configurationID else {
             throw FlowError.oauth(status: 400, error: "unknown_credential_configuration",
@@ -95,6 +98,14 @@ package struct CredentialIssuer: Sendable {
         let attestation = try await sign(claims.filter { !SDJWTIssuer.registeredClaims.contains($0.key) }, holderKey: holderKey)
         logger.info("attestation issued", metadata: ["client_id": "\(token.clientID)"])
         return ["credentials": [["credential": .string(attestation)]]]
+    }
+
+    /// OpenID4VCI 1.0 §6.2: the token response's `authorization_details` for a session granted the attestation, its one
+    /// credential dataset identified like its configuration; nil for any other session.
+    static func authorizationDetails(grantedIn session: VerificationSession) -> JSON? {
+        guard session.scope?.contains(configurationID) == true else { return nil }
+        return [["type": .string(AuthorizationDetails.type), "credential_configuration_id": .string(configurationID),
+                 "credential_identifiers": [.string(configurationID)]]]
     }
 
     /// Checks a key proof (OpenID4VCI 1.0 Appendix F.1) and spends its nonce; returns the holder's public key.

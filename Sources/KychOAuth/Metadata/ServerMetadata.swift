@@ -64,6 +64,8 @@ extension AuthorizationServer {
             // OpenID Connect Discovery 1.0 §3; RS256 is listed because relying parties must be able to rely on it.
             let credentials = credentialIssuer == nil ? [] : [CredentialIssuer.configurationID]
             metadata["scopes_supported"] = .array((["openid"] + config.grantableScopes + credentials).map(JSON.string))
+            // RFC 9396 §10: OpenID4VCI's authorization_details.
+            if !credentials.isEmpty { metadata["authorization_details_types_supported"] = [.string(AuthorizationDetails.type)] }
             metadata["jwks_uri"] = .string(issuer + EndpointPath.jwks)
             metadata["userinfo_endpoint"] = .string(issuer + EndpointPath.userInfo)
             metadata["subject_types_supported"] = ["pairwise"]
