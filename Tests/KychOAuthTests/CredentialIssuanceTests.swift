@@ -197,4 +197,24 @@ import Testing
             #expect(refused.contains("error=invalid_authorization_details"), "\(bad)")
         }
     }
+
+    @Test func aDPoPBoundTokenGetsTheAttestationOnlyWithAProofOfItsKey() async throws {
+        let f = try await FlowFixture(extraConfig: Self.config, openID: true)
+        let key = DPoPKey()
+        func htu(_ path: String) -> [String: JSON] { ["htu": .string(Self.issuer + path)] }
+        let code = try FlowFixture.code(in: try await f.runToFinalize(scope: Self.attestationScope))
+        let response = try await f.server.token(TokenRequest(
+            form: ["grant_type": "authorization_code", "code": code, "redirect_uri": FlowFixture.redirect, "client_id": "exchange",
+                   "client_secret": FlowFixture.secret],
+            authorization: nil, dpop: DPoPKey.presentation(try key.proof(at: f.clock.now, claims: htu("/token")))))
+        #expect(response.token_type == "DPoP")
+        let body = request(try Holder().proof(nonce: try await nonce(f), iat: f.clock.now))
+        guard case .oauth(401, "invalid_token", _, _)? = await flowError({ try await credential(f, token: response.access_token, body) }) else {
+            Issue.record("a DPoP-bound token served as a bearer token"); return
+        }
+        let proof = try key.proof("POST", "/credential", at: f.clock.now, accessToken: response.access_token, claims: htu("/credential"))
+        let answer = try await f.server.credential(ResourceRequest(authorization: "DPoP \(response.access_token)",
+                                                                   dpop: DPoPKey.presentation(proof, path: "/credential")), body: body)
+        #expect(answer["credentials"]?.arrayValue?.count == 1)
+    }
 }
