@@ -35,6 +35,7 @@ struct GatewayRoutes {
         router.post(RouterPath(stringLiteral: EndpointPath.credential), use: credential)
         router.get(RouterPath(stringLiteral: EndpointPath.credentialIssuerMetadata), use: credentialIssuerMetadata)
         router.get(RouterPath(stringLiteral: EndpointPath.jwtVCIssuerMetadata), use: jwtVCIssuerMetadata)
+        router.get(RouterPath(stringLiteral: EndpointPath.attestationStatusList), use: attestationStatusList)
     }
 
     @Sendable func setup(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -257,5 +258,15 @@ extension GatewayRoutes {
     /// `GET /.well-known/jwt-vc-issuer` (SD-JWT VC §5): the keys that sign KyCH attestations.
     @Sendable func jwtVCIssuerMetadata(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         try Self.discovery(try await flow.credentialIssuer?.jwtVCIssuerMetadata())
+    }
+
+    /// `GET /status-lists/kych-attestations`: the attestations' status list token, cached at most its `ttl`.
+    @Sendable func attestationStatusList(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let issuer = flow.credentialIssuer else {
+            throw FlowError.oauth(status: 404, error: "not_found", description: "credential issuance is not enabled (set BASE_URL)")
+        }
+        let token = try await issuer.statusListToken()
+        return Response(status: .ok, headers: [.contentType: "application/statuslist+jwt", .cacheControl: "public, max-age=60"],
+                        body: .init(byteBuffer: ByteBuffer(string: token)))
     }
 }

@@ -90,7 +90,7 @@ package struct AuthorizationServer: Sendable {
         let nonces = PresentationNonces(store: store)
         presentationNonces = nonces
         credentialIssuer = openID.map {
-            CredentialIssuer(issuer: $0.idTokens.issuer, keys: $0.idTokens.keys, nonces: nonces, retention: retention,
+            CredentialIssuer(issuer: $0.idTokens.issuer, keys: $0.idTokens.keys, nonces: nonces, retention: retention, store: store,
                              claims: config.grantableScopes, lifetimeDays: config.attestationTTLDays, logger: logger, now: now)
         }
         var grants: [any GrantHandler] = [

@@ -287,6 +287,34 @@ package struct SQLiteFlowStore: FlowStore {
             """, [.blob(key), .date(expiresAt), .date(now)]).isEmpty
     }
 
+    package func recordAttestation(_ attestation: NewAttestation) async throws -> Int64 {
+        guard let index = try await db.rows("""
+            INSERT INTO attestations (attestation_id, session_id, client_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)
+            RETURNING status_index
+            """, [.text(attestation.id), .text(attestation.sessionID), .text(attestation.clientID), .date(attestation.issuedAt),
+                  .date(attestation.expiresAt)]).first?.int("status_index") else { throw NoRowReturned(table: "attestations") }
+        return index
+    }
+
+    package func revokeAttestations(id: String, at: Date) async throws -> Int {
+        try await db.rows("""
+            UPDATE attestations SET revoked_at = ?1 WHERE (attestation_id = ?2 OR session_id = ?2) AND revoked_at IS NULL RETURNING 1
+            """, [.date(at), .text(id)]).count
+    }
+
+    package func attestationStatuses() async throws -> AttestationStatuses {
+        var statuses = AttestationStatuses(highestIndex: 0, revoked: [])
+        for row in try await db.rows("""
+            SELECT status_index, revoked_at IS NOT NULL AS revoked FROM attestations
+            WHERE revoked_at IS NOT NULL OR status_index = (SELECT max(status_index) FROM attestations)
+            """) {
+            guard let index = row.int("status_index") else { continue }
+            statuses.highestIndex = max(statuses.highestIndex, index)
+            if row.int("revoked") == 1 { statuses.revoked.insert(index) }
+        }
+        return statuses
+    }
+
     package func storePushedRequest(_ request: PushedAuthorizationRequest) async throws -> Bool {
         try await !db.rows("""
             INSERT INTO pushed_authorization_requests (request_hash, client_serial, parameters, created_at, expires_at)

@@ -102,6 +102,7 @@ import Testing
         let iat = try #require(payload["iat"]?.int64Value)
         #expect(iat == Int64(f.clock.now.timeIntervalSince1970) && payload["exp"]?.int64Value == iat + 30 * 86_400)
         #expect(payload["cnf"]?["jwk"] == .object(holder.jwk))
+        #expect(payload["status"]?["status_list"] == ["idx": 1, "uri": .string(Self.issuer + "/status-lists/kych-attestations")])
         #expect(payload["given_name"] == nil && payload["_sd"]?.arrayValue?.count == 3, "every claim is selectively disclosable")
         let disclosed = try sdjwt.disclosures.map { try Disclosure(parsing: $0) }
         #expect(Dictionary(uniqueKeysWithValues: disclosed.compactMap { d in d.name.map { ($0, d.value) } })
@@ -216,5 +217,37 @@ import Testing
         let answer = try await f.server.credential(ResourceRequest(authorization: "DPoP \(response.access_token)",
                                                                    dpop: DPoPKey.presentation(proof, path: "/credential")), body: body)
         #expect(answer["credentials"]?.arrayValue?.count == 1)
+    }
+
+    /// The status bit of `index` in the issuer's status list token, whose signature is checked with the jwt-vc-issuer keys.
+    func status(_ f: FlowFixture, index: Int) async throws -> Int? {
+        let issuer = try #require(f.server.credentialIssuer)
+        let jwks = try #require(try await issuer.jwtVCIssuerMetadata()["jwks"]?.objectValue)
+        let token = try await ClientSignedJWT.verify(try await issuer.statusListToken(), keySet: jwks)
+        #expect(token.header["typ"] == "statuslist+jwt" && token.claims["sub"] == .string(issuer.statusListURI))
+        #expect(token.claims["ttl"] == 300 && token.claims["exp"] != nil && token.claims["iat"] != nil)
+        let list = try StatusList(bits: 1, compressedList: try #require(token.claims["status_list"]?["lst"]?.stringValue))
+        return list.value(at: index)
+    }
+
+    @Test func revokingAnAttestationSetsItsBitInTheStatusList() async throws {
+        let f = try await FlowFixture(extraConfig: Self.config + "\nCLAIMS_RETENTION_MINUTES = 60", openID: true)
+        let token = try await accessToken(f)
+        #expect(try await status(f, index: 0) == 0, "an empty list still has its unused index 0")
+        var indexes: [Int] = []
+        for _ in 0..<2 {
+            let answer = try await credential(f, token: token, request(try Holder().proof(nonce: try await nonce(f), iat: f.clock.now)))
+            let sdjwt = try SDJWT(parsing: try #require(answer["credentials"]?.arrayValue?.first?["credential"]?.stringValue))
+            let payload = try JSON.parse(try #require(Base64URL.decode(String(sdjwt.issuerSignedJWT.split(separator: ".")[1]))))
+            indexes.append(Int(try #require(payload["status"]?["status_list"]?["idx"]?.int64Value)))
+        }
+        #expect(indexes == [1, 2])
+        #expect(try await status(f, index: 1) == 0)
+        #expect(try await status(f, index: 2) == 0)
+        // kych-client-management revoke-attestation with the flow's session id (the id /info gives): both its attestations.
+        let sessionID = try #require(try await f.store.accessToken(hash: Secrets.sha256(token))?.sessionID)
+        #expect(try await f.store.revokeAttestations(id: sessionID, at: f.clock.now) == 2)
+        #expect(try await status(f, index: 1) == 1)
+        #expect(try await status(f, index: 2) == 1)
     }
 }

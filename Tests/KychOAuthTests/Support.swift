@@ -235,6 +235,18 @@ final class CountingStore: FlowStore, ClientRepository {
         count()
         return await base.storePresentedGrant(grant, issuing: token)
     }
+    func recordAttestation(_ attestation: NewAttestation) async throws -> Int64 {
+        count()
+        return await base.recordAttestation(attestation)
+    }
+    func revokeAttestations(id: String, at: Date) async throws -> Int {
+        count()
+        return await base.revokeAttestations(id: id, at: at)
+    }
+    func attestationStatuses() async throws -> AttestationStatuses {
+        count()
+        return await base.attestationStatuses()
+    }
     func recordOnce(_ key: Data, expiresAt: Date, now: Date) async throws -> Bool {
         count()
         return await base.recordOnce(key, expiresAt: expiresAt, now: now)

@@ -22,6 +22,7 @@ package struct CredentialIssuer: Sendable {
     let keys: SigningKeys
     let nonces: PresentationNonces
     let retention: ClaimsRetention
+    let store: any FlowStore
     /// The claims an attestation may carry: the gateway's grantable claims.
     let claims: [String]
     /// `ATTESTATION_TTL_DAYS`.
@@ -64,6 +65,28 @@ package struct CredentialIssuer: Sendable {
         ["issuer": .string(issuer), "jwks": .object(try await keys.jwks())]
     }
 
+    // MARK: status list
+
+    /// Where the attestations' status list is served: the `status.status_list.uri` of each.
+    package var statusListURI: String { issuer + EndpointPath.attestationStatusList }
+    /// How long a fetched status list may be cached (its `ttl`): a revocation shows this long after at the latest.
+    static let statusListTTL = 300
+
+    /// The attestations' token status list (draft-ietf-oauth-status-list): one bit per index, 1 = revoked, as a JWT
+    /// (`typ: statuslist+jwt`) signed by the key that signs attestations.
+    package func statusListToken() async throws -> String {
+        let statuses = try await store.attestationStatuses()
+        let values = (0...statuses.highestIndex).map { statuses.revoked.contains($0) ? 1 : 0 }
+        let list = try StatusList(bits: 1, values: values)
+        let now = now()
+        let claims: [String: JSON] = [
+            "iss": .string(issuer), "sub": .string(statusListURI), "iat": .integer(Int64(now.timeIntervalSince1970)),
+            "exp": .integer(Int64(now.timeIntervalSince1970) + 86_400), "ttl": .integer(Int64(Self.statusListTTL)),
+            "status_list": ["bits": 1, "lst": .string(list.compressedList)],
+        ]
+        return try await keys.sign(payload: Data(JSON.object(claims).serialized().utf8), algorithm: .es256, type: "statuslist+jwt")
+    }
+
     // MARK: issuance
 
     /// `POST /credential` for the live `token`: checks the request and its key proof, spends the proof's nonce and answers
@@ -95,8 +118,9 @@ package struct CredentialIssuer: Sendable {
         }
         let holderKey = try await checkProof(proof, clientID: token.clientID)
         guard let claims = try await retention.deliver(token, now: now()) else { throw ClaimsRetention.gone }
-        let attestation = try await sign(claims.filter { !SDJWTIssuer.registeredClaims.contains($0.key) }, holderKey: holderKey)
-        logger.info("attestation issued", metadata: ["client_id": "\(token.clientID)"])
+        let attestation = try await sign(claims.filter { !SDJWTIssuer.registeredClaims.contains($0.key) }, holderKey: holderKey,
+                                         token: token)
+
         return ["credentials": [["credential": .string(attestation)]]]
     }
 
@@ -145,12 +169,19 @@ package struct CredentialIssuer: Sendable {
         return holderKey
     }
 
-    /// The attestation: every claim selectively disclosable, bound to `holderKey`, signed by the current ES256 key.
-    func sign(_ claims: [String: JSON], holderKey: [String: JSON]) async throws -> String {
+    /// The attestation: every claim selectively disclosable, bound to `holderKey`, with its entry in the status list
+    /// (recorded first, logged with its id for `kych-client-management revoke-attestation`), signed by the current ES256 key.
+    func sign(_ claims: [String: JSON], holderKey: [String: JSON], token: StoredAccessToken) async throws -> String {
         let now = now()
+        let expiry = now.addingTimeInterval(TimeInterval(lifetimeDays) * 86_400)
+        let id = UUID().uuidString.lowercased()
+        let index = try await store.recordAttestation(NewAttestation(id: id, sessionID: token.sessionID, clientID: token.clientID,
+                                                                     issuedAt: now, expiresAt: expiry))
+        logger.info("attestation issued", metadata: ["client_id": "\(token.clientID)", "attestation_id": "\(id)",
+                                                     "session_id": "\(token.sessionID)", "status_index": "\(index)"])
         let unsigned = try SDJWTIssuer.payload(claims: claims, selectivelyDisclosable: claims.keys.sorted().map { ClaimPath([.key($0)]) },
-                                               vct: vct, issuer: issuer, holderJWK: holderKey, iat: now,
-                                               exp: now.addingTimeInterval(TimeInterval(lifetimeDays) * 86_400))
+                                               vct: vct, issuer: issuer, holderJWK: holderKey,
+                                               status: StatusReference(uri: statusListURI, index: Int(index)), iat: now, exp: expiry)
         let jwt = try await keys.sign(payload: Data(JSON.object(unsigned.payload).serialized().utf8), algorithm: .es256, type: "dc+sd-jwt")
         return SDJWT(issuerSignedJWT: jwt, disclosures: unsigned.disclosures).withoutKeyBinding
     }

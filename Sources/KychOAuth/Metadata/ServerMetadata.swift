@@ -19,6 +19,8 @@ package enum EndpointPath {
     package static let credential = "/credential"
     package static let credentialIssuerMetadata = "/.well-known/openid-credential-issuer"
     package static let jwtVCIssuerMetadata = "/.well-known/jwt-vc-issuer"
+    /// The token status list of the attestations KyCH issued.
+    package static let attestationStatusList = "/status-lists/kych-attestations"
 }
 
 extension AuthorizationServer {

@@ -17,6 +17,8 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
     private var pushedRequests: [Data: PushedAuthorizationRequest] = [:]
     private var nextSerial: Int64 = 1
     private var seenJWTIDs: [Data: Date] = [:]
+    /// Index i + 1 is the status list index of attestations[i].
+    private var attestations: [(attestation: NewAttestation, revokedAt: Date?)] = []
 
     package init() {}
 
@@ -263,6 +265,26 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
 
     package func takePushedRequest(handleHash: Data) -> PushedAuthorizationRequest? {
         pushedRequests.removeValue(forKey: handleHash)
+    }
+
+    package func recordAttestation(_ attestation: NewAttestation) -> Int64 {
+        attestations.append((attestation, nil))
+        return Int64(attestations.count)
+    }
+
+    package func revokeAttestations(id: String, at: Date) -> Int {
+        var revoked = 0
+        for index in attestations.indices where attestations[index].revokedAt == nil
+            && (attestations[index].attestation.id == id || attestations[index].attestation.sessionID == id) {
+            attestations[index].revokedAt = at
+            revoked += 1
+        }
+        return revoked
+    }
+
+    package func attestationStatuses() -> AttestationStatuses {
+        AttestationStatuses(highestIndex: Int64(attestations.count),
+                            revoked: Set(attestations.indices.filter { attestations[$0].revokedAt != nil }.map { Int64($0 + 1) }))
     }
 
     package func recordOnce(_ key: Data, expiresAt: Date, now: Date) -> Bool {
