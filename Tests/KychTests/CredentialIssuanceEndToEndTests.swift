@@ -1,5 +1,7 @@
 import Foundation
 import KychCore
+import KychOAuth
+import KychSDJWT
 import Testing
 
 /// OpenID4VCI end to end: an independent wallet (`Tests/rp/vci_wallet.py`: PyPI joserfc for its key and key proofs,
@@ -15,6 +17,12 @@ import Testing
 
     /// An answer in the script's report: its status and OAuth error code.
     static func status(_ answer: JSON?) -> (Int64?, String?) { (answer?["status"]?.int64Value, answer?["error"]?.stringValue) }
+
+    /// The `attestation_id` of the gateway's "attestation issued" log line.
+    static func attestationID(in log: String) -> String? {
+        guard let range = log.range(of: #"attestation_id[=:" ]+[0-9a-f-]{36}"#, options: .regularExpression) else { return nil }
+        return String(log[range].suffix(36))
+    }
 
     @Test func aWalletReceivesTheAttestationAndPyPISDJWTVerifiesIt() async throws {
         let db = try await TestDatabase.create(installSchema: false)
@@ -76,6 +84,20 @@ import Testing
             #expect(payload["exp"]?.int64Value == iat + 90 * 86_400)
             #expect(verified["disclosed"]?.arrayValue?.contains("given_name") == true)
             #expect(verified["foreign_key_binding"]?.stringValue?.hasPrefix("refused") == true)
+
+            // Revocation: live in the status list (read by joserfc above), then revoked by kych-client-management with the
+            // id the gateway logged.
+            #expect(verified["status_bit"] == 0)
+            let index = try #require(payload["status"]?["status_list"]?["idx"]?.int64Value)
+            let id = try #require(Self.attestationID(in: gateway.process.log), "the issue is logged with the attestation id")
+            let cli = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 9\nDATABASE = \(db.connectionString)\n")
+            let revoke = try Run.program("kych-client-management", ["-c", cli, "revoke-attestation", id])
+            #expect(revoke.status == 0 && revoke.stdout == "Revoked 1 attestation.\n", "\(revoke.stderr)")
+            let list = try await HTTP.get(issuer + "/status-lists/kych-attestations")
+            let jwks = try #require(try await HTTP.get(issuer + "/.well-known/jwt-vc-issuer").json["jwks"]?.objectValue)
+            let token = try await ClientSignedJWT.verify(list.body, keySet: jwks)
+            let bits = try StatusList(bits: 1, compressedList: try #require(token.claims["status_list"]?["lst"]?.stringValue))
+            #expect(bits.value(at: Int(index)) == 1)
         } catch {
             _ = await gateway.process.terminate()
             throw error

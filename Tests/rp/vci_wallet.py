@@ -7,7 +7,8 @@ code flow with PKCE as the public client --client-id asking with RFC 9396 author
 `kych-wallet` presenting the Beta-ID at the verification step), redeems the code, gets a `c_nonce` from the nonce
 endpoint and calls the credential endpoint with a key proof and the credential identifier of the token response. It
 then checks the attestation with PyPI sd-jwt: the signature with the key of the issuer's `/.well-known/jwt-vc-issuer`
-that the header's kid names, the disclosures, and the key binding of a presentation it makes with its own key. Before
+that the header's kid names, the disclosures, and the key binding of a presentation it makes with its own key, and
+reads the attestation's bit in the issuer's status list (joserfc checking that token's signature). Before
 that it tries credential requests that must be refused: a proof with the wrong typ, the wrong aud, a reused nonce, a
 stale nonce (older than its 60 s), a token of --other-client-id (granted the configuration's scope) with this wallet's
 proof, a token of --other-client-id granted claims only, and an unknown credential configuration.
@@ -27,6 +28,7 @@ import os
 import secrets
 import sys
 import time
+import zlib
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -150,8 +152,28 @@ def verify_independently(args, wallet, credential):
         foreign_key_binding = "accepted"
     except Exception as error:  # noqa: BLE001 - any refusal counts
         foreign_key_binding = f"refused: {type(error).__name__}"
+    status = payload.get("status", {}).get("status_list", {})
     return {"header": header, "payload": payload, "disclosed": sorted(names), "foreign_key_binding": foreign_key_binding,
-            "holder_jwk": wallet.key.as_dict(private=False)}
+            "holder_jwk": wallet.key.as_dict(private=False),
+            "status_bit": status_bit(vc_issuer, status["uri"], status["idx"]) if status else None}
+
+
+def status_bit(vc_issuer, uri, index):
+    """The bit of `index` in the status list token at `uri` (draft-ietf-oauth-status-list), its signature checked by
+    joserfc with the jwt-vc-issuer key its kid names."""
+    reply = requests.get(uri, timeout=30)
+    check(reply.status_code == 200 and reply.headers.get("Content-Type") == "application/statuslist+jwt",
+          f"status list: HTTP {reply.status_code} {reply.headers.get('Content-Type')}")
+    header = b64url_json(reply.text.split(".")[0])
+    check(header.get("typ") == "statuslist+jwt", f"status list typ {header.get('typ')!r}")
+    keys = [k for k in vc_issuer["jwks"]["keys"] if k.get("kid") == header.get("kid")]
+    check(len(keys) == 1, "no jwt-vc-issuer key signs the status list")
+    token = jwt.decode(reply.text, ECKey.import_key(keys[0]), algorithms=["ES256"])
+    check(token.claims.get("sub") == uri, f"status list sub {token.claims.get('sub')!r}")
+    status_list = token.claims["status_list"]
+    check(status_list["bits"] == 1, "status list bits")
+    packed = zlib.decompress(base64.urlsafe_b64decode(status_list["lst"] + "=" * (-len(status_list["lst"]) % 4)))
+    return (packed[index // 8] >> (index % 8)) & 1
 
 
 def run(args):
