@@ -313,6 +313,7 @@ package struct PostgresFlowStore: FlowStore {
                 RETURNING 1
                 """)
             try await c.query("DELETE FROM oauth2gw.seen_jwt_ids WHERE expires_at <= \(cutoff)", logger: logger)
+            try await c.query("DELETE FROM oauth2gw.attestations WHERE expires_at <= \(cutoff)", logger: logger)
             report.deletedPushedRequests = try await count("""
                 DELETE FROM oauth2gw.pushed_authorization_requests WHERE expires_at <= \(cutoff) RETURNING 1
                 """)

@@ -272,6 +272,7 @@ package struct SQLiteFlowStore: FlowStore {
                 RETURNING 1
                 """, [.date(cutoff)]).count
             try await tx.rows("DELETE FROM seen_jwt_ids WHERE expires_at <= ?", [.date(cutoff)])
+            try await tx.rows("DELETE FROM attestations WHERE expires_at <= ?", [.date(cutoff)])
             report.deletedPushedRequests = try await tx.rows("""
                 DELETE FROM pushed_authorization_requests WHERE expires_at <= ? RETURNING 1
                 """, [.date(cutoff)]).count

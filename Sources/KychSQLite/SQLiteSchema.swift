@@ -274,7 +274,7 @@ enum SQLiteSchema {
         Migration(number: 16, name: "attestations", statements: [
             """
             CREATE TABLE attestations (
-              status_index INTEGER PRIMARY KEY,
+              status_index INTEGER PRIMARY KEY AUTOINCREMENT,
               attestation_id TEXT NOT NULL UNIQUE,
               session_id TEXT NOT NULL,
               client_id TEXT NOT NULL,

@@ -212,6 +212,10 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             #expect(try await flow.revokeAttestations(id: "nobody", at: Self.now) == 0)
             #expect(try await flow.attestationStatuses()
                     == AttestationStatuses(highestIndex: 4, revoked: Set(["a0", "a1", "a3"].compactMap { indexes[$0] })))
+            // The purge deletes them once expired; their indexes are not handed out again.
+            _ = try await flow.deleteExpired(before: Self.now.addingTimeInterval(86_400))
+            #expect(try await flow.attestationStatuses() == AttestationStatuses(highestIndex: 0, revoked: []))
+            #expect(try await flow.recordAttestation(attestation("a4", session: "s4")) == 5)
         }
     }
 

@@ -313,7 +313,7 @@ package protocol FlowStore: Sendable {
     /// JWT id into `key` (one-time DPoP proofs and client assertions); ``deleteExpired(before:)`` drops lapsed records.
     func recordOnce(_ key: Data, expiresAt: Date, now: Date) async throws -> Bool
     /// Records an attestation issued at `/credential` and gives it the next index of the attestations' status list
-    /// (1, 2, …; never reused).
+    /// (1, 2, …; never reused, also after ``deleteExpired(before:)`` deleted expired attestations).
     func recordAttestation(_ attestation: NewAttestation) async throws -> Int64
     /// Revokes at `at` the attestations whose id, or whose session's id, is `id`; returns how many were live.
     func revokeAttestations(id: String, at: Date) async throws -> Int

@@ -17,8 +17,9 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
     private var pushedRequests: [Data: PushedAuthorizationRequest] = [:]
     private var nextSerial: Int64 = 1
     private var seenJWTIDs: [Data: Date] = [:]
-    /// Index i + 1 is the status list index of attestations[i].
-    private var attestations: [(attestation: NewAttestation, revokedAt: Date?)] = []
+    /// By status list index; indexes are never reused.
+    private var attestations: [Int64: (attestation: NewAttestation, revokedAt: Date?)] = [:]
+    private var lastAttestationIndex: Int64 = 0
 
     package init() {}
 
@@ -251,6 +252,7 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
             report.deletedSessions += 1
         }
         seenJWTIDs = seenJWTIDs.filter { $0.value > cutoff }
+        attestations = attestations.filter { $0.value.attestation.expiresAt > cutoff }
         let pushed = pushedRequests.count
         pushedRequests = pushedRequests.filter { $0.value.expiresAt > cutoff }
         report.deletedPushedRequests = pushed - pushedRequests.count
@@ -268,23 +270,22 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
     }
 
     package func recordAttestation(_ attestation: NewAttestation) -> Int64 {
-        attestations.append((attestation, nil))
-        return Int64(attestations.count)
+        lastAttestationIndex += 1
+        attestations[lastAttestationIndex] = (attestation, nil)
+        return lastAttestationIndex
     }
 
     package func revokeAttestations(id: String, at: Date) -> Int {
         var revoked = 0
-        for index in attestations.indices where attestations[index].revokedAt == nil
-            && (attestations[index].attestation.id == id || attestations[index].attestation.sessionID == id) {
-            attestations[index].revokedAt = at
+        for (index, entry) in attestations where entry.revokedAt == nil && (entry.attestation.id == id || entry.attestation.sessionID == id) {
+            attestations[index]?.revokedAt = at
             revoked += 1
         }
         return revoked
     }
 
     package func attestationStatuses() -> AttestationStatuses {
-        AttestationStatuses(highestIndex: Int64(attestations.count),
-                            revoked: Set(attestations.indices.filter { attestations[$0].revokedAt != nil }.map { Int64($0 + 1) }))
+        AttestationStatuses(highestIndex: attestations.keys.max() ?? 0, revoked: Set(attestations.filter { $0.value.revokedAt != nil }.keys))
     }
 
     package func recordOnce(_ key: Data, expiresAt: Date, now: Date) -> Bool {
