@@ -120,7 +120,6 @@ package struct CredentialIssuer: Sendable {
         guard let claims = try await retention.deliver(token, now: now()) else { throw ClaimsRetention.gone }
         let attestation = try await sign(claims.filter { !SDJWTIssuer.registeredClaims.contains($0.key) }, holderKey: holderKey,
                                          token: token)
-
         return ["credentials": [["credential": .string(attestation)]]]
     }
 
