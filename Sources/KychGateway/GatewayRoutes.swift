@@ -32,6 +32,10 @@ struct GatewayRoutes {
         router.get(RouterPath(stringLiteral: EndpointPath.openIDConfiguration), use: openIDConfiguration)
         router.get(RouterPath(stringLiteral: EndpointPath.userInfo), use: userInfo)
         router.post(RouterPath(stringLiteral: EndpointPath.userInfo), use: userInfo)
+        router.post(RouterPath(stringLiteral: EndpointPath.credential), use: credential)
+        router.get(RouterPath(stringLiteral: EndpointPath.credentialIssuerMetadata), use: credentialIssuerMetadata)
+        router.get(RouterPath(stringLiteral: EndpointPath.jwtVCIssuerMetadata), use: jwtVCIssuerMetadata)
+        router.get(RouterPath(stringLiteral: EndpointPath.attestationStatusList), use: attestationStatusList)
     }
 
     @Sendable func setup(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -116,6 +120,7 @@ struct GatewayRoutes {
             var body: [String: JSON] = ["access_token": .string(response.access_token), "token_type": .string(response.token_type),
                                         "expires_in": .integer(Int64(response.expires_in))]
             body["id_token"] = response.id_token.map(JSON.string)
+            body["authorization_details"] = response.authorization_details
             return .json(.object(body))
         }
     }
@@ -229,5 +234,39 @@ extension GatewayRoutes {
     static func repeatedParameter(_ names: [String]) -> String? {
         var seen = Set<String>()
         return names.first { !seen.insert($0).inserted }
+    }
+
+    /// `POST /credential` (OpenID4VCI 1.0 §8): a JSON credential request with the access token in the header (Bearer, or
+    /// DPoP with a proof); the KyCH attestation, never cached.
+    @Sendable func credential(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try await answeringDPoPNonce(request) {
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            guard let json = try? JSON.parse(Data(buffer: body)) else {
+                throw FlowError.oauth(status: 400, error: "invalid_credential_request", description: "the body is not JSON")
+            }
+            var response = Response.json(try await flow.credential(Self.resourceRequest(request), body: json))
+            response.headers[.cacheControl] = "no-store"
+            return response
+        }
+    }
+
+    /// `GET /.well-known/openid-credential-issuer` (OpenID4VCI 1.0 §12.2.2).
+    @Sendable func credentialIssuerMetadata(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try Self.discovery(flow.credentialIssuer?.metadata())
+    }
+
+    /// `GET /.well-known/jwt-vc-issuer` (SD-JWT VC §5): the keys that sign KyCH attestations.
+    @Sendable func jwtVCIssuerMetadata(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try Self.discovery(try await flow.credentialIssuer?.jwtVCIssuerMetadata())
+    }
+
+    /// `GET /status-lists/kych-attestations`: the attestations' status list token, cached at most its `ttl`.
+    @Sendable func attestationStatusList(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let issuer = flow.credentialIssuer else {
+            throw FlowError.oauth(status: 404, error: "not_found", description: "credential issuance is not enabled (set BASE_URL)")
+        }
+        let token = try await issuer.statusListToken()
+        return Response(status: .ok, headers: [.contentType: "application/statuslist+jwt", .cacheControl: "public, max-age=60"],
+                        body: .init(byteBuffer: ByteBuffer(string: token)))
     }
 }

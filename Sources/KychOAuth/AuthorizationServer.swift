@@ -28,6 +28,8 @@ package struct AuthorizationServer: Sendable {
     package let resourceAccess: ResourceAccess
     /// OpenID Connect: ID tokens, `/userinfo` and the discovery document; nil without `BASE_URL` or signing keys.
     package let openID: OpenIDProvider?
+    /// OpenID4VCI: the KyCH attestation issued at `/credential`; nil without `BASE_URL` or signing keys.
+    package let credentialIssuer: CredentialIssuer?
     package let authorizeChecks: [any AuthorizeCheck]
     /// The limits on sessions that nonce-less `/authorize` requests start.
     package let admission: SessionAdmission
@@ -87,6 +89,10 @@ package struct AuthorizationServer: Sendable {
         resourceAccess = ResourceAccess(store: store, clients: clients, dpop: dpop, now: now)
         let nonces = PresentationNonces(store: store)
         presentationNonces = nonces
+        credentialIssuer = openID.map {
+            CredentialIssuer(issuer: $0.idTokens.issuer, keys: $0.idTokens.keys, nonces: nonces, retention: retention, store: store,
+                             claims: config.grantableScopes, lifetimeDays: config.attestationTTLDays, logger: logger, now: now)
+        }
         var grants: [any GrantHandler] = [
             AuthorizationCodeGrant(store: store, issuers: issuers, defaultLifetimeSeconds: config.accessTokenTTLSeconds,
                                    idTokens: openID?.idTokens, retention: retention, events: events, logger: logger, now: now),
@@ -180,7 +186,7 @@ package struct AuthorizationServer: Sendable {
         guard session.status == .authorized, let verification = session.verification else { return session }
         let outcome: VerifierOutcome
         do {
-            outcome = try await verifier.outcome(of: verification.id, for: client, granted: session.scope ?? [])
+            outcome = try await verifier.outcome(of: verification.id, for: client, granted: session.grantedClaims)
                 .requiringIssuer(in: client.acceptedIssuerDIDs)
         } catch {
             logger.warning("verifier result unavailable", metadata: ["verification_id": "\(verification.id)", "error": "\(error)"])
@@ -334,6 +340,14 @@ package struct AuthorizationServer: Sendable {
     /// `GET /info`.
     package func info(_ request: ResourceRequest) async throws -> Info {
         try await infoEndpoint.info(try await resourceAccess.liveToken(request))
+    }
+
+    /// `POST /credential` (OpenID4VCI 1.0 §8): the KyCH attestation for the access token's flow.
+    package func credential(_ request: ResourceRequest, body: JSON) async throws -> JSON {
+        guard let credentialIssuer else {
+            throw FlowError.oauth(status: 404, error: "not_found", description: "credential issuance is not enabled (set BASE_URL)")
+        }
+        return try await credentialIssuer.issue(body, token: try await resourceAccess.liveToken(request))
     }
 
     /// `GET`/`POST /userinfo`.

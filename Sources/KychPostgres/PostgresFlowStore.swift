@@ -313,6 +313,7 @@ package struct PostgresFlowStore: FlowStore {
                 RETURNING 1
                 """)
             try await c.query("DELETE FROM oauth2gw.seen_jwt_ids WHERE expires_at <= \(cutoff)", logger: logger)
+            try await c.query("DELETE FROM oauth2gw.attestations WHERE expires_at <= \(cutoff)", logger: logger)
             report.deletedPushedRequests = try await count("""
                 DELETE FROM oauth2gw.pushed_authorization_requests WHERE expires_at <= \(cutoff) RETURNING 1
                 """)
@@ -328,6 +329,38 @@ package struct PostgresFlowStore: FlowStore {
             RETURNING 1
             """, logger: logger) { return true }
         return false
+    }
+
+    package func recordAttestation(_ attestation: NewAttestation) async throws -> Int64 {
+        let rows = try await client.query("""
+            INSERT INTO oauth2gw.attestations (attestation_id, session_id, client_id, issued_at, expires_at)
+            VALUES (\(attestation.id), \(attestation.sessionID), \(attestation.clientID), \(attestation.issuedAt), \(attestation.expiresAt))
+            RETURNING status_index
+            """, logger: logger)
+        for try await index in rows.decode(Int64.self) { return index }
+        throw NoRowReturned(table: "attestations")
+    }
+
+    package func revokeAttestations(id: String, at: Date) async throws -> Int {
+        var count = 0
+        for try await _ in try await client.query("""
+            UPDATE oauth2gw.attestations SET revoked_at = \(at)
+            WHERE (attestation_id = \(id) OR session_id = \(id)) AND revoked_at IS NULL RETURNING 1
+            """, logger: logger) { count += 1 }
+        return count
+    }
+
+    package func attestationStatuses() async throws -> AttestationStatuses {
+        var statuses = AttestationStatuses(highestIndex: 0, revoked: [])
+        let rows = try await client.query("""
+            SELECT status_index, revoked_at IS NOT NULL FROM oauth2gw.attestations
+            WHERE revoked_at IS NOT NULL OR status_index = (SELECT max(status_index) FROM oauth2gw.attestations)
+            """, logger: logger)
+        for try await (index, revoked) in rows.decode((Int64, Bool).self) {
+            statuses.highestIndex = max(statuses.highestIndex, index)
+            if revoked { statuses.revoked.insert(index) }
+        }
+        return statuses
     }
 
     package func storePushedRequest(_ request: PushedAuthorizationRequest) async throws -> Bool {

@@ -9,7 +9,7 @@ package struct SchemaInstaller: Sendable {
     /// The patch files of the gateway, in order; `versioning.sql` comes first, always.
     package static let gatewayPatches = ["oauth2gw-0001", "oauth2gw-0002", "oauth2gw-0003", "oauth2gw-0004", "oauth2gw-0005", "oauth2gw-0006",
                                                "oauth2gw-0007", "oauth2gw-0008", "oauth2gw-0009", "oauth2gw-0010",
-                                               "oauth2gw-0011", "oauth2gw-0012"]
+                                               "oauth2gw-0011", "oauth2gw-0012", "oauth2gw-0013"]
     /// Schemas `--reset` drops.
     package static let gatewaySchemas = ["oauth2gw"]
 

@@ -15,7 +15,7 @@ package struct StatusReference: Sendable, Hashable {
 /// Issues SD-JWT VCs (IETF SD-JWT VC on RFC 9901) signed with ES256.
 package enum SDJWTIssuer {
     /// Claims the issuer sets itself; `claims` must not contain them.
-    static let registeredClaims: Set<String> = ["iss", "vct", "iat", "exp", "cnf", "status", "_sd_alg"]
+    package static let registeredClaims: Set<String> = ["iss", "vct", "iat", "exp", "cnf", "status", "_sd_alg"]
 
     /// Issues `<issuer-jwt>~<disclosure>~…~`.
     ///
@@ -42,6 +42,28 @@ package enum SDJWTIssuer {
         typ: String = "dc+sd-jwt",
         decoyDigests: Int = 0
     ) throws -> String {
+        let unsigned = try payload(claims: claims, selectivelyDisclosable: selectivelyDisclosable, vct: vct, issuer: issuerDID,
+                                   holderJWK: holderKey.map { P256PublicJWK($0).jsonObject }, status: status, iat: iat, exp: exp,
+                                   decoyDigests: decoyDigests)
+        let jwt = try CompactJWS.sign(
+            claims: unsigned.payload, header: ["typ": .string(typ), "kid": .string(issuerDID + "#0")], using: issuerKey)
+        return SDJWT(issuerSignedJWT: jwt, disclosures: unsigned.disclosures).withoutKeyBinding
+    }
+
+    /// The issuer-signed JWT's payload and the disclosures, unsigned: for an issuer that signs with keys of its own
+    /// (the gateway's rotating signing keys). The parameters are those of ``issue(claims:selectivelyDisclosable:vct:issuerDID:issuerKey:holderKey:status:iat:exp:typ:decoyDigests:)``;
+    /// `issuer` becomes `iss` and `holderJWK` (a public JWK) `cnf.jwk`.
+    package static func payload(
+        claims: [String: JSONValue],
+        selectivelyDisclosable: [ClaimPath],
+        vct: String,
+        issuer: String,
+        holderJWK: [String: JSONValue]?,
+        status: StatusReference? = nil,
+        iat: Date,
+        exp: Date?,
+        decoyDigests: Int = 0
+    ) throws -> (payload: [String: JSONValue], disclosures: [String]) {
         if let reserved = claims.keys.first(where: registeredClaims.contains) {
             throw SDJWTError("claim \(reserved) is set by the issuer")
         }
@@ -55,18 +77,16 @@ package enum SDJWTIssuer {
         if !digests.isEmpty {
             payload["_sd"] = .array(digests.sorted { ($0.stringValue ?? "") < ($1.stringValue ?? "") })
         }
-        payload["iss"] = .string(issuerDID)
+        payload["iss"] = .string(issuer)
         payload["vct"] = .string(vct)
         payload["iat"] = .integer(epochSeconds(iat))
         payload["_sd_alg"] = "sha-256"
         if let exp { payload["exp"] = .integer(epochSeconds(exp)) }
-        if let holderKey { payload["cnf"] = ["jwk": .object(P256PublicJWK(holderKey).jsonObject)] }
+        if let holderJWK { payload["cnf"] = ["jwk": .object(holderJWK)] }
         if let status {
             payload["status"] = ["status_list": ["idx": .integer(Int64(status.index)), "uri": .string(status.uri)]]
         }
-        let jwt = try CompactJWS.sign(
-            claims: payload, header: ["typ": .string(typ), "kid": .string(issuerDID + "#0")], using: issuerKey)
-        return SDJWT(issuerSignedJWT: jwt, disclosures: concealer.disclosures.map(\.encoded)).withoutKeyBinding
+        return (payload, concealer.disclosures.map(\.encoded))
     }
 }
 

@@ -272,6 +272,7 @@ package struct SQLiteFlowStore: FlowStore {
                 RETURNING 1
                 """, [.date(cutoff)]).count
             try await tx.rows("DELETE FROM seen_jwt_ids WHERE expires_at <= ?", [.date(cutoff)])
+            try await tx.rows("DELETE FROM attestations WHERE expires_at <= ?", [.date(cutoff)])
             report.deletedPushedRequests = try await tx.rows("""
                 DELETE FROM pushed_authorization_requests WHERE expires_at <= ? RETURNING 1
                 """, [.date(cutoff)]).count
@@ -285,6 +286,34 @@ package struct SQLiteFlowStore: FlowStore {
             ON CONFLICT (key_hash) DO UPDATE SET expires_at = excluded.expires_at WHERE seen_jwt_ids.expires_at <= ?
             RETURNING 1
             """, [.blob(key), .date(expiresAt), .date(now)]).isEmpty
+    }
+
+    package func recordAttestation(_ attestation: NewAttestation) async throws -> Int64 {
+        guard let index = try await db.rows("""
+            INSERT INTO attestations (attestation_id, session_id, client_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)
+            RETURNING status_index
+            """, [.text(attestation.id), .text(attestation.sessionID), .text(attestation.clientID), .date(attestation.issuedAt),
+                  .date(attestation.expiresAt)]).first?.int("status_index") else { throw NoRowReturned(table: "attestations") }
+        return index
+    }
+
+    package func revokeAttestations(id: String, at: Date) async throws -> Int {
+        try await db.rows("""
+            UPDATE attestations SET revoked_at = ?1 WHERE (attestation_id = ?2 OR session_id = ?2) AND revoked_at IS NULL RETURNING 1
+            """, [.date(at), .text(id)]).count
+    }
+
+    package func attestationStatuses() async throws -> AttestationStatuses {
+        var statuses = AttestationStatuses(highestIndex: 0, revoked: [])
+        for row in try await db.rows("""
+            SELECT status_index, revoked_at IS NOT NULL AS revoked FROM attestations
+            WHERE revoked_at IS NOT NULL OR status_index = (SELECT max(status_index) FROM attestations)
+            """) {
+            guard let index = row.int("status_index") else { continue }
+            statuses.highestIndex = max(statuses.highestIndex, index)
+            if row.int("revoked") == 1 { statuses.revoked.insert(index) }
+        }
+        return statuses
     }
 
     package func storePushedRequest(_ request: PushedAuthorizationRequest) async throws -> Bool {

@@ -270,6 +270,21 @@ enum SQLiteSchema {
         Migration(number: 15, name: "client grant types", statements: [
             #"ALTER TABLE clients ADD COLUMN grant_types TEXT NOT NULL DEFAULT '["authorization_code"]'"#,
         ]),
+        // oauth2gw-0013: the attestations issued at /credential with their status list indexes (issue 17).
+        Migration(number: 16, name: "attestations", statements: [
+            """
+            CREATE TABLE attestations (
+              status_index INTEGER PRIMARY KEY AUTOINCREMENT,
+              attestation_id TEXT NOT NULL UNIQUE,
+              session_id TEXT NOT NULL,
+              client_id TEXT NOT NULL,
+              issued_at REAL NOT NULL,
+              expires_at REAL NOT NULL,
+              revoked_at REAL
+            )
+            """,
+            "CREATE INDEX attestations_session ON attestations (session_id)",
+        ]),
     ]
 
     static var latest: Int { migrations.last?.number ?? 0 }
@@ -277,7 +292,7 @@ enum SQLiteSchema {
     /// The tables of each logical schema (the PostgreSQL schema names), children before parents.
     static let tables = [
         "oauth2gw": ["access_tokens", "authorization_codes", "verification_sessions", "pushed_authorization_requests", "clients",
-                     "signing_keys", "server_secrets", "seen_jwt_ids"],
+                     "signing_keys", "server_secrets", "seen_jwt_ids", "attestations"],
         "verifier": ["verifier_webhook_events", "verifier_verifications"],
     ]
 

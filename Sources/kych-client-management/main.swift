@@ -13,7 +13,7 @@ struct ClientManagement: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kych-client-management",
         abstract: "Manage the OAuth 2.0 clients registered with a KyCH gateway.",
-        subcommands: [List.self, Show.self, Create.self, Update.self, Delete.self, Sync.self, Purge.self])
+        subcommands: [List.self, Show.self, Create.self, Update.self, Delete.self, Sync.self, Purge.self, RevokeAttestation.self])
 
     @Option(name: [.short, .long], help: "Configuration file (for the DATABASE setting and [client_*] sections).")
     var config: String = GatewayConfig.defaultPath
@@ -388,6 +388,25 @@ extension ClientManagement {
             let report = try await root.withStores { _, stores in try await stores.flow.purgeClient(id: id, at: Date()) }
             guard let report else { throw CLIError(ClientStoreError.unknownClient(id).description) }
             print("Client \(id): claims erased from \(report.erasedClaims) sessions, \(report.deletedSessions) finished sessions deleted.")
+        }
+    }
+
+    struct RevokeAttestation: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "revoke-attestation",
+            abstract: "Revoke KyCH attestations (OpenID4VCI): the one with this attestation id, or all issued in the flow with this session id.",
+            discussion: """
+                The gateway logs each attestation's id when it issues it, with the flow's session id (the "id" of /info). \
+                The attestations' status list (GET /status-lists/kych-attestations) marks it revoked from the next fetch on.
+                """)
+        @ParentCommand var root: ClientManagement
+        @Argument(help: "The attestation id, or the session id of the flow it was issued in.") var id: String
+
+        func run() async throws {
+            let id = id
+            let revoked = try await root.withStores { _, stores in try await stores.flow.revokeAttestations(id: id, at: Date()) }
+            guard revoked > 0 else { throw CLIError("no live attestation has the id or session id \(id)") }
+            print("Revoked \(revoked) attestation\(revoked == 1 ? "" : "s").")
         }
     }
 

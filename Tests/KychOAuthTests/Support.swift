@@ -10,6 +10,8 @@ actor ScriptedVerifier: VerifierPort {
     private(set) var created: [(clientID: String, claims: [String])] = []
     private var outcomes: [String: VerifierOutcome] = [:]
     private(set) var asked = 0
+    /// The `granted` claims of the last outcome asked for.
+    private(set) var lastGranted: [String]?
     var unreachable = false
 
     func createVerification(for client: Client, claims: [String]) throws -> VerifierVerification {
@@ -22,6 +24,7 @@ actor ScriptedVerifier: VerifierPort {
 
     func outcome(of verificationID: String, for client: Client, granted: [String]) throws -> VerifierOutcome {
         asked += 1
+        lastGranted = granted
         if unreachable { throw ScriptedVerifierDown() }
         guard case .success(var credential)? = outcomes[verificationID] else { return outcomes[verificationID] ?? .pending }
         credential.claims = credential.claims.filter { granted.contains($0.key) }
@@ -231,6 +234,18 @@ final class CountingStore: FlowStore, ClientRepository {
     func storePresentedGrant(_ grant: PresentedGrant, issuing token: NewAccessToken) async throws -> Bool {
         count()
         return await base.storePresentedGrant(grant, issuing: token)
+    }
+    func recordAttestation(_ attestation: NewAttestation) async throws -> Int64 {
+        count()
+        return await base.recordAttestation(attestation)
+    }
+    func revokeAttestations(id: String, at: Date) async throws -> Int {
+        count()
+        return await base.revokeAttestations(id: id, at: at)
+    }
+    func attestationStatuses() async throws -> AttestationStatuses {
+        count()
+        return await base.attestationStatuses()
     }
     func recordOnce(_ key: Data, expiresAt: Date, now: Date) async throws -> Bool {
         count()

@@ -124,6 +124,25 @@ import Testing
         #expect(unknown.status != 0 && unknown.stderr.contains("no client with id \"nobody\""))
     }
 
+    /// `revoke-attestation`: by attestation id or by the flow's session id; the status list reads it from the database.
+    @Test func revokeAttestationMarksAttestationsRevoked() async throws {
+        let (db, conf) = try await setUp()
+        let issued = Date()
+        try await Stores.with(db.connectionString, sealing: .unencrypted, logger: TestEnvironment.logger) { stores in
+            for (id, session) in [("att-1", "session-1"), ("att-2", "session-1"), ("att-3", "session-2")] {
+                _ = try await stores.flow.recordAttestation(NewAttestation(id: id, sessionID: session, clientID: "wallet", issuedAt: issued,
+                                                                           expiresAt: issued.addingTimeInterval(86_400)))
+            }
+        }
+        let bySession = try Run.program("kych-client-management", ["-c", conf, "revoke-attestation", "session-1"])
+        #expect(bySession.status == 0 && bySession.stdout == "Revoked 2 attestations.\n", "\(bySession.stderr)")
+        let byID = try Run.program("kych-client-management", ["-c", conf, "revoke-attestation", "att-3"])
+        #expect(byID.status == 0 && byID.stdout == "Revoked 1 attestation.\n", "\(byID.stderr)")
+        let again = try Run.program("kych-client-management", ["-c", conf, "revoke-attestation", "att-3"])
+        #expect(again.status != 0 && again.stderr.contains("no live attestation has the id or session id att-3"))
+        #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.attestations WHERE revoked_at IS NOT NULL") == ["3"])
+    }
+
     @Test func errorsLeaveTheDatabaseUnchanged() async throws {
         let (db, conf) = try await setUp()
         #expect(try manual("kych-client-management --config /etc/kych/kych.conf sync", conf).status == 0)

@@ -42,7 +42,7 @@ import Testing
         let created = try Run.program("kych-dbinit", ["-c", conf])
         #expect(created.status == 0, "\(created.stderr)")
         #expect(created.stdout.contains("Applied: sqlite://\(database) (tables"), "\(created.stdout)")
-        #expect(try await tables(database) == ["access_tokens", "authorization_codes", "clients", "pushed_authorization_requests", "seen_jwt_ids",
+        #expect(try await tables(database) == ["access_tokens", "attestations", "authorization_codes", "clients", "pushed_authorization_requests", "seen_jwt_ids",
                                                "server_secrets",
                                                "signing_keys", "verification_sessions",
                                                "verifier_verifications", "verifier_webhook_events"])

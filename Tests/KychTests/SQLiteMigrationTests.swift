@@ -80,8 +80,8 @@ import Testing
                                                             "7 openid connect", "8 access token format", "9 authorize without setup",
                                                             "10 verifier claim lease", "11 claims erasure", "12 client keys and jwt ids",
                                                             "13 dpop", "14 pushed authorization requests",
-                                                            "15 client grant types"],
-                                               createdTables: ["pushed_authorization_requests", "seen_jwt_ids", "server_secrets", "signing_keys"]))
+                                                            "15 client grant types", "16 attestations"],
+                                               createdTables: ["attestations", "pushed_authorization_requests", "seen_jwt_ids", "server_secrets", "signing_keys"]))
 
         try await Self.with(path) { db in
             #expect(try await Self.userVersion(db) == Int64(SQLiteDatabase.schemaVersion))
@@ -172,7 +172,7 @@ import Testing
         let path = try Self.copyOfFixture()
         try await Self.with(path) { db in
             try await db.rows("INSERT INTO verifier_webhook_events (verification_id, created_at) VALUES ('kept', 0)")
-            #expect(try await db.resetSchemas(["oauth2gw"]) == ["access_tokens", "authorization_codes", "clients",
+            #expect(try await db.resetSchemas(["oauth2gw"]) == ["access_tokens", "attestations", "authorization_codes", "clients",
                                                                 "pushed_authorization_requests", "seen_jwt_ids", "server_secrets",
                                                                 "signing_keys", "verification_sessions"])
             #expect(try await Self.rowCounts(db) == [0, 0, 0, 0])
@@ -196,6 +196,7 @@ import Testing
                      ("oauth2gw", "signing_keys", "signing_keys"), ("oauth2gw", "server_secrets", "server_secrets"),
                      ("oauth2gw", "seen_jwt_ids", "seen_jwt_ids"),
                      ("oauth2gw", "pushed_authorization_requests", "pushed_authorization_requests"),
+                     ("oauth2gw", "attestations", "attestations"),
                      ("verifier", "verifications", "verifier_verifications"), ("verifier", "webhook_events", "verifier_webhook_events")]
         #expect(try await postgres.strings("""
             SELECT table_schema || '.' || table_name FROM information_schema.tables

@@ -193,6 +193,33 @@ enum FlowBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 
     @Test(arguments: FlowBackend.allCases)
+    func attestationsGetIndexesOnceAndAreRevokedByIdOrSession(_ backend: FlowBackend) async throws {
+        try await backend.with { _, flow in
+            #expect(try await flow.attestationStatuses() == AttestationStatuses(highestIndex: 0, revoked: []))
+            func attestation(_ id: String, session: String) -> NewAttestation {
+                NewAttestation(id: id, sessionID: session, clientID: "wallet", issuedAt: Self.now, expiresAt: Self.now.addingTimeInterval(86_400))
+            }
+            let indexes = try await withThrowingTaskGroup(of: (String, Int64).self) { group in
+                for n in 0..<4 {
+                    group.addTask { ("a\(n)", try await flow.recordAttestation(attestation("a\(n)", session: n < 2 ? "s1" : "s\(n)"))) }
+                }
+                return try await group.reduce(into: [String: Int64]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(Set(indexes.values) == [1, 2, 3, 4], "every attestation its own index, from 1")
+            #expect(try await flow.revokeAttestations(id: "s1", at: Self.now) == 2)
+            #expect(try await flow.revokeAttestations(id: "s1", at: Self.now) == 0, "already revoked")
+            #expect(try await flow.revokeAttestations(id: "a3", at: Self.now) == 1)
+            #expect(try await flow.revokeAttestations(id: "nobody", at: Self.now) == 0)
+            #expect(try await flow.attestationStatuses()
+                    == AttestationStatuses(highestIndex: 4, revoked: Set(["a0", "a1", "a3"].compactMap { indexes[$0] })))
+            // The purge deletes them once expired; their indexes are not handed out again.
+            _ = try await flow.deleteExpired(before: Self.now.addingTimeInterval(86_400))
+            #expect(try await flow.attestationStatuses() == AttestationStatuses(highestIndex: 0, revoked: []))
+            #expect(try await flow.recordAttestation(attestation("a4", session: "s4")) == 5)
+        }
+    }
+
+    @Test(arguments: FlowBackend.allCases)
     func sessionTransitionsAreConditional(_ backend: FlowBackend) async throws {
         try await backend.with { clients, flow in
             try await clients.createClient(Self.client)

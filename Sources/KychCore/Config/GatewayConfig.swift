@@ -77,6 +77,8 @@ package struct GatewayConfig: Sendable {
     package var requirePushedAuthorizationRequests = false
     /// `PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS` (default 60): how long a `request_uri` from `/par` may be used.
     package var pushedRequestTTLSeconds = 60
+    /// `ATTESTATION_TTL_DAYS` (default 365): how long a KyCH attestation issued at `/credential` is valid (its `exp`).
+    package var attestationTTLDays = 365
     /// The `[kych-verifier]` section of the same file, validated with the gateway's (an invalid one stops the
     /// gateway, which serves it when ``VerifierConfig/embedded``); `nil` when the file has none.
     package var verifier: VerifierConfig?
@@ -114,7 +116,7 @@ package struct GatewayConfig: Sendable {
         "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES", "REQUEST_TIMEOUT_SECONDS",
         "METRICS_HOST", "METRICS_PORT", "METRICS_UNIXPATH", "METRICS_UNIXPATH_MODE", "LOG_FORMAT",
         "CLAIMS_RETENTION_MINUTES", "DPOP_PROOF_LIFETIME_SECONDS", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",
-        "PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS",
+        "PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS", "ATTESTATION_TTL_DAYS",
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
@@ -187,6 +189,8 @@ package struct GatewayConfig: Sendable {
         let requirePushed = v.yesNo(main, "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", default: false)
         let pushedTTL = v.integer(main, "PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS", default: 60, min: 1, max: 600,
                                   minMessage: "must be at least 1 second")
+        let attestationTTL = v.integer(main, "ATTESTATION_TTL_DAYS", default: 365, min: 1, max: 3650,
+                                       minMessage: "must be at least 1 day")
         let vcClaims = main.entry("VC_CLAIMS").map { IniFile.list($0.value) } ?? betaIDClaims
         if let e = main.entry("VC_CLAIMS"), vcClaims.isEmpty { v.error(main, e, "must list at least one claim") }
         var allowedScopes: [String]?
@@ -266,6 +270,7 @@ package struct GatewayConfig: Sendable {
         config.dpopProofLifetimeSeconds = dpopLifetime
         config.requirePushedAuthorizationRequests = requirePushed
         config.pushedRequestTTLSeconds = pushedTTL
+        config.attestationTTLDays = attestationTTL
         config.presentationScopes = presentationScopes
         return config
     }

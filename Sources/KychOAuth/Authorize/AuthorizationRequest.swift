@@ -23,6 +23,8 @@ package struct AuthorizationRequest: Sendable, Equatable, Codable {
     package var requestObject: String?
     /// RFC 9126 `request_uri`: the handle of a request pushed to `/par`, whose parameters replace the others.
     package var requestURI: String?
+    /// RFC 9396 `authorization_details`, as its JSON text (OpenID4VCI: `type: openid_credential`).
+    package var authorizationDetails: String?
     /// The parameters were pushed to `/par` by the authenticated client (RFC 9126).
     package var pushed = false
     /// The parameters came from a request object whose signature was checked with the client's key (RFC 9101).
@@ -52,6 +54,7 @@ package struct AuthorizationRequest: Sendable, Equatable, Codable {
         self.sourceAddress = sourceAddress
         requestObject = parameters["request"]
         requestURI = parameters["request_uri"]
+        authorizationDetails = parameters["authorization_details"]
     }
 }
 

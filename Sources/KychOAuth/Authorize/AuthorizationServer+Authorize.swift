@@ -32,7 +32,7 @@ extension AuthorizationServer {
         }
         let cookie = try await bindingCookie(nonce: session.nonce)
         let record = AuthorizationRequestRecord(redirectURI: request.redirectURI ?? client.redirectURI, state: request.state,
-                                                scope: context.scope, browserBindingHash: Secrets.sha256(cookie),
+                                                scope: context.scope + context.credentialConfigurations, browserBindingHash: Secrets.sha256(cookie),
                                                 codeChallenge: request.codeChallenge, openid: context.openid,
                                                 oidcNonce: request.oidcNonce, dpopJKT: request.dpopJKT)
         // Another request may have started a verification first: then show that one.
@@ -53,7 +53,8 @@ extension AuthorizationServer {
         var context = AuthorizeContext(request: request, now: now(), issuer: config.baseURL, pushing: pushing)
         let environment = AuthorizeEnvironment(clients: clients, store: store, grantableScopes: config.grantableScopes,
                                                openIDEnabled: openID != nil, clientKeys: clientKeys,
-                                               requirePushedRequests: config.requirePushedAuthorizationRequests)
+                                               requirePushedRequests: config.requirePushedAuthorizationRequests,
+                                               credentialScopes: credentialIssuer == nil ? [] : [CredentialIssuer.configurationID])
         for check in authorizeChecks { try await check.check(&context, in: environment) }
         return context
     }

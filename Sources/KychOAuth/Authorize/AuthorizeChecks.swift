@@ -14,6 +14,8 @@ package struct AuthorizeContext: Sendable {
     package var session: VerificationSession?
     /// The claims granted, once the scope is checked.
     package var scope: [String] = []
+    /// The credential configurations granted (OpenID4VCI scopes, e.g. `kych_attestation`), once the scope is checked.
+    package var credentialConfigurations: [String] = []
     /// The scope asked for OpenID Connect (`openid`): an ID token comes with the access token.
     package var openid = false
     /// RFC 9207: the issuer identifier every authorization response carries (nil without `BASE_URL`).
@@ -53,6 +55,8 @@ package struct AuthorizeEnvironment: Sendable {
     package var clientKeys: any ClientKeySource
     /// `REQUIRE_PUSHED_AUTHORIZATION_REQUESTS` of the gateway: every client must use `/par`.
     package var requirePushedRequests: Bool
+    /// The scopes of the credential configurations KyCH issues (OpenID4VCI); empty when it issues none.
+    package var credentialScopes: [String] = []
 }
 
 /// One step of authorization-request validation. The steps run in order; each throws the error the
@@ -203,7 +207,8 @@ package enum RedirectURIMatch {
 }
 
 /// Every requested claim may be granted; no claim in the scope means the client's default scope. `openid` is
-/// OpenID Connect's protocol scope, not a claim.
+/// OpenID Connect's protocol scope, not a claim. A credential configuration's scope (OpenID4VCI) grants it, with every
+/// claim it may carry unless the request names claims too.
 struct ScopeGrantable: AuthorizeCheck {
     static let openid = "openid"
 
@@ -214,8 +219,11 @@ struct ScopeGrantable: AuthorizeCheck {
         if context.openid && !environment.openIDEnabled {
             throw context.redirectError("invalid_scope", "OpenID Connect is not enabled on this server (it needs BASE_URL)")
         }
-        let requested = words.filter { $0 != Self.openid }
-        let scope = !requested.isEmpty ? requested : context.client?.defaultScope ?? grantable
+        let detailed = try AuthorizationDetails.credentialConfigurations(context.request.authorizationDetails, offered: environment.credentialScopes,
+                                                                         issuer: context.issuer, context: context)
+        let credentials = environment.credentialScopes.filter { words.contains($0) || detailed.contains($0) }
+        let requested = words.filter { $0 != Self.openid && !credentials.contains($0) }
+        let scope = !requested.isEmpty ? requested : !credentials.isEmpty ? grantable : context.client?.defaultScope ?? grantable
         if let bad = scope.first(where: { !grantable.contains($0) }) {
             // Quoted short: the request's words go into the Location header.
             let shown = bad.count > 64 ? bad.prefix(64) + "…" : Substring(bad)
@@ -223,5 +231,35 @@ struct ScopeGrantable: AuthorizeCheck {
         }
         var seen = Set<String>()
         context.scope = scope.filter { seen.insert($0).inserted }
+        context.credentialConfigurations = credentials
+    }
+}
+
+/// RFC 9396 `authorization_details` as OpenID4VCI 1.0 §5.1.1 uses them: entries of type `openid_credential` naming a
+/// `credential_configuration_id` the issuer offers (and, in `locations`, this issuer if any).
+enum AuthorizationDetails {
+    static let type = "openid_credential"
+
+    /// The credential configurations `text` asks for; none without it. An entry of another type, another
+    /// configuration or another issuer is refused with RFC 9396 §5's `invalid_authorization_details`.
+    static func credentialConfigurations(_ text: String?, offered: [String], issuer: String?,
+                                         context: AuthorizeContext) throws -> [String] {
+        guard let text else { return [] }
+        func refused(_ description: String) -> FlowError { context.redirectError("invalid_authorization_details", description) }
+        guard text.utf8.count <= 8 * 1024, let entries = (try? JSON.parse(Data(text.utf8)))?.arrayValue, !entries.isEmpty else {
+            throw refused("authorization_details must be a non-empty JSON array")
+        }
+        return try entries.map { entry in
+            guard entry["type"]?.stringValue == type else { throw refused("authorization_details entries must have type \(type)") }
+            guard let id = entry["credential_configuration_id"]?.stringValue, offered.contains(id) else {
+                throw refused("authorization_details name no credential configuration this issuer offers")
+            }
+            if let locations = entry["locations"] {
+                guard let issuer, locations.arrayValue?.contains(.string(issuer)) == true else {
+                    throw refused("authorization_details locations name another credential issuer")
+                }
+            }
+            return id
+        }
     }
 }

@@ -42,6 +42,10 @@ struct RequestObjectResolved: AuthorizeCheck {
         }
         var request = AuthorizationRequest(nonce: context.request.nonce, parameters: object.claims.compactMapValues(\.stringValue),
                                            sourceAddress: context.request.sourceAddress)
+        // RFC 9396 §3: in a request object authorization_details is a JSON array, not its text.
+        if let details = object.claims["authorization_details"], details.stringValue == nil {
+            request.authorizationDetails = details.serialized()
+        }
         request.pushed = context.request.pushed
         request.signed = true
         context.request = request

@@ -15,6 +15,12 @@ package enum EndpointPath {
     package static let jwks = "/jwks"
     package static let authorizationServerMetadata = "/.well-known/oauth-authorization-server"
     package static let openIDConfiguration = "/.well-known/openid-configuration"
+    /// OpenID4VCI: the KyCH attestation, and the metadata of its issuer (OpenID4VCI 1.0 §12.2.2, SD-JWT VC §5).
+    package static let credential = "/credential"
+    package static let credentialIssuerMetadata = "/.well-known/openid-credential-issuer"
+    package static let jwtVCIssuerMetadata = "/.well-known/jwt-vc-issuer"
+    /// The token status list of the attestations KyCH issued.
+    package static let attestationStatusList = "/status-lists/kych-attestations"
 }
 
 extension AuthorizationServer {
@@ -58,7 +64,10 @@ extension AuthorizationServer {
         if tokenEndpoint.grantTypes.contains(GrantType.vpTokenBearer) { metadata["nonce_endpoint"] = .string(issuer + EndpointPath.nonce) }
         if openID != nil {
             // OpenID Connect Discovery 1.0 §3; RS256 is listed because relying parties must be able to rely on it.
-            metadata["scopes_supported"] = .array((["openid"] + config.grantableScopes).map(JSON.string))
+            let credentials = credentialIssuer == nil ? [] : [CredentialIssuer.configurationID]
+            metadata["scopes_supported"] = .array((["openid"] + config.grantableScopes + credentials).map(JSON.string))
+            // RFC 9396 §10: OpenID4VCI's authorization_details.
+            if !credentials.isEmpty { metadata["authorization_details_types_supported"] = [.string(AuthorizationDetails.type)] }
             metadata["jwks_uri"] = .string(issuer + EndpointPath.jwks)
             metadata["userinfo_endpoint"] = .string(issuer + EndpointPath.userInfo)
             metadata["subject_types_supported"] = ["pairwise"]

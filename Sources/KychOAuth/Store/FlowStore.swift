@@ -216,6 +216,13 @@ package struct PresentedGrant: Sendable, Equatable {
 }
 
 /// A store lost a server secret between writing and reading it (another process deleted it).
+/// An `INSERT … RETURNING` that returned no row (it always returns one unless the database misbehaves).
+package struct NoRowReturned: Error, CustomStringConvertible {
+    package let table: String
+    package init(table: String) { self.table = table }
+    package var description: String { "inserting into \(table) returned no row" }
+}
+
 package struct MissingServerSecret: Error, CustomStringConvertible {
     package let name: String
     package init(name: String) { self.name = name }
@@ -305,4 +312,41 @@ package protocol FlowStore: Sendable {
     /// not expired (a replay), across every instance on the database. Callers hash a namespace, the signer and the
     /// JWT id into `key` (one-time DPoP proofs and client assertions); ``deleteExpired(before:)`` drops lapsed records.
     func recordOnce(_ key: Data, expiresAt: Date, now: Date) async throws -> Bool
+    /// Records an attestation issued at `/credential` and gives it the next index of the attestations' status list
+    /// (1, 2, …; never reused, also after ``deleteExpired(before:)`` deleted expired attestations).
+    func recordAttestation(_ attestation: NewAttestation) async throws -> Int64
+    /// Revokes at `at` the attestations whose id, or whose session's id, is `id`; returns how many were live.
+    func revokeAttestations(id: String, at: Date) async throws -> Int
+    /// The attestations' status list: the highest index handed out (0: none) and the revoked indexes.
+    func attestationStatuses() async throws -> AttestationStatuses
+}
+
+/// An attestation issued at `/credential` (OpenID4VCI), as its status list entry needs it; no claim.
+package struct NewAttestation: Sendable, Equatable {
+    /// Random; what `kych-client-management revoke-attestation` names (it is logged at issue).
+    package var id: String
+    /// The flow it was issued for: `/info`'s `id`.
+    package var sessionID: String
+    package var clientID: String
+    package var issuedAt: Date
+    package var expiresAt: Date
+
+    package init(id: String, sessionID: String, clientID: String, issuedAt: Date, expiresAt: Date) {
+        self.id = id
+        self.sessionID = sessionID
+        self.clientID = clientID
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// What the attestations' status list is built from.
+package struct AttestationStatuses: Sendable, Equatable {
+    package var highestIndex: Int64
+    package var revoked: Set<Int64>
+
+    package init(highestIndex: Int64, revoked: Set<Int64>) {
+        self.highestIndex = highestIndex
+        self.revoked = revoked
+    }
 }

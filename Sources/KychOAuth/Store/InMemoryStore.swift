@@ -17,6 +17,9 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
     private var pushedRequests: [Data: PushedAuthorizationRequest] = [:]
     private var nextSerial: Int64 = 1
     private var seenJWTIDs: [Data: Date] = [:]
+    /// By status list index; indexes are never reused.
+    private var attestations: [Int64: (attestation: NewAttestation, revokedAt: Date?)] = [:]
+    private var lastAttestationIndex: Int64 = 0
 
     package init() {}
 
@@ -249,6 +252,7 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
             report.deletedSessions += 1
         }
         seenJWTIDs = seenJWTIDs.filter { $0.value > cutoff }
+        attestations = attestations.filter { $0.value.attestation.expiresAt > cutoff }
         let pushed = pushedRequests.count
         pushedRequests = pushedRequests.filter { $0.value.expiresAt > cutoff }
         report.deletedPushedRequests = pushed - pushedRequests.count
@@ -263,6 +267,25 @@ package actor InMemoryStore: FlowStore, ClientRepository, SigningKeyStore {
 
     package func takePushedRequest(handleHash: Data) -> PushedAuthorizationRequest? {
         pushedRequests.removeValue(forKey: handleHash)
+    }
+
+    package func recordAttestation(_ attestation: NewAttestation) -> Int64 {
+        lastAttestationIndex += 1
+        attestations[lastAttestationIndex] = (attestation, nil)
+        return lastAttestationIndex
+    }
+
+    package func revokeAttestations(id: String, at: Date) -> Int {
+        var revoked = 0
+        for (index, entry) in attestations where entry.revokedAt == nil && (entry.attestation.id == id || entry.attestation.sessionID == id) {
+            attestations[index]?.revokedAt = at
+            revoked += 1
+        }
+        return revoked
+    }
+
+    package func attestationStatuses() -> AttestationStatuses {
+        AttestationStatuses(highestIndex: attestations.keys.max() ?? 0, revoked: Set(attestations.filter { $0.value.revokedAt != nil }.keys))
     }
 
     package func recordOnce(_ key: Data, expiresAt: Date, now: Date) -> Bool {

@@ -67,6 +67,7 @@ package struct AuthorizationCodeGrant: GrantHandler {
         events.record(.codeRedeemed(clientID: client.clientID))
         logger.info("access token issued", metadata: ["client_id": "\(client.clientID)"])
         var response = token.response
+        response.authorization_details = CredentialIssuer.authorizationDetails(grantedIn: session)
         if let idTokens, session.openid {
             let stored = StoredAccessToken(session: session, record: token.record)
             let subject = try await idTokens.subjects.subject(for: stored, client: client, now: now)

@@ -28,12 +28,14 @@ package struct TokenRequest: Sendable {
 }
 
 /// The token response (RFC 6749 §5.1).
-package struct TokenResponse: Sendable, Codable, Equatable {
+package struct TokenResponse: Sendable, Encodable, Equatable {
     package var access_token: String
     package var token_type: String
     package var expires_in: Int
     /// OpenID Connect: present when the authorization request's scope had `openid`.
     package var id_token: String?
+    /// OpenID4VCI 1.0 §6.2: the credential configurations the token may be redeemed for at `/credential`.
+    package var authorization_details: JSON?
 }
 
 /// One grant type at the token endpoint. Adding a grant is one handler and one registration.
