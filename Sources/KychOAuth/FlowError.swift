@@ -20,8 +20,12 @@ package enum FlowError: Error, Sendable, Equatable {
         .oauth(status: 401, error: "invalid_client", description: d, wwwAuthenticate: challenge)
     }
     /// No access token at all: RFC 6750 §3.1 wants the challenge without an error code then (the body keeps one).
-    package static let missingToken = FlowError.oauth(status: 401, error: "invalid_token", description: "missing access token",
-                                                      wwwAuthenticate: "Bearer realm=\"kych\"")
+    /// `dpopAlgorithms`: where DPoP is available, a second challenge offers it too (RFC 9449 §7.1).
+    package static func missingToken(dpopAlgorithms: [String]? = nil) -> FlowError {
+        var challenge = "Bearer realm=\"kych\""
+        if let dpopAlgorithms { challenge += ", DPoP realm=\"kych\", algs=\"\(dpopAlgorithms.joined(separator: " "))\"" }
+        return .oauth(status: 401, error: "invalid_token", description: "missing access token", wwwAuthenticate: challenge)
+    }
     package static func invalidToken(_ d: String) -> FlowError {
         .oauth(status: 401, error: "invalid_token", description: d,
                wwwAuthenticate: "Bearer realm=\"kych\", error=\"invalid_token\", error_description=\"\(d)\"")

@@ -106,6 +106,13 @@ struct DPoPKey {
         #expect(await refusal { try await info(f, "Bearer \(unbound.access_token)") }?.challenge?.hasPrefix("Bearer ") == true)
     }
 
+    @Test func aRequestWithoutATokenIsOfferedBothSchemes() async throws {
+        let f = try await FlowFixture()
+        let challenge = try #require(await refusal { try await f.server.info(ResourceRequest(authorization: nil)) })
+        #expect(challenge.status == 401 && challenge.error == "invalid_token")
+        #expect(challenge.challenge == "Bearer realm=\"kych\", DPoP realm=\"kych\", algs=\"\(ClientSignedJWT.algorithms.joined(separator: " "))\"")
+    }
+
     @Test func eachRuleOfTheProofIsChecked() async throws {
         let f = try await FlowFixture()
         let key = DPoPKey()

@@ -408,7 +408,9 @@ import Testing
             (try await flow.info("not-a-token")).expectOAuthError("invalid_token", status: .unauthorized)
             let none = try await flow.request("/info")
             none.expectOAuthError("invalid_token", status: .unauthorized)
-            #expect(none.headers[.wwwAuthenticate] == "Bearer realm=\"kych\"")   // RFC 6750 §3.1: no error code without credentials
+            // RFC 6750 §3.1: no error code without credentials; RFC 9449 §7.1: DPoP offered next to Bearer.
+            #expect(none.headers[.wwwAuthenticate]?.hasPrefix("Bearer realm=\"kych\", DPoP realm=\"kych\", algs=\"ES256 ") == true)
+            #expect(none.headers[.wwwAuthenticate]?.contains("error") == false)
             let unknown = try await flow.info("not-a-token")
             #expect(unknown.headers[.wwwAuthenticate]?.contains("error=\"invalid_token\"") == true)
         }

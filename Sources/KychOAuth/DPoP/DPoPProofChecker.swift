@@ -67,6 +67,9 @@ package struct DPoPProofChecker: Sendable {
         self.now = now
     }
 
+    /// Whether proofs can be checked at all: `htu` is checked against BASE_URL.
+    package var isAvailable: Bool { baseURL != nil }
+
     /// The `WWW-Authenticate` challenge of a DPoP-bound token's refusal, naming the algorithms accepted.
     package static func challenge(error: String, description: String) -> String {
         "DPoP realm=\"kych\", error=\"\(error)\", error_description=\"\(description)\", algs=\"\(ClientSignedJWT.algorithms.joined(separator: " "))\""

@@ -23,7 +23,9 @@ package struct ResourceAccess: Sendable {
 
     package func liveToken(_ request: ResourceRequest) async throws -> StoredAccessToken {
         let dpopToken = HTTPAuthorization.dpop(request.authorization)
-        guard let value = dpopToken ?? HTTPAuthorization.bearer(request.authorization) else { throw FlowError.missingToken }
+        guard let value = dpopToken ?? HTTPAuthorization.bearer(request.authorization) else {
+            throw FlowError.missingToken(dpopAlgorithms: dpop.isAvailable ? ClientSignedJWT.algorithms : nil)
+        }
         guard let token = try await store.accessToken(hash: Secrets.sha256(value)), token.revokedAt == nil, token.expiresAt > now() else {
             let reason = "the access token is unknown, expired or revoked"
             throw dpopToken == nil ? FlowError.invalidToken(reason) : DPoPRefusal(error: "invalid_token", reason: reason).atResource
