@@ -35,6 +35,7 @@ struct GatewayRoutes {
         router.post(RouterPath(stringLiteral: EndpointPath.credential), use: credential)
         router.get(RouterPath(stringLiteral: EndpointPath.credentialIssuerMetadata), use: credentialIssuerMetadata)
         router.get(RouterPath(stringLiteral: EndpointPath.jwtVCIssuerMetadata), use: jwtVCIssuerMetadata)
+        router.get(RouterPath(stringLiteral: EndpointPath.attestationType), use: attestationTypeMetadata)
         router.get(RouterPath(stringLiteral: EndpointPath.attestationStatusList), use: attestationStatusList)
     }
 
@@ -258,6 +259,11 @@ extension GatewayRoutes {
     /// `GET /.well-known/jwt-vc-issuer` (SD-JWT VC §5): the keys that sign KyCH attestations.
     @Sendable func jwtVCIssuerMetadata(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         try Self.discovery(try await flow.credentialIssuer?.jwtVCIssuerMetadata())
+    }
+
+    /// `GET /credentials/kyc-attestation`: the attestation's SD-JWT VC type metadata (its `vct` URL).
+    @Sendable func attestationTypeMetadata(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try Self.discovery(flow.credentialIssuer?.typeMetadata())
     }
 
     /// `GET /status-lists/kych-attestations`: the attestations' status list token, cached at most its `ttl`.

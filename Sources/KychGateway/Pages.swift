@@ -27,7 +27,13 @@ enum Pages {
         // The canonical address of this session's page: a nonce-less /authorize would start a new session on reload.
         let pagePath = "/authorize/\(a.session.nonce.urlEscaped)"
         let ready = a.session.status == .verified || a.session.status == .failed
-        let reload = ready ? "0; url=\(finalizeURL)" : "\(noScriptRefreshSeconds); url=\(link(pagePath, query: request.uri.query, language: nil))"
+        // While the attestation is offered the page stays: the person continues with its link.
+        let offer = a.attestationOffer.map { link in
+            OfferModel(qr: try? QRCode(text: link).svg(moduleSize: 4, label: t.offerQRLabel),
+                       link: link.hasPrefix(CredentialOffers.scheme) ? link : nil, finalizeURL: finalizeURL)
+        }
+        let reload = offer != nil ? nil : ready ? "0; url=\(finalizeURL)"
+            : "\(noScriptRefreshSeconds); url=\(link(pagePath, query: request.uri.query, language: nil))"
         let secondsLeft = max(0, Int(a.session.expiresAt.timeIntervalSinceNow.rounded(.down)))
         let deeplink = a.verification.deeplink
         let model = VerificationModel(
@@ -43,7 +49,9 @@ enum Pages {
             finalizeURL: finalizeURL,
             demoWalletURL: demoWallet ? "\(DemoWalletLink.path)/\(id)?\(stateItem)lang=\(language.rawValue)" : nil,
             statusText: a.session.status == .verified ? t.verified : a.session.status == .failed ? t.failed : t.waiting,
-            ready: ready)
+            ready: ready,
+            offer: offer,
+            offerURL: a.offersAttestation ? link(pagePath, query: request.uri.query, language: language) : nil)
         return html(.verification, model, status: .ok)
     }
 
@@ -116,6 +124,18 @@ enum Pages {
         var demoWalletURL: String?
         var statusText: String
         var ready: Bool
+        /// The attestation offer shown instead of the wallet's QR code once the verification succeeded.
+        var offer: OfferModel?
+        /// Where the script goes on success instead of `/finalize` when the page offers the attestation: the page
+        /// itself, which then shows the offer.
+        var offerURL: String?
+    }
+
+    struct OfferModel {
+        var qr: String?
+        /// The "Add to my wallet" button's target: the offer link (same-device wallets).
+        var link: String?
+        var finalizeURL: String
     }
 
     struct MessageModel: Model {

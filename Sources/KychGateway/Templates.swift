@@ -101,7 +101,20 @@ enum Templates {
         {{<layout}}{{$content}}
         <h1>{{t.verifyTitle}}</h1>
         <p>{{t.requestedBy}} <strong class="client">{{client}}</strong></p>
-        <div class="grid">
+        {{#offer}}<div class="grid">
+        <section class="scan" id="attestation-offer">
+        <h2>{{t.offerTitle}}</h2>
+        <p>{{t.offerText}}</p>
+        {{#qr}}<figure class="qr">{{{.}}}</figure>{{/qr}}
+        {{#link}}<div class="open"><a class="button secondary" id="add-to-wallet" href="{{.}}">{{t.addToWallet}}</a></div>{{/link}}
+        </section>
+        <section>
+        <h2>{{t.claimsHeading}}</h2>
+        <ul class="claims" id="claims">{{#claims}}<li>{{.}}</li>{{/claims}}</ul>
+        <p><a class="button" id="continue-to-service" href="{{finalizeURL}}">{{t.continueToService}}</a></p>
+        </section>
+        </div>{{/offer}}
+        {{^offer}}<div class="grid">
         <section class="scan">
         {{#qr}}<figure class="qr">{{{.}}}<figcaption>{{t.scanHint}}</figcaption></figure>{{/qr}}
         {{#deeplink}}<div class="open"><a class="button" id="open-wallet" href="{{.}}">{{t.openWallet}}</a><p class="hint">{{t.sameDeviceHint}}</p></div>{{/deeplink}}
@@ -111,7 +124,7 @@ enum Templates {
         <h2>{{t.claimsHeading}}</h2>
         <ul class="claims" id="claims">{{#claims}}<li>{{.}}</li>{{/claims}}</ul>
         <p class="timer">{{t.timeLeft}} <strong id="time-left">{{timeLeft}}</strong></p>
-        <p id="status" class="status{{#ready}} done{{/ready}}" role="status" aria-live="polite" data-status-url="{{statusURL}}" data-finalize-url="{{finalizeURL}}" data-seconds-left="{{secondsLeft}}" data-verified="{{t.verified}}" data-failed="{{t.failed}}" data-expired="{{t.expired}}" data-completed="{{t.completed}}" data-retrying="{{t.retrying}}" data-waiting="{{t.waiting}}" data-unavailable="{{t.statusUnavailable}}">{{statusText}}</p>
+        <p id="status" class="status{{#ready}} done{{/ready}}" role="status" aria-live="polite" data-status-url="{{statusURL}}" data-finalize-url="{{finalizeURL}}" data-seconds-left="{{secondsLeft}}" data-verified="{{t.verified}}" data-failed="{{t.failed}}" data-expired="{{t.expired}}" data-completed="{{t.completed}}" data-retrying="{{t.retrying}}" data-waiting="{{t.waiting}}" data-unavailable="{{t.statusUnavailable}}"{{#offerURL}} data-offer-url="{{.}}"{{/offerURL}}>{{statusText}}</p>
         <noscript><p><a class="button secondary" id="continue" href="{{finalizeURL}}">{{t.continueLink}}</a></p><p class="hint">{{t.noScriptHint}}</p></noscript>
         </section>
         </div>
@@ -141,7 +154,10 @@ enum Templates {
                 delay = 1000;
                 if (j.status === "verified" || j.status === "failed") {
                   show(j.status === "verified" ? d.verified : d.failed, j.status === "verified" ? "done" : "ended");
-                  if (!handedOver) { window.top.location.assign(d.finalizeUrl); }
+                  // A page that offers the attestation shows it (reloaded) before the person goes on.
+                  if (handedOver) { return; }
+                  if (j.status === "verified" && d.offerUrl) { window.top.location.assign(d.offerUrl); }
+                  else { window.top.location.assign(d.finalizeUrl); }
                 } else if (j.status === "expired") { show(d.expired, "ended"); }
                 else if (j.status === "completed") { show(d.completed, "done"); }
                 else { show(d.waiting); setTimeout(poll, 250); }
@@ -151,7 +167,7 @@ enum Templates {
           tick();
           poll();
         })();
-        </script>
+        </script>{{/offer}}
         {{/content}}{{/layout}}
         """
 

@@ -44,8 +44,16 @@ extension AuthorizationServer {
         }
         session = stored
         logger.info("verification started", metadata: ["client_id": "\(client.clientID)", "verification_id": "\(storedVerification.id)"])
-        return Authorization(session: session, client: client, verification: storedVerification,
-                             bindingCookie: try await bindingCookie(for: session))
+        var authorization = Authorization(session: session, client: client, verification: storedVerification,
+                                          bindingCookie: try await bindingCookie(for: session))
+        authorization.offersAttestation = offersAttestation(client)
+        return authorization
+    }
+
+    /// Whether `client`'s page offers the KyCH attestation after a successful verification: listed in
+    /// `ATTESTATION_OFFER_CLIENTS` of a gateway that issues it.
+    func offersAttestation(_ client: Client) -> Bool {
+        credentialOffers != nil && config.attestationOfferClients.contains(client.clientID)
     }
 
     /// Runs the authorize checks on `request`: what they established, with the request whose parameters count.
@@ -54,7 +62,8 @@ extension AuthorizationServer {
         let environment = AuthorizeEnvironment(clients: clients, store: store, grantableScopes: config.grantableScopes,
                                                openIDEnabled: openID != nil, clientKeys: clientKeys,
                                                requirePushedRequests: config.requirePushedAuthorizationRequests,
-                                               credentialScopes: credentialIssuer == nil ? [] : [CredentialIssuer.configurationID])
+                                               credentialScopes: credentialIssuer == nil ? [] : [CredentialIssuer.configurationID],
+                                               credentialOffers: credentialOffers)
         for check in authorizeChecks { try await check.check(&context, in: environment) }
         return context
     }
@@ -93,6 +102,13 @@ extension AuthorizationServer {
             throw FlowError.page(status: 410, kind: .finished,
                                  message: "This verification has already finished. Please start again from the service that sent you here.")
         }
-        return Authorization(session: current, client: client, verification: verification, bindingCookie: try await bindingCookie(for: current))
+        var authorization = Authorization(session: current, client: client, verification: verification,
+                                          bindingCookie: try await bindingCookie(for: current))
+        authorization.offersAttestation = offersAttestation(client)
+        // Any wallet client may take the offer: the person's own wallet, whatever client it is registered as.
+        if authorization.offersAttestation, current.status == .verified, let offers = credentialOffers {
+            authorization.attestationOffer = CredentialOffers.link(try await offers.offer(clientID: nil, now: now()))
+        }
+        return authorization
     }
 }

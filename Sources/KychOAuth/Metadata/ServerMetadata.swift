@@ -19,6 +19,8 @@ package enum EndpointPath {
     package static let credential = "/credential"
     package static let credentialIssuerMetadata = "/.well-known/openid-credential-issuer"
     package static let jwtVCIssuerMetadata = "/.well-known/jwt-vc-issuer"
+    /// The attestation's `vct` under `BASE_URL`, where its SD-JWT VC type metadata is served.
+    package static let attestationType = "/credentials/kyc-attestation"
     /// The token status list of the attestations KyCH issued.
     package static let attestationStatusList = "/status-lists/kych-attestations"
 }
