@@ -36,6 +36,7 @@ struct GatewayRoutes {
         router.get(RouterPath(stringLiteral: EndpointPath.credentialIssuerMetadata), use: credentialIssuerMetadata)
         router.get(RouterPath(stringLiteral: EndpointPath.jwtVCIssuerMetadata), use: jwtVCIssuerMetadata)
         router.get(RouterPath(stringLiteral: EndpointPath.attestationType), use: attestationTypeMetadata)
+        router.get(RouterPath(stringLiteral: EndpointPath.credentialOffers + "/:issuer_state"), use: credentialOffer)
         router.get(RouterPath(stringLiteral: EndpointPath.attestationStatusList), use: attestationStatusList)
     }
 
@@ -264,6 +265,17 @@ extension GatewayRoutes {
     /// `GET /credentials/kyc-attestation`: the attestation's SD-JWT VC type metadata (its `vct` URL).
     @Sendable func attestationTypeMetadata(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         try Self.discovery(flow.credentialIssuer?.typeMetadata())
+    }
+
+    /// `GET /credential-offers/{issuer_state}`: a credential offer by reference (its `credential_offer_uri`).
+    @Sendable func credentialOffer(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let state = try context.parameters.require("issuer_state")
+        guard let offer = try await flow.credentialOffers?.offer(issuerState: state, now: flow.now()) else {
+            throw FlowError.oauth(status: 404, error: "not_found", description: "no such credential offer, or it has expired")
+        }
+        var response = Response.json(offer)
+        response.headers[.cacheControl] = "no-store"
+        return response
     }
 
     /// `GET /status-lists/kych-attestations`: the attestations' status list token, cached at most its `ttl`.

@@ -426,6 +426,8 @@ extension ClientManagement {
         @Option(help: "Seconds the offer may be started, 60 to 2592000 (default 86400).") var expiresIn: Int = Int(CredentialOffers.defaultLifetime)
         @Option(help: "Also write the link as a QR code into this PNG file.") var qr: String?
         @Flag(help: "Also print the link as a QR code for the terminal.") var qrText = false
+        @Flag(help: "Link to the offer (credential_offer_uri, served by the gateway) instead of carrying it: a shorter link and QR code.")
+        var byReference = false
 
         func validate() throws {
             guard (60...Int(CredentialOffers.maximumLifetime)).contains(expiresIn) else {
@@ -434,14 +436,15 @@ extension ClientManagement {
         }
 
         func run() async throws {
-            let (clientID, lifetime) = (clientId, TimeInterval(expiresIn))
+            let (clientID, lifetime, byReference) = (clientId, TimeInterval(expiresIn), byReference)
             let link = try await root.withStores { config, stores in
                 guard let issuer = config.baseURL else { throw CLIError("credential offers need BASE_URL in the configuration") }
                 if let clientID, try await stores.clients.client(id: clientID) == nil {
                     throw CLIError(ClientStoreError.unknownClient(clientID).description)
                 }
                 let offers = CredentialOffers(issuer: issuer, store: stores.flow)
-                return CredentialOffers.link(try await offers.offer(clientID: clientID, lifetime: lifetime, now: Date()))
+                let offer = try await offers.offer(clientID: clientID, lifetime: lifetime, now: Date())
+                return byReference ? offers.linkByReference(offer) : CredentialOffers.link(offer)
             }
             print(link)
             guard qr != nil || qrText else { return }

@@ -36,6 +36,15 @@ import Testing
         #expect(link.hasPrefix(prefix))
         let text = try #require(FormURLEncoding.decode(String(link.dropFirst("openid-credential-offer://?".count)))?["credential_offer"])
         #expect(try JSON.parse(Data(text.utf8)) == offer)
+        // By reference: the gateway serves the same offer at the link's credential_offer_uri, until it expires.
+        let state = try Self.state(of: offer)
+        #expect(offers.linkByReference(offer) == "openid-credential-offer://?credential_offer_uri="
+                + FormURLEncoding.encode([("", "\(Self.issuer)/credential-offers/\(state)")]).dropFirst())
+        #expect(try await offers.offer(issuerState: state, now: f.clock.now) == offer)
+        // (JSON is ExpressibleByNilLiteral: compare with Optional.none, not nil, which would be JSON.null.)
+        #expect(try await offers.offer(issuerState: state + "A", now: f.clock.now) == Optional<JSON>.none)
+        #expect(try await offers.offer(issuerState: state, now: f.clock.now.addingTimeInterval(CredentialOffers.defaultLifetime))
+                == Optional<JSON>.none)
         // Every offer has its own state.
         #expect(try Self.state(of: try await offers.offer(clientID: nil, now: f.clock.now)) != (try Self.state(of: offer)))
     }

@@ -153,6 +153,17 @@ import Testing
             let payload = try #require(report["verified"]?["payload"])
             #expect(payload["iss"] == .string(issuer) && payload["vct"] == .string(issuer + "/credentials/kyc-attestation"))
             #expect(payload["given_name"] == "Helvetia")
+            // By reference: the wallet fetches the offer from its credential_offer_uri and gets the attestation the same way.
+            let byReference = try Run.program("kych-client-management", ["-c", cli, "credential-offer", "--by-reference"])
+            let reference = byReference.stdout.trimmingCharacters(in: .newlines)
+            #expect(reference.hasPrefix("openid-credential-offer://?credential_offer_uri=" + "\(issuer)/credential-offers/".urlEscaped))
+            let second = try Run.program(python, [
+                Self.script.path, "--offer", reference, "--base-url", issuer, "--client-id", "wallet",
+                "--redirect-uri", Self.redirect, "--wallet-bin", WalletGateway.walletBinary, "--wallet", gateway.wallet,
+            ])
+            try #require(second.status == 0, "vci_wallet failed: \(second.stderr)")
+            #expect(try JSON.parse(Data(second.stdout.utf8))["verified"]?["payload"]?["iss"] == .string(issuer))
+            #expect(try await HTTP.get(issuer + "/credential-offers/forged").status == 404)
             // The vct resolves to the type metadata.
             let type = try await HTTP.get(issuer + "/credentials/kyc-attestation")
             #expect(type.status == 200 && type.json["vct"] == .string(issuer + "/credentials/kyc-attestation"))

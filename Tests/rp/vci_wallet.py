@@ -69,10 +69,16 @@ def answer(reply):
 
 
 def parse_offer(link):
-    """The credential offer object of an openid-credential-offer:// link carrying it by value."""
+    """The credential offer object of an openid-credential-offer:// link: carried by value (credential_offer), or
+    fetched from its credential_offer_uri (OpenID4VCI 1.0 §4.1.3)."""
     parts = urlsplit(link)
     check(parts.scheme == "openid-credential-offer", f"not a credential offer link: {link[:80]}")
-    values = parse_qs(parts.query).get("credential_offer", [])
+    query = parse_qs(parts.query)
+    if "credential_offer_uri" in query:
+        reply = requests.get(query["credential_offer_uri"][0], timeout=30)
+        check(reply.status_code == 200, f"credential_offer_uri: HTTP {reply.status_code} {reply.text[:300]}")
+        return reply.json()
+    values = query.get("credential_offer", [])
     check(len(values) == 1, "the link carries no credential_offer")
     return json.loads(values[0])
 

@@ -40,12 +40,24 @@ package struct CredentialOffers: Sendable {
     package func offer(clientID: String?, lifetime: TimeInterval = Self.defaultLifetime, now: Date) async throws -> JSON {
         let expiry = Int64(now.addingTimeInterval(min(lifetime, Self.maximumLifetime)).timeIntervalSince1970)
         let body = String(expiry) + "." + Base64URL.encode(Data((clientID ?? "").utf8)) + "." + Secrets.randomToken(bytes: 16)
-        let state = body + "." + Base64URL.encode(try await mac(body, now: now))
-        return [
+        return offer(issuerState: body + "." + Base64URL.encode(try await mac(body, now: now)))
+    }
+
+    /// The offer object of `state`.
+    func offer(issuerState state: String) -> JSON {
+        [
             "credential_issuer": .string(issuer),
             "credential_configuration_ids": [.string(CredentialIssuer.configurationID)],
             "grants": ["authorization_code": ["issuer_state": .string(state)]],
         ]
+    }
+
+    /// What `credential_offer_uri` answers: the offer whose `issuer_state` is `state`, rebuilt from it; nil unless `state`
+    /// is an unexpired state of this issuer.
+    package func offer(issuerState state: String, now: Date) async throws -> JSON? {
+        // Not a ternary with nil: JSON is ExpressibleByNilLiteral, so that nil would be JSON.null, not "no offer".
+        guard try await check(state, clientID: nil, now: now) == .accepted else { return nil }
+        return offer(issuerState: state)
     }
 
     /// The offer by value: `openid-credential-offer://?credential_offer=<the offer's JSON, percent-encoded>`.
@@ -53,15 +65,21 @@ package struct CredentialOffers: Sendable {
         scheme + "?" + FormURLEncoding.encode([("credential_offer", offer.serialized())])
     }
 
-    /// Whether `state` is an `issuer_state` of this issuer's offers, unexpired, for `clientID`.
-    package func check(_ state: String, clientID: String, now: Date) async throws -> Check {
+    /// The offer by reference, a shorter link: `openid-credential-offer://?credential_offer_uri=<BASE_URL/credential-offers/<issuer_state>>`.
+    package func linkByReference(_ offer: JSON) -> String {
+        let state = offer["grants"]?["authorization_code"]?["issuer_state"]?.stringValue ?? ""
+        return Self.scheme + "?" + FormURLEncoding.encode([("credential_offer_uri", issuer + EndpointPath.credentialOffers + "/" + state)])
+    }
+
+    /// Whether `state` is an `issuer_state` of this issuer's offers, unexpired, for `clientID` (nil: for any client).
+    package func check(_ state: String, clientID: String?, now: Date) async throws -> Check {
         let parts = state.split(separator: ".", omittingEmptySubsequences: false)
         guard state.utf8.count <= 1024, parts.count == 4, let seconds = Int64(parts[0]),
               let client = Base64URL.decode(parts[1]) else { return .unknown }
         let expected = Base64URL.encode(try await mac(parts[0...2].joined(separator: "."), now: now))
         guard Secrets.constantTimeEqual(String(parts[3]), expected) else { return .unknown }
         guard Date(timeIntervalSince1970: TimeInterval(seconds)) > now else { return .expired }
-        guard client.isEmpty || String(decoding: client, as: UTF8.self) == clientID else { return .otherClient }
+        guard client.isEmpty || clientID == nil || String(decoding: client, as: UTF8.self) == clientID else { return .otherClient }
         return .accepted
     }
 
