@@ -27,12 +27,15 @@ enum Pages {
         // The canonical address of this session's page: a nonce-less /authorize would start a new session on reload.
         let pagePath = "/authorize/\(a.session.nonce.urlEscaped)"
         let ready = a.session.status == .verified || a.session.status == .failed
-        // While the attestation is offered the page stays: the person continues with its link.
+        // The attestation offer is shown once the person is verified (the script reveals it then); while it is shown the
+        // page stays, and the person continues with its link.
         let offer = a.attestationOffer.map { link in
             OfferModel(qr: try? QRCode(text: link).svg(moduleSize: 4, label: t.offerQRLabel),
-                       link: link.hasPrefix(CredentialOffers.scheme) ? link : nil, finalizeURL: finalizeURL)
+                       link: link.hasPrefix(CredentialOffers.scheme) ? link : nil, finalizeURL: finalizeURL,
+                       shown: a.session.status == .verified)
         }
-        let reload = offer != nil ? nil : ready ? "0; url=\(finalizeURL)"
+        let offerShown = offer?.shown == true
+        let reload = offerShown ? nil : ready ? "0; url=\(finalizeURL)"
             : "\(noScriptRefreshSeconds); url=\(link(pagePath, query: request.uri.query, language: nil))"
         let secondsLeft = max(0, Int(a.session.expiresAt.timeIntervalSinceNow.rounded(.down)))
         let deeplink = a.verification.deeplink
@@ -51,7 +54,7 @@ enum Pages {
             statusText: a.session.status == .verified ? t.verified : a.session.status == .failed ? t.failed : t.waiting,
             ready: ready,
             offer: offer,
-            offerURL: a.offersAttestation ? link(pagePath, query: request.uri.query, language: language) : nil)
+            offerShown: offerShown)
         return html(.verification, model, status: .ok)
     }
 
@@ -124,11 +127,10 @@ enum Pages {
         var demoWalletURL: String?
         var statusText: String
         var ready: Bool
-        /// The attestation offer shown instead of the wallet's QR code once the verification succeeded.
+        /// The attestation offer, shown instead of the wallet's QR code once the verification succeeded.
         var offer: OfferModel?
-        /// Where the script goes on success instead of `/finalize` when the page offers the attestation: the page
-        /// itself, which then shows the offer.
-        var offerURL: String?
+        /// The offer is shown: the page has nothing else (no wallet QR code, no script, no refresh).
+        var offerShown: Bool
     }
 
     struct OfferModel {
@@ -136,6 +138,8 @@ enum Pages {
         /// The "Add to my wallet" button's target: the offer link (same-device wallets).
         var link: String?
         var finalizeURL: String
+        /// Shown now (a reload after the verification); else hidden until the script learns of the success.
+        var shown: Bool
     }
 
     struct MessageModel: Model {

@@ -85,15 +85,17 @@ def shown(driver, language):
 
 
 def offered(driver, timeout, callback):
-    """Waits for the attestation offer the page shows after the verification; checks it stays (no redirect to the client
-    while offering) and returns its link and title."""
+    """Waits for the attestation offer the page reveals after the verification; checks that it stays (no redirect to the
+    client while offering) and that the wallet's QR code is gone, and returns the offer's link and title."""
     WebDriverWait(driver, timeout).until(
-        lambda d: d.find_elements(By.ID, "attestation-offer") or d.current_url.startswith(callback))
+        lambda d: d.current_url.startswith(callback) or d.find_element(By.ID, "attestation-offer").is_displayed())
     if driver.current_url.startswith(callback):
         raise AssertionError("the page went on to the client instead of offering the attestation")
     qr = driver.find_element(By.CSS_SELECTOR, "#attestation-offer figure.qr svg")
     if not qr.is_displayed() or qr.size["width"] < 150:
         raise AssertionError("the offer's QR code is not visible: %r" % qr.size)
+    if driver.find_element(By.ID, "verification").is_displayed():
+        raise AssertionError("the wallet's QR code is still shown beside the offer")
     offer_url = driver.current_url
     time.sleep(2)
     if driver.current_url != offer_url:

@@ -68,9 +68,8 @@ package struct Authorization: Sendable {
     package var verification: VerifierVerification
     /// The browser-binding cookie value to set; nil once the wallet has presented.
     package var bindingCookie: String?
-    /// After a successful verification the page offers the KyCH attestation before it goes on (`ATTESTATION_OFFER_CLIENTS`).
-    package var offersAttestation = false
-    /// The `openid-credential-offer://` link the page shows once the session is verified, when it offers the attestation.
+    /// The `openid-credential-offer://` link the page shows once the session is verified, before it goes on to the client;
+    /// nil when the client's page offers no attestation (`ATTESTATION_OFFER_CLIENTS`).
     package var attestationOffer: String?
 
     package init(session: VerificationSession, client: Client, verification: VerifierVerification, bindingCookie: String?) {

@@ -46,14 +46,16 @@ extension AuthorizationServer {
         logger.info("verification started", metadata: ["client_id": "\(client.clientID)", "verification_id": "\(storedVerification.id)"])
         var authorization = Authorization(session: session, client: client, verification: storedVerification,
                                           bindingCookie: try await bindingCookie(for: session))
-        authorization.offersAttestation = offersAttestation(client)
+        authorization.attestationOffer = try await attestationOffer(for: client)
         return authorization
     }
 
-    /// Whether `client`'s page offers the KyCH attestation after a successful verification: listed in
-    /// `ATTESTATION_OFFER_CLIENTS` of a gateway that issues it.
-    func offersAttestation(_ client: Client) -> Bool {
-        credentialOffers != nil && config.attestationOfferClients.contains(client.clientID)
+    /// The credential offer `client`'s page shows after a successful verification (the page holds it from the start, so
+    /// its script only has to reveal it): for a client in `ATTESTATION_OFFER_CLIENTS` of a gateway that issues the
+    /// attestation, an offer any wallet client may take (the person's wallet, whatever client it is registered as).
+    func attestationOffer(for client: Client) async throws -> String? {
+        guard let credentialOffers, config.attestationOfferClients.contains(client.clientID) else { return nil }
+        return CredentialOffers.link(try await credentialOffers.offer(clientID: nil, now: now()))
     }
 
     /// Runs the authorize checks on `request`: what they established, with the request whose parameters count.
@@ -104,11 +106,7 @@ extension AuthorizationServer {
         }
         var authorization = Authorization(session: current, client: client, verification: verification,
                                           bindingCookie: try await bindingCookie(for: current))
-        authorization.offersAttestation = offersAttestation(client)
-        // Any wallet client may take the offer: the person's own wallet, whatever client it is registered as.
-        if authorization.offersAttestation, current.status == .verified, let offers = credentialOffers {
-            authorization.attestationOffer = CredentialOffers.link(try await offers.offer(clientID: nil, now: now()))
-        }
+        authorization.attestationOffer = try await attestationOffer(for: client)
         return authorization
     }
 }
