@@ -178,7 +178,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "kych-client-management",
-            dependencies: ["KychCore", "KychOAuth", "KychStorage", "KychPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["KychCore", "KychOAuth", "KychStorage", "KychPostgres", "KychQR", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .executableTarget(

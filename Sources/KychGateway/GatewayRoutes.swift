@@ -35,6 +35,8 @@ struct GatewayRoutes {
         router.post(RouterPath(stringLiteral: EndpointPath.credential), use: credential)
         router.get(RouterPath(stringLiteral: EndpointPath.credentialIssuerMetadata), use: credentialIssuerMetadata)
         router.get(RouterPath(stringLiteral: EndpointPath.jwtVCIssuerMetadata), use: jwtVCIssuerMetadata)
+        router.get(RouterPath(stringLiteral: EndpointPath.attestationType), use: attestationTypeMetadata)
+        router.get(RouterPath(stringLiteral: EndpointPath.credentialOffers + "/:issuer_state"), use: credentialOffer)
         router.get(RouterPath(stringLiteral: EndpointPath.attestationStatusList), use: attestationStatusList)
     }
 
@@ -258,6 +260,22 @@ extension GatewayRoutes {
     /// `GET /.well-known/jwt-vc-issuer` (SD-JWT VC §5): the keys that sign KyCH attestations.
     @Sendable func jwtVCIssuerMetadata(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         try Self.discovery(try await flow.credentialIssuer?.jwtVCIssuerMetadata())
+    }
+
+    /// `GET /credentials/kyc-attestation`: the attestation's SD-JWT VC type metadata (its `vct` URL).
+    @Sendable func attestationTypeMetadata(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try Self.discovery(flow.credentialIssuer?.typeMetadata())
+    }
+
+    /// `GET /credential-offers/{issuer_state}`: a credential offer by reference (its `credential_offer_uri`).
+    @Sendable func credentialOffer(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let state = try context.parameters.require("issuer_state")
+        guard let offer = try await flow.credentialOffers?.offer(issuerState: state, now: flow.now()) else {
+            throw FlowError.oauth(status: 404, error: "not_found", description: "no such credential offer, or it has expired")
+        }
+        var response = Response.json(offer)
+        response.headers[.cacheControl] = "no-store"
+        return response
     }
 
     /// `GET /status-lists/kych-attestations`: the attestations' status list token, cached at most its `ttl`.

@@ -72,6 +72,12 @@ struct PageText: Sendable {
     var retrying: String
     var statusUnavailable: String
     var continueLink: String
+    /// The attestation offer after a successful verification (``Authorization/attestationOffer``).
+    var offerTitle: String
+    var offerText: String
+    var offerQRLabel: String
+    var addToWallet: String
+    var continueToService: String
     var noScriptHint: String
     var doneTitle: String
     var doneMessage: String
@@ -103,6 +109,11 @@ struct PageText: Sendable {
             retrying: "Connection problem – trying again…",
             statusUnavailable: "This verification cannot be continued. " + startAgain,
             continueLink: "Confirmed in your wallet? Continue",
+            offerTitle: "Add a reusable KyCH attestation to your wallet",
+            offerText: "Your identity has been verified. Scan this code with your wallet to receive a KyCH attestation of these details, so next time you can share it instead of your Beta-ID.",
+            offerQRLabel: "QR code of the KyCH attestation offer",
+            addToWallet: "Add to my wallet",
+            continueToService: "Continue to the service",
             noScriptHint: "This page checks for your confirmation every 10 seconds.",
             doneTitle: "Verification complete",
             doneMessage: "Your identity has been verified. You can close this window.",
@@ -182,6 +193,11 @@ struct PageText: Sendable {
             retrying: "Verbindungsproblem – neuer Versuch…",
             statusUnavailable: "Diese Überprüfung kann nicht fortgesetzt werden. " + startAgain,
             continueLink: "In der Wallet bestätigt? Weiter",
+            offerTitle: "Wiederverwendbare KyCH-Bestätigung in Ihre Wallet aufnehmen",
+            offerText: "Ihre Identität wurde geprüft. Scannen Sie diesen Code mit Ihrer Wallet, um eine KyCH-Bestätigung dieser Angaben zu erhalten: Beim nächsten Mal können Sie diese statt Ihrer Beta-ID vorweisen.",
+            offerQRLabel: "QR-Code des Angebots der KyCH-Bestätigung",
+            addToWallet: "In meine Wallet aufnehmen",
+            continueToService: "Weiter zum Dienst",
             noScriptHint: "Diese Seite prüft alle 10 Sekunden, ob Sie bestätigt haben.",
             doneTitle: "Überprüfung abgeschlossen",
             doneMessage: "Ihre Identität wurde bestätigt. Sie können dieses Fenster schliessen.",
@@ -261,6 +277,11 @@ struct PageText: Sendable {
             retrying: "Problème de connexion – nouvel essai…",
             statusUnavailable: "Cette vérification ne peut pas être poursuivie. " + startAgain,
             continueLink: "Confirmé dans le wallet ? Continuer",
+            offerTitle: "Ajouter une attestation KyCH réutilisable à votre wallet",
+            offerText: "Votre identité a été vérifiée. Scannez ce code avec votre wallet pour recevoir une attestation KyCH de ces données : la prochaine fois, vous pourrez la présenter au lieu de votre Beta-ID.",
+            offerQRLabel: "Code QR de l’offre d’attestation KyCH",
+            addToWallet: "Ajouter à mon wallet",
+            continueToService: "Continuer vers le service",
             noScriptHint: "Cette page vérifie toutes les 10 secondes si vous avez confirmé.",
             doneTitle: "Vérification terminée",
             doneMessage: "Votre identité a été vérifiée. Vous pouvez fermer cette fenêtre.",
@@ -341,6 +362,11 @@ struct PageText: Sendable {
             retrying: "Problema di connessione – nuovo tentativo…",
             statusUnavailable: "Questa verifica non può essere proseguita. " + startAgain,
             continueLink: "Confermato nel wallet? Continua",
+            offerTitle: "Aggiungi al tuo wallet un’attestazione KyCH riutilizzabile",
+            offerText: "La tua identità è stata verificata. Scansiona questo codice con il tuo wallet per ricevere un’attestazione KyCH di questi dati: la prossima volta potrai presentarla al posto della tua Beta-ID.",
+            offerQRLabel: "Codice QR dell’offerta di attestazione KyCH",
+            addToWallet: "Aggiungi al mio wallet",
+            continueToService: "Continua verso il servizio",
             noScriptHint: "Questa pagina controlla ogni 10 secondi se ha confermato.",
             doneTitle: "Verifica completata",
             doneMessage: "La sua identità è stata verificata. Può chiudere questa finestra.",

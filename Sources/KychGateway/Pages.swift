@@ -27,7 +27,16 @@ enum Pages {
         // The canonical address of this session's page: a nonce-less /authorize would start a new session on reload.
         let pagePath = "/authorize/\(a.session.nonce.urlEscaped)"
         let ready = a.session.status == .verified || a.session.status == .failed
-        let reload = ready ? "0; url=\(finalizeURL)" : "\(noScriptRefreshSeconds); url=\(link(pagePath, query: request.uri.query, language: nil))"
+        // The attestation offer is shown once the person is verified (the script reveals it then); while it is shown the
+        // page stays, and the person continues with its link.
+        let offer = a.attestationOffer.map { link in
+            OfferModel(qr: try? QRCode(text: link).svg(moduleSize: 4, label: t.offerQRLabel),
+                       link: link.hasPrefix(CredentialOffers.scheme) ? link : nil, finalizeURL: finalizeURL,
+                       shown: a.session.status == .verified)
+        }
+        let offerShown = offer?.shown == true
+        let reload = offerShown ? nil : ready ? "0; url=\(finalizeURL)"
+            : "\(noScriptRefreshSeconds); url=\(link(pagePath, query: request.uri.query, language: nil))"
         let secondsLeft = max(0, Int(a.session.expiresAt.timeIntervalSinceNow.rounded(.down)))
         let deeplink = a.verification.deeplink
         let model = VerificationModel(
@@ -43,7 +52,9 @@ enum Pages {
             finalizeURL: finalizeURL,
             demoWalletURL: demoWallet ? "\(DemoWalletLink.path)/\(id)?\(stateItem)lang=\(language.rawValue)" : nil,
             statusText: a.session.status == .verified ? t.verified : a.session.status == .failed ? t.failed : t.waiting,
-            ready: ready)
+            ready: ready,
+            offer: offer,
+            offerShown: offerShown)
         return html(.verification, model, status: .ok)
     }
 
@@ -116,6 +127,19 @@ enum Pages {
         var demoWalletURL: String?
         var statusText: String
         var ready: Bool
+        /// The attestation offer, shown instead of the wallet's QR code once the verification succeeded.
+        var offer: OfferModel?
+        /// The offer is shown: the page has nothing else (no wallet QR code, no script, no refresh).
+        var offerShown: Bool
+    }
+
+    struct OfferModel {
+        var qr: String?
+        /// The "Add to my wallet" button's target: the offer link (same-device wallets).
+        var link: String?
+        var finalizeURL: String
+        /// Shown now (a reload after the verification); else hidden until the script learns of the success.
+        var shown: Bool
     }
 
     struct MessageModel: Model {

@@ -38,6 +38,7 @@ enum Templates {
         <style nonce="{{page.nonce}}">
         :root{color-scheme:light;--fg:#1b1f24;--muted:#4b5563;--line:#d0d7de;--bg:#eef2f6;--accent:#0b57d0;--accent-dark:#0842a0;--ok:#146c2e;--bad:#b3261e}
         *{box-sizing:border-box}
+        [hidden]{display:none!important}
         html{-webkit-text-size-adjust:100%}
         body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
         .bar,main{max-width:60rem;margin:0 auto}
@@ -101,7 +102,7 @@ enum Templates {
         {{<layout}}{{$content}}
         <h1>{{t.verifyTitle}}</h1>
         <p>{{t.requestedBy}} <strong class="client">{{client}}</strong></p>
-        <div class="grid">
+        {{^offerShown}}<div class="grid" id="verification">
         <section class="scan">
         {{#qr}}<figure class="qr">{{{.}}}<figcaption>{{t.scanHint}}</figcaption></figure>{{/qr}}
         {{#deeplink}}<div class="open"><a class="button" id="open-wallet" href="{{.}}">{{t.openWallet}}</a><p class="hint">{{t.sameDeviceHint}}</p></div>{{/deeplink}}
@@ -114,14 +115,28 @@ enum Templates {
         <p id="status" class="status{{#ready}} done{{/ready}}" role="status" aria-live="polite" data-status-url="{{statusURL}}" data-finalize-url="{{finalizeURL}}" data-seconds-left="{{secondsLeft}}" data-verified="{{t.verified}}" data-failed="{{t.failed}}" data-expired="{{t.expired}}" data-completed="{{t.completed}}" data-retrying="{{t.retrying}}" data-waiting="{{t.waiting}}" data-unavailable="{{t.statusUnavailable}}">{{statusText}}</p>
         <noscript><p><a class="button secondary" id="continue" href="{{finalizeURL}}">{{t.continueLink}}</a></p><p class="hint">{{t.noScriptHint}}</p></noscript>
         </section>
-        </div>
-        <script nonce="{{page.nonce}}">
+        </div>{{/offerShown}}
+        {{#offer}}<div class="grid" id="attestation-offer"{{^shown}} hidden{{/shown}}>
+        <section class="scan">
+        <h2>{{t.offerTitle}}</h2>
+        <p>{{t.offerText}}</p>
+        {{#qr}}<figure class="qr">{{{.}}}</figure>{{/qr}}
+        {{#link}}<div class="open"><a class="button secondary" id="add-to-wallet" href="{{.}}">{{t.addToWallet}}</a></div>{{/link}}
+        </section>
+        <section>
+        <h2>{{t.claimsHeading}}</h2>
+        <ul class="claims">{{#claims}}<li>{{.}}</li>{{/claims}}</ul>
+        <p><a class="button" id="continue-to-service" href="{{finalizeURL}}">{{t.continueToService}}</a></p>
+        </section>
+        </div>{{/offer}}
+        {{^offerShown}}<script nonce="{{page.nonce}}">
         (function () {
           "use strict";
           var line = document.getElementById("status"), d = line.dataset, clock = document.getElementById("time-left");
           var deadline = Date.now() + Number(d.secondsLeft) * 1000, delay = 1000;
           // After "Use the demo wallet" that link's answer goes to /finalize itself: a second visit would find the code spent.
           var handedOver = false, demo = document.getElementById("demo-wallet");
+          var page = document.getElementById("verification"), offer = document.getElementById("attestation-offer");
           if (demo) { demo.addEventListener("click", function () { handedOver = true; }); }
           function show(text, cls) { line.textContent = text; line.className = "status" + (cls ? " " + cls : ""); }
           function tick() {
@@ -141,6 +156,8 @@ enum Templates {
                 delay = 1000;
                 if (j.status === "verified" || j.status === "failed") {
                   show(j.status === "verified" ? d.verified : d.failed, j.status === "verified" ? "done" : "ended");
+                  // A page that offers the attestation shows it instead, and the person goes on with its link.
+                  if (j.status === "verified" && offer && !handedOver) { page.hidden = true; offer.hidden = false; return; }
                   if (!handedOver) { window.top.location.assign(d.finalizeUrl); }
                 } else if (j.status === "expired") { show(d.expired, "ended"); }
                 else if (j.status === "completed") { show(d.completed, "done"); }
@@ -151,7 +168,7 @@ enum Templates {
           tick();
           poll();
         })();
-        </script>
+        </script>{{/offerShown}}
         {{/content}}{{/layout}}
         """
 

@@ -30,6 +30,8 @@ package struct AuthorizationServer: Sendable {
     package let openID: OpenIDProvider?
     /// OpenID4VCI: the KyCH attestation issued at `/credential`; nil without `BASE_URL` or signing keys.
     package let credentialIssuer: CredentialIssuer?
+    /// OpenID4VCI credential offers of the attestation (their `issuer_state`); nil when KyCH issues none.
+    package let credentialOffers: CredentialOffers?
     package let authorizeChecks: [any AuthorizeCheck]
     /// The limits on sessions that nonce-less `/authorize` requests start.
     package let admission: SessionAdmission
@@ -93,6 +95,7 @@ package struct AuthorizationServer: Sendable {
             CredentialIssuer(issuer: $0.idTokens.issuer, keys: $0.idTokens.keys, nonces: nonces, retention: retention, store: store,
                              claims: config.grantableScopes, lifetimeDays: config.attestationTTLDays, logger: logger, now: now)
         }
+        credentialOffers = credentialIssuer.map { CredentialOffers(issuer: $0.issuer, store: store) }
         var grants: [any GrantHandler] = [
             AuthorizationCodeGrant(store: store, issuers: issuers, defaultLifetimeSeconds: config.accessTokenTTLSeconds,
                                    idTokens: openID?.idTokens, retention: retention, events: events, logger: logger, now: now),

@@ -4,7 +4,7 @@ extension QRCode {
     /// The image is exposed to assistive technology as `role="img"` named by `label` (default "QR code").
     package func svg(moduleSize: Int = 4, label: String? = nil) -> String {
         precondition(moduleSize > 0, "moduleSize must be positive")
-        let quietZone = 4
+        let quietZone = Self.quietZone
         let extent = size + 2 * quietZone
         var path = ""
         for y in 0..<size {

@@ -3,6 +3,7 @@ import Foundation
 import KychCore
 import KychOAuth
 import KychPostgres
+import KychQR
 import KychStorage
 import Logging
 import PostgresNIO
@@ -13,7 +14,8 @@ struct ClientManagement: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kych-client-management",
         abstract: "Manage the OAuth 2.0 clients registered with a KyCH gateway.",
-        subcommands: [List.self, Show.self, Create.self, Update.self, Delete.self, Sync.self, Purge.self, RevokeAttestation.self])
+        subcommands: [List.self, Show.self, Create.self, Update.self, Delete.self, Sync.self, Purge.self, RevokeAttestation.self,
+                      CredentialOffer.self])
 
     @Option(name: [.short, .long], help: "Configuration file (for the DATABASE setting and [client_*] sections).")
     var config: String = GatewayConfig.defaultPath
@@ -407,6 +409,51 @@ extension ClientManagement {
             let revoked = try await root.withStores { _, stores in try await stores.flow.revokeAttestations(id: id, at: Date()) }
             guard revoked > 0 else { throw CLIError("no live attestation has the id or session id \(id)") }
             print("Revoked \(revoked) attestation\(revoked == 1 ? "" : "s").")
+        }
+    }
+
+    struct CredentialOffer: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "credential-offer",
+            abstract: "Print an OpenID4VCI credential offer of the KyCH attestation (authorization code flow): an openid-credential-offer:// link.",
+            discussion: """
+                A wallet that opens the link sends the person through a KyCH verification (GET /authorize with the offer's \
+                issuer_state) and receives the attestation. The issuer_state is signed with a key the gateway keeps in the \
+                database and expires; it needs BASE_URL.
+                """)
+        @ParentCommand var root: ClientManagement
+        @Option(help: "Only this (public) wallet client may start a flow with the offer.") var clientId: String?
+        @Option(help: "Seconds the offer may be started, 60 to 2592000 (default 86400).") var expiresIn: Int = Int(CredentialOffers.defaultLifetime)
+        @Option(help: "Also write the link as a QR code into this PNG file.") var qr: String?
+        @Flag(help: "Also print the link as a QR code for the terminal.") var qrText = false
+        @Flag(help: "Link to the offer (credential_offer_uri, served by the gateway) instead of carrying it: a shorter link and QR code.")
+        var byReference = false
+
+        func validate() throws {
+            guard (60...Int(CredentialOffers.maximumLifetime)).contains(expiresIn) else {
+                throw ValidationError("--expires-in must be 60 to \(Int(CredentialOffers.maximumLifetime)) seconds")
+            }
+        }
+
+        func run() async throws {
+            let (clientID, lifetime, byReference) = (clientId, TimeInterval(expiresIn), byReference)
+            let link = try await root.withStores { config, stores in
+                guard let issuer = config.baseURL else { throw CLIError("credential offers need BASE_URL in the configuration") }
+                if let clientID, try await stores.clients.client(id: clientID) == nil {
+                    throw CLIError(ClientStoreError.unknownClient(clientID).description)
+                }
+                let offers = CredentialOffers(issuer: issuer, store: stores.flow)
+                let offer = try await offers.offer(clientID: clientID, lifetime: lifetime, now: Date())
+                return byReference ? offers.linkByReference(offer) : CredentialOffers.link(offer)
+            }
+            print(link)
+            guard qr != nil || qrText else { return }
+            let code: QRCode
+            do { code = try QRCode(text: link) } catch { throw CLIError("the offer is too long for a QR code") }
+            if let qr {
+                guard FileManager.default.createFile(atPath: qr, contents: Data(code.png())) else { throw CLIError("cannot write \(qr)") }
+            }
+            if qrText { print(code.text(), terminator: "") }
         }
     }
 

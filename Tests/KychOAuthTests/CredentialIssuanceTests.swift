@@ -81,6 +81,24 @@ import Testing
         #expect(location.contains("error=invalid_scope"))
     }
 
+    /// SD-JWT VC type metadata at the `vct` URL: the attestation's names and descriptions and each claim's labels in the four
+    /// languages, every claim `sd: always` (each is a disclosure).
+    @Test func theTypeMetadataNamesTheAttestationAndEachClaim() async throws {
+        let f = try await FlowFixture(extraConfig: Self.config, openID: true)
+        let issuer = try #require(f.server.credentialIssuer)
+        let m = issuer.typeMetadata()
+        #expect(m["vct"] == .string(issuer.vct) && issuer.vct == Self.issuer + "/credentials/kyc-attestation")
+        #expect(m["name"] == "KyCH attestation" && m["description"]?.stringValue?.isEmpty == false)
+        let display = try #require(m["display"]?.arrayValue)
+        #expect(display.compactMap { $0["locale"]?.stringValue } == ["en", "de", "fr", "it"])
+        #expect(display.allSatisfy { $0["name"]?.stringValue?.isEmpty == false && $0["description"]?.stringValue?.isEmpty == false })
+        let claims = try #require(m["claims"]?.arrayValue)
+        #expect(claims.compactMap { $0["path"] } == [["given_name"], ["family_name"], ["age_over_18"]])
+        #expect(claims.allSatisfy { $0["sd"] == "always" })
+        #expect(claims[0]["display"]?.arrayValue?.map { [$0["locale"], $0["label"]] }
+                == [["en", "Given name"], ["de", "Vorname"], ["fr", "Prénom"], ["it", "Nome"]])
+    }
+
     @Test func aFlowGrantedTheAttestationGetsItBoundToTheProofKey() async throws {
         let f = try await FlowFixture(extraConfig: Self.config + "\nATTESTATION_TTL_DAYS = 30", openID: true)
         let token = try await accessToken(f)

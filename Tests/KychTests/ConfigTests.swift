@@ -403,7 +403,7 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
                     "METRICS_HOST", "METRICS_PORT", "METRICS_UNIXPATH", "METRICS_UNIXPATH_MODE", "LOG_FORMAT",
                     "CLAIMS_RETENTION_MINUTES", "JWKS", "JWKS_URI", "TOKEN_ENDPOINT_AUTH_METHOD", "REQUIRE_DPOP", "REQUIRE_DPOP_NONCE",
                     "REQUIRE_SIGNED_REQUEST_OBJECT", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", "PROFILE", "DPOP_PROOF_LIFETIME_SECONDS",
-                    "PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS"] {
+                    "PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS", "ATTESTATION_OFFER_CLIENTS"] {
             #expect(text.contains("\n\(key) =") || text.contains("#\(key) ="), "contrib/kych.conf lacks \(key)")
         }
     }

@@ -105,4 +105,72 @@ import Testing
         #expect(await gateway.process.terminate() == 0)
         #expect(!gateway.process.log.contains("~WyJ"), "no disclosure is logged")
     }
+
+    /// Credential offers: `kych-client-management credential-offer --client-id wallet --qr FILE.png --qr-text` prints an
+    /// `openid-credential-offer://` link (zbarimg reads the same link from the PNG); the independent wallet parses it with
+    /// urllib + json, starts the flow with the offer's `issuer_state` alone (a changed state is refused at `/authorize`
+    /// with `invalid_request`) and receives the attestation, which PyPI sd-jwt checks.
+    @Test func aWalletReceivesTheAttestationFromACredentialOffer() async throws {
+        let gateway = try await WalletGateway.start { verifier in
+            """
+            [client_wallet]
+            CLIENT_ID = wallet
+            CLIENT_TYPE = public
+            REDIRECT_URI = \(Self.redirect)
+            \(verifier)
+            """
+        }
+        do {
+            let issuer = gateway.process.baseURL
+            let cli = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 9\nDATABASE = \(gateway.database)\nBASE_URL = \(issuer)\n")
+            let png = try temporaryFile("", suffix: ".png")
+            let made = try Run.program("kych-client-management", ["-c", cli, "credential-offer", "--client-id", "wallet", "--qr", png, "--qr-text"])
+            try #require(made.status == 0, "\(made.stderr)")
+            let lines = made.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            let link = String(lines[0])
+            #expect(link.hasPrefix("openid-credential-offer://?credential_offer="))
+            #expect(lines.dropFirst().contains { $0.contains("█") }, "--qr-text prints the code")
+            let zbarimg = try #require(Run.which("zbarimg"), "zbarimg not found in PATH: install it (Debian: apt-get install zbar-tools)")
+            let decoded = try Run.program(zbarimg, ["--raw", "-q", png])
+            #expect(decoded.status == 0 && decoded.stdout == link + "\n", "\(decoded.stderr)")
+            let unknown = try Run.program("kych-client-management", ["-c", cli, "credential-offer", "--client-id", "nobody"])
+            #expect(unknown.status != 0 && unknown.stdout.isEmpty)
+
+            let python = try #require(Run.which("python3"), "python3 is missing")
+            let result = try Run.program(python, [
+                Self.script.path, "--offer", link, "--base-url", issuer, "--client-id", "wallet",
+                "--redirect-uri", Self.redirect, "--wallet-bin", WalletGateway.walletBinary, "--wallet", gateway.wallet,
+            ])
+            try #require(result.status == 0, "vci_wallet failed: \(result.stderr)")
+            let report = try JSON.parse(Data(result.stdout.utf8))
+            let offer = try #require(report["offer"])
+            #expect(offer["credential_issuer"] == .string(issuer) && offer["credential_configuration_ids"] == ["kych_attestation"])
+            #expect(offer["grants"]?["authorization_code"]?["issuer_state"]?.stringValue?.isEmpty == false)
+            #expect(report["changed_state"]?["status"]?.int64Value == 302)
+            #expect(report["changed_state"]?["error"] == "invalid_request")
+            #expect(report["changed_state"]?["error_description"] == .string("issuer_state is not from a credential offer of \(issuer)"))
+            #expect(report["token_authorization_details"]?.arrayValue?.first?["credential_configuration_id"] == "kych_attestation")
+            let payload = try #require(report["verified"]?["payload"])
+            #expect(payload["iss"] == .string(issuer) && payload["vct"] == .string(issuer + "/credentials/kyc-attestation"))
+            #expect(payload["given_name"] == "Helvetia")
+            // By reference: the wallet fetches the offer from its credential_offer_uri and gets the attestation the same way.
+            let byReference = try Run.program("kych-client-management", ["-c", cli, "credential-offer", "--by-reference"])
+            let reference = byReference.stdout.trimmingCharacters(in: .newlines)
+            #expect(reference.hasPrefix("openid-credential-offer://?credential_offer_uri=" + "\(issuer)/credential-offers/".urlEscaped))
+            let second = try Run.program(python, [
+                Self.script.path, "--offer", reference, "--base-url", issuer, "--client-id", "wallet",
+                "--redirect-uri", Self.redirect, "--wallet-bin", WalletGateway.walletBinary, "--wallet", gateway.wallet,
+            ])
+            try #require(second.status == 0, "vci_wallet failed: \(second.stderr)")
+            #expect(try JSON.parse(Data(second.stdout.utf8))["verified"]?["payload"]?["iss"] == .string(issuer))
+            #expect(try await HTTP.get(issuer + "/credential-offers/forged").status == 404)
+            // The vct resolves to the type metadata.
+            let type = try await HTTP.get(issuer + "/credentials/kyc-attestation")
+            #expect(type.status == 200 && type.json["vct"] == .string(issuer + "/credentials/kyc-attestation"))
+        } catch {
+            _ = await gateway.process.terminate()
+            throw error
+        }
+        #expect(await gateway.process.terminate() == 0)
+    }
 }

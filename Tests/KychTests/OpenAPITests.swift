@@ -95,7 +95,7 @@ import Testing
             throw error
         }
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
-        #expect(result.stdout.contains("operations described: 31"), "\(result.stdout)")
+        #expect(result.stdout.contains("operations described: 33"), "\(result.stdout)")
         #expect(!gateway.process.log.contains(secret), "the client secret must not be logged")
         #expect(await gateway.process.terminate() == 0)
     }

@@ -6,14 +6,16 @@ import Testing
 /// The verification page in a real headless browser (Debian chromium and chromedriver, driven by selenium through
 /// `Tests/browser/verification_page.py`) against a real gateway process: the person opens the page, sees the QR code
 /// and the claims, switches to German; the test verifier then reports success, and the page's script takes the
-/// browser through /finalize to the client's redirect URI with `code` and `state`; the client redeems the code.
+/// browser through /finalize to the client's redirect URI with `code` and `state`; the client redeems the code. For a
+/// client in `ATTESTATION_OFFER_CLIENTS` the page first shows the KyCH attestation offer (an `openid-credential-offer://`
+/// link of this gateway, its QR code) and stays until the person continues.
 /// Fails, rather than skips, when the browser or selenium is missing (scripts/test installs them).
 /// With `KYCH_SCREENSHOT_DIR` set, the script also saves the README's screenshots there.
 @Suite struct PageBrowserTests {
     static let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/browser/verification_page.py")
     static let timeout: Duration = .seconds(120)
 
-    @Test func aPersonCompletesTheVerificationInARealBrowser() async throws {
+    @Test(arguments: [false, true]) func aPersonCompletesTheVerificationInARealBrowser(offer: Bool) async throws {
         for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             try #require(FileManager.default.isExecutableFile(atPath: tool),
                          "\(tool) is missing: install Debian's chromium and chromium-driver (scripts/test does)")
@@ -29,9 +31,10 @@ import Testing
             PORT = \(port)
             DATABASE = \(harness.db.connectionString)
             VC_CLAIMS = {given_name, family_name, birth_date, age_over_18, portrait, personal_administrative_number}
+            \(offer ? "BASE_URL = http://127.0.0.1:\(port)\nATTESTATION_OFFER_CLIENTS = {test-client}" : "")
             """), baseURL: "http://127.0.0.1:\(port)")
         do {
-            try await completeInBrowser(harness: harness, gateway: gateway, redirect: redirect, callbackPort: callbackPort)
+            try await completeInBrowser(harness: harness, gateway: gateway, redirect: redirect, callbackPort: callbackPort, offer: offer)
         } catch {
             _ = await gateway.terminate()
             throw error
@@ -39,7 +42,8 @@ import Testing
         #expect(await gateway.terminate() == 0)
     }
 
-    private func completeInBrowser(harness: GatewayHarness, gateway: GatewayProcess, redirect: String, callbackPort: Int) async throws {
+    private func completeInBrowser(harness: GatewayHarness, gateway: GatewayProcess, redirect: String, callbackPort: Int,
+                                   offer: Bool) async throws {
         let setup = try await HTTP.post(gateway.baseURL + "/setup/test-client",
                                         headers: [("Authorization", "Bearer \(GatewayHarness.secret)")], body: "")
         let nonce = try #require(setup.json["nonce"]?.stringValue)
@@ -52,6 +56,7 @@ import Testing
         let readyFile = work.appendingPathComponent("ready.json"), stdout = work.appendingPathComponent("stdout")
         let stderr = work.appendingPathComponent("stderr")
         var arguments = ["python3", Self.script.path, url, "--callback-port", "\(callbackPort)", "--ready-file", readyFile.path]
+        if offer { arguments.append("--offer") }
         if let directory = ProcessInfo.processInfo.environment["KYCH_SCREENSHOT_DIR"] {
             arguments += ["--screenshots", URL(fileURLWithPath: directory, relativeTo: TestEnvironment.packageRoot).path]
         }
@@ -84,6 +89,18 @@ import Testing
         }
         try #require(!browser.isRunning && browser.terminationStatus == 0, "\(failure("the browser script failed"))")
         let report = try JSON.parse(Data(contentsOf: stdout))
+        if offer {
+            // The offer the page showed (in German, as switched): this gateway's attestation, with an issuer_state.
+            #expect(report["offer_title"] == "Wiederverwendbare KyCH-Bestätigung in Ihre Wallet aufnehmen")
+            let link = try #require(report["offer_link"]?.stringValue)
+            let text = try #require(URLComponents(string: link)?.queryItems?.first { $0.name == "credential_offer" }?.value)
+            let credentialOffer = try JSON.parse(Data(text.utf8))
+            #expect(credentialOffer["credential_issuer"] == .string(gateway.baseURL))
+            #expect(credentialOffer["credential_configuration_ids"] == ["kych_attestation"])
+            #expect(credentialOffer["grants"]?["authorization_code"]?["issuer_state"]?.stringValue?.isEmpty == false)
+        } else {
+            #expect(report["offer_link"] == nil)
+        }
         let finalURL = try #require(report["final_url"]?.stringValue)
         #expect(finalURL.hasPrefix(redirect + "?"))
         let query = URLComponents(string: finalURL)?.queryItems?.reduce(into: [String: String]()) { $0[$1.name] = $1.value } ?? [:]

@@ -13,7 +13,7 @@ import Testing
     }
 
     /// SVG → PNG → text.
-    private static func decode(_ svg: String) throws -> String {
+    static func decode(_ svg: String) throws -> String {
         let rsvg = try #require(Run.which("rsvg-convert"), "rsvg-convert not found in PATH: install it (Debian: apt-get install librsvg2-bin)")
         let zbarimg = try #require(Run.which("zbarimg"), "zbarimg not found in PATH: install it (Debian: apt-get install zbar-tools)")
         let svgFile = try temporaryFile(svg, suffix: ".svg"), pngFile = svgFile + ".png"

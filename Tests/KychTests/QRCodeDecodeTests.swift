@@ -41,6 +41,31 @@ struct QRCodeDecodeTests {
         #expect(decoded == text + "\n", "zbarimg decoded a version \(code.version) symbol differently")
     }
 
+    /// The PNG KyCH writes itself (`kych-client-management credential-offer --qr`), at two module sizes, decodes exactly.
+    @Test("Our own PNG decodes exactly", arguments: [3, 8])
+    func ownPNG(moduleSize: Int) throws {
+        let zbarimg = try #require(Run.which("zbarimg"), "zbarimg not found in PATH: install it (Debian: apt-get install zbar-tools)")
+        let png = try temporaryFile("", suffix: ".png")
+        defer { try? FileManager.default.removeItem(atPath: png) }
+        try Data(try QRCode(text: Self.swiyuDeeplink).png(moduleSize: moduleSize)).write(to: URL(fileURLWithPath: png))
+        #expect(try Self.run(zbarimg, ["--raw", "-q", png]) == Self.swiyuDeeplink + "\n")
+    }
+
+    /// The terminal text (`--qr-text`) is the symbol, light modules drawn as half blocks, two rows a line, 2-module quiet zone.
+    @Test("The terminal text draws every module")
+    func terminalText() throws {
+        let code = try QRCode(text: "KyCH")
+        let lines = code.text().split(separator: "\n").map(Array.init)
+        #expect(lines.count == (code.size + 4 + 1) / 2 && lines.allSatisfy { $0.count == code.size + 4 })
+        for y in -2..<(code.size + 2) {
+            for x in -2..<(code.size + 2) {
+                let cell = lines[(y + 2) / 2][x + 2]
+                let light = (y + 2) % 2 == 0 ? cell == "█" || cell == "▀" : cell == "█" || cell == "▄"
+                #expect(light == !code[x, y], "module \(x), \(y)")
+            }
+        }
+    }
+
     /// Runs `executable` to completion and returns its standard output; a non-zero exit fails the test.
     private static func run(_ executable: String, _ arguments: [String]) throws -> String {
         let result = try Run.program(executable, arguments)

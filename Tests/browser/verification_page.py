@@ -3,7 +3,9 @@
 
 Opens the authorize URL, checks that the QR code and the claims list are shown, switches the page to German with
 its language link, then writes a JSON report to READY_FILE and waits for the page to take the browser to the
-client's redirect URI, which a small HTTP server on CALLBACK_PORT answers. Prints {"final_url": ...} on success;
+client's redirect URI, which a small HTTP server on CALLBACK_PORT answers. With --offer the page must first show the
+KyCH attestation offer (its QR code and "Add to my wallet" link) and stay there until "Continue to the service" is
+clicked. Prints {"final_url": ...} (and "offer_link", "offer_title") on success;
 exits non-zero with a message otherwise. With --screenshots it also saves the verification page 360 and 1280 px
 wide in English and German, and at the end the "complete" page and an error page.
 Test tooling only: run by Tests/KychTests/PageBrowserTests.swift.
@@ -15,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import urllib.parse
 
 CHROMIUM = os.environ.get("KYCH_CHROMIUM", "/usr/bin/chromium")
@@ -81,6 +84,28 @@ def shown(driver, language):
     return [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#claims li")]
 
 
+def offered(driver, timeout, callback):
+    """Waits for the attestation offer the page reveals after the verification; checks that it stays (no redirect to the
+    client while offering) and that the wallet's QR code is gone, and returns the offer's link and title."""
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.current_url.startswith(callback) or d.find_element(By.ID, "attestation-offer").is_displayed())
+    if driver.current_url.startswith(callback):
+        raise AssertionError("the page went on to the client instead of offering the attestation")
+    qr = driver.find_element(By.CSS_SELECTOR, "#attestation-offer figure.qr svg")
+    if not qr.is_displayed() or qr.size["width"] < 150:
+        raise AssertionError("the offer's QR code is not visible: %r" % qr.size)
+    if driver.find_element(By.ID, "verification").is_displayed():
+        raise AssertionError("the wallet's QR code is still shown beside the offer")
+    offer_url = driver.current_url
+    time.sleep(2)
+    if driver.current_url != offer_url:
+        raise AssertionError("the offer page moved on by itself to " + driver.current_url)
+    if not driver.find_element(By.ID, "continue-to-service").is_displayed():
+        raise AssertionError("the continue link is not visible")
+    return {"offer_link": driver.find_element(By.ID, "add-to-wallet").get_attribute("href"),
+            "offer_title": driver.find_element(By.CSS_SELECTOR, "#attestation-offer h2").text}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
@@ -88,6 +113,7 @@ def main():
     parser.add_argument("--ready-file", required=True)
     parser.add_argument("--screenshots", help="directory for verification-page-{en,de}-{360,1280}.png and two more")
     parser.add_argument("--timeout", type=float, default=90)
+    parser.add_argument("--offer", action="store_true", help="expect the attestation offer after the verification")
     args = parser.parse_args()
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.callback_port), Callback)
@@ -115,13 +141,20 @@ def main():
         os.rename(args.ready_file + ".tmp", args.ready_file)
 
         callback = "http://127.0.0.1:%d/" % args.callback_port
+        result = {}
+        if args.offer:
+            result = offered(driver, args.timeout, callback)
+            if args.screenshots:
+                screenshot(driver, args.screenshots, "attestation-offer-de-360.png", 360)
+            driver.find_element(By.ID, "continue-to-service").click()
         try:
             WebDriverWait(driver, args.timeout).until(lambda d: d.current_url.startswith(callback))
         except Exception:
             status = driver.find_elements(By.ID, "status")
             sys.exit("the browser did not reach the redirect URI; it is at %s, status line %r" % (
                 driver.current_url, status[0].text if status else None))
-        print(json.dumps({"final_url": driver.current_url}))
+        result["final_url"] = driver.current_url
+        print(json.dumps(result))
         if args.screenshots:
             base = urllib.parse.urlsplit(args.url)
             for name, path in (("complete-page-de-360.png", "/?lang=de"),

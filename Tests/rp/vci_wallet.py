@@ -13,6 +13,11 @@ that it tries credential requests that must be refused: a proof with the wrong t
 stale nonce (older than its 60 s), a token of --other-client-id (granted the configuration's scope) with this wallet's
 proof, a token of --other-client-id granted claims only, and an unknown credential configuration.
 
+With --offer LINK it starts from a credential offer instead (OpenID4VCI 1.0 §4.1, parsed with urllib and json): the
+offer's credential_issuer gives the metadata, and the authorization request carries only the offer's issuer_state (no
+scope, no authorization_details); it also tries the state changed by one character, which must be refused. It then
+skips the refusals above and only receives and checks the attestation.
+
 Prints one JSON report on stdout; the Swift test judges it. On a failure of the flow itself prints the reason on
 stderr and exits 1.
 
@@ -63,13 +68,34 @@ def answer(reply):
             "content_type": reply.headers.get("Content-Type")}
 
 
-def access_token(args, as_metadata, client_id, scope=None, authorization_details=None):
-    """The person's part and the token request of a public client with PKCE, asking with `scope` or RFC 9396
-    `authorization_details`; returns the token response."""
+def parse_offer(link):
+    """The credential offer object of an openid-credential-offer:// link: carried by value (credential_offer), or
+    fetched from its credential_offer_uri (OpenID4VCI 1.0 §4.1.3)."""
+    parts = urlsplit(link)
+    check(parts.scheme == "openid-credential-offer", f"not a credential offer link: {link[:80]}")
+    query = parse_qs(parts.query)
+    if "credential_offer_uri" in query:
+        reply = requests.get(query["credential_offer_uri"][0], timeout=30)
+        check(reply.status_code == 200, f"credential_offer_uri: HTTP {reply.status_code} {reply.text[:300]}")
+        return reply.json()
+    values = query.get("credential_offer", [])
+    check(len(values) == 1, "the link carries no credential_offer")
+    return json.loads(values[0])
+
+
+def authorization_params(args, client_id, state, verifier):
+    return {"response_type": "code", "client_id": client_id, "redirect_uri": args.redirect_uri, "state": state,
+            "code_challenge": b64url(hashlib.sha256(verifier.encode()).digest()), "code_challenge_method": "S256"}
+
+
+def access_token(args, as_metadata, client_id, scope=None, authorization_details=None, issuer_state=None):
+    """The person's part and the token request of a public client with PKCE, asking with `scope`, RFC 9396
+    `authorization_details` or a credential offer's `issuer_state`; returns the token response."""
     verifier = secrets.token_urlsafe(48)
     state = secrets.token_urlsafe(24)
-    params = {"response_type": "code", "client_id": client_id, "redirect_uri": args.redirect_uri, "state": state,
-              "code_challenge": b64url(hashlib.sha256(verifier.encode()).digest()), "code_challenge_method": "S256"}
+    params = authorization_params(args, client_id, state, verifier)
+    if issuer_state:
+        params["issuer_state"] = issuer_state
     if scope:
         params["scope"] = scope
     if authorization_details:
@@ -176,6 +202,39 @@ def status_bit(vc_issuer, uri, index):
     return (packed[index // 8] >> (index % 8)) & 1
 
 
+def refused_state(args, as_metadata, state):
+    """The authorization endpoint's answer to a changed issuer_state: the error it redirects with."""
+    params = authorization_params(args, args.client_id, "s", secrets.token_urlsafe(48))
+    params["issuer_state"] = state
+    reply = requests.get(as_metadata["authorization_endpoint"], params=params, allow_redirects=False, timeout=30)
+    query = parse_qs(urlsplit(reply.headers.get("Location", "")).query)
+    return {"status": reply.status_code, "error": query.get("error", [None])[0],
+            "error_description": query.get("error_description", [None])[0]}
+
+
+def run_offer(args):
+    """From a credential offer to the checked attestation."""
+    offer = parse_offer(args.offer)
+    report = {"offer": offer}
+    issuer = offer["credential_issuer"]
+    reply = requests.get(f"{issuer}/.well-known/openid-credential-issuer", timeout=30)
+    check(reply.status_code == 200, f"credential issuer metadata: HTTP {reply.status_code}")
+    metadata = reply.json()
+    as_url = metadata["authorization_servers"][0]
+    as_metadata = requests.get(f"{as_url}/.well-known/oauth-authorization-server", timeout=30).json()
+    state = offer["grants"]["authorization_code"]["issuer_state"]
+    changed = state[:-1] + ("A" if state[-1] != "A" else "B")
+    report["changed_state"] = refused_state(args, as_metadata, changed)
+    token = access_token(args, as_metadata, args.client_id, issuer_state=state)
+    report["token_authorization_details"] = token.get("authorization_details")
+    configuration_id = offer["credential_configuration_ids"][0]
+    wallet = Wallet(metadata, args.client_id)
+    reply = wallet.request(token, wallet.proof(wallet.nonce()), configuration_id)
+    check(reply.status_code == 200, f"POST /credential: HTTP {reply.status_code} {reply.text[:300]}")
+    report["verified"] = verify_independently(args, wallet, reply.json()["credentials"][0]["credential"])
+    return report
+
+
 def run(args):
     report = {}
     base_url = args.base_url.rstrip("/")
@@ -228,13 +287,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--client-id", required=True)
-    parser.add_argument("--other-client-id", required=True)
+    parser.add_argument("--other-client-id")
+    parser.add_argument("--offer", help="an openid-credential-offer:// link to start from")
     parser.add_argument("--redirect-uri", required=True)
     parser.add_argument("--wallet-bin", required=True)
     parser.add_argument("--wallet", required=True)
     args = parser.parse_args()
     try:
-        report = run(args)
+        report = run_offer(args) if args.offer else run(args)
     except FlowFailure as failure:
         print(failure, file=sys.stderr)
         sys.exit(1)

@@ -79,6 +79,9 @@ package struct GatewayConfig: Sendable {
     package var pushedRequestTTLSeconds = 60
     /// `ATTESTATION_TTL_DAYS` (default 365): how long a KyCH attestation issued at `/credential` is valid (its `exp`).
     package var attestationTTLDays = 365
+    /// `ATTESTATION_OFFER_CLIENTS` (default none): the clients whose verification page, after a successful verification,
+    /// offers the KyCH attestation (an OpenID4VCI credential offer) before the person continues to the client.
+    package var attestationOfferClients: [String] = []
     /// The `[kych-verifier]` section of the same file, validated with the gateway's (an invalid one stops the
     /// gateway, which serves it when ``VerifierConfig/embedded``); `nil` when the file has none.
     package var verifier: VerifierConfig?
@@ -116,7 +119,7 @@ package struct GatewayConfig: Sendable {
         "AUTHORIZE_WITHOUT_SETUP_MAX_PENDING", "AUTHORIZE_WITHOUT_SETUP_IDLE_MINUTES", "REQUEST_TIMEOUT_SECONDS",
         "METRICS_HOST", "METRICS_PORT", "METRICS_UNIXPATH", "METRICS_UNIXPATH_MODE", "LOG_FORMAT",
         "CLAIMS_RETENTION_MINUTES", "DPOP_PROOF_LIFETIME_SECONDS", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",
-        "PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS", "ATTESTATION_TTL_DAYS",
+        "PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS", "ATTESTATION_TTL_DAYS", "ATTESTATION_OFFER_CLIENTS",
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
@@ -242,6 +245,12 @@ package struct GatewayConfig: Sendable {
             }
         }
 
+        // The page's offer is of an attestation that only a gateway with its issuer identifier issues.
+        let offerClients = main.entry("ATTESTATION_OFFER_CLIENTS").map { IniFile.list($0.value) } ?? []
+        if let entry = main.entry("ATTESTATION_OFFER_CLIENTS"), !offerClients.isEmpty, baseURL == nil {
+            v.error(main, entry, "offering the KyCH attestation needs BASE_URL (the credential issuer)")
+        }
+
         var verifier: VerifierConfig?
         if ini.section(VerifierConfig.section) != nil {
             do {
@@ -271,6 +280,7 @@ package struct GatewayConfig: Sendable {
         config.requirePushedAuthorizationRequests = requirePushed
         config.pushedRequestTTLSeconds = pushedTTL
         config.attestationTTLDays = attestationTTL
+        config.attestationOfferClients = offerClients
         config.presentationScopes = presentationScopes
         return config
     }

@@ -25,6 +25,8 @@ package struct AuthorizationRequest: Sendable, Equatable, Codable {
     package var requestURI: String?
     /// RFC 9396 `authorization_details`, as its JSON text (OpenID4VCI: `type: openid_credential`).
     package var authorizationDetails: String?
+    /// OpenID4VCI 1.0 §5.1.3 `issuer_state`: from a credential offer (``CredentialOffers``); it grants the attestation.
+    package var issuerState: String?
     /// The parameters were pushed to `/par` by the authenticated client (RFC 9126).
     package var pushed = false
     /// The parameters came from a request object whose signature was checked with the client's key (RFC 9101).
@@ -55,6 +57,7 @@ package struct AuthorizationRequest: Sendable, Equatable, Codable {
         requestObject = parameters["request"]
         requestURI = parameters["request_uri"]
         authorizationDetails = parameters["authorization_details"]
+        issuerState = parameters["issuer_state"]
     }
 }
 
@@ -65,6 +68,9 @@ package struct Authorization: Sendable {
     package var verification: VerifierVerification
     /// The browser-binding cookie value to set; nil once the wallet has presented.
     package var bindingCookie: String?
+    /// The `openid-credential-offer://` link the page shows once the session is verified, before it goes on to the client;
+    /// nil when the client's page offers no attestation (`ATTESTATION_OFFER_CLIENTS`).
+    package var attestationOffer: String?
 
     package init(session: VerificationSession, client: Client, verification: VerifierVerification, bindingCookie: String?) {
         self.session = session

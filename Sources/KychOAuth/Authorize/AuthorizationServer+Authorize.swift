@@ -44,8 +44,18 @@ extension AuthorizationServer {
         }
         session = stored
         logger.info("verification started", metadata: ["client_id": "\(client.clientID)", "verification_id": "\(storedVerification.id)"])
-        return Authorization(session: session, client: client, verification: storedVerification,
-                             bindingCookie: try await bindingCookie(for: session))
+        var authorization = Authorization(session: session, client: client, verification: storedVerification,
+                                          bindingCookie: try await bindingCookie(for: session))
+        authorization.attestationOffer = try await attestationOffer(for: client)
+        return authorization
+    }
+
+    /// The credential offer `client`'s page shows after a successful verification (the page holds it from the start, so
+    /// its script only has to reveal it): for a client in `ATTESTATION_OFFER_CLIENTS` of a gateway that issues the
+    /// attestation, an offer any wallet client may take (the person's wallet, whatever client it is registered as).
+    func attestationOffer(for client: Client) async throws -> String? {
+        guard let credentialOffers, config.attestationOfferClients.contains(client.clientID) else { return nil }
+        return CredentialOffers.link(try await credentialOffers.offer(clientID: nil, now: now()))
     }
 
     /// Runs the authorize checks on `request`: what they established, with the request whose parameters count.
@@ -54,7 +64,8 @@ extension AuthorizationServer {
         let environment = AuthorizeEnvironment(clients: clients, store: store, grantableScopes: config.grantableScopes,
                                                openIDEnabled: openID != nil, clientKeys: clientKeys,
                                                requirePushedRequests: config.requirePushedAuthorizationRequests,
-                                               credentialScopes: credentialIssuer == nil ? [] : [CredentialIssuer.configurationID])
+                                               credentialScopes: credentialIssuer == nil ? [] : [CredentialIssuer.configurationID],
+                                               credentialOffers: credentialOffers)
         for check in authorizeChecks { try await check.check(&context, in: environment) }
         return context
     }
@@ -93,6 +104,9 @@ extension AuthorizationServer {
             throw FlowError.page(status: 410, kind: .finished,
                                  message: "This verification has already finished. Please start again from the service that sent you here.")
         }
-        return Authorization(session: current, client: client, verification: verification, bindingCookie: try await bindingCookie(for: current))
+        var authorization = Authorization(session: current, client: client, verification: verification,
+                                          bindingCookie: try await bindingCookie(for: current))
+        authorization.attestationOffer = try await attestationOffer(for: client)
+        return authorization
     }
 }

@@ -16,6 +16,8 @@ package struct AuthorizeContext: Sendable {
     package var scope: [String] = []
     /// The credential configurations granted (OpenID4VCI scopes, e.g. `kych_attestation`), once the scope is checked.
     package var credentialConfigurations: [String] = []
+    /// The credential configurations of the credential offer whose `issuer_state` the request carries, once checked.
+    package var offeredCredentials: [String] = []
     /// The scope asked for OpenID Connect (`openid`): an ID token comes with the access token.
     package var openid = false
     /// RFC 9207: the issuer identifier every authorization response carries (nil without `BASE_URL`).
@@ -57,6 +59,8 @@ package struct AuthorizeEnvironment: Sendable {
     package var requirePushedRequests: Bool
     /// The scopes of the credential configurations KyCH issues (OpenID4VCI); empty when it issues none.
     package var credentialScopes: [String] = []
+    /// The credential offers whose `issuer_state` may start a flow; nil when KyCH issues no credential.
+    package var credentialOffers: CredentialOffers?
 }
 
 /// One step of authorization-request validation. The steps run in order; each throws the error the
@@ -71,7 +75,7 @@ package enum AuthorizeChecks {
     package static let standard: [any AuthorizeCheck] = [
         ClientIDPresent(), ClientResolved(), PushedRequestResolved(), RequestObjectResolved(), PushedRequestRequired(),
         SignedRequestRequired(), StateLength(), RedirectURIRegistered(), SessionUnexpired(), WithoutSetupAllowed(),
-        ResponseTypeCode(), PKCEChallenge(), DPoPKeyThumbprint(), ScopeGrantable(),
+        ResponseTypeCode(), PKCEChallenge(), DPoPKeyThumbprint(), IssuerStateOffered(), ScopeGrantable(),
     ]
 }
 
@@ -206,6 +210,23 @@ package enum RedirectURIMatch {
     }
 }
 
+/// OpenID4VCI 1.0 §5.1.3: an `issuer_state` is one of KyCH's own credential offers (``CredentialOffers``), unexpired and
+/// for this client; the flow then grants the offered attestation, as if the request asked for it.
+struct IssuerStateOffered: AuthorizeCheck {
+    func check(_ context: inout AuthorizeContext, in environment: AuthorizeEnvironment) async throws {
+        guard let state = context.request.issuerState else { return }
+        guard let offers = environment.credentialOffers else {
+            throw context.redirectError("invalid_request", "issuer_state: this server issues no credentials (it needs BASE_URL)")
+        }
+        switch try await offers.check(state, clientID: context.request.clientID ?? "", now: context.now) {
+        case .accepted: context.offeredCredentials = [CredentialIssuer.configurationID]
+        case .unknown: throw context.redirectError("invalid_request", "issuer_state is not from a credential offer of \(offers.issuer)")
+        case .expired: throw context.redirectError("invalid_request", "issuer_state: the credential offer has expired, ask for a new one")
+        case .otherClient: throw context.redirectError("invalid_request", "issuer_state: the credential offer is for another client")
+        }
+    }
+}
+
 /// Every requested claim may be granted; no claim in the scope means the client's default scope. `openid` is
 /// OpenID Connect's protocol scope, not a claim. A credential configuration's scope (OpenID4VCI) grants it, with every
 /// claim it may carry unless the request names claims too.
@@ -221,7 +242,9 @@ struct ScopeGrantable: AuthorizeCheck {
         }
         let detailed = try AuthorizationDetails.credentialConfigurations(context.request.authorizationDetails, offered: environment.credentialScopes,
                                                                          issuer: context.issuer, context: context)
-        let credentials = environment.credentialScopes.filter { words.contains($0) || detailed.contains($0) }
+        let credentials = environment.credentialScopes.filter {
+            words.contains($0) || detailed.contains($0) || context.offeredCredentials.contains($0)
+        }
         let requested = words.filter { $0 != Self.openid && !credentials.contains($0) }
         let scope = !requested.isEmpty ? requested : !credentials.isEmpty ? grantable : context.client?.defaultScope ?? grantable
         if let bad = scope.first(where: { !grantable.contains($0) }) {

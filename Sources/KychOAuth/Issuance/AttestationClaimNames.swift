@@ -5,6 +5,15 @@ import KychCore
 /// A claim of `VC_CLAIMS` without an entry is listed by its path alone.
 enum AttestationClaimNames {
     static let locales = ["en", "de", "fr", "it"]
+    /// The attestation's own name in ``locales`` order.
+    static let credential = ["KyCH attestation", "KyCH-Bestätigung", "Attestation KyCH", "Attestazione KyCH"]
+    /// What the attestation is, in ``locales`` order (SD-JWT VC type metadata `description`).
+    static let credentialDescription = [
+        "Identity attributes verified by KyCH from a swiyu Beta-ID",
+        "Von KyCH anhand einer swiyu Beta-ID geprüfte Personenangaben",
+        "Données d'identité vérifiées par KyCH à partir d'une Beta-ID swiyu",
+        "Dati d'identità verificati da KyCH a partire da una Beta-ID swiyu",
+    ]
 
     /// Claim name → its names in ``locales`` order.
     static let names: [String: [String]] = [
@@ -37,12 +46,23 @@ enum AttestationClaimNames {
                                    "Informazioni supplementari"],
     ]
 
-    /// The metadata entry of `claim`: its path and, when known, its display names.
+    /// The issuer metadata entry of `claim`: its path and, when known, its display names.
     static func entry(_ claim: String) -> JSON {
         var entry: [String: JSON] = ["path": [.string(claim)]]
-        if let names = names[claim] {
-            entry["display"] = .array(zip(names, locales).map { name, locale in ["name": .string(name), "locale": .string(locale)] })
-        }
+        if let names = names[claim] { entry["display"] = display(names, as: "name") }
         return .object(entry)
+    }
+
+    /// The SD-JWT VC type metadata entry of `claim`: its path, `sd: always` (every claim is a disclosure) and, when
+    /// known, its labels.
+    static func typeMetadataEntry(_ claim: String) -> JSON {
+        var entry: [String: JSON] = ["path": [.string(claim)], "sd": "always"]
+        if let names = names[claim] { entry["display"] = display(names, as: "label") }
+        return .object(entry)
+    }
+
+    /// `[{"locale": …, member: …}]` of `texts` in ``locales`` order.
+    static func display(_ texts: [String], as member: String) -> JSON {
+        .array(zip(texts, locales).map { text, locale in ["locale": .string(locale), member: .string(text)] })
     }
 }

@@ -31,7 +31,7 @@ package struct CredentialIssuer: Sendable {
     let now: @Sendable () -> Date
 
     /// The attestation's `vct` (SD-JWT VC §3.2.2.2), a URL under the issuer.
-    package var vct: String { issuer + "/credentials/kyc-attestation" }
+    package var vct: String { issuer + EndpointPath.attestationType }
 
     // MARK: metadata
 
@@ -45,8 +45,7 @@ package struct CredentialIssuer: Sendable {
             "credential_signing_alg_values_supported": ["ES256"],
             "proof_types_supported": ["jwt": ["proof_signing_alg_values_supported": ["ES256"]]],
             "credential_metadata": [
-                "display": .array(zip(["KyCH attestation", "KyCH-Bestätigung", "Attestation KyCH", "Attestazione KyCH"],
-                                      AttestationClaimNames.locales).map { ["name": .string($0), "locale": .string($1)] }),
+                "display": AttestationClaimNames.display(AttestationClaimNames.credential, as: "name"),
                 "claims": .array(claims.map(AttestationClaimNames.entry)),
             ],
         ]
@@ -57,6 +56,20 @@ package struct CredentialIssuer: Sendable {
             "nonce_endpoint": .string(issuer + EndpointPath.nonce),
             "display": [["name": "KyCH", "locale": "en"]],
             "credential_configurations_supported": [Self.configurationID: .object(configuration)],
+        ]
+    }
+
+    /// `GET` of the ``vct`` URL: the SD-JWT VC type metadata (draft-ietf-oauth-sd-jwt-vc "SD-JWT VC Type Metadata"), what a
+    /// wallet or verifier shows for the attestation and each claim, in en, de, fr and it; every claim `sd: always`.
+    package func typeMetadata() -> JSON {
+        let names = AttestationClaimNames.self
+        return [
+            "vct": .string(vct), "name": .string(names.credential[0]), "description": .string(names.credentialDescription[0]),
+            "display": .array(zip(names.locales.indices, names.locales).map { index, locale in
+                ["locale": .string(locale), "name": .string(names.credential[index]),
+                 "description": .string(names.credentialDescription[index])]
+            }),
+            "claims": .array(claims.map(names.typeMetadataEntry)),
         ]
     }
 

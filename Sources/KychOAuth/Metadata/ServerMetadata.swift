@@ -19,6 +19,10 @@ package enum EndpointPath {
     package static let credential = "/credential"
     package static let credentialIssuerMetadata = "/.well-known/openid-credential-issuer"
     package static let jwtVCIssuerMetadata = "/.well-known/jwt-vc-issuer"
+    /// The attestation's `vct` under `BASE_URL`, where its SD-JWT VC type metadata is served.
+    package static let attestationType = "/credentials/kyc-attestation"
+    /// Where a credential offer by reference is served: `{credentialOffers}/{issuer_state}` (``CredentialOffers``).
+    package static let credentialOffers = "/credential-offers"
     /// The token status list of the attestations KyCH issued.
     package static let attestationStatusList = "/status-lists/kych-attestations"
 }
