@@ -57,11 +57,13 @@ package struct DIDWebResolver: DIDResolver {
     }
 }
 
-/// Resolves `did:jwk` and `did:web` key ids; any other DID method is unresolvable.
+/// Resolves `did:jwk` and `did:web` key ids, and keys of https issuers (``JWTVCIssuerResolver``); any other DID
+/// method is unresolvable.
 package struct VerifierDIDResolver: DIDResolver {
     let web = DIDWebResolver()
     let jwk = DIDJWKResolver()
-    /// When set, only these DIDs are resolved over the network: a presentation from an issuer that
+    let httpsIssuers = JWTVCIssuerResolver()
+    /// When set, only these DIDs (and https issuers) are resolved over the network: a presentation from an issuer that
     /// is not trusted anyway never makes the verifier fetch anything (no request forgery).
     package var fetchableDIDs: Set<String>?
 
@@ -79,6 +81,13 @@ package struct VerifierDIDResolver: DIDResolver {
             throw DIDResolutionError("\(did) is not an accepted issuer, so its DID document is not fetched")
         }
         return try await web.publicKey(forKeyID: kid)
+    }
+
+    package func publicKey(forKeyID kid: String, ofIssuer issuer: String) async throws -> P256.Signing.PublicKey {
+        if let fetchableDIDs, !fetchableDIDs.contains(issuer) {
+            throw DIDResolutionError("\(issuer.prefix(80)) is not an accepted issuer, so its metadata is not fetched")
+        }
+        return try await httpsIssuers.publicKey(forKeyID: kid, ofIssuer: issuer)
     }
 }
 
