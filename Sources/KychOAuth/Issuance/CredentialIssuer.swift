@@ -31,7 +31,15 @@ package struct CredentialIssuer: Sendable {
     let now: @Sendable () -> Date
 
     /// The attestation's `vct` (SD-JWT VC §3.2.2.2), a URL under the issuer.
-    package var vct: String { issuer + "/credentials/kyc-attestation" }
+    package var vct: String { Self.vct(ofIssuer: issuer) }
+
+    /// The attestation `vct` of the KyCH instance whose `BASE_URL` is `issuer`.
+    package static func vct(ofIssuer issuer: String) -> String { issuer + "/credentials/kyc-attestation" }
+
+    /// Whether an `ACCEPTED_ISSUER_DIDS` entry is an https issuer identifier (another or this KyCH instance's
+    /// `BASE_URL`, whose attestations are accepted instead of the Beta-ID) rather than a DID; plain http is for tests
+    /// on loopback hosts, which is all the outbound policy fetches over http.
+    package static func isHTTPSIssuer(_ entry: String) -> Bool { entry.hasPrefix("https://") || entry.hasPrefix("http://") }
 
     // MARK: metadata
 
