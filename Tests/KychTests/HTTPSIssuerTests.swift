@@ -62,13 +62,16 @@ import Testing
         }
     }
 
-    /// Expects `body` to fail with `code`.
-    func expectFailure(_ code: VerificationFailure.Code, _ body: () async throws(VerificationFailure) -> VerifiedSDJWT) async {
+    /// Expects `body` to fail with `code`; returns the failure's description.
+    @discardableResult
+    func expectFailure(_ code: VerificationFailure.Code, _ body: () async throws(VerificationFailure) -> VerifiedSDJWT) async -> String {
         do {
             let verified = try await body()
             Issue.record("verified unexpectedly: \(verified.issuerDID)")
+            return ""
         } catch {
             #expect(error.errorCode == code, "\(error)")
+            return error.errorDescription
         }
     }
 
@@ -93,31 +96,30 @@ import Testing
         #expect(issuer.server.fetchedPaths.isEmpty)
     }
 
-    @Test func metadataNamingAnotherIssuerIsRefused() async throws {
-        let issuer = try await Issuer(named: "https://kych.example")
-        defer { issuer.server.stop() }
-        let presentation = try issuer.presentation()
-        await expectFailure(.publicKeyOfIssuerUnresolvable) { () async throws(VerificationFailure) in
-            try await issuer.verify(presentation, accepting: [issuer.identifier])
-        }
-    }
+    /// Metadata that does not vouch for the credential's key: it names another issuer, or publishes no key of its `kid`.
+    enum BadMetadata: CaseIterable, Sendable { case anotherIssuer, unknownKid }
 
-    @Test func aKidTheMetadataDoesNotPublishIsRefused() async throws {
-        let issuer = try await Issuer(publishedKid: "another-key")
+    @Test(arguments: BadMetadata.allCases)
+    func metadataThatDoesNotVouchForTheKeyIsRefused(_ bad: BadMetadata) async throws {
+        let issuer = bad == .anotherIssuer ? try await Issuer(named: "https://kych.example") : try await Issuer(publishedKid: "another-key")
         defer { issuer.server.stop() }
         let presentation = try issuer.presentation()
-        await expectFailure(.publicKeyOfIssuerUnresolvable) { () async throws(VerificationFailure) in
+        let reason = await expectFailure(.publicKeyOfIssuerUnresolvable) { () async throws(VerificationFailure) in
             try await issuer.verify(presentation, accepting: [issuer.identifier])
         }
+        let expected = bad == .anotherIssuer ? "names another issuer than \(issuer.identifier)" : "publishes no key issuer-key-1"
+        #expect(reason.contains(expected), "\(reason)")
+        #expect(issuer.server.fetchedPaths == ["/.well-known/jwt-vc-issuer"])
     }
 
     @Test func aRevokedCredentialIsRefused() async throws {
         let issuer = try await Issuer(revoked: [3])
         defer { issuer.server.stop() }
         let presentation = try issuer.presentation(index: 3)
-        await expectFailure(.credentialRevoked) { () async throws(VerificationFailure) in
+        let reason = await expectFailure(.credentialRevoked) { () async throws(VerificationFailure) in
             try await issuer.verify(presentation, accepting: [issuer.identifier])
         }
+        #expect(reason == "Credential is not valid")
         _ = try await issuer.verify(try issuer.presentation(index: 4), accepting: [issuer.identifier])
     }
 

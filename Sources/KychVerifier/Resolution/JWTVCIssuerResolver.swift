@@ -44,7 +44,8 @@ package struct JWTVCIssuerResolver: Sendable {
 
     /// The issuer's keys by `kid`, read from its metadata.
     static func fetchKeys(of issuer: String) async throws -> [String: [String: JSONValue]] {
-        let metadata = try await fetchObject(metadataURL(for: issuer), what: "the JWT VC issuer metadata of \(issuer)")
+        let metadata = try await DIDResolutionError.fetchObject(metadataURL(for: issuer), accept: "application/json", maxBytes: maxDocumentSize,
+                                                                 what: "the JWT VC issuer metadata of \(issuer)")
         guard metadata["issuer"]?.stringValue == issuer else {
             throw DIDResolutionError("the JWT VC issuer metadata at \(try metadataURL(for: issuer)) names another issuer than \(issuer)")
         }
@@ -56,7 +57,8 @@ package struct JWTVCIssuerResolver: Sendable {
             guard let url = URL(string: uri), OutboundHTTP.isFetchable(url) else {
                 throw DIDResolutionError("the jwks_uri of \(issuer) is neither https nor http on a loopback host")
             }
-            jwks = try await fetchObject(url, what: "the jwks_uri of \(issuer)")
+            jwks = try await DIDResolutionError.fetchObject(url, accept: "application/json", maxBytes: maxDocumentSize,
+                                                            what: "the jwks_uri of \(issuer)")
         default:
             throw DIDResolutionError("the JWT VC issuer metadata of \(issuer) must have one of jwks and jwks_uri")
         }
@@ -65,18 +67,6 @@ package struct JWTVCIssuerResolver: Sendable {
             if let kid = key["kid"]?.stringValue, keys[kid] == nil { keys[kid] = key }
         }
         return keys
-    }
-
-    static func fetchObject(_ url: URL, what: String) async throws -> [String: JSONValue] {
-        let reply: OutboundHTTP.Reply
-        do {
-            reply = try await OutboundHTTP.fetch(url, accept: "application/json", maxBytes: maxDocumentSize)
-        } catch {
-            throw DIDResolutionError("\(what) cannot be fetched: \(error)")
-        }
-        guard reply.status == 200 else { throw DIDResolutionError("\(what) answered HTTP \(reply.status)") }
-        guard let object = try? JSONText.parseObject(reply.body) else { throw DIDResolutionError("\(what) is not a JSON object") }
-        return object
     }
 }
 
