@@ -34,7 +34,7 @@ package struct VerificationRequestBuilder: Sendable {
     /// The attestation vcts of the https issuers among a client's accepted issuers: the KyCH instances whose attestation
     /// a person may present instead of the Beta-ID.
     package static func attestationVCTs(acceptedIssuerDIDs: [String]) -> [String] {
-        acceptedIssuerDIDs.filter(CredentialIssuer.isHTTPSIssuer).map(CredentialIssuer.vct(ofIssuer:))
+        acceptedIssuerDIDs.filter(ClientRules.isHTTPSIssuer).map(CredentialIssuer.vct(ofIssuer:))
     }
 
     /// The vcts a credential shown for a client with `acceptedIssuerDIDs` may have.

@@ -549,6 +549,11 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         #expect(try parse(base).requirePushedAuthorizationRequests == false && parse(base).pushedRequestTTLSeconds == 60)
         #expect(error(base + "\nPUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS = 601")
             == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS: must be at most 600 (got 601)")
+        #expect(try parse(base).acceptedAttestationIssuers.isEmpty)
+        #expect(try parse(base + "\nACCEPTED_ATTESTATION_ISSUERS = {https://kych-a.example.com, https://kych-b.example.com/t}")
+            .acceptedAttestationIssuers == ["https://kych-a.example.com", "https://kych-b.example.com/t"])
+        #expect(error(base + "\nACCEPTED_ATTESTATION_ISSUERS = {did:tdw:issuer}")
+            == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] ACCEPTED_ATTESTATION_ISSUERS: \"did:tdw:issuer\" is not a KyCH BASE_URL (https://host[/path])")
         #expect(error(base + "\nREQUEST_TIMEOUT_SECONDS = 0")
             == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] REQUEST_TIMEOUT_SECONDS: must be at least 1 second (got 0)")
         let verifier = try VerifierConfig.validate(try IniFile.parse("""

@@ -199,11 +199,15 @@ package struct ClientConfig: Sendable, Equatable {
 
 /// Rules shared by the config file and the client-management CLI.
 package enum ClientRules {
+    /// Whether an `ACCEPTED_ISSUER_DIDS` entry is an https issuer identifier (another or this KyCH instance's `BASE_URL`,
+    /// whose attestations are accepted instead of the Beta-ID) rather than a DID; plain http is for tests on loopback
+    /// hosts, which is all the outbound policy fetches over http.
+    package static func isHTTPSIssuer(_ entry: String) -> Bool { entry.hasPrefix("https://") || entry.hasPrefix("http://") }
+
     /// An `ACCEPTED_ISSUER_DIDS` entry that is a URL names a KyCH instance whose attestations are accepted, and is compared
     /// exactly with their `iss` (its `BASE_URL`): https (http only on loopback hosts), no trailing slash, query or fragment.
     package static func acceptedIssuerProblem(_ entry: String) -> String? {
-        let lower = entry.lowercased()
-        guard lower.hasPrefix("https://") || lower.hasPrefix("http://") else { return nil }
+        guard isHTTPSIssuer(entry.lowercased()) else { return nil }
         guard let url = URLComponents(string: entry), let host = url.host, !host.isEmpty, url.user == nil,
               url.query == nil, url.fragment == nil, !entry.hasSuffix("/"),
               entry.hasPrefix("https://") || (entry.hasPrefix("http://") && LoopbackHost.contains(host)) else {

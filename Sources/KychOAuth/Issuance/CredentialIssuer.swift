@@ -36,11 +36,6 @@ package struct CredentialIssuer: Sendable {
     /// The attestation `vct` of the KyCH instance whose `BASE_URL` is `issuer`.
     package static func vct(ofIssuer issuer: String) -> String { issuer + "/credentials/kyc-attestation" }
 
-    /// Whether an `ACCEPTED_ISSUER_DIDS` entry is an https issuer identifier (another or this KyCH instance's
-    /// `BASE_URL`, whose attestations are accepted instead of the Beta-ID) rather than a DID; plain http is for tests
-    /// on loopback hosts, which is all the outbound policy fetches over http.
-    package static func isHTTPSIssuer(_ entry: String) -> Bool { entry.hasPrefix("https://") || entry.hasPrefix("http://") }
-
     // MARK: metadata
 
     /// `/.well-known/openid-credential-issuer` (OpenID4VCI 1.0 §12.2).
