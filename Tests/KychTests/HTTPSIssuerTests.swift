@@ -25,11 +25,7 @@ import Testing
         /// `revoked` indexes.
         init(named: String? = nil, publishedKid: String? = nil, revoked: [Int] = []) async throws {
             server = try await LoopbackServer()
-            var jwk = P256PublicJWK(key.publicKey).jsonObject
-            jwk["kid"] = .string(publishedKid ?? kid)
-            server.serve("/.well-known/jwt-vc-issuer", String(decoding: JSONText.serialize([
-                "issuer": .string(named ?? server.baseURL), "jwks": ["keys": [.object(jwk)]],
-            ]), as: UTF8.self))
+            publish(keys: [(publishedKid ?? kid, key)], named: named)
             let list = try StatusList(bits: 1, values: (0..<16).map { revoked.contains($0) ? 1 : 0 })
             let now = Int64(Date().timeIntervalSince1970)
             server.serve("/status-lists/kych-attestations", try CompactJWS.sign(claims: [
@@ -39,14 +35,28 @@ import Testing
             ], header: ["typ": "statuslist+jwt", "kid": .string(kid)], using: key))
         }
 
-        /// A presentation of an attestation (status index `index`) disclosing every claim, bound to the holder key.
-        func presentation(index: Int = 3) throws -> String {
+        /// Publishes metadata naming `named` (default: itself) with `keys`.
+        func publish(keys: [(kid: String, key: P256.Signing.PrivateKey)], named: String? = nil) {
+            let jwks: [JSONValue] = keys.map { kid, key in
+                var jwk = P256PublicJWK(key.publicKey).jsonObject
+                jwk["kid"] = .string(kid)
+                return .object(jwk)
+            }
+            server.serve("/.well-known/jwt-vc-issuer", String(decoding: JSONText.serialize([
+                "issuer": .string(named ?? server.baseURL), "jwks": ["keys": .array(jwks)],
+            ]), as: UTF8.self))
+        }
+
+        /// A presentation of an attestation (status index `index`, signed by `signer`, default the issuer's key) disclosing
+        /// every claim, bound to the holder key.
+        func presentation(index: Int = 3, signer: (kid: String, key: P256.Signing.PrivateKey)? = nil) throws -> String {
             let claims: [String: JSONValue] = ["age_over_18": true, "given_name": "Anna"]
             let unsigned = try SDJWTIssuer.payload(
                 claims: claims, selectivelyDisclosable: claims.keys.sorted().map { ClaimPath(stringLiteral: $0) }, vct: vct,
                 issuer: identifier, holderJWK: P256PublicJWK(holderKey.publicKey).jsonObject,
                 status: StatusReference(uri: statusURI, index: index), iat: Date(), exp: Date().addingTimeInterval(86_400))
-            let jwt = try CompactJWS.sign(claims: unsigned.payload, header: ["typ": "dc+sd-jwt", "kid": .string(kid)], using: key)
+            let jwt = try CompactJWS.sign(claims: unsigned.payload, header: ["typ": "dc+sd-jwt", "kid": .string(signer?.kid ?? kid)],
+                                          using: signer?.key ?? key)
             let issued = SDJWT(issuerSignedJWT: jwt, disclosures: unsigned.disclosures).withoutKeyBinding
             return try SDJWTPresentation.make(sdJWT: issued, disclosing: Set(claims.keys), holderKey: holderKey,
                                               audience: HTTPSIssuerTests.audience, nonce: HTTPSIssuerTests.nonce)
@@ -84,6 +94,21 @@ import Testing
         #expect(verified.claims["age_over_18"] == true && verified.claims["given_name"] == "Anna")
         #expect(issuer.server.fetchedPaths.contains("/.well-known/jwt-vc-issuer"))
         #expect(issuer.server.fetchedPaths.contains("/status-lists/kych-attestations"))
+    }
+
+    /// The metadata is fetched once and kept; a key it did not have (a rotation) fetches it again.
+    @Test func issuerMetadataIsCachedAndFetchedAgainForANewKey() async throws {
+        let issuer = try await Issuer()
+        defer { issuer.server.stop() }
+        func metadataFetches() -> Int { issuer.server.fetchedPaths.filter { $0 == "/.well-known/jwt-vc-issuer" }.count }
+        _ = try await issuer.verify(try issuer.presentation(), accepting: [issuer.identifier])
+        _ = try await issuer.verify(try issuer.presentation(index: 4), accepting: [issuer.identifier])
+        #expect(metadataFetches() == 1)
+        let rotated = (kid: "issuer-key-2", key: P256.Signing.PrivateKey())
+        issuer.publish(keys: [(issuer.kid, issuer.key), rotated])
+        let verified = try await issuer.verify(try issuer.presentation(signer: rotated), accepting: [issuer.identifier])
+        #expect(verified.issuerDID == issuer.identifier)
+        #expect(metadataFetches() == 2)
     }
 
     @Test func anIssuerNotAcceptedIsRefusedWithoutFetchingItsMetadata() async throws {
