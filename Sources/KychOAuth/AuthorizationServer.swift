@@ -188,6 +188,7 @@ package struct AuthorizationServer: Sendable {
     func refresh(_ session: VerificationSession, client: Client) async throws -> VerificationSession {
         guard session.status == .authorized, let verification = session.verification else { return session }
         let outcome: VerifierOutcome
+        let client = client.acceptingAttestations(of: config.acceptedAttestationIssuers)
         do {
             outcome = try await verifier.outcome(of: verification.id, for: client, granted: session.grantedClaims)
                 .requiringIssuer(in: client.acceptedIssuerDIDs)

@@ -12,6 +12,13 @@ package enum OutboundHTTP {
     package struct Reply: Sendable {
         package var status: Int
         package var body: Data
+        /// The response header fields, in order (names as sent).
+        package var headers: [(name: String, value: String)] = []
+
+        /// The values of the header field `name` (case-insensitive).
+        package func values(of name: String) -> [String] {
+            headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+        }
     }
 
     /// Why a request could not be made or its reply read.
@@ -48,7 +55,8 @@ package enum OutboundHTTP {
         do {
             let response = try await client.execute(request, timeout: .seconds(10))
             let bytes = try await response.body.collect(upTo: maxBytes)
-            return Reply(status: Int(response.status.code), body: Data(buffer: bytes))
+            return Reply(status: Int(response.status.code), body: Data(buffer: bytes),
+                         headers: response.headers.map { ($0.name, $0.value) })
         } catch is NIOTooManyBytesError {
             throw Failure("the reply from \(url) is larger than \(maxBytes) bytes")
         } catch {

@@ -6,6 +6,29 @@ import Foundation
 package protocol DIDResolver: Sendable {
     /// The key named by `kid`; throws when the DID or the key cannot be resolved.
     func publicKey(forKeyID kid: String) async throws -> P256.Signing.PublicKey
+    /// The key `kid` of an issuer identified by an https URL rather than a DID (SD-JWT VC §5: the keys are in its
+    /// JWT VC issuer metadata); throws when the issuer or the key cannot be resolved.
+    func publicKey(forKeyID kid: String, ofIssuer issuer: String) async throws -> P256.Signing.PublicKey
+}
+
+extension DIDResolver {
+    /// DID resolvers know no https issuers.
+    package func publicKey(forKeyID kid: String, ofIssuer issuer: String) async throws -> P256.Signing.PublicKey {
+        throw JOSEError.unsupported("https issuers (\(issuer.prefix(80)))")
+    }
+
+    /// The key of a JWT with header `kid` signed by `issuer` (from ``issuer(ofKeyID:claims:)``).
+    func issuerKey(_ kid: String, issuer: String) async throws -> P256.Signing.PublicKey {
+        kid.hasPrefix("did:") ? try await publicKey(forKeyID: kid) : try await publicKey(forKeyID: kid, ofIssuer: issuer)
+    }
+}
+
+/// The issuer of a JWT signed with `kid` and claiming `claims`: the DID of a DID URL `kid`, otherwise the `iss` when it
+/// is an http(s) URL (an SD-JWT VC issuer with JWT VC issuer metadata, such as a KyCH instance); nil for anything else.
+func issuer(ofKeyID kid: String, claims: [String: JSONValue]) -> String? {
+    if kid.hasPrefix("did:") { return didPart(ofKeyID: kid) }
+    guard let iss = claims["iss"]?.stringValue, iss.hasPrefix("https://") || iss.hasPrefix("http://") else { return nil }
+    return iss
 }
 
 /// The `did:jwk` method: the DID is `did:jwk:` followed by the base64url JSON of a public JWK,

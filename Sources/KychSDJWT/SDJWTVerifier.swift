@@ -20,7 +20,8 @@ package struct PresentationRequirements: Sendable {
     package var format: String
     /// DCQL `meta.vct_values`.
     package var vctValues: [String]
-    /// Issuer DIDs trusted for this verification, matched against the DID of the header `kid`.
+    /// Issuers trusted for this verification: DIDs, matched against the DID of the header `kid`, and https issuer
+    /// identifiers (SD-JWT VC §5), matched against the `iss` of a credential whose `kid` is not a DID URL.
     package var acceptedIssuerDIDs: [String]
     /// The KB-JWT `aud` that must match exactly: the verifier's `client_id`, prefix included.
     package var audience: String
@@ -56,7 +57,7 @@ package struct VerifiedSDJWT: Sendable, Equatable {
     /// Array elements whose disclosure was not presented stay as their digest strings, as the
     /// swiyu verifier reports them.
     package let claims: [String: JSONValue]
-    /// The DID part of the issuer JWT's `kid`.
+    /// The DID part of the issuer JWT's `kid`, or its https `iss` when the `kid` is not a DID URL.
     package let issuerDID: String
     package let vct: String
 }
@@ -119,7 +120,15 @@ package struct SDJWTVerifier: Sendable {
         }
 
         // 3. Issuer key and signature.
-        let payload = try await verifyIssuerJWT(jws, keyID: kid, now: now)
+        // The key of a DID URL kid is its own; any other kid is looked up in the metadata of the (https) iss it claims.
+        guard let issuerDID = issuer(ofKeyID: kid, claims: (try? jws.claims()) ?? [:]) else {
+            throw VerificationFailure(.publicKeyOfIssuerUnresolvable, "the issuer JWT's kid is not a DID URL and its iss is not an https issuer")
+        }
+        // An https issuer is known by its claim alone, so an untrusted one is refused before its metadata is fetched.
+        if issuerDID != didPart(ofKeyID: kid), !requirements.acceptedIssuerDIDs.contains(issuerDID) {
+            throw VerificationFailure(.issuerNotAccepted, "issuer \(issuerDID) is not accepted")
+        }
+        let payload = try await verifyIssuerJWT(jws, keyID: kid, issuer: issuerDID, now: now)
 
         // 4. Format match.
         guard Self.sdJWTTypes.contains(requirements.format) || typ == requirements.format else {
@@ -127,7 +136,6 @@ package struct SDJWTVerifier: Sendable {
         }
 
         // 5. Issuer trust.
-        let issuerDID = didPart(ofKeyID: kid)
         guard requirements.acceptedIssuerDIDs.contains(issuerDID) else {
             throw VerificationFailure(.issuerNotAccepted, "issuer \(issuerDID) is not accepted")
         }
@@ -168,11 +176,11 @@ package struct SDJWTVerifier: Sendable {
     }
 
     private func verifyIssuerJWT(
-        _ jws: CompactJWS, keyID: String, now: Date
+        _ jws: CompactJWS, keyID: String, issuer: String, now: Date
     ) async throws(VerificationFailure) -> [String: JSONValue] {
         let key: P256.Signing.PublicKey
         do {
-            key = try await resolver.publicKey(forKeyID: keyID)
+            key = try await resolver.issuerKey(keyID, issuer: issuer)
         } catch {
             throw VerificationFailure(.publicKeyOfIssuerUnresolvable, "issuer key \(keyID) cannot be resolved: \(error)")
         }

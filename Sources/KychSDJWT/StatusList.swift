@@ -81,8 +81,8 @@ package struct StatusList: Sendable, Equatable {
     }
 
     /// Verifies a status list token for a credential whose issuer (the DID of its `kid`) is
-    /// `credentialIssuerDID`: `typ` is `statuslist+jwt`, the token's `kid` DID starts with the
-    /// issuer DID and its key verifies the ES256 signature, `sub` equals `uri`, `iat` is present,
+    /// `credentialIssuerDID` (a DID, or an https issuer identifier): `typ` is `statuslist+jwt`, the token's issuer (the
+    /// DID of its `kid`, or else its https `iss`) is the credential's and its key verifies the ES256 signature, `sub` equals `uri`, `iat` is present,
     /// `exp` is present and not passed, `ttl` (if any) is positive, and `status_list` is valid.
     package static func verify(
         jwt: String,
@@ -101,11 +101,11 @@ package struct StatusList: Sendable, Equatable {
         }
         guard jws.type == "statuslist+jwt" else { throw StatusListError("status list token typ must be statuslist+jwt") }
         // The whole DID must be the issuer's: a prefix match would let did:web:issuer.example.evil.org sign for did:web:issuer.example.
-        guard let kid = jws.keyID, didPart(ofKeyID: kid) == credentialIssuerDID else {
+        guard let kid = jws.keyID, issuer(ofKeyID: kid, claims: claims) == credentialIssuerDID else {
             throw StatusListError("status list token kid does not belong to the credential issuer")
         }
         do {
-            try jws.verify(using: try await resolver.publicKey(forKeyID: kid))
+            try jws.verify(using: try await resolver.issuerKey(kid, issuer: credentialIssuerDID))
         } catch {
             throw StatusListError("status list token signature: \(error)")
         }

@@ -49,7 +49,7 @@ package struct SwiyuVerifierClient: VerifierPort {
         if let returned = json["id"]?.stringValue, returned != verificationID {
             throw .malformedResponse("the result is for another verification")
         }
-        return VerifierResponse.outcome(from: json, granted: granted, expectedVCTs: builder.vctValues)
+        return VerifierResponse.outcome(from: json, granted: granted, expectedVCTs: builder.expectedVCTs(acceptedIssuerDIDs: client.acceptedIssuerDIDs))
     }
 
     /// The embedded verifier when `client`'s management API is its (``InProcessVerifier/verificationsEndpoint``).

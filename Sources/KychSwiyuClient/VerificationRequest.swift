@@ -11,6 +11,8 @@ package struct VerificationRequestBuilder: Sendable {
 
     /// The DCQL credential id KyCH uses; the 4.x result is wrapped by it.
     package static let credentialID = "kych"
+    /// The DCQL credential id of the KyCH attestation, asked for as the alternative to the Beta-ID.
+    package static let attestationCredentialID = "kych_attestation"
     /// The Beta-ID's newer vct, listed alongside `betaid-sdjwt`.
     package static let betaIDAlias = "urn:vct:ch.admin.bcs.betaid"
 
@@ -29,6 +31,20 @@ package struct VerificationRequestBuilder: Sendable {
         vcType == "betaid-sdjwt" ? [vcType, Self.betaIDAlias] : [vcType]
     }
 
+    /// The attestation vcts of the https issuers among a client's accepted issuers: the KyCH instances whose attestation
+    /// a person may present instead of the Beta-ID.
+    package static func attestationVCTs(acceptedIssuerDIDs: [String]) -> [String] {
+        acceptedIssuerDIDs.filter(ClientRules.isHTTPSIssuer).map(CredentialIssuer.vct(ofIssuer:))
+    }
+
+    /// The vcts a credential shown for a client with `acceptedIssuerDIDs` may have.
+    package func expectedVCTs(acceptedIssuerDIDs: [String]) -> [String] {
+        vctValues + Self.attestationVCTs(acceptedIssuerDIDs: acceptedIssuerDIDs)
+    }
+
+    /// The body of a new verification. With DCQL, a client that accepts attestations (https issuers in
+    /// `ACCEPTED_ISSUER_DIDS`) gets a second credential query for them, with the same claims, and `credential_sets`
+    /// that let the wallet present either; without such issuers the query is the one credential query swiyu expects.
     package func body(claims: [String], acceptedIssuerDIDs: [String], query: VerifierQueryLanguage) -> JSON {
         var body: [String: JSON] = [
             "accepted_issuer_dids": .array(acceptedIssuerDIDs.map(JSON.string)),
@@ -36,17 +52,27 @@ package struct VerificationRequestBuilder: Sendable {
         switch query {
         case .dcql:
             let format = vcFormat == "vc+sd-jwt" ? "dc+sd-jwt" : vcFormat
-            var credential: [String: JSON] = [
-                "id": .string(Self.credentialID),
-                "format": .string(format),
-                "meta": .object(["vct_values": .array(vctValues.map(JSON.string))]),
-                "require_cryptographic_holder_binding": .bool(true),
-            ]
-            if !claims.isEmpty {
-                credential["claims"] = .array(claims.map { .object(["path": .array([.string($0)])]) })
+            func credential(id: String, format: String, vctValues: [String]) -> JSON {
+                var credential: [String: JSON] = [
+                    "id": .string(id),
+                    "format": .string(format),
+                    "meta": .object(["vct_values": .array(vctValues.map(JSON.string))]),
+                    "require_cryptographic_holder_binding": .bool(true),
+                ]
+                if !claims.isEmpty {
+                    credential["claims"] = .array(claims.map { .object(["path": .array([.string($0)])]) })
+                }
+                return .object(credential)
+            }
+            var dcql: [String: JSON] = ["credentials": [credential(id: Self.credentialID, format: format, vctValues: vctValues)]]
+            let attestations = Self.attestationVCTs(acceptedIssuerDIDs: acceptedIssuerDIDs)
+            if !attestations.isEmpty {
+                dcql["credentials"] = [credential(id: Self.credentialID, format: format, vctValues: vctValues),
+                                       credential(id: Self.attestationCredentialID, format: "dc+sd-jwt", vctValues: attestations)]
+                dcql["credential_sets"] = [["options": [[.string(Self.credentialID)], [.string(Self.attestationCredentialID)]]]]
             }
             body["response_mode"] = .string("direct_post.jwt")
-            body["dcql_query"] = .object(["credentials": .array([.object(credential)])])
+            body["dcql_query"] = .object(dcql)
         case .presentationDefinition:
             let algorithms = JSON.array(vcAlgorithms.map(JSON.string))
             var fields: [JSON] = [.object([

@@ -144,8 +144,12 @@ package struct VerifierService: Sendable {
     /// `credential_issuer_dids`, `{credential id: [the DID whose key verified it]}`.
     func verify(_ vpToken: [String: JSONValue], for verification: Verification,
                 now: Date) async throws(VerificationFailure) -> (data: JSONValue, issuers: JSONValue) {
+        guard let answered = verification.request.query.answered(by: Set(vpToken.keys)) else {
+            throw VerificationFailure(.invalidPresentationSubmission,
+                                      "vp_token must present every requested credential, or one option of each required credential set")
+        }
         var presentations: [(DCQLQuery.CredentialQuery, String)] = []
-        for query in verification.request.query.credentials {
+        for query in answered {
             guard let list = vpToken[query.id]?.arrayValue, list.count == 1, let token = list[0].stringValue else {
                 throw VerificationFailure(.invalidPresentationSubmission,
                                           "vp_token needs exactly one presentation for the credential id \(query.id)")

@@ -1,8 +1,9 @@
 import KychSDJWT
 
 /// A DCQL query (OpenID4VP §6) restricted the way the swiyu Generic Verifier 4.x restricts it at
-/// creation (`swiyu-verifier-api.md` §2.2): no `multiple`, `claim_sets`, `trusted_authorities` or
-/// `credential_sets`, `meta.vct_values` required, claim paths of names, indices and `null`.
+/// creation (`swiyu-verifier-api.md` §2.2): no `multiple`, `claim_sets` or `trusted_authorities`,
+/// `meta.vct_values` required, claim paths of names, indices and `null`. Unlike swiyu it takes
+/// `credential_sets` (§6.2), which KyCH sends to let a wallet present its attestation instead of the Beta-ID.
 package struct DCQLQuery: Sendable, Equatable {
     /// One entry of `credentials`.
     package struct CredentialQuery: Sendable, Equatable {
@@ -23,16 +24,21 @@ package struct DCQLQuery: Sendable, Equatable {
         }
     }
 
+    /// One entry of `credential_sets`: the wallet presents the credentials of one of the `options` (credential ids).
+    package struct CredentialSet: Sendable, Equatable {
+        package var options: [[String]]
+        package var required: Bool
+    }
+
     package var credentials: [CredentialQuery]
+    /// nil: `credential_sets` was absent, so every credential is requested.
+    package var credentialSets: [CredentialSet]?
 
     /// Parses and validates `dcql_query`; every problem found is one message of the error, each
     /// starting with the JSON path of the offending member.
     package init(json: JSONValue) throws(DCQLError) {
         var problems: [String] = []
         guard let object = json.objectValue else { throw DCQLError(["dcql_query: must be an object"]) }
-        if let sets = object["credential_sets"], sets != .null, sets.arrayValue?.isEmpty != true {
-            problems.append("dcql_query.credential_sets: is not supported")
-        }
         guard let entries = object["credentials"]?.arrayValue, !entries.isEmpty else {
             throw DCQLError(problems + ["dcql_query.credentials: must not be empty"])
         }
@@ -45,8 +51,59 @@ package struct DCQLQuery: Sendable, Equatable {
                 credentials.append(credential)
             }
         }
+        var sets: [CredentialSet]?
+        if let value = object["credential_sets"], value != .null, value.arrayValue?.isEmpty != true {
+            sets = Self.credentialSets(value, ids: Set(credentials.map(\.id)), problems: &problems)
+        }
         guard problems.isEmpty else { throw DCQLError(problems) }
         self.credentials = credentials
+        self.credentialSets = sets
+    }
+
+    private static func credentialSets(_ json: JSONValue, ids: Set<String>, problems: inout [String]) -> [CredentialSet] {
+        guard let entries = json.arrayValue else {
+            problems.append("dcql_query.credential_sets: must be an array")
+            return []
+        }
+        var sets: [CredentialSet] = []
+        for (index, entry) in entries.enumerated() {
+            let at = "dcql_query.credential_sets[\(index)]"
+            let rawOptions = entry.objectValue?["options"]?.arrayValue ?? []
+            let options = rawOptions.compactMap { option -> [String]? in
+                guard let ids = option.arrayValue, !ids.isEmpty else { return nil }
+                let names = ids.compactMap(\.stringValue)
+                return names.count == ids.count ? names : nil
+            }
+            guard !options.isEmpty, options.count == rawOptions.count else {
+                problems.append("\(at).options: must be a non-empty array of non-empty arrays of credential ids")
+                continue
+            }
+            if let unknown = options.joined().first(where: { !ids.contains($0) }) {
+                problems.append("\(at).options: \"\(unknown)\" is not the id of a credential query")
+                continue
+            }
+            var required = true
+            if let value = entry.objectValue?["required"], value != .null {
+                guard let flag = value.boolValue else {
+                    problems.append("\(at).required: must be a boolean")
+                    continue
+                }
+                required = flag
+            }
+            sets.append(CredentialSet(options: options, required: required))
+        }
+        return sets
+    }
+
+    /// The credential queries a `vp_token` presenting `presented` (credential ids) answers (OpenID4VP §6.4.2): every
+    /// query without `credential_sets`; with them, the presented ones, which must fill an option of each required set
+    /// and belong to some option. Nil when the presented credentials do not satisfy the query.
+    package func answered(by presented: Set<String>) -> [CredentialQuery]? {
+        guard let credentialSets else { return presented.isSuperset(of: credentials.map(\.id)) ? credentials : nil }
+        let inSomeOption = Set(credentialSets.flatMap { $0.options.joined() })
+        guard presented.isSubset(of: inSomeOption),
+              credentialSets.allSatisfy({ !$0.required || $0.options.contains { presented.isSuperset(of: $0) } }) else { return nil }
+        return credentials.filter { presented.contains($0.id) }
     }
 
     private static func credential(_ json: JSONValue, at path: String, problems: inout [String]) -> CredentialQuery? {
@@ -111,7 +168,13 @@ package struct DCQLQuery: Sendable, Equatable {
 
     /// The query as JSON, for the request object and for storage.
     package var json: JSONValue {
-        .object(["credentials": .array(credentials.map(\.json))])
+        var object: [String: JSONValue] = ["credentials": .array(credentials.map(\.json))]
+        if let credentialSets {
+            object["credential_sets"] = .array(credentialSets.map { set in
+                ["options": .array(set.options.map { .array($0.map(JSONValue.string)) }), "required": .bool(set.required)]
+            })
+        }
+        return .object(object)
     }
 }
 

@@ -36,18 +36,42 @@ package struct VerifierReply: Sendable {
 }
 
 extension Wallet {
-    /// The credential chosen for each DCQL credential query: the one named `name`, or else the
-    /// first whose `vct` is requested.
+    /// The name under which `kych-wallet receive` stores a KyCH attestation.
+    package static let attestationName = "kych-attestation"
+
+    /// The credential chosen for each DCQL credential query the wallet answers. Without `credential_sets`: every query,
+    /// with the credential named `name`, or else the first whose `vct` is requested. With them (a verifier that accepts
+    /// either the Beta-ID or a KyCH attestation): for each required set, the first option the wallet holds credentials
+    /// of the requested `vct` for, named `name` when given; without `name` the attestation is preferred when held.
     package func credentials(for query: DCQLQuery, named name: String? = nil) throws -> [(DCQLQuery.CredentialQuery, Credential)] {
         let held = try credentials()
-        return try query.credentials.map { requested in
-            let match = held.first { credential in
-                name.map { credential.name == $0 } ?? credential.vct.map(requested.vctValues.contains) ?? false
+        guard let sets = query.credentialSets else {
+            return try query.credentials.map { requested in
+                let match = held.first { credential in
+                    name.map { credential.name == $0 } ?? credential.vct.map(requested.vctValues.contains) ?? false
+                }
+                guard let match else {
+                    throw WalletError("no credential \(name.map { "named \($0)" } ?? "of type \(requested.vctValues.joined(separator: " or "))")")
+                }
+                return (requested, match)
             }
-            guard let match else {
-                throw WalletError("no credential \(name.map { "named \($0)" } ?? "of type \(requested.vctValues.joined(separator: " or "))")")
+        }
+        func fill(_ option: [String], named: String?) -> [(DCQLQuery.CredentialQuery, Credential)]? {
+            let pairs = option.compactMap { id -> (DCQLQuery.CredentialQuery, Credential)? in
+                guard let requested = query.credentials.first(where: { $0.id == id }),
+                      let match = held.first(where: { credential in
+                          (named.map { credential.name == $0 } ?? true) && credential.vct.map(requested.vctValues.contains) == true
+                      }) else { return nil }
+                return (requested, match)
             }
-            return (requested, match)
+            return pairs.count == option.count ? pairs : nil
+        }
+        return try sets.filter(\.required).flatMap { set in
+            let preferred = set.options.lazy.compactMap { fill($0, named: name ?? Self.attestationName) }.first
+            guard let pairs = preferred ?? (name == nil ? set.options.lazy.compactMap({ fill($0, named: nil) }).first : nil) else {
+                throw WalletError("no credential \(name.map { "named \($0) " } ?? "")for any option of the requested credential sets")
+            }
+            return pairs
         }
     }
 

@@ -197,7 +197,12 @@ struct ClientOptions: ParsableArguments {
             }
             client.accessTokenTTLSeconds = Int(accessTokenTTLSeconds)
         }
-        if let acceptedIssuerDids { client.acceptedIssuerDIDs = IniFile.list(acceptedIssuerDids) }
+        if let acceptedIssuerDids {
+            client.acceptedIssuerDIDs = IniFile.list(acceptedIssuerDids)
+            if let p = client.acceptedIssuerDIDs.lazy.compactMap(ClientRules.acceptedIssuerProblem).first {
+                throw CLIError("--accepted-issuer-dids: \(p)")
+            }
+        }
         if let defaultScope {
             let scope = IniFile.list(defaultScope)
             for s in scope where !config.grantableScopes.contains(s) {

@@ -11,7 +11,7 @@ struct WalletCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kych-wallet",
         abstract: "A test wallet and issuer speaking OpenID4VP to swiyu-compatible verifiers (for tests and demos only).",
-        subcommands: [Issue.self, IssuerDID.self, StatusListCommand.self, Present.self, PresentAtToken.self])
+        subcommands: [Issue.self, IssuerDID.self, StatusListCommand.self, Present.self, PresentAtToken.self, Receive.self])
 }
 
 /// `--wallet DIR`, shared by every subcommand.
@@ -102,7 +102,8 @@ struct Present: AsyncParsableCommand {
 
     @OptionGroup var options: WalletOption
     @Argument(help: "The deeplink (swiyu-verify://?client_id=…&request_uri=…) or the request URI.") var request: String
-    @Option(help: "Present this stored credential (default: the first of a requested type).") var credential: String?
+    @Option(help: "Present this stored credential (default: a KyCH attestation when the verifier accepts one and the wallet holds it, else the first of a requested type).")
+    var credential: String?
     @Flag(help: "Decline: send error=access_denied.") var decline = false
     @Flag(help: "Fault: a wrong KB-JWT nonce.") var wrongNonce = false
     @Flag(help: "Fault: the KB-JWT aud is the bare DID.") var wrongAud = false
@@ -138,6 +139,29 @@ struct Present: AsyncParsableCommand {
             throw ExitCode(2)
         }
         print(decline ? "Declined." : "Presented.")
+    }
+}
+
+struct Receive: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Receive a KyCH attestation by OpenID4VCI (authorization code flow, PKCE), presenting the Beta-ID on the way.")
+
+    @OptionGroup var options: WalletOption
+    @Option(help: "The credential issuer: the KyCH instance's BASE_URL.") var issuer: String
+    @Option(help: "The wallet's client id at the KyCH instance (a public client).") var clientID: String
+    @Option(help: "The client's registered redirect URI (the code is read from the redirect, which is not followed).")
+    var redirectURI: String
+    @Option(help: "The credential configuration to ask for.") var configuration = "kych_attestation"
+    @Option(help: "Present this stored credential at the verification step (default: the first of a requested type).")
+    var present: String?
+    @Option(help: "Name to store the credential under.") var name = Wallet.attestationName
+
+    func run() async throws {
+        let wallet = try options.open()
+        let issued = try await wallet.receive(issuer: issuer, clientID: clientID, redirectURI: redirectURI,
+                                              configuration: configuration, presenting: present, name: name)
+        let claims = try? CompactJWS(parsing: String(issued.prefix { $0 != "~" })).claims()
+        print("Received \(name) (vct \(claims?["vct"]?.stringValue ?? "?"), issuer \(claims?["iss"]?.stringValue ?? "?")) into \(wallet.directory.path)")
     }
 }
 

@@ -376,6 +376,21 @@ import Testing
         #expect(try await f.runToFinalize(.success(credential)).contains("error=unauthorized_client"))
     }
 
+    /// Issue 17: `ACCEPTED_ATTESTATION_ISSUERS` makes every client trust the attestations of those KyCH instances, in the
+    /// verification it asks for and in the check of the result's issuer.
+    @Test func theGatewaysAttestationIssuersAreTrustedByEveryClient() async throws {
+        var attestation = FlowFixture.credential
+        attestation.vct = "https://kych-a.example/credentials/kyc-attestation"
+        attestation.issuer = "https://kych-a.example"
+        let without = try await FlowFixture()
+        #expect(try await without.runToFinalize(.success(attestation)).contains("issuer_not_accepted"))
+        #expect(await without.verifier.trustedIssuers == ["did:example:issuer"])
+        let f = try await FlowFixture(extraConfig: "ACCEPTED_ATTESTATION_ISSUERS = {https://kych-a.example}")
+        let location = try await f.runToFinalize(.success(attestation))
+        #expect(location.contains("code=") && !location.contains("error="), "\(location)")
+        #expect(await f.verifier.trustedIssuers == ["did:example:issuer", "https://kych-a.example"])
+    }
+
     @Test func purgeExpiresWaitingSessionsAndDeletesDeadRows() async throws {
         let f = try await FlowFixture()
         let waiting = try await f.setup()

@@ -8,6 +8,8 @@ import Testing
 /// A verifier port whose answers the test scripts: no process, no network.
 actor ScriptedVerifier: VerifierPort {
     private(set) var created: [(clientID: String, claims: [String])] = []
+    /// The accepted issuers of the client of the last verification created.
+    private(set) var trustedIssuers: [String] = []
     private var outcomes: [String: VerifierOutcome] = [:]
     private(set) var asked = 0
     /// The `granted` claims of the last outcome asked for.
@@ -17,6 +19,7 @@ actor ScriptedVerifier: VerifierPort {
     func createVerification(for client: Client, claims: [String]) throws -> VerifierVerification {
         if unreachable { throw ScriptedVerifierDown() }
         created.append((client.clientID, claims))
+        trustedIssuers = client.acceptedIssuerDIDs
         let id = "v\(created.count)"
         return VerifierVerification(id: id, requestNonce: "rn", verificationURL: "https://verifier.example/request/\(id)",
                                     deeplink: "swiyu-verify://?request_uri=\(id)")

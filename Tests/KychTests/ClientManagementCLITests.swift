@@ -65,6 +65,19 @@ import Testing
             == ["https://new-exchange.example.com/kyc/kych-redirect https://swiyu-verifier.example.com"])
         #expect(try await db.strings("SELECT secret_hash FROM oauth2gw.clients WHERE client_id = 'exchange_prod'") == hash)
 
+        // A KyCH whose attestations are accepted is named by its BASE_URL exactly.
+        let attestations = try manual("""
+            kych-client-management --config /etc/kych/kych.conf update exchange_prod \\
+            --accepted-issuer-dids "{did:tdw:trusted_issuer, https://kych-a.example.com}"
+            """, conf)
+        #expect(attestations.status == 0, "\(attestations.stderr)")
+        let slash = try manual("""
+            kych-client-management --config /etc/kych/kych.conf update exchange_prod --accepted-issuer-dids "{https://kych-a.example.com/}"
+            """, conf)
+        #expect(slash.status != 0 && slash.stderr.contains("--accepted-issuer-dids: \"https://kych-a.example.com/\" is not an https issuer"))
+        #expect(try await db.strings("SELECT accepted_issuer_dids::text FROM oauth2gw.clients WHERE client_id = 'exchange_prod'")
+            == ["{did:tdw:trusted_issuer,https://kych-a.example.com}"])
+
         let sync = try manual("kych-client-management --config /etc/kych/kych.conf sync", conf)
         #expect(sync.status == 0 && sync.stdout.contains("created exchange_production"), "\(sync.stderr)")
         #expect(try await db.strings("SELECT client_id FROM oauth2gw.clients ORDER BY 1") == ["exchange_prod", "exchange_production"])

@@ -216,6 +216,17 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
                 + "is longer than 72 bytes (got 73); bcrypt would ignore the rest: use a shorter secret")
     }
 
+    /// An https entry of ACCEPTED_ISSUER_DIDS (a KyCH whose attestations are accepted) is compared exactly with their `iss`.
+    @Test func anAcceptedHTTPSIssuerIsABaseURL() throws {
+        func with(_ issuers: String) -> String { base + client + "\nACCEPTED_ISSUER_DIDS = {\(issuers)}" }
+        #expect(try parse(with("did:tdw:a, https://kych-a.example.com, https://kych.example.com/tenant, http://127.0.0.1:8080"))
+            .clients.first?.acceptedIssuerDIDs.count == 4)
+        for bad in ["https://kych-a.example.com/", "http://kych-a.example.com", "https://kych-a.example.com?x", "HTTPS://kych-a.example.com"] {
+            #expect(error(with(bad)) == "/etc/kych/kych.conf:10: [client_exchange] ACCEPTED_ISSUER_DIDS: \"\(bad)\" is not an https issuer "
+                    + "identifier (a KyCH BASE_URL: https://host[/path], lower-case scheme, no trailing slash, query or fragment; plain http only on loopback hosts)")
+        }
+    }
+
     @Test func duplicateClientID() {
         let second = client.replacingOccurrences(of: "[client_exchange]", with: "[client_other]")
         #expect(error(base + "\n" + client + "\n" + second) ==
@@ -538,6 +549,11 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         #expect(try parse(base).requirePushedAuthorizationRequests == false && parse(base).pushedRequestTTLSeconds == 60)
         #expect(error(base + "\nPUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS = 601")
             == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS: must be at most 600 (got 601)")
+        #expect(try parse(base).acceptedAttestationIssuers.isEmpty)
+        #expect(try parse(base + "\nACCEPTED_ATTESTATION_ISSUERS = {https://kych-a.example.com, https://kych-b.example.com/t}")
+            .acceptedAttestationIssuers == ["https://kych-a.example.com", "https://kych-b.example.com/t"])
+        #expect(error(base + "\nACCEPTED_ATTESTATION_ISSUERS = {did:tdw:issuer}")
+            == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] ACCEPTED_ATTESTATION_ISSUERS: \"did:tdw:issuer\" is not a KyCH BASE_URL (https://host[/path])")
         #expect(error(base + "\nREQUEST_TIMEOUT_SECONDS = 0")
             == "/etc/kych/kych.conf:5: [kych-oauth2-gateway] REQUEST_TIMEOUT_SECONDS: must be at least 1 second (got 0)")
         let verifier = try VerifierConfig.validate(try IniFile.parse("""

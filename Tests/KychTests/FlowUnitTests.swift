@@ -2,6 +2,7 @@ import Foundation
 import KychCore
 import KychOAuth
 import KychSwiyuClient
+import KychVerifierModel
 import Testing
 
 @Suite struct VerifierProtocolTests {
@@ -21,6 +22,32 @@ import Testing
         ])
         let other = VerificationRequestBuilder(vcType: "my-vc", vcFormat: "dc+sd-jwt", vcAlgorithms: ["ES256"])
         #expect(other.vctValues == ["my-vc"])
+    }
+
+    @Test func aClientAcceptingAttestationsAsksForTheBetaIDOrTheAttestation() throws {
+        let body = builder.body(claims: ["given_name"], acceptedIssuerDIDs: ["did:tdw:a", "https://kych.example"], query: .dcql)
+        #expect(body["dcql_query"] == [
+            "credentials": [
+                ["id": "kych", "format": "dc+sd-jwt", "meta": ["vct_values": ["betaid-sdjwt", "urn:vct:ch.admin.bcs.betaid"]],
+                 "claims": [["path": ["given_name"]]], "require_cryptographic_holder_binding": true],
+                ["id": "kych_attestation", "format": "dc+sd-jwt", "meta": ["vct_values": ["https://kych.example/credentials/kyc-attestation"]],
+                 "claims": [["path": ["given_name"]]], "require_cryptographic_holder_binding": true],
+            ],
+            "credential_sets": [["options": [["kych"], ["kych_attestation"]]]],
+        ])
+        #expect(body["accepted_issuer_dids"] == ["did:tdw:a", "https://kych.example"])
+        #expect(builder.expectedVCTs(acceptedIssuerDIDs: ["did:tdw:a", "https://kych.example"])
+            == ["betaid-sdjwt", "urn:vct:ch.admin.bcs.betaid", "https://kych.example/credentials/kyc-attestation"])
+        // The built-in verifier takes the query, and a vp_token must answer one option.
+        let query = try DCQLQuery(json: try #require(body["dcql_query"]))
+        #expect(query.answered(by: ["kych_attestation"])?.map(\.id) == ["kych_attestation"])
+        #expect(query.answered(by: ["kych"])?.map(\.id) == ["kych"])
+        #expect(query.answered(by: []) == nil && query.answered(by: ["other"]) == nil)
+        #expect(try DCQLQuery(json: query.json) == query)
+        // Without credential sets every credential is needed.
+        var both = query
+        both.credentialSets = nil
+        #expect(both.answered(by: ["kych"]) == nil && both.answered(by: ["kych", "kych_attestation"])?.count == 2)
     }
 
     @Test func presentationDefinitionBody() {

@@ -60,6 +60,10 @@ import Testing
             (credential(valid + #","claims":[{"path":[]}]"#), "credentials[0].claims[0].path: must be a non-empty array"),
             (credential(valid + #","claims":[{"path":[-1]}]"#), "credentials[0].claims[0].path: must be a non-empty array"),
             (credential(valid + #","claims":[{"path":["a"],"values":[]}]"#), "credentials[0].claims[0].values: must not be empty"),
+            (#"{"accepted_issuer_dids":["did:example:1"],"dcql_query":{"credentials":[{\#(valid)}],"credential_sets":[{"options":[["betaid"]]}]}}"#,
+             "credential_sets[0].options: \"betaid\" is not the id of a credential query"),
+            (#"{"accepted_issuer_dids":["did:example:1"],"dcql_query":{"credentials":[{\#(valid)}],"credential_sets":[{"options":[["kych"]],"required":"yes"}]}}"#,
+             "credential_sets[0].required: must be a boolean"),
             (#"{"accepted_issuer_dids":["did:example:1"],"response_mode":"fragment","dcql_query":{"credentials":[{\#(valid)}]}}"#,
              "response_mode: must be direct_post or direct_post.jwt"),
             (#"{"trust_anchors":[{"did":"did:example:1","trust_registry_uri":"http://registry"}],"dcql_query":{"credentials":[{\#(valid)}]}}"#,
@@ -70,10 +74,11 @@ import Testing
             #expect(reply.status == 400, "\(body)")
             #expect(reply.json["error_description"]?.stringValue?.contains(message) == true, "\(body) -> \(reply.body)")
         }
-        // Credential sets are rejected next to other problems; unknown members are tolerated.
+        // Malformed credential sets are reported next to other problems; unknown members are tolerated.
         let both = try await verifier.create(
             #"{"accepted_issuer_dids":["did:example:1"],"dcql_query":{"credential_sets":[{}],"credentials":[{"id":"a"}]}}"#)
-        #expect(both.json["error_description"]?.stringValue?.contains("dcql_query.credential_sets: is not supported") == true)
+        #expect(both.json["error_description"]?.stringValue?.contains(
+            "dcql_query.credential_sets[0].options: must be a non-empty array of non-empty arrays of credential ids") == true)
         #expect(both.json["error_description"]?.stringValue?.contains("credentials[0].format") == true)
         let tolerated = try await verifier.create(
             #"{"accepted_issuer_dids":["did:example:1"],"jwt_secured_authorization_request":false,"configuration_override":{},"dcql_query":{"credentials":[{\#(valid)}]}}"#)

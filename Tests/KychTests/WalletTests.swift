@@ -117,6 +117,33 @@ import Testing
         #expect(verified["family_name"] == nil && verified["iss"]?.stringValue == issuer)
     }
 
+    /// Asked for the Beta-ID or a KyCH attestation (DCQL `credential_sets`), the wallet shows the attestation when it holds
+    /// one, the Beta-ID when named or when it holds no attestation; without sets it answers every query as before.
+    @Test func aQueryWithCredentialSetsGetsTheAttestationWhenTheWalletHoldsOne() throws {
+        let attestationVCT = "https://kych-a.example/credentials/kyc-attestation"
+        func query(sets: Bool) throws -> DCQLQuery {
+            let credentials: JSONValue = [
+                ["id": "kych", "format": "dc+sd-jwt", "meta": ["vct_values": [.string(BetaID.vct)]]],
+                ["id": "kych_attestation", "format": "dc+sd-jwt", "meta": ["vct_values": [.string(attestationVCT)]]],
+            ]
+            return try DCQLQuery(json: sets ? ["credentials": credentials, "credential_sets": [["options": [["kych"], ["kych_attestation"]]]]]
+                                            : ["credentials": credentials])
+        }
+        func chosen(_ wallet: Wallet, sets: Bool = true, named name: String? = nil) throws -> [String] {
+            try wallet.credentials(for: try query(sets: sets), named: name).map { "\($0.0.id):\($0.1.name)" }
+        }
+        let wallet = try Self.wallet()
+        try wallet.issue()
+        #expect(try chosen(wallet) == ["kych:betaid"])
+        var attestation = Wallet.Issuance()
+        attestation.vct = attestationVCT
+        try wallet.issue(attestation, name: Wallet.attestationName)
+        #expect(try chosen(wallet) == ["kych_attestation:kych-attestation"])
+        #expect(try chosen(wallet, named: "betaid") == ["kych:betaid"])
+        #expect(throws: WalletError.self) { try chosen(wallet, named: "library-card") }
+        #expect(try chosen(wallet, sets: false) == ["kych:betaid", "kych_attestation:kych-attestation"])
+    }
+
     @Test func commandLineIssuesAndRefusesBadInput() throws {
         let directory = try VerifierTestConfig.temporaryDirectory().appendingPathComponent("wallet").path
         let issue = try Run.program("kych-wallet", [

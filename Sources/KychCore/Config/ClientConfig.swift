@@ -114,6 +114,11 @@ package struct ClientConfig: Sendable, Equatable {
         if let id, let problem = ClientRules.clientIDProblem(id.value) { v.error(section, id, problem) }
         if let secret, let problem = ClientRules.secretProblem(secret.value) { v.error(section, secret, problem) }
         if let verifier, let problem = ClientRules.verifierURLProblem(verifier.value) { v.error(section, verifier, problem) }
+        if let entry = section.entry("ACCEPTED_ISSUER_DIDS") {
+            for issuer in IniFile.list(entry.value) {
+                if let problem = ClientRules.acceptedIssuerProblem(issuer) { v.error(section, entry, problem) }
+            }
+        }
         let listed = section.entry("REDIRECT_URIS")
         let redirectURIs = listed.map { IniFile.list($0.value) } ?? []
         let redirect = section.entry("REDIRECT_URI").flatMap { $0.value.isEmpty ? nil : $0 }
@@ -194,6 +199,23 @@ package struct ClientConfig: Sendable, Equatable {
 
 /// Rules shared by the config file and the client-management CLI.
 package enum ClientRules {
+    /// Whether an `ACCEPTED_ISSUER_DIDS` entry is an https issuer identifier (another or this KyCH instance's `BASE_URL`,
+    /// whose attestations are accepted instead of the Beta-ID) rather than a DID; plain http is for tests on loopback
+    /// hosts, which is all the outbound policy fetches over http.
+    package static func isHTTPSIssuer(_ entry: String) -> Bool { entry.hasPrefix("https://") || entry.hasPrefix("http://") }
+
+    /// An `ACCEPTED_ISSUER_DIDS` entry that is a URL names a KyCH instance whose attestations are accepted, and is compared
+    /// exactly with their `iss` (its `BASE_URL`): https (http only on loopback hosts), no trailing slash, query or fragment.
+    package static func acceptedIssuerProblem(_ entry: String) -> String? {
+        guard isHTTPSIssuer(entry.lowercased()) else { return nil }
+        guard let url = URLComponents(string: entry), let host = url.host, !host.isEmpty, url.user == nil,
+              url.query == nil, url.fragment == nil, !entry.hasSuffix("/"),
+              entry.hasPrefix("https://") || (entry.hasPrefix("http://") && LoopbackHost.contains(host)) else {
+            return "\"\(entry)\" is not an https issuer identifier (a KyCH BASE_URL: https://host[/path], lower-case scheme, no trailing slash, query or fragment; plain http only on loopback hosts)"
+        }
+        return nil
+    }
+
     /// Client ids go raw into URL paths and queries: RFC 3986 unreserved characters only.
     package static func clientIDProblem(_ id: String) -> String? {
         if id.isEmpty || id.utf8.count > 128 { return "must be 1 to 128 characters long" }

@@ -82,6 +82,9 @@ package struct GatewayConfig: Sendable {
     /// `ATTESTATION_OFFER_CLIENTS` (default none): the clients whose verification page, after a successful verification,
     /// offers the KyCH attestation (an OpenID4VCI credential offer) before the person continues to the client.
     package var attestationOfferClients: [String] = []
+    /// `ACCEPTED_ATTESTATION_ISSUERS` (default none): KyCH instances (their `BASE_URL`s) whose attestations every client
+    /// accepts instead of the Beta-ID, besides the https issuers of its own `ACCEPTED_ISSUER_DIDS`.
+    package var acceptedAttestationIssuers: [String] = []
     /// The `[kych-verifier]` section of the same file, validated with the gateway's (an invalid one stops the
     /// gateway, which serves it when ``VerifierConfig/embedded``); `nil` when the file has none.
     package var verifier: VerifierConfig?
@@ -120,6 +123,7 @@ package struct GatewayConfig: Sendable {
         "METRICS_HOST", "METRICS_PORT", "METRICS_UNIXPATH", "METRICS_UNIXPATH_MODE", "LOG_FORMAT",
         "CLAIMS_RETENTION_MINUTES", "DPOP_PROOF_LIFETIME_SECONDS", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",
         "PUSHED_AUTHORIZATION_REQUEST_TTL_SECONDS", "ATTESTATION_TTL_DAYS", "ATTESTATION_OFFER_CLIENTS",
+        "ACCEPTED_ATTESTATION_ISSUERS",
     ]
 
     /// The scopes a client may request: ALLOWED_SCOPES ∩ VC_CLAIMS (VC_CLAIMS when unrestricted).
@@ -194,6 +198,15 @@ package struct GatewayConfig: Sendable {
                                   minMessage: "must be at least 1 second")
         let attestationTTL = v.integer(main, "ATTESTATION_TTL_DAYS", default: 365, min: 1, max: 3650,
                                        minMessage: "must be at least 1 day")
+        let attestationIssuers = main.entry("ACCEPTED_ATTESTATION_ISSUERS").map { IniFile.list($0.value) } ?? []
+        if let e = main.entry("ACCEPTED_ATTESTATION_ISSUERS") {
+            for issuer in attestationIssuers {
+                if let problem = ClientRules.acceptedIssuerProblem(issuer) ?? (ClientRules.isHTTPSIssuer(issuer) ? nil
+                    : "\"\(issuer)\" is not a KyCH BASE_URL (https://host[/path])") {
+                    v.error(main, e, problem)
+                }
+            }
+        }
         let vcClaims = main.entry("VC_CLAIMS").map { IniFile.list($0.value) } ?? betaIDClaims
         if let e = main.entry("VC_CLAIMS"), vcClaims.isEmpty { v.error(main, e, "must list at least one claim") }
         var allowedScopes: [String]?
@@ -281,6 +294,7 @@ package struct GatewayConfig: Sendable {
         config.pushedRequestTTLSeconds = pushedTTL
         config.attestationTTLDays = attestationTTL
         config.attestationOfferClients = offerClients
+        config.acceptedAttestationIssuers = attestationIssuers
         config.presentationScopes = presentationScopes
         return config
     }

@@ -24,7 +24,8 @@ extension AuthorizationServer {
 
         let verification: VerifierVerification
         do {
-            verification = try await verifier.createVerification(for: client, claims: context.scope)
+            verification = try await verifier.createVerification(for: client.acceptingAttestations(of: config.acceptedAttestationIssuers),
+                                                                claims: context.scope)
         } catch {
             logger.error("verifier unavailable", metadata: ["client_id": "\(client.clientID)", "error": "\(error)"])
             throw FlowError.page(status: 502, kind: .verifierDown,

@@ -96,6 +96,14 @@ package struct Client: Sendable, Equatable {
     /// Every redirect URI the client may use, the primary one first.
     package var redirectURIs: [String] { [redirectURI] + additionalRedirectURIs.filter { $0 != redirectURI } }
 
+    /// The client as its verifications see it: trusting also the KyCH instances whose attestations the gateway accepts
+    /// for every client (`ACCEPTED_ATTESTATION_ISSUERS`).
+    package func acceptingAttestations(of issuers: [String]) -> Client {
+        var client = self
+        client.acceptedIssuerDIDs += issuers.filter { !acceptedIssuerDIDs.contains($0) }
+        return client
+    }
+
     /// The full URL of the verifier's management API for creating verifications.
     package var verificationsEndpoint: String {
         var base = verifierURL

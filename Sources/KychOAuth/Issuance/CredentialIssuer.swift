@@ -31,7 +31,10 @@ package struct CredentialIssuer: Sendable {
     let now: @Sendable () -> Date
 
     /// The attestation's `vct` (SD-JWT VC §3.2.2.2), a URL under the issuer.
-    package var vct: String { issuer + EndpointPath.attestationType }
+    package var vct: String { Self.vct(ofIssuer: issuer) }
+
+    /// The attestation `vct` of the KyCH instance whose `BASE_URL` is `issuer`.
+    package static func vct(ofIssuer issuer: String) -> String { issuer + EndpointPath.attestationType }
 
     // MARK: metadata
 

@@ -35,16 +35,8 @@ package struct DIDWebResolver: DIDResolver {
         guard let hash = kid.firstIndex(of: "#") else { throw DIDResolutionError("key id \(kid) has no #fragment") }
         let did = String(kid[..<hash]), fragment = String(kid[hash...])
         let url = try Self.documentURL(for: did)
-        let reply: OutboundHTTP.Reply
-        do {
-            reply = try await OutboundHTTP.fetch(url, accept: "application/did+json, application/json", maxBytes: maxDocumentSize)
-        } catch {
-            throw DIDResolutionError("the DID document of \(did) cannot be fetched: \(error)")
-        }
-        guard reply.status == 200 else { throw DIDResolutionError("the DID document of \(did) answered HTTP \(reply.status)") }
-        guard let document = try? JSONText.parseObject(reply.body) else {
-            throw DIDResolutionError("the DID document of \(did) is not a JSON object")
-        }
+        let document = try await DIDResolutionError.fetchObject(url, accept: "application/did+json, application/json",
+                                                                maxBytes: maxDocumentSize, what: "the DID document of \(did)")
         guard document["id"]?.stringValue == did else { throw DIDResolutionError("the DID document's id is not \(did)") }
         let methods = document["verificationMethod"]?.arrayValue?.compactMap(\.objectValue) ?? []
         guard let method = methods.first(where: { $0["id"]?.stringValue == kid || $0["id"]?.stringValue == fragment }) else {
@@ -57,11 +49,13 @@ package struct DIDWebResolver: DIDResolver {
     }
 }
 
-/// Resolves `did:jwk` and `did:web` key ids; any other DID method is unresolvable.
+/// Resolves `did:jwk` and `did:web` key ids, and keys of https issuers (``JWTVCIssuerResolver``); any other DID
+/// method is unresolvable.
 package struct VerifierDIDResolver: DIDResolver {
     let web = DIDWebResolver()
     let jwk = DIDJWKResolver()
-    /// When set, only these DIDs are resolved over the network: a presentation from an issuer that
+    let httpsIssuers = JWTVCIssuerResolver()
+    /// When set, only these DIDs (and https issuers) are resolved over the network: a presentation from an issuer that
     /// is not trusted anyway never makes the verifier fetch anything (no request forgery).
     package var fetchableDIDs: Set<String>?
 
@@ -80,10 +74,32 @@ package struct VerifierDIDResolver: DIDResolver {
         }
         return try await web.publicKey(forKeyID: kid)
     }
+
+    package func publicKey(forKeyID kid: String, ofIssuer issuer: String) async throws -> P256.Signing.PublicKey {
+        if let fetchableDIDs, !fetchableDIDs.contains(issuer) {
+            throw DIDResolutionError("\(issuer.prefix(80)) is not an accepted issuer, so its metadata is not fetched")
+        }
+        return try await httpsIssuers.publicKey(forKeyID: kid, ofIssuer: issuer)
+    }
 }
 
 /// A DID or key that cannot be resolved.
 package struct DIDResolutionError: Error, Sendable, CustomStringConvertible {
     package let description: String
     package init(_ description: String) { self.description = description }
+}
+
+extension DIDResolutionError {
+    /// The JSON object at `url` (a DID document, issuer metadata, a key set), answered with 200; `what` names it in errors.
+    static func fetchObject(_ url: URL, accept: String, maxBytes: Int, what: String) async throws(DIDResolutionError) -> [String: JSONValue] {
+        let reply: OutboundHTTP.Reply
+        do {
+            reply = try await OutboundHTTP.fetch(url, accept: accept, maxBytes: maxBytes)
+        } catch {
+            throw DIDResolutionError("\(what) cannot be fetched: \(error)")
+        }
+        guard reply.status == 200 else { throw DIDResolutionError("\(what) answered HTTP \(reply.status)") }
+        guard let object = try? JSONText.parseObject(reply.body) else { throw DIDResolutionError("\(what) is not a JSON object") }
+        return object
+    }
 }
