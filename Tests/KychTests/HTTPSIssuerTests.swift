@@ -109,6 +109,13 @@ import Testing
         let verified = try await issuer.verify(try issuer.presentation(signer: rotated), accepting: [issuer.identifier])
         #expect(verified.issuerDID == issuer.identifier)
         #expect(metadataFetches() == 2)
+        // Right after that refresh, a made-up kid is refused without asking the issuer again.
+        let madeUp = (kid: "made-up", key: P256.Signing.PrivateKey())
+        let presentation = try issuer.presentation(signer: madeUp)
+        await expectFailure(.publicKeyOfIssuerUnresolvable) { () async throws(VerificationFailure) in
+            try await issuer.verify(presentation, accepting: [issuer.identifier])
+        }
+        #expect(metadataFetches() == 2)
     }
 
     @Test func anIssuerNotAcceptedIsRefusedWithoutFetchingItsMetadata() async throws {

@@ -6,10 +6,13 @@ import KychSDJWT
 /// Finds the keys of an SD-JWT VC issuer identified by an https URL (SD-JWT VC §5), such as another KyCH instance's
 /// `BASE_URL`: its JWT VC issuer metadata is at `https://<host>/.well-known/jwt-vc-issuer<path>`, its `issuer` must be
 /// the issuer identifier, and its keys are in `jwks` or at `jwks_uri`. Fetched through the outbound policy (https, or
-/// http on loopback hosts), at most 64 KiB, and kept ``lifetime`` seconds; an unknown `kid` fetches again (a rotation).
+/// http on loopback hosts), at most 64 KiB, and kept ``lifetime`` seconds; an unknown `kid` fetches again (a rotation),
+/// but at most once per ``refreshInterval`` per issuer, so made-up `kid`s cannot make the verifier fetch on every presentation.
 package struct JWTVCIssuerResolver: Sendable {
     /// How long fetched keys are used without asking again.
     package static let lifetime: TimeInterval = 300
+    /// How soon after a fetch for an unknown `kid` another one may follow.
+    package static let refreshInterval: TimeInterval = 30
     static let maxDocumentSize = 64 * 1024
     static let cache = IssuerKeyCache()
 
@@ -33,10 +36,12 @@ package struct JWTVCIssuerResolver: Sendable {
 
     /// The key `kid` of `issuer`.
     package func publicKey(forKeyID kid: String, ofIssuer issuer: String, now: Date = Date()) async throws -> P256.Signing.PublicKey {
-        var keys = await Self.cache.keys(of: issuer, now: now)
-        if keys?[kid] == nil {
+        let cached = await Self.cache.entry(of: issuer, now: now)
+        var keys = cached?.keys
+        if keys?[kid] == nil, cached?.refreshedAt.map({ now.timeIntervalSince($0) >= Self.refreshInterval }) ?? true {
             keys = try await Self.fetchKeys(of: issuer)
-            await Self.cache.store(keys ?? [:], of: issuer, until: now.addingTimeInterval(Self.lifetime))
+            await Self.cache.store(keys ?? [:], of: issuer, until: now.addingTimeInterval(Self.lifetime),
+                                   refreshedAt: cached == nil ? nil : now)
         }
         guard let jwk = keys?[kid] else { throw DIDResolutionError("the issuer \(issuer) publishes no key \(kid.prefix(80))") }
         return try P256PublicJWK(jwk: jwk).signingKey()
@@ -72,14 +77,20 @@ package struct JWTVCIssuerResolver: Sendable {
 
 /// Fetched issuer keys, shared by all verifications of the process (only accepted issuers are fetched, so it stays small).
 actor IssuerKeyCache {
-    private var entries: [String: (keys: [String: [String: JSONValue]], until: Date)] = [:]
+    /// `refreshedAt`: when a fetch for an unknown `kid` last replaced the keys (nil: fetched because none were kept).
+    struct Entry {
+        var keys: [String: [String: JSONValue]]
+        var until: Date
+        var refreshedAt: Date?
+    }
+    private var entries: [String: Entry] = [:]
 
-    func keys(of issuer: String, now: Date) -> [String: [String: JSONValue]]? {
+    func entry(of issuer: String, now: Date) -> Entry? {
         guard let entry = entries[issuer], entry.until > now else { return nil }
-        return entry.keys
+        return entry
     }
 
-    func store(_ keys: [String: [String: JSONValue]], of issuer: String, until: Date) {
-        entries[issuer] = (keys, until)
+    func store(_ keys: [String: [String: JSONValue]], of issuer: String, until: Date, refreshedAt: Date?) {
+        entries[issuer] = Entry(keys: keys, until: until, refreshedAt: refreshedAt)
     }
 }
