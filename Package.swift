@@ -174,7 +174,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "kych-oauth2-gateway",
-            dependencies: ["KychGateway", "KychStorage", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["KychGateway", "KychStorage", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .executableTarget(
             name: "kych-client-management",
@@ -232,7 +233,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "kych-verifier",
-            dependencies: ["KychVerifierServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["KychVerifierServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .executableTarget(
             name: "kych-wallet",

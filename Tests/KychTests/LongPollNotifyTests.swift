@@ -67,6 +67,31 @@ import Testing
         }
     }
 
+    /// The store announces the change in the statement that applies it: instance B here wakes no one but itself
+    /// (in-process wakeups, no `NOTIFY` of its own), and A's poll still answers at once.
+    @Test func theTransitionsStatementAnnouncesTheChange() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.whileVerifierRuns {
+            try await Stores.with(harness.db.connectionString, sealing: .unencrypted, logger: TestEnvironment.logger) { storesA in
+                try await Stores.with(harness.db.connectionString, sealing: .unencrypted, logger: TestEnvironment.logger) { storesB in
+                    let a = Self.instance(harness, storesA)
+                    var b = Self.instance(harness, storesB)
+                    b.wakeups = LocalSessionWakeups()
+                    let listenersA = try #require(storesA.wakeups as? PostgresSessionWakeups).local
+                    _ = try await Self.listeners(harness.db, count: 3, other: [])
+                    let started = try await Self.start(a, harness)
+                    let poll = Task { try await a.status(verificationID: started.id, state: GatewayHarness.state, timeout: Self.longPoll) }
+                    while listenersA.parkedCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                    #expect(try await harness.wallet.answer(started.deeplink).status == 200)
+                    let notified = ContinuousClock.now
+                    try await b.notification(verificationID: started.id) { _ in nil }
+                    #expect(try await poll.value == .verified)
+                    #expect(ContinuousClock.now - notified < Self.longPoll / 2)
+                }
+            }
+        }
+    }
+
     /// setup and authorize on `server`: the verification id and the wallet's deeplink.
     static func start(_ server: AuthorizationServer, _ harness: GatewayHarness) async throws -> (id: String, deeplink: String) {
         let nonce = try await server.setup(clientID: "test-client", authorization: "Bearer \(GatewayHarness.secret)")

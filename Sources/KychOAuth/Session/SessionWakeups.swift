@@ -7,7 +7,8 @@ import Synchronization
 package protocol SessionWakeups: Sendable {
     /// Returns when `signal(verificationID:)` names this verification, at `deadline`, or when the task is cancelled.
     func wait(verificationID: String, until deadline: ContinuousClock.Instant) async
-    /// Wakes every poll waiting for `verificationID`: in this process, and with a shared database in the others too.
+    /// Wakes every poll of this process waiting for `verificationID`. The other processes on a shared database hear
+    /// of the change from the store, which announces it in the statement that applies it (``SessionEvent/wakesPolls``).
     func signal(verificationID: String) async
 }
 
