@@ -174,8 +174,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "kych-oauth2-gateway",
-            dependencies: ["KychGateway", "KychStorage", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["KychGateway", "KychStorage", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "kych-client-management",
@@ -233,8 +232,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "kych-verifier",
-            dependencies: ["KychVerifierServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["KychVerifierServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "kych-wallet",

@@ -4,8 +4,6 @@ import Hummingbird
 import KychCore
 import KychGateway
 import Logging
-import NIOCore
-import NIOPosix
 
 /// `kych-oauth2-gateway`: the KyCH HTTP server.
 @main
@@ -28,9 +26,6 @@ struct GatewayCommand: AsyncParsableCommand {
             print("Configuration \(config) is valid.")
             return
         }
-        // Swift concurrency's tasks run on the event loops that do the sockets' I/O: a request no longer hops between
-        // the concurrency pool's threads and NIO's (issue 13: thread wake-ups were the largest cost of a request).
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         RedactingLogHandler.bootstrap(format: gatewayConfig.logFormat)
         var logger = Logger(label: "kych-oauth2-gateway")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info

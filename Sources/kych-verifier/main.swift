@@ -4,8 +4,6 @@ import Hummingbird
 import KychCore
 import KychVerifierServer
 import Logging
-import NIOCore
-import NIOPosix
 
 /// `kych-verifier`: KyCH's built-in swiyu-compatible OpenID4VP verifier.
 @main
@@ -32,8 +30,6 @@ struct VerifierCommand: AsyncParsableCommand {
         guard let binding = verifierConfig.binding else {
             throw CLIError("[kych-verifier] is EMBEDDED = yes: kych-oauth2-gateway serves it; set HOST/PORT or UNIXPATH to run it alone")
         }
-        // As the gateway does: tasks run on the event loops that do the I/O (no hop between two thread pools).
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         RedactingLogHandler.bootstrap(format: verifierConfig.logFormat)
         var logger = Logger(label: "kych-verifier")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
