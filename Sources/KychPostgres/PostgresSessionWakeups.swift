@@ -20,8 +20,12 @@ package struct PostgresSessionWakeups: SessionWakeups {
         self.logger = logger
     }
 
-    package func wait(verificationID: String, until deadline: ContinuousClock.Instant) async {
-        await local.wait(verificationID: verificationID, until: deadline)
+    package func watch(_ verificationID: String) { local.watch(verificationID) }
+    package func unwatch(_ verificationID: String) { local.unwatch(verificationID) }
+    package func signals(_ verificationID: String) -> UInt64 { local.signals(verificationID) }
+
+    package func wait(verificationID: String, after seen: UInt64, until deadline: ContinuousClock.Instant) async {
+        await local.wait(verificationID: verificationID, after: seen, until: deadline)
     }
 
     package func signal(verificationID: String) async {
