@@ -223,11 +223,19 @@ package struct AuthorizationServer: Sendable {
     package func status(verificationID: String, state: String?, timeout: Duration) async throws -> SessionStatus {
         let deadline = ContinuousClock.now + min(timeout, maximumLongPoll)
         let admitted = timeout > .zero && longPolls.admit(verificationID)
-        defer { if admitted { longPolls.release(verificationID) } }
+        if admitted { wakeups.watch(verificationID) }
+        defer {
+            if admitted {
+                wakeups.unwatch(verificationID)
+                longPolls.release(verificationID)
+            }
+        }
         var client: Client?
         var lastRead: SessionStatus?
         do {
             while true {
+                // Counted before the read: a change committed after it wakes the wait below even if signalled before.
+                let seen = wakeups.signals(verificationID)
                 guard let session = try await store.session(verificationID: verificationID) else {
                     throw FlowError.oauth(status: 404, error: "not_found", description: "unknown verification")
                 }
@@ -244,7 +252,7 @@ package struct AuthorizationServer: Sendable {
                     }
                 }
                 guard admitted, ContinuousClock.now < deadline else { return status }
-                await wakeups.wait(verificationID: verificationID, until: min(deadline, nextRead(of: session)))
+                await wakeups.wait(verificationID: verificationID, after: seen, until: min(deadline, nextRead(of: session)))
                 if Task.isCancelled { return status }
             }
         } catch {

@@ -25,10 +25,19 @@ package struct PostgresFlowStore: FlowStore {
     static let sessionFrom = "oauth2gw.verification_sessions s JOIN oauth2gw.clients c ON c.client_serial = s.client_serial"
 
     /// `statement` (an `INSERT` or `UPDATE … RETURNING *` of sessions) as one statement that returns the written rows as
-    /// ``decodeSession(_:)`` reads them.
-    static func returningSessions(_ statement: PostgresQuery) -> PostgresQuery {
-        PostgresQuery(unsafeSQL: "WITH s AS (\(statement.sql)) SELECT \(sessionColumns) FROM s JOIN oauth2gw.clients c ON c.client_serial = s.client_serial",
-                      binds: statement.binds)
+    /// ``decodeSession(_:)`` reads them; with `announcing`, the same statement sends each row's verification id on
+    /// ``PostgresSessionWakeups/channel`` (delivered at its commit, only for rows it wrote).
+    static func returningSessions(_ statement: PostgresQuery, announcing: Bool = false) -> PostgresQuery {
+        let announcement = announcing ? ", \(announcement(of: "s"))" : ""
+        return PostgresQuery(unsafeSQL: """
+            WITH s AS (\(statement.sql))
+            SELECT \(sessionColumns)\(announcement) FROM s JOIN oauth2gw.clients c ON c.client_serial = s.client_serial
+            """, binds: statement.binds)
+    }
+
+    /// The SQL expression that announces the session row `alias` to every process's `/status` long polls.
+    static func announcement(of alias: String) -> String {
+        "pg_notify('\(PostgresSessionWakeups.channel)', \(alias).verification_id)"
     }
 
     static func decodeSession(_ row: PostgresRow) throws -> VerificationSession {
@@ -130,8 +139,42 @@ package struct PostgresFlowStore: FlowStore {
             """))
     }
 
+    /// The hot reads, prepared once per pooled connection (``PreparedRead``).
+    enum SessionByNonce: PreparedRead {
+        static let sql = "SELECT \(PostgresFlowStore.sessionColumns) FROM \(PostgresFlowStore.sessionFrom) WHERE s.nonce = $1"
+    }
+    enum SessionByVerification: PreparedRead {
+        static let sql = "SELECT \(PostgresFlowStore.sessionColumns) FROM \(PostgresFlowStore.sessionFrom) WHERE s.verification_id = $1"
+    }
+    enum CodeByHash: PreparedRead {
+        static let sql = """
+            SELECT \(PostgresFlowStore.sessionColumns), k.code_serial, k.redirect_uri, k.code_challenge, k.expires_at, k.used_at
+            FROM oauth2gw.authorization_codes k JOIN oauth2gw.verification_sessions s ON s.session_serial = k.session_serial
+            JOIN oauth2gw.clients c ON c.client_serial = s.client_serial
+            WHERE k.code_hash = $1
+            """
+    }
+    enum TokenByHash: PreparedRead {
+        static let sql = """
+            SELECT s.session_id, c.client_id, s.scope, s.claims::text, s.credential_vct, s.credential_issuer, s.verified_at,
+              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject, t.dpop_jkt,
+              t.code_serial IS NULL
+            FROM oauth2gw.access_tokens t
+            JOIN oauth2gw.verification_sessions s ON s.session_serial = t.session_serial
+            JOIN oauth2gw.clients c ON c.client_serial = t.client_serial
+            WHERE t.token_hash = $1
+            """
+    }
+
+    /// The first row of the prepared `read` with the one value `key`.
+    private func firstRow<Read: PreparedRead>(_ read: Read.Type, _ key: some PostgresThrowingDynamicTypeEncodable) async throws -> PostgresRow? {
+        var bindings = PostgresBindings()
+        try bindings.append(key)
+        return try await client.rows(read, bindings, logger: logger).first
+    }
+
     package func session(nonce: String) async throws -> VerificationSession? {
-        try await firstSession("SELECT \(unescaped: Self.sessionColumns) FROM \(unescaped: Self.sessionFrom) WHERE s.nonce = \(nonce)")
+        try await firstRow(SessionByNonce.self, nonce).map(Self.decodeSession)
     }
 
     package func session(serial: Int64) async throws -> VerificationSession? {
@@ -139,11 +182,12 @@ package struct PostgresFlowStore: FlowStore {
     }
 
     package func session(verificationID: String) async throws -> VerificationSession? {
-        try await firstSession("SELECT \(unescaped: Self.sessionColumns) FROM \(unescaped: Self.sessionFrom) WHERE s.verification_id = \(verificationID)")
+        try await firstRow(SessionByVerification.self, verificationID).map(Self.decodeSession)
     }
 
     package func apply(_ transition: SessionTransition, toSession serial: Int64) async throws -> VerificationSession? {
-        try await firstSession(Self.returningSessions(try Self.update(transition, .session(serial), returning: "*")))
+        try await firstSession(Self.returningSessions(try Self.update(transition, .session(serial), returning: "*"),
+                                                      announcing: transition.event.wakesPolls))
     }
 
     package func claimVerifierCheck(session serial: Int64, status: SessionStatus, checkedBefore: Date, now: Date) async throws -> Bool {
@@ -155,30 +199,27 @@ package struct PostgresFlowStore: FlowStore {
             """)
     }
 
-    /// One statement, so atomic without a transaction's three extra round trips: the code row exists iff the update applied.
+    /// One statement, so atomic without a transaction's three extra round trips: the code row exists iff the update applied,
+    /// and only then is the change announced (when the transition wakes polls).
     package func apply(_ transition: SessionTransition, toSession serial: Int64, issuing code: NewAuthorizationCode) async throws -> Bool {
         var binds = PostgresBindings()
         func bind<T: PostgresThrowingDynamicTypeEncodable>(_ value: T?) throws -> String { try Self.bind(value, to: &binds) }
-        let update = try Self.update(transition, .session(serial), returning: "session_serial, client_serial", binds: &binds)
+        let update = try Self.update(transition, .session(serial), returning: "session_serial, client_serial, verification_id", binds: &binds)
         let sql = """
-            WITH s AS (\(update))
-            INSERT INTO oauth2gw.authorization_codes (client_serial, session_serial, code_hash, redirect_uri, code_challenge,
-              code_challenge_method, created_at, expires_at)
-            SELECT client_serial, session_serial, \(try bind(code.codeHash)), \(try bind(code.redirectURI)), \(try bind(code.codeChallenge)),
-              \(try bind(code.codeChallenge.map { _ in "S256" })), \(try bind(code.createdAt)), \(try bind(code.expiresAt)) FROM s
-            RETURNING 1
+            WITH s AS (\(update)),
+            k AS (
+              INSERT INTO oauth2gw.authorization_codes (client_serial, session_serial, code_hash, redirect_uri, code_challenge,
+                code_challenge_method, created_at, expires_at)
+              SELECT client_serial, session_serial, \(try bind(code.codeHash)), \(try bind(code.redirectURI)), \(try bind(code.codeChallenge)),
+                \(try bind(code.codeChallenge.map { _ in "S256" })), \(try bind(code.createdAt)), \(try bind(code.expiresAt)) FROM s
+              RETURNING 1)
+            SELECT \(transition.event.wakesPolls ? Self.announcement(of: "s") : "1") FROM s, k
             """
         return try await exists(PostgresQuery(unsafeSQL: sql, binds: binds))
     }
 
     package func authorizationCode(hash: Data) async throws -> StoredAuthorizationCode? {
-        let rows = try await client.query("""
-            SELECT \(unescaped: Self.sessionColumns), k.code_serial, k.redirect_uri, k.code_challenge, k.expires_at, k.used_at
-            FROM oauth2gw.authorization_codes k JOIN oauth2gw.verification_sessions s ON s.session_serial = k.session_serial
-            JOIN oauth2gw.clients c ON c.client_serial = s.client_serial
-            WHERE k.code_hash = \(hash)
-            """, logger: logger)
-        for try await row in rows {
+        if let row = try await firstRow(CodeByHash.self, hash) {
             let session = try Self.decodeSession(row)
             let r = row.makeRandomAccess()
             return StoredAuthorizationCode(serial: try r[29].decode(Int64.self), session: session, clientID: session.clientID,
@@ -225,16 +266,7 @@ package struct PostgresFlowStore: FlowStore {
     }
 
     package func accessToken(hash: Data) async throws -> StoredAccessToken? {
-        let rows = try await client.query("""
-            SELECT s.session_id, c.client_id, s.scope, s.claims::text, s.credential_vct, s.credential_issuer, s.verified_at,
-              t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject, t.dpop_jkt,
-              t.code_serial IS NULL
-            FROM oauth2gw.access_tokens t
-            JOIN oauth2gw.verification_sessions s ON s.session_serial = t.session_serial
-            JOIN oauth2gw.clients c ON c.client_serial = t.client_serial
-            WHERE t.token_hash = \(hash)
-            """, logger: logger)
-        for try await row in rows {
+        if let row = try await firstRow(TokenByHash.self, hash) {
             let (sessionID, clientID, scope, claims, vct, issuer, verifiedAt, createdAt, expiresAt, revokedAt) = try row.decode(
                 (String, String, [String]?, String?, String?, String?, Date?, Date, Date, Date?).self)
             let r = row.makeRandomAccess()

@@ -44,6 +44,16 @@ package struct PostgresPool: Sendable {
         try await bounded { _ in try await client.query(query, logger: logger) }
     }
 
+    /// Runs the prepared statement of `Read` with `bindings` on a pooled connection (prepared there at its first use,
+    /// so PostgreSQL parses and plans it once per connection, not per request); its rows.
+    package func rows<Read: PreparedRead>(_ read: Read.Type, _ bindings: PostgresBindings, logger: Logger) async throws -> [PostgresRow] {
+        try await bounded { _ in
+            var rows: [PostgresRow] = []
+            for try await row in try await client.execute(Prepared<Read>(bindings: bindings), logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+
     /// Runs `body` with a leased connection.
     package func withConnection<R: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> R) async throws -> R {
         try await bounded { leased in
@@ -114,4 +124,20 @@ package struct PostgresPool: Sendable {
     }
 
     private enum Acquisition { case waiting, leased, timedOut }
+}
+
+/// A read the hot paths run on every request (a token at `/info`, a code at `/token`, a session at `/status`): its SQL
+/// becomes a server-side prepared statement of each pooled connection (``PostgresPool/rows(_:_:logger:)``).
+package protocol PreparedRead {
+    static var sql: String { get }
+}
+
+/// ``PreparedRead`` as PostgresNIO's prepared statement, named after the read, its rows left to the caller to decode.
+struct Prepared<Read: PreparedRead>: PostgresPreparedStatement {
+    typealias Row = PostgresRow
+    static var sql: String { Read.sql }
+    let bindings: PostgresBindings
+
+    func makeBindings() -> PostgresBindings { bindings }
+    func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
 }

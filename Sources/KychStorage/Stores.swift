@@ -40,7 +40,7 @@ package struct Stores: Sendable {
             try await SchemaInstaller.upgradeInstalledSchema(url, logger: logger)
             let client = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url), backgroundLogger: logger)
             let pool = PostgresPool(client)
-            let wakeups = PostgresSessionWakeups(url: url, client: client, logger: logger)
+            let wakeups = PostgresSessionWakeups(url: url, logger: logger)
             let clients = CachedClientRepository(SealedClientRepository(PostgresClientRepository(client: client, logger: logger), sealing: sealing))
             return Stores(clients: clients,
                           flow: PostgresFlowStore(client: client, logger: logger),

@@ -17,6 +17,9 @@ struct BenchClient: Sendable {
     let clientSecret: String
     let redirectURI: String
     let wallet: Wallet
+    /// The token and resource endpoints: KyCH's `/token` and `/info`, or a peer's (the benchmark's glewlwyd).
+    var tokenPath = "/token"
+    var infoPath = "/info"
 
     /// setup → authorize → presentation → status → finalize → token → info.
     func completeFlow() async throws {
@@ -62,14 +65,16 @@ struct BenchClient: Sendable {
     func token(code: String) async throws -> String {
         let form = FormURLEncoding.encode([("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI),
                                            ("client_id", clientID), ("client_secret", clientSecret)])
-        let reply = try await send(.POST, "/token", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: form)
+        let reply = try await send(.POST, tokenPath, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: form)
         return try reply.field("access_token", of: "token")
     }
 
-    /// `GET /info` with the access token.
+    /// `GET /info` (or the peer's userinfo) with the access token: a 200 JSON object.
     func info(token: String) async throws {
-        let reply = try await send(.GET, "/info", headers: [("Authorization", "Bearer \(token)")])
-        _ = try reply.field("status", of: "info")
+        let reply = try await send(.GET, infoPath, headers: [("Authorization", "Bearer \(token)")])
+        guard reply.status == 200, (try? JSONText.parseObject(reply.body)) != nil else {
+            throw BenchError("info answered HTTP \(reply.status): \(String(decoding: reply.body.prefix(200), as: UTF8.self))")
+        }
     }
 
     private func send(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: String? = nil) async throws -> Reply {

@@ -32,6 +32,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The client's id.") var clientID = "bench"
     @Option(help: "The client's secret.") var clientSecret = ""
     @Option(help: "The client's registered redirect URI.") var redirectURI = "https://client.example/cb"
+    @Option(help: "The token endpoint's path (another server's, to compare).") var tokenPath = "/token"
+    @Option(help: "The resource endpoint's path for info (another server's userinfo, to compare).") var infoPath = "/info"
     @Option(help: "Operations in flight at once.") var concurrency = 1
     @Option(help: "How long to run (flows, info, setup).") var seconds = 5.0
     @Option(help: "How many operations (codes; flows, info and setup: instead of --seconds).") var count: Int?
@@ -55,8 +57,10 @@ struct BenchCommand: AsyncParsableCommand {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(30)))
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = concurrency + 4
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let client = BenchClient(http: http, gateway: gateway, clientID: clientID, clientSecret: clientSecret,
+        var client = BenchClient(http: http, gateway: gateway, clientID: clientID, clientSecret: clientSecret,
                                  redirectURI: redirectURI, wallet: holder)
+        client.tokenPath = tokenPath
+        client.infoPath = infoPath
         do {
             try await run(client)
         } catch {

@@ -147,6 +147,27 @@ import Testing
         #expect(try await poll.value == .authorized)
     }
 
+    /// A change signalled after a poll read its session but before it waits wakes it at once: the poll watches its
+    /// verification and waits for a signal after the count it saw before the read (before, it slept to its next read).
+    @Test func aSignalBetweenTheReadAndTheWaitIsNotLost() async throws {
+        let wakeups = LocalSessionWakeups()
+        wakeups.watch("v")
+        let seen = wakeups.signals("v")
+        await wakeups.signal(verificationID: "v")
+        let began = ContinuousClock.now
+        await wakeups.wait(verificationID: "v", after: seen, until: .now + .seconds(30))
+        #expect(ContinuousClock.now - began < .seconds(15))
+        #expect(wakeups.parkedCount == 0)
+        // Unwatched, nothing is kept: the next wait parks until signalled.
+        wakeups.unwatch("v")
+        #expect(wakeups.signals("v") == 0)
+        let waiting = Task { await wakeups.wait(verificationID: "v", until: .now + .seconds(30)) }
+        while wakeups.parkedCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        await wakeups.signal(verificationID: "v")
+        await waiting.value
+        #expect(wakeups.parkedCount == 0)
+    }
+
     /// Waiters end by signal, by deadline or by cancellation, whichever comes first, and none stays parked,
     /// also when cancellation races the parking.
     @Test func waitersNeverLeak() async throws {

@@ -109,6 +109,30 @@ import Testing
         #expect(try await jwks(keys).compactMap { $0["kid"]?.stringValue } == second.map(\.kid))
     }
 
+    /// A private key is unsealed and parsed once per process, not per token; a rotation (here by another process,
+    /// with its own ``SigningKeys``, and taking over at once) signs from the next token on, and keys gone from the
+    /// store are no longer held.
+    @Test func aKeyIsOpenedOncePerProcessAndARotatedKeySignsAtOnce() async throws {
+        let keys = keys()
+        let first = try await signingKID(keys, .es256)
+        for _ in 0..<5 { #expect(try await signingKID(keys, .es256) == first) }
+        #expect(keys.openedKeys.opens == 1)
+        #expect(keys.openedKeys.kids == Set([first].compactMap { $0 }))
+
+        clock.advance(1)
+        let rotated = try await self.keys().rotate(publishAhead: 0, retainAfterRetirement: 60)
+        #expect(try await signingKID(keys, .es256) == rotated[0].kid)
+        #expect(try await signingKID(keys, .es256) == rotated[0].kid)
+        #expect(try await signingKID(keys, .rs256) == rotated[1].kid)
+        #expect(keys.openedKeys.opens == 3)
+
+        clock.advance(60)
+        #expect(try await self.keys().deleteRetiredKeys() == 2)
+        #expect(try await signingKID(keys, .es256) == rotated[0].kid)
+        #expect(keys.openedKeys.kids == Set(rotated.map(\.kid)))
+        #expect(keys.openedKeys.opens == 3)
+    }
+
     @Test func privateKeysAreSealedUnderTheSecretAndOnlyItOpensThem() async throws {
         _ = try await keys().jwks()
         let stored = await store.signingKeys()

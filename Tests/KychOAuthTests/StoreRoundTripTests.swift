@@ -5,7 +5,7 @@ import Logging
 import Testing
 
 /// The store calls of one complete flow (issue 13): each primitive is one SQL statement on PostgreSQL, so this is the
-/// flow's round trips to the database (besides the `NOTIFY` of each status change). Counted at the store layer, where
+/// flow's round trips to the database (the `NOTIFY` of a status change is part of the statement that makes it). Counted at the store layer, where
 /// the domain decides them, the same for every backend.
 @Suite struct StoreRoundTripTests {
     struct Counted {

@@ -35,16 +35,7 @@ import Testing
                     // Three processes listen: A, B and the built-in verifier (its stores are opened the same way).
                     let listening = try await Self.listeners(harness.db, count: 3, other: [])
 
-                    // The wallet answers; instance B takes the verifier's webhook; A's poll answers.
-                    let first = try await Self.start(a, harness)
-                    let poll = Task { try await a.status(verificationID: first.id, state: GatewayHarness.state, timeout: Self.longPoll) }
-                    while listenersA.parkedCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
-                    #expect(try await harness.wallet.answer(first.deeplink).status == 200)
-                    let notified = ContinuousClock.now
-                    try await b.notification(verificationID: first.id) { _ in nil }
-                    #expect(try await poll.value == .verified)
-                    // Woken, not answered at its deadline (which re-reads the session too).
-                    #expect(ContinuousClock.now - notified < Self.longPoll / 2)
+                    try await Self.webhookOnBWakesThePollOnA(a, b, listenersA, harness)
 
                     // The listening connections drop while a poll waits on A: each instance listens again,
                     // wakes its polls once to re-read, and B's next change still reaches A's poll.
@@ -65,6 +56,38 @@ import Testing
                 }
             }
         }
+    }
+
+    /// The store announces the change in the statement that applies it: instance B here wakes no one but itself
+    /// (in-process wakeups, no `NOTIFY` of its own), and A's poll still answers at once.
+    @Test func theTransitionsStatementAnnouncesTheChange() async throws {
+        let harness = try await GatewayHarness.make()
+        try await harness.whileVerifierRuns {
+            try await Stores.with(harness.db.connectionString, sealing: .unencrypted, logger: TestEnvironment.logger) { storesA in
+                try await Stores.with(harness.db.connectionString, sealing: .unencrypted, logger: TestEnvironment.logger) { storesB in
+                    let a = Self.instance(harness, storesA)
+                    var b = Self.instance(harness, storesB)
+                    b.wakeups = LocalSessionWakeups()
+                    let listenersA = try #require(storesA.wakeups as? PostgresSessionWakeups).local
+                    _ = try await Self.listeners(harness.db, count: 3, other: [])
+                    try await Self.webhookOnBWakesThePollOnA(a, b, listenersA, harness)
+                }
+            }
+        }
+    }
+
+    /// A flow started on `a` whose page polls `a`; the wallet answers; instance `b` takes the verifier's webhook; A's poll
+    /// answers verified, woken, not at its deadline (which re-reads the session too).
+    static func webhookOnBWakesThePollOnA(_ a: AuthorizationServer, _ b: AuthorizationServer, _ listenersA: LocalSessionWakeups,
+                                          _ harness: GatewayHarness) async throws {
+        let started = try await start(a, harness)
+        let poll = Task { try await a.status(verificationID: started.id, state: GatewayHarness.state, timeout: longPoll) }
+        while listenersA.parkedCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(try await harness.wallet.answer(started.deeplink).status == 200)
+        let notified = ContinuousClock.now
+        try await b.notification(verificationID: started.id) { _ in nil }
+        #expect(try await poll.value == .verified)
+        #expect(ContinuousClock.now - notified < longPoll / 2)
     }
 
     /// setup and authorize on `server`: the verification id and the wallet's deeplink.

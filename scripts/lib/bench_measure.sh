@@ -1,6 +1,6 @@
 # Measuring helpers of scripts/bench (sourced after scripts/lib/postgres.sh). Each run prints one line of
 # name=value pairs (kych-bench's format: ops errors seconds ops_per_s p50_ms p99_ms bench_cpu_ms_per_op);
-# bench_run adds the CPU the gateway ($GW_PID) and PostgreSQL spent meanwhile and appends a row to $OUT/results.tsv.
+# bench_run adds the CPU the gateways ($GW_PID, one or more pids) and PostgreSQL spent meanwhile and appends a row to $OUT/results.tsv.
 
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -39,11 +39,17 @@ bench_results_header() {
 bench_run() {
   local backend=$1 run=$2 concurrency=$3; shift 3
   local gw_before=0 pg_before pg_after gw_after=0 line
-  [ -z "${BENCH_NO_SERVER:-}" ] && gw_before=$(bench_ticks "$GW_PID")
+  [ -z "${BENCH_NO_SERVER:-}" ] && gw_before=$(bench_ticks $GW_PID)
   pg_before=$(bench_ticks $(bench_pg_pids))
+  local perf_pid= perf_out="$OUT/perf-stat.$$.txt"
+  if [ -n "${KYCH_BENCH_INSTRUCTIONS:-}" ] && [ -z "${BENCH_NO_SERVER:-}" ]; then
+    perf stat -e instructions -x, -o "$perf_out" -p "$(tr ' ' , <<<"$GW_PID")" 2>/dev/null &
+    perf_pid=$!
+  fi
   line=$("$@" | tail -1)
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
   pg_after=$(bench_ticks $(bench_pg_pids))
-  [ -z "${BENCH_NO_SERVER:-}" ] && gw_after=$(bench_ticks "$GW_PID")
+  [ -z "${BENCH_NO_SERVER:-}" ] && gw_after=$(bench_ticks $GW_PID)
   local -A f=()
   local pair
   for pair in $line; do f[${pair%%=*}]=${pair#*=}; done
@@ -52,9 +58,16 @@ bench_run() {
   local gw=- pg=-
   [ -z "${BENCH_NO_SERVER:-}" ] && gw=$(per_op $(( gw_after - gw_before )))
   # pgbench's backends exit before the second reading: PostgreSQL's CPU is known for the gateway's pool only.
-  [ "$backend" = postgres ] && pg=$(per_op $(( pg_after - pg_before )))
+  case $backend in postgres|instances-*|sessions-*) pg=$(per_op $(( pg_after - pg_before ))) ;; esac
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$run" "$concurrency" "$ops" "${f[errors]:-?}" \
     "${f[ops_per_s]:-?}" "${f[p50_ms]:-?}" "${f[p99_ms]:-?}" "$gw" "$pg" "${f[bench_cpu_ms_per_op]:--}" | tee -a "$OUT/results.tsv" >&2
+  # KYCH_BENCH_INSTRUCTIONS=1: the server's instructions per operation (perf stat), which a loaded machine barely changes.
+  if [ -n "$perf_pid" ] && [ "$ops" -gt 0 ]; then
+    awk -F, -v n="$ops" -v run="$backend $run $concurrency" '$3 ~ /instructions/ { if ($1 ~ /^[0-9]/) printf "%s: %.0f thousand server instructions per operation\n", run, $1 / n / 1000;
+                                 else printf "%s: instructions not counted (perf: %s)\n", run, $1 }' \
+      "$perf_out" | tee -a "$OUT/instructions.txt" >&2
+    rm -f "$perf_out"
+  fi
 }
 
 # bench_wrk CONNECTIONS SECONDS URL: GET URL with wrk (2 threads); kych-bench's line format.

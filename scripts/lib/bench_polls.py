@@ -5,7 +5,9 @@ Runs a stand-in verifier on loopback (every verification stays PENDING), starts 
 /setup and /authorize, holds one long poll open on each (re-polled when answered), and prints the gateway
 process's CPU time over the measured window. Loopback only; bounded in count and time.
 
-  bench_polls.py --gateway-url URL --gateway-pid PID [--polls 800] [--seconds 10] [--database NAME]
+  bench_polls.py --gateway-url URL --gateway-pid PID [--polls 800] [--seconds 10] [--database NAME] [--pending N]
+      --pending N: first N more sessions through /setup only (pending, no verification), then the gateway's RSS
+      is printed with them and the polls open (the memory target of issue 13)
   bench_polls.py --serve-verifier PORT      # only the stand-in verifier (the gateway's VERIFIER_URL)
 """
 import argparse, asyncio, concurrent.futures, json, os, subprocess, threading, time, urllib.request
@@ -44,10 +46,14 @@ def serve_verifier(port):
     ThreadingHTTPServer(("127.0.0.1", port), StandInVerifier).serve_forever()
 
 
+def setup(base):
+    request = urllib.request.Request(base + "/setup/bench", data=b"", method="POST",
+                                     headers={"Authorization": "Bearer secret-token:bench-secret-0123456789abcdef0123"})
+    return json.load(urllib.request.urlopen(request, timeout=30))["nonce"]
+
+
 def start_verification(base):
-    setup = urllib.request.Request(base + "/setup/bench", data=b"", method="POST",
-                                   headers={"Authorization": "Bearer secret-token:bench-secret-0123456789abcdef0123"})
-    nonce = json.load(urllib.request.urlopen(setup, timeout=30))["nonce"]
+    nonce = setup(base)
     authorize = urllib.request.Request(
         base + "/authorize/" + nonce + "?response_type=code&client_id=bench&redirect_uri=https%3A%2F%2Fclient.example%2Fcb&state=s",
         headers={"Accept": "application/json"})
@@ -76,6 +82,11 @@ def transactions(database):
                               check=True, capture_output=True, text=True).stdout)
 
 
+def rss_mb(pid):
+    status = dict(line.split(":", 1) for line in open("/proc/%d/status" % pid))
+    return int(status["VmRSS"].split()[0]) // 1024, int(status["VmHWM"].split()[0]) // 1024
+
+
 def cpu_seconds(pid):
     fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -84,10 +95,16 @@ def cpu_seconds(pid):
 async def measure(args):
     host, port = args.gateway_url.split("//")[1].split(":")
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        if args.pending:
+            list(pool.map(setup, [args.gateway_url] * args.pending))
         ids = list(pool.map(start_verification, [args.gateway_url] * args.polls))
     stop, answered = asyncio.Event(), [0]
     polls = [asyncio.create_task(hold_poll(host, int(port), vid, stop, answered)) for vid in ids]
     await asyncio.sleep(3)   # every poll open and settled
+    if args.pending:
+        rss, peak = rss_mb(args.gateway_pid)
+        print("%d pending sessions (/setup only) and %d sessions waiting with a /status long poll open each: gateway RSS %d MB"
+              " (peak %d MB)" % (args.pending, args.polls, rss, peak))
     answered[0] = 0
     before, queries, started = cpu_seconds(args.gateway_pid), transactions(args.database), time.monotonic()
     await asyncio.sleep(args.seconds)
@@ -110,6 +127,7 @@ if __name__ == "__main__":
     parser.add_argument("--polls", type=int, default=800)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--database", help="a PostgreSQL database whose transactions to count")
+    parser.add_argument("--pending", type=int, default=0, help="sessions to create through /setup only, first")
     args = parser.parse_args()
     if args.serve_verifier:
         serve_verifier(args.serve_verifier)

@@ -1,6 +1,7 @@
 import Foundation
 import KychCore
 import KychSDJWT
+import Synchronization
 
 /// The gateway's keys for signing ID tokens and JWT access tokens, and every rule about them.
 ///
@@ -13,6 +14,10 @@ package struct SigningKeys: Sendable {
     let sealing: PrivateKeySealing
     /// The one clock every rule reads.
     package let now: @Sendable () -> Date
+    /// The private keys this process opened, so that a token costs one signature, not an unsealing and a key parse too.
+    let opened = OpenedSigningKeys()
+    /// The kids of the private keys held open, and how many times a private key was unsealed and parsed.
+    package var openedKeys: (kids: Set<String>, opens: Int) { opened.counts }
 
     /// `encryptionSecret` is `KEY_ENCRYPTION_SECRET`: new private keys are sealed under it, or stored in clear without it.
     package init(store: any SigningKeyStore, encryptionSecret: String?, now: @escaping @Sendable () -> Date = Date.init) {
@@ -27,7 +32,8 @@ package struct SigningKeys: Sendable {
     /// Opens every stored private key, so a missing or wrong `KEY_ENCRYPTION_SECRET` stops a process at its start
     /// rather than at its first token.
     package func checkStoredKeys() async throws {
-        for stored in try await store.signingKeys() { _ = try open(stored) }
+        let keys = try await store.signingKeys()
+        for stored in keys { _ = try open(stored, among: keys) }
     }
 
     /// A compact JWS of `payload` signed with the current key of `algorithm`; the header has `alg`, the key's `kid`
@@ -37,7 +43,7 @@ package struct SigningKeys: Sendable {
         let keys = try await storedKeys(now: now)
         guard let current = Self.published(keys, at: now).filter({ $0.algorithm == algorithm && $0.activatesAt <= now })
             .max(by: { $0.activatesAt < $1.activatesAt }) else { throw SigningKeyError.noCurrentKey(algorithm) }
-        let key = try open(current)
+        let key = try open(current, among: keys)
         var header: [String: JSON] = ["alg": .string(algorithm.rawValue), "kid": .string(current.kid)]
         header["typ"] = type.map(JSON.string)
         return try CompactJWS.sign(payload: payload, header: header, signature: key.signature(for:))
@@ -96,12 +102,15 @@ package struct SigningKeys: Sendable {
                                 createdAt: createdAt, activatesAt: activatesAt, retiresAt: nil)
     }
 
-    private func open(_ stored: StoredSigningKey) throws -> PrivateSigningKey {
-        let encoding = try sealing.open(stored)
-        do {
-            return try PrivateSigningKey(stored.algorithm, encoding: encoding)
-        } catch {
-            throw SigningKeyError.malformed(kid: stored.kid)
+    /// The private key of `stored`, one of the stored `keys` just read: opened once per process (``opened``).
+    private func open(_ stored: StoredSigningKey, among keys: [StoredSigningKey]) throws -> PrivateSigningKey {
+        try opened.key(stored, keeping: keys) {
+            let encoding = try sealing.open(stored)
+            do {
+                return try PrivateSigningKey(stored.algorithm, encoding: encoding)
+            } catch {
+                throw SigningKeyError.malformed(kid: stored.kid)
+            }
         }
     }
 
@@ -109,4 +118,44 @@ package struct SigningKeys: Sendable {
     private static func published(_ keys: [StoredSigningKey], at now: Date) -> [StoredSigningKey] {
         keys.filter { $0.retiresAt.map { $0 > now } ?? true }
     }
+}
+
+/// The private keys one ``SigningKeys`` opened, by kid, each with the stored bytes it was opened from. Exact without any
+/// invalidation message: which key signs is still decided from the keys read at every signature, so another process's
+/// rotation takes effect at once; an entry serves only stored bytes equal to those it was opened from, and entries of
+/// keys no longer stored are dropped.
+final class OpenedSigningKeys: Sendable {
+    private struct Entry {
+        var algorithm: SigningAlgorithm
+        var privateKey: Data
+        var sealed: Bool
+        var key: PrivateSigningKey
+
+        func opens(_ stored: StoredSigningKey) -> Bool {
+            algorithm == stored.algorithm && sealed == stored.sealed && privateKey == stored.privateKey
+        }
+    }
+
+    private let state = Mutex<(entries: [String: Entry], opens: Int)>(([:], 0))
+
+    /// The key opened from `stored` (by `open` if not yet); forgets the keys not among `current`.
+    func key(_ stored: StoredSigningKey, keeping current: [StoredSigningKey],
+             open: () throws -> PrivateSigningKey) throws -> PrivateSigningKey {
+        let held = state.withLock { state -> Entry? in
+            if state.entries.keys.contains(where: { kid in !current.contains { $0.kid == kid } }) {
+                state.entries = state.entries.filter { kid, _ in current.contains { $0.kid == kid } }
+            }
+            return state.entries[stored.kid]
+        }
+        if let held, held.opens(stored) { return held.key }
+        let key = try open()
+        state.withLock { state in
+            state.entries[stored.kid] = Entry(algorithm: stored.algorithm, privateKey: stored.privateKey, sealed: stored.sealed, key: key)
+            state.opens += 1
+        }
+        return key
+    }
+
+    /// The kids held open, and how many times a key was opened (for tests).
+    var counts: (kids: Set<String>, opens: Int) { state.withLock { (Set($0.entries.keys), $0.opens) } }
 }

@@ -5,10 +5,25 @@ import Synchronization
 /// per change instead of on a timer. A lost signal costs latency, never correctness: every wait also ends at
 /// the deadline its caller gives (the session's expiry, the next verifier check, a fallback of a few seconds).
 package protocol SessionWakeups: Sendable {
-    /// Returns when `signal(verificationID:)` names this verification, at `deadline`, or when the task is cancelled.
-    func wait(verificationID: String, until deadline: ContinuousClock.Instant) async
-    /// Wakes every poll waiting for `verificationID`: in this process, and with a shared database in the others too.
+    /// Counts the signals of `verificationID` until the matching ``unwatch(_:)``: a poll watches before it first reads
+    /// its session, so a signal between a read and the wait after it is not lost.
+    func watch(_ verificationID: String)
+    func unwatch(_ verificationID: String)
+    /// How many signals named `verificationID` while watched (0 when not watched).
+    func signals(_ verificationID: String) -> UInt64
+    /// Returns when `signal(verificationID:)` names this verification, at once if it did since ``signals(_:)`` answered
+    /// `seen`, at `deadline`, or when the task is cancelled.
+    func wait(verificationID: String, after seen: UInt64, until deadline: ContinuousClock.Instant) async
+    /// Wakes every poll of this process waiting for `verificationID`. The other processes on a shared database hear
+    /// of the change from the store, which announces it in the statement that applies it (``SessionEvent/wakesPolls``).
     func signal(verificationID: String) async
+}
+
+extension SessionWakeups {
+    /// Waits for the next signal of a verification nobody needs to have watched.
+    package func wait(verificationID: String, until deadline: ContinuousClock.Instant) async {
+        await wait(verificationID: verificationID, after: signals(verificationID), until: deadline)
+    }
 }
 
 /// The waiters of one process, keyed by verification id: a parked continuation each, no timer loop.
@@ -17,6 +32,8 @@ package final class LocalSessionWakeups: SessionWakeups {
     private struct Waiters {
         var byVerification: [String: [Int: CheckedContinuation<Void, Never>]] = [:]
         var lastTicket = 0
+        /// The watched verifications: how many polls watch each, and the signals since the first began.
+        var watched: [String: (watchers: Int, signals: UInt64)] = [:]
 
         mutating func remove(_ verificationID: String, _ ticket: Int) -> CheckedContinuation<Void, Never>? {
             let continuation = byVerification[verificationID]?.removeValue(forKey: ticket)
@@ -29,10 +46,25 @@ package final class LocalSessionWakeups: SessionWakeups {
 
     package init() {}
 
-    package func wait(verificationID: String, until deadline: ContinuousClock.Instant) async {
+    package func watch(_ verificationID: String) {
+        waiters.withLock { $0.watched[verificationID, default: (0, 0)].watchers += 1 }
+    }
+
+    package func unwatch(_ verificationID: String) {
+        waiters.withLock { w in
+            guard let watch = w.watched[verificationID] else { return }
+            w.watched[verificationID] = watch.watchers > 1 ? (watch.watchers - 1, watch.signals) : nil
+        }
+    }
+
+    package func signals(_ verificationID: String) -> UInt64 {
+        waiters.withLock { $0.watched[verificationID]?.signals ?? 0 }
+    }
+
+    package func wait(verificationID: String, after seen: UInt64, until deadline: ContinuousClock.Instant) async {
         // Whichever ends first, the signal or the timer, cancels the other: nothing stays parked.
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.park(verificationID) }
+            group.addTask { await self.park(verificationID, after: seen) }
             group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
             await group.next()
             group.cancelAll()
@@ -40,13 +72,17 @@ package final class LocalSessionWakeups: SessionWakeups {
     }
 
     package func signal(verificationID: String) async {
-        wake(waiters.withLock { $0.byVerification.removeValue(forKey: verificationID) }.map { Array($0.values) } ?? [])
+        wake(waiters.withLock { w in
+            w.watched[verificationID]?.signals += 1
+            return w.byVerification.removeValue(forKey: verificationID)
+        }.map { Array($0.values) } ?? [])
     }
 
     /// Wakes every waiter, so each reads its session again (after notifications may have been missed).
     package func signalAll() {
         wake(waiters.withLock { w in
             defer { w.byVerification = [:] }
+            for verificationID in w.watched.keys { w.watched[verificationID]?.signals += 1 }
             return w.byVerification.values.flatMap(\.values)
         })
     }
@@ -60,9 +96,9 @@ package final class LocalSessionWakeups: SessionWakeups {
         for continuation in continuations { continuation.resume() }
     }
 
-    /// Parks until signalled or cancelled. The cancellation handler and the parking both hold the lock, and
-    /// cancellation is flagged before its handler runs, so a cancellation is never missed.
-    private func park(_ verificationID: String) async {
+    /// Parks until signalled or cancelled, unless signalled since `seen`. The cancellation handler and the parking both
+    /// hold the lock, and cancellation is flagged before its handler runs, so a cancellation is never missed.
+    private func park(_ verificationID: String, after seen: UInt64) async {
         let ticket = waiters.withLock { w in
             w.lastTicket += 1
             return w.lastTicket
@@ -70,7 +106,7 @@ package final class LocalSessionWakeups: SessionWakeups {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let parked = waiters.withLock { w in
-                    guard !Task.isCancelled else { return false }
+                    guard !Task.isCancelled, (w.watched[verificationID]?.signals ?? 0) == seen else { return false }
                     w.byVerification[verificationID, default: [:]][ticket] = continuation
                     return true
                 }

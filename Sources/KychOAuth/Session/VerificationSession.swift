@@ -54,6 +54,16 @@ package enum SessionEvent: Sendable, Equatable {
         }
     }
 
+    /// Whether `/status` long polls wait for it: the store that applies it announces it to every process in the
+    /// same statement (PostgreSQL: `NOTIFY kych_session`, sent when the change commits), and the process that
+    /// applied it wakes its own polls (``SessionWakeups``).
+    package var wakesPolls: Bool {
+        switch self {
+        case .verifierSucceeded, .verifierFailed, .verificationVanished, .codeIssued: true
+        case .verificationCreated, .timedOut, .abandoned: false
+        }
+    }
+
     /// The state after this event from `status`, or nil when the event does not apply there.
     package func apply(to status: SessionStatus) -> SessionStatus? {
         from.contains(status) ? to : nil
