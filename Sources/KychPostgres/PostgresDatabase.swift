@@ -25,18 +25,24 @@ package enum PostgresDatabase {
         // server or network dropped fails its next query, which is answered 503 like any outage and then replaced.
         config.options.minimumConnections = warmConnections(of: maxConnections)
         config.options.keepAliveBehavior = nil
-        config.options.connectionIdleTimeout = .seconds(600)
+        config.options.connectionIdleTimeout = idleTimeout
         // A database host that drops packets fails a connection attempt here, not after PostgresNIO's 10 s.
         config.options.connectTimeout = PostgresPool.defaultAcquisitionTimeout
         return config
     }
 
-    /// The connections a pool keeps open while idle: enough for the concurrency a 2-core host serves, so under load
-    /// hardly any connection is opened, parked with a timer and closed again. `KYCH_PG_WARM_CONNECTIONS` overrides the 8
-    /// (the test suite sets 0: it opens hundreds of pools on one server at once).
-    static func warmConnections(of maxConnections: Int,
-                                environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
-        let warm = environment["KYCH_PG_WARM_CONNECTIONS"].flatMap { Int($0) }.map { max(0, $0) } ?? 8
+    /// How long a connection beyond the warm ones stays open unused. Each time such a connection goes back to the
+    /// pool, PostgresNIO starts an idle timer (`Task.sleep`) that the next lease cancels; a cancelled sleep keeps its
+    /// task and its dispatch timer (about 700 bytes) until its deadline (swiftlang/swift#60441), so this bounds how long
+    /// that garbage lives: with 600 s the gateway's RSS grew for ten minutes under sustained flows (issue 13).
+    package static let idleTimeout: Duration = .seconds(60)
+
+    /// The connections a pool keeps open while idle: all but one of the pool's, so that under load no connection is
+    /// parked with an idle timer (with 8 warm, flows at concurrency 16 parked some 5 per flow, see ``idleTimeout``).
+    /// `KYCH_PG_WARM_CONNECTIONS` lowers it (the test suite sets 0: it opens hundreds of pools on one server at once).
+    package static func warmConnections(of maxConnections: Int,
+                                        environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
+        let warm = environment["KYCH_PG_WARM_CONNECTIONS"].flatMap { Int($0) }.map { max(0, $0) } ?? maxConnections
         return max(0, min(warm, maxConnections - 1))
     }
 
