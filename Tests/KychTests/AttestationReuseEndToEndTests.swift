@@ -37,7 +37,7 @@ import Testing
         }
         do {
             // The person receives the attestation from instance 1, presenting the Beta-ID on the way.
-            let received = try Run.program("kych-wallet", [
+            let received = try await Run.program("kych-wallet", [
                 "receive", "--wallet", issuing.wallet, "--issuer", issuer, "--client-id", "wallet", "--redirect-uri", Self.walletRedirect,
             ])
             try #require(received.status == 0, "kych-wallet receive: \(received.stdout) \(received.stderr)")
@@ -46,7 +46,7 @@ import Testing
             // Instance 2's client: the wallet is asked for the Beta-ID or the attestation and shows the attestation.
             let browser = GatewayBrowser(baseURL: accepting.process.baseURL)
             let started = try await browser.start()
-            let presented = try Run.program("kych-wallet", ["present", "--wallet", issuing.wallet, started.deeplink])
+            let presented = try await Run.program("kych-wallet", ["present", "--wallet", issuing.wallet, started.deeplink])
             #expect(presented.status == 0 && presented.stdout.contains("Presented."), "\(presented.stdout) \(presented.stderr)")
             #expect(presented.stdout.contains("Asks for kych_attestation (\(issuer)/credentials/kyc-attestation)"))
             #expect(try await browser.status(started) == "verified")
@@ -59,10 +59,10 @@ import Testing
             // Revoked on instance 1 (by the id it logged), the same attestation fails on instance 2, and the client hears why.
             let id = try #require(CredentialIssuanceEndToEndTests.attestationID(in: issuing.process.log))
             let cli = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 9\nDATABASE = \(issuingDB.connectionString)\n")
-            let revoke = try Run.program("kych-client-management", ["-c", cli, "revoke-attestation", id])
+            let revoke = try await Run.program("kych-client-management", ["-c", cli, "revoke-attestation", id])
             #expect(revoke.status == 0, "\(revoke.stderr)")
             let again = try await browser.start()
-            let refused = try Run.program("kych-wallet", ["present", "--wallet", issuing.wallet, again.deeplink])
+            let refused = try await Run.program("kych-wallet", ["present", "--wallet", issuing.wallet, again.deeplink])
             #expect(refused.status != 0 && refused.stderr.contains("credential_revoked"), "\(refused.stdout) \(refused.stderr)")
             #expect(try await browser.status(again) == "failed")
             let failed = try await browser.finalize(again)

@@ -55,34 +55,34 @@ import Testing
         await gateway.stop()
 
         // The gateway's tables hold none of them; the verifier's result still does, until its verification expires.
-        let gatewayTables = try contents(backend, db: db, file: sqliteFile, gatewayOnly: true)
+        let gatewayTables = try await contents(backend, db: db, file: sqliteFile, gatewayOnly: true)
         for value in values { #expect(!gatewayTables.contains(value), "\(value) is still in the gateway's tables") }
-        let everything = try contents(backend, db: db, file: sqliteFile, gatewayOnly: false)
+        let everything = try await contents(backend, db: db, file: sqliteFile, gatewayOnly: false)
         #expect(values.allSatisfy { everything.contains($0) }, "the verifier's result is gone before its verification expired")
         let expiry = Date().addingTimeInterval(TimeInterval(try #require(config.verifier).verificationTTLSeconds) + 1)
         let purged = try await Stores.with(database, sealing: .unencrypted, logger: TestEnvironment.logger) { stores in
             try await stores.verifications.purgeExpired(now: expiry)
         }
         #expect(purged == 1)
-        let afterPurge = try contents(backend, db: db, file: sqliteFile, gatewayOnly: false)
+        let afterPurge = try await contents(backend, db: db, file: sqliteFile, gatewayOnly: false)
         for value in values { #expect(!afterPurge.contains(value), "\(value) is still in the database") }
     }
 
     /// What the database holds: `pg_dump`'s output, or the SQLite file's bytes (its write-ahead log checkpointed);
     /// `gatewayOnly`: the gateway's tables alone (`pg_dump -n oauth2gw`, `sqlite3 .dump` of each).
-    private func contents(_ backend: Backend, db: TestDatabase?, file: String, gatewayOnly: Bool) throws -> String {
+    private func contents(_ backend: Backend, db: TestDatabase?, file: String, gatewayOnly: Bool) async throws -> String {
         if let db {
-            let dump = try Run.program("/usr/bin/pg_dump", ["--no-owner"] + (gatewayOnly ? ["-n", "oauth2gw"] : []) + [db.connectionString])
+            let dump = try await Run.program("/usr/bin/pg_dump", ["--no-owner"] + (gatewayOnly ? ["-n", "oauth2gw"] : []) + [db.connectionString])
             try #require(dump.status == 0, "\(dump.stderr)")
             return dump.stdout
         }
         if gatewayOnly {
             let tables = ["access_tokens", "authorization_codes", "verification_sessions", "clients", "signing_keys", "server_secrets"]
-            let dump = try Run.program("/usr/bin/sqlite3", [file] + tables.map { ".dump \($0)" })
+            let dump = try await Run.program("/usr/bin/sqlite3", [file] + tables.map { ".dump \($0)" })
             try #require(dump.status == 0 && dump.stdout.contains("verification_sessions"), "\(dump.stderr)")
             return dump.stdout
         }
-        let checkpoint = try Run.program("/usr/bin/sqlite3", [file, "PRAGMA wal_checkpoint(TRUNCATE);"])
+        let checkpoint = try await Run.program("/usr/bin/sqlite3", [file, "PRAGMA wal_checkpoint(TRUNCATE);"])
         try #require(checkpoint.status == 0, "\(checkpoint.stderr)")
         var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
         if let wal = try? Data(contentsOf: URL(fileURLWithPath: file + "-wal")) { bytes += wal }

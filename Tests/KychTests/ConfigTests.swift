@@ -322,10 +322,10 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         #expect(try parse(base + "\nBASE_URL = https://kych.example.com").baseURL == "https://kych.example.com", "set beats the default")
     }
 
-    @Test func theGatewayWarnsWithoutOne() throws {
-        let check = try Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix), "--check-config"])
+    @Test func theGatewayWarnsWithoutOne() async throws {
+        let check = try await Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix), "--check-config"])
         #expect(check.status == 0 && check.stderr.contains("warning: BASE_URL is not set"), "\(check.stderr)")
-        let set = try Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix + "\nBASE_URL = https://kych.example.com"), "--check-config"])
+        let set = try await Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix + "\nBASE_URL = https://kych.example.com"), "--check-config"])
         #expect(set.status == 0 && !set.stderr.contains("BASE_URL"), "\(set.stderr)")
     }
 
@@ -580,13 +580,13 @@ private func error(_ text: String, env: [String: String] = [:]) -> String {
         #expect(try parse(base + "\nAUTH_CODE_TTL_MINUTES = 1").securityAdvice.isEmpty)
     }
 
-    @Test func checkConfigWarnsAndStillAccepts() throws {
-        let check = try Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix + "\nBASE_URL = https://kych.example.com"), "--check-config"])
+    @Test func checkConfigWarnsAndStillAccepts() async throws {
+        let check = try await Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix + "\nBASE_URL = https://kych.example.com"), "--check-config"])
         #expect(check.status == 0 && check.stdout.contains("is valid"), "\(check.stderr)")
         #expect(check.stderr.contains("warning: AUTH_CODE_TTL_MINUTES = 10:") && check.stderr.contains("warning: UNIXPATH_MODE = 666"), "\(check.stderr)")
-        let strict = try Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix + "\nBASE_URL = https://kych.example.com\nAUTH_CODE_TTL_MINUTES = 1\nUNIXPATH_MODE = 660\nKEY_ENCRYPTION_SECRET = 0123456789abcdef0123456789abcdef"), "--check-config"])
+        let strict = try await Run.program("kych-oauth2-gateway", ["-c", try temporaryFile(unix + "\nBASE_URL = https://kych.example.com\nAUTH_CODE_TTL_MINUTES = 1\nUNIXPATH_MODE = 660\nKEY_ENCRYPTION_SECRET = 0123456789abcdef0123456789abcdef"), "--check-config"])
         #expect(strict.status == 0 && strict.stderr.isEmpty, "\(strict.stderr)")
-        let verifier = try Run.program("kych-verifier", ["-c", try temporaryFile("""
+        let verifier = try await Run.program("kych-verifier", ["-c", try temporaryFile("""
             [kych-verifier]
             UNIXPATH = /run/kych/verifier.sock
             MANAGEMENT_BEARER_TOKEN = token

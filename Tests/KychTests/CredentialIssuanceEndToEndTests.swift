@@ -43,7 +43,7 @@ import Testing
         }
         do {
             let python = try #require(Run.which("python3"), "python3 is missing")
-            let result = try Run.program(python, [
+            let result = try await Run.program(python, [
                 Self.script.path, "--base-url", gateway.process.baseURL, "--client-id", "wallet", "--other-client-id", "wallet2",
                 "--redirect-uri", Self.redirect, "--wallet-bin", WalletGateway.walletBinary, "--wallet", gateway.wallet,
             ])
@@ -91,7 +91,7 @@ import Testing
             let index = try #require(payload["status"]?["status_list"]?["idx"]?.int64Value)
             let id = try #require(Self.attestationID(in: gateway.process.log), "the issue is logged with the attestation id")
             let cli = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 9\nDATABASE = \(db.connectionString)\n")
-            let revoke = try Run.program("kych-client-management", ["-c", cli, "revoke-attestation", id])
+            let revoke = try await Run.program("kych-client-management", ["-c", cli, "revoke-attestation", id])
             #expect(revoke.status == 0 && revoke.stdout == "Revoked 1 attestation.\n", "\(revoke.stderr)")
             let list = try await HTTP.get(issuer + "/status-lists/kych-attestations")
             let jwks = try #require(try await HTTP.get(issuer + "/.well-known/jwt-vc-issuer").json["jwks"]?.objectValue)
@@ -124,20 +124,20 @@ import Testing
             let issuer = gateway.process.baseURL
             let cli = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 9\nDATABASE = \(gateway.database)\nBASE_URL = \(issuer)\n")
             let png = try temporaryFile("", suffix: ".png")
-            let made = try Run.program("kych-client-management", ["-c", cli, "credential-offer", "--client-id", "wallet", "--qr", png, "--qr-text"])
+            let made = try await Run.program("kych-client-management", ["-c", cli, "credential-offer", "--client-id", "wallet", "--qr", png, "--qr-text"])
             try #require(made.status == 0, "\(made.stderr)")
             let lines = made.stdout.split(separator: "\n", omittingEmptySubsequences: false)
             let link = String(lines[0])
             #expect(link.hasPrefix("openid-credential-offer://?credential_offer="))
             #expect(lines.dropFirst().contains { $0.contains("█") }, "--qr-text prints the code")
             let zbarimg = try #require(Run.which("zbarimg"), "zbarimg not found in PATH: install it (Debian: apt-get install zbar-tools)")
-            let decoded = try Run.program(zbarimg, ["--raw", "-q", png])
+            let decoded = try await Run.program(zbarimg, ["--raw", "-q", png])
             #expect(decoded.status == 0 && decoded.stdout == link + "\n", "\(decoded.stderr)")
-            let unknown = try Run.program("kych-client-management", ["-c", cli, "credential-offer", "--client-id", "nobody"])
+            let unknown = try await Run.program("kych-client-management", ["-c", cli, "credential-offer", "--client-id", "nobody"])
             #expect(unknown.status != 0 && unknown.stdout.isEmpty)
 
             let python = try #require(Run.which("python3"), "python3 is missing")
-            let result = try Run.program(python, [
+            let result = try await Run.program(python, [
                 Self.script.path, "--offer", link, "--base-url", issuer, "--client-id", "wallet",
                 "--redirect-uri", Self.redirect, "--wallet-bin", WalletGateway.walletBinary, "--wallet", gateway.wallet,
             ])
@@ -154,10 +154,10 @@ import Testing
             #expect(payload["iss"] == .string(issuer) && payload["vct"] == .string(issuer + "/credentials/kyc-attestation"))
             #expect(payload["given_name"] == "Helvetia")
             // By reference: the wallet fetches the offer from its credential_offer_uri and gets the attestation the same way.
-            let byReference = try Run.program("kych-client-management", ["-c", cli, "credential-offer", "--by-reference"])
+            let byReference = try await Run.program("kych-client-management", ["-c", cli, "credential-offer", "--by-reference"])
             let reference = byReference.stdout.trimmingCharacters(in: .newlines)
             #expect(reference.hasPrefix("openid-credential-offer://?credential_offer_uri=" + "\(issuer)/credential-offers/".urlEscaped))
-            let second = try Run.program(python, [
+            let second = try await Run.program(python, [
                 Self.script.path, "--offer", reference, "--base-url", issuer, "--client-id", "wallet",
                 "--redirect-uri", Self.redirect, "--wallet-bin", WalletGateway.walletBinary, "--wallet", gateway.wallet,
             ])

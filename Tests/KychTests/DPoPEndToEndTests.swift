@@ -38,7 +38,7 @@ import Testing
         do {
             second = try await gateway.secondInstance()
             let python = try #require(Run.which("python3"), "python3 is missing")
-            let result = try Run.program(python, [
+            let result = try await Run.program(python, [
                 Self.script.path, "--base-url", gateway.process.baseURL, "--second-url", try #require(second).baseURL,
                 "--client-id", "dpop", "--nonce-client-id", "dpop-nonce", "--redirect-uri", Self.redirect,
                 "--wallet-bin", WalletGateway.walletBinary, "--wallet", gateway.wallet,

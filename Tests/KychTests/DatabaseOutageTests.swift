@@ -9,7 +9,7 @@ import Testing
 /// back. On a cluster of the test's own, which it stops and starts.
 @Suite struct DatabaseOutageTests {
     @Test func aStoppedDatabaseIsA503WithRetryAfterUntilItIsBack() async throws {
-        let postgres = try PrivatePostgres()
+        let postgres = try await PrivatePostgres()
         defer { postgres.destroy() }
         let installer = SchemaInstaller(directory: TestEnvironment.sqlDirectory, logger: TestEnvironment.logger)
         _ = try await PostgresDatabase.withConnection(try postgres.url, logger: TestEnvironment.logger) { try await installer.install(on: $0) }

@@ -14,9 +14,9 @@ import Testing
         "given_name": "Helvetia", "family_name": "National", "birth_date": "1848-09-12", "age_over_18": true, "nationality": "CH",
     ]
 
-    @Test func headlessRunPrintsTheClaimsTheClientReceived() throws {
+    @Test func headlessRunPrintsTheClaimsTheClientReceived() async throws {
         let tmp = try VerifierTestConfig.temporaryDirectory()
-        let result = try Run.program("kych-demo", ["--headless", "--port", "\(TestPorts.next())", "--site-port", "\(TestPorts.next())"],
+        let result = try await Run.program("kych-demo", ["--headless", "--port", "\(TestPorts.next())", "--site-port", "\(TestPorts.next())"],
                                      environment: ["TMPDIR": tmp.path])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try #require(result.stdout.firstIndex(of: "{").map { String(result.stdout[$0...]) }, "\(result.stdout)")
@@ -37,7 +37,7 @@ import Testing
                                             baseURL: "http://127.0.0.1:\(port)", executable: "kych-demo", environment: ["TMPDIR": tmp.path])
         let browser: ProcessResult
         do {
-            browser = try Run.program("/usr/bin/env", ["python3", Self.script.path, siteURL])
+            browser = try await Run.program("/usr/bin/env", ["python3", Self.script.path, siteURL])
         } catch {
             _ = await demo.terminate()
             throw error
@@ -94,7 +94,7 @@ import Testing
             DATABASE = sqlite://\(tmp.path)/kych.db
             DEMO_WALLET = \(tmp.path)/wallet
             """)
-        let check = try Run.program("kych-oauth2-gateway", ["-c", conf, "--check-config"])
+        let check = try await Run.program("kych-oauth2-gateway", ["-c", conf, "--check-config"])
         #expect(check.status == 0 && check.stderr.contains("DEMO_WALLET is ignored: only kych-demo serves the demo wallet"), "\(check.stderr)")
 
         let gateway = try await GatewayProcess(configPath: conf, baseURL: "http://127.0.0.1:\(port)")

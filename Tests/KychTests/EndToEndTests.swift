@@ -11,7 +11,7 @@ import Testing
     @Test func verificationWithTheBuiltInVerifierAndTheTestWallet() async throws {
         let db = try await TestDatabase.create(installSchema: false)
         let directory = try VerifierTestConfig.temporaryDirectory()
-        let walletCommand = try WalletCommand(in: directory)
+        let walletCommand = try await WalletCommand(in: directory)
         let issuer = walletCommand.issuerDID
 
         let gatewayPort = TestPorts.next(), verifierPort = TestPorts.next()
@@ -21,9 +21,9 @@ import Testing
             + "\n" + VerifierTestConfig.section(
                 port: verifierPort, database: db.connectionString, keyFile: directory.appendingPathComponent("verifier.pem").path,
                 webhook: "http://127.0.0.1:\(gatewayPort)/notification"))
-        let dbinit = try Run.program("kych-dbinit", ["-c", config])
+        let dbinit = try await Run.program("kych-dbinit", ["-c", config])
         #expect(dbinit.stdout.contains("Applied: \((SchemaInstaller.gatewayPatches + SchemaInstaller.verifierPatches).joined(separator: ", "))"), "\(dbinit.stderr)")
-        #expect(try Run.program("kych-client-management", ["-c", config, "sync"]).status == 0)
+        #expect(try await Run.program("kych-client-management", ["-c", config, "sync"]).status == 0)
         let verifier = try await GatewayProcess(configPath: config, baseURL: "http://127.0.0.1:\(verifierPort)", executable: "kych-verifier")
         let gateway = try await GatewayProcess(configPath: config, baseURL: "http://127.0.0.1:\(gatewayPort)")
         let browser = GatewayBrowser(baseURL: gateway.baseURL)
@@ -31,7 +31,7 @@ import Testing
         // setup → authorize → the wallet presents → webhook → status → finalize → token → info.
         let started = try await browser.start()
         #expect(started.deeplink.hasPrefix("swiyu-verify://?client_id=decentralized_identifier%3Adid%3Ajwk%3A"))
-        let present = try walletCommand(["present", started.deeplink])
+        let present = try await walletCommand(["present", started.deeplink])
         #expect(present.status == 0, "\(present.stderr)")
         #expect(present.stdout.contains("age_over_18, birth_date, family_name, given_name") && present.stdout.contains("Presented."))
         #expect(try await browser.status(started) == "verified")
@@ -47,7 +47,7 @@ import Testing
         // verifier's code at the client.
         for (flag, code) in [("--decline", "access_denied"), ("--wrong-nonce", "missing_nonce")] {
             let failed = try await browser.start()
-            let answer = try walletCommand(["present", failed.deeplink, flag])
+            let answer = try await walletCommand(["present", failed.deeplink, flag])
             #expect(answer.status == (flag == "--decline" ? 0 : 2), "\(answer.stderr)")
             #expect(flag == "--decline" || answer.stderr.contains(code))
             #expect(try await browser.status(failed) == "failed")

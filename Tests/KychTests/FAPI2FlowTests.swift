@@ -14,7 +14,7 @@ import Testing
     @Test func aFAPI2ClientCompletesTheFlowWithPARJARPKCEDPoPAndPrivateKeyJWT() async throws {
         let python = try #require(Run.which("python3"), "python3 is missing")
         let keyFile = try VerifierTestConfig.temporaryDirectory().appendingPathComponent("client-key.json").path
-        let keygen = try Run.program(python, [Self.script.path, "keygen", "--key-file", keyFile])
+        let keygen = try await Run.program(python, [Self.script.path, "keygen", "--key-file", keyFile])
         try #require(keygen.status == 0, "keygen failed: \(keygen.stderr)")
         let jwks = keygen.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let keySet = try JSON.parse(Data(jwks.utf8))
@@ -33,7 +33,7 @@ import Testing
         }
         let result: ProcessResult
         do {
-            result = try Run.program(python, [
+            result = try await Run.program(python, [
                 Self.script.path, "run", "--key-file", keyFile, "--base-url", gateway.process.baseURL, "--client-id", "fapi-bank",
                 "--redirect-uri", Self.redirect, "--wallet-bin", WalletGateway.walletBinary, "--wallet", gateway.wallet,
             ])

@@ -10,24 +10,17 @@ import Testing
         atPath: fuzzDirectory.appendingPathComponent("corpus").path)) ?? []).sorted()
 
     /// Runs `kych-fuzz-NAME arguments…`: its exit status and standard output.
-    static func run(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = TestEnvironment.binDirectory.appendingPathComponent("kych-fuzz-\(name)")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func run(_ name: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let result = try await Run.program("kych-fuzz-\(name)", arguments)
+        return (result.status, result.stdout)
     }
 
     /// The replay's verdict per input file name.
-    static func replay(_ name: String) throws -> [String: Bool] {
+    static func replay(_ name: String) async throws -> [String: Bool] {
         var directories = [fuzzDirectory.appendingPathComponent("corpus/\(name)").path]
         let regressions = fuzzDirectory.appendingPathComponent("regressions/\(name)").path
         if FileManager.default.fileExists(atPath: regressions) { directories.append(regressions) }
-        let (status, output) = try run(name, directories)
+        let (status, output) = try await run(name, directories)
         #expect(status == 0, "kych-fuzz-\(name) stopped (\(status)) after: \(output.split(separator: "\n").suffix(2))")
         var verdicts: [String: Bool] = [:]
         for line in output.split(separator: "\n") {
@@ -44,17 +37,17 @@ import Testing
                                      "statuslist", "wallet-response"])
     }
 
-    @Test(arguments: targets) func corpusAndRegressionsReplayCleanly(_ name: String) throws {
-        let verdicts = try Self.replay(name)
+    @Test(arguments: targets) func corpusAndRegressionsReplayCleanly(_ name: String) async throws {
+        let verdicts = try await Self.replay(name)
         #expect(verdicts.values.contains(true), "no input of \(name) gets past its parser's checks")
     }
 
     /// The generated seeds (signed with the fixture keys at the fixture time) are committed, so the fuzzer starts
     /// from inputs that pass the signature checks.
-    @Test(arguments: targets) func generatedSeedsAreCommitted(_ name: String) throws {
+    @Test(arguments: targets) func generatedSeedsAreCommitted(_ name: String) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kych-seeds-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (status, _) = try Self.run(name, ["--seeds", directory.path])
+        let (status, _) = try await Self.run(name, ["--seeds", directory.path])
         #expect(status == 0)
         let generated = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         let committed = try FileManager.default.contentsOfDirectory(atPath: Self.fuzzDirectory.appendingPathComponent("corpus/\(name)").path)
@@ -62,27 +55,27 @@ import Testing
     }
 
     /// The committed presentations and status lists verify, so the fuzzer explores from accepted inputs.
-    @Test func signedSeedsVerify() throws {
-        let presentations = try Self.replay("sdjwt")
+    @Test func signedSeedsVerify() async throws {
+        let presentations = try await Self.replay("sdjwt")
         for seed in ["all-as-sent", "some-as-sent", "none-as-sent", "all-resigned-claims", "some-resigned-claims"] {
             #expect(presentations[seed] == true, "\(seed)")
         }
         #expect(presentations["issuance-as-sent"] == false, "an issuance without a KB-JWT is not a presentation")
-        let statusLists = try Self.replay("statuslist")
+        let statusLists = try await Self.replay("statuslist")
         #expect(statusLists["token-1bit"] == true && statusLists["token-8bit-resigned"] == true)
-        let responses = try Self.replay("wallet-response")
+        let responses = try await Self.replay("wallet-response")
         #expect(responses.filter { $0.key.hasPrefix("direct-post") }.values.allSatisfy { $0 } && responses.count >= 4)
-        let clientJWTs = try Self.replay("client-jwt")
+        let clientJWTs = try await Self.replay("client-jwt")
         #expect(clientJWTs["dpop-proof"] == true && clientJWTs["fixture-jwk"] == true && clientJWTs["private-jwk"] == false)
-        let requests = try Self.replay("request-object")
+        let requests = try await Self.replay("request-object")
         for seed in ["claims-direct_post", "claims-direct_post.jwt", "signed-direct_post", "signed-direct_post.jwt"] {
             #expect(requests[seed] == true, "\(seed)")
         }
     }
 
     /// The fuzz targets link no networking, so the sanitizer build stays small.
-    @Test func fuzzTargetsLinkNoNetworking() throws {
-        let graph = try PackageGraphTests.graph()
+    @Test func fuzzTargetsLinkNoNetworking() async throws {
+        let graph = try await PackageGraphTests.graph()
         let fuzzTargets = graph.keys.filter { $0.hasPrefix("kych-fuzz-") }
         #expect(Set(fuzzTargets) == Set(Self.targets.map { "kych-fuzz-\($0)" }))
         for target in fuzzTargets {

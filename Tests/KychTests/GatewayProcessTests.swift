@@ -90,7 +90,7 @@ import Testing
 
         // A non-socket file at UNIXPATH is never removed.
         #expect(FileManager.default.createFile(atPath: path, contents: Data("keep".utf8)))
-        let refused = try Run.program("kych-oauth2-gateway", ["-c", conf])
+        let refused = try await Run.program("kych-oauth2-gateway", ["-c", conf])
         #expect(refused.status != 0 && refused.stderr.contains("is not a socket"))
         #expect(FileManager.default.contents(atPath: path) == Data("keep".utf8))
     }

@@ -17,7 +17,7 @@ import Testing
             """)
         let environment = ["KYCH_TEST_KEY_SECRET": "rotation-test-key-encryption-secret-0123"]
         let before = Date()
-        let rotated = try Run.program("kych-dbinit", ["-c", conf, "--rotate-keys", "--publish-ahead", "600", "--retain", "7200"],
+        let rotated = try await Run.program("kych-dbinit", ["-c", conf, "--rotate-keys", "--publish-ahead", "600", "--retain", "7200"],
                                       environment: environment)
         #expect(rotated.status == 0, "\(rotated.stderr)")
         let printed = rotated.stdout.split(separator: "\n").filter { $0.hasPrefix("New ") }
@@ -34,7 +34,7 @@ import Testing
         #expect(new.allSatisfy { $0.activatesAt == takeover && $0.retiresAt == nil })
         #expect(old.allSatisfy { $0.retiresAt == takeover.addingTimeInterval(7200) })
 
-        let negative = try Run.program("kych-dbinit", ["-c", conf, "--rotate-keys", "--retain=-1"], environment: environment)
+        let negative = try await Run.program("kych-dbinit", ["-c", conf, "--rotate-keys", "--retain=-1"], environment: environment)
         #expect(negative.status != 0 && negative.stderr.contains("must not be negative"), "\(negative.stderr)")
     }
 }

@@ -106,7 +106,7 @@ import Testing
     private func run(in directory: URL, openssl: String, python: String, started: Started) async throws {
         // A self-signed certificate for 127.0.0.1, for the TLS proxy and as the relying party's CA bundle.
         let cert = directory.appendingPathComponent("tls-cert.pem").path, key = directory.appendingPathComponent("tls-key.pem").path
-        let made = try Run.program(openssl, [
+        let made = try await Run.program(openssl, [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE",
             "-keyout", key, "-out", cert,
@@ -154,7 +154,7 @@ import Testing
         // Chromium and chromedriver keep their profile and singleton folders under TMPDIR: inside ours, so they go too.
         let browserTemp = directory.appendingPathComponent("browser-tmp")
         try FileManager.default.createDirectory(at: browserTemp, withIntermediateDirectories: true)
-        let login = try Run.program(python, [
+        let login = try await Run.program(python, [
             Self.rpDirectory.appendingPathComponent("modoidc_login.py").path, rpURL, "--kych-url", baseURL,
             "--wallet-bin", WalletGateway.walletBinary, "--wallet", wallet,
         ], environment: ["TMPDIR": browserTemp.path])

@@ -34,9 +34,9 @@ import Testing
     }
 
     /// Runs the relying party; the secret goes through the environment, not the command line.
-    private func relyingParty(_ gateway: WalletGateway, clientID: String, authMethod: String, alg: String) throws -> ProcessResult {
+    private func relyingParty(_ gateway: WalletGateway, clientID: String, authMethod: String, alg: String) async throws -> ProcessResult {
         let python = try #require(Run.which("python3"), "python3 is missing")
-        return try Run.program(python, [
+        return try await Run.program(python, [
             Self.script.path, "--base-url", gateway.process.baseURL, "--client-id", clientID, "--redirect-uri", Self.redirect,
             "--wallet-bin", WalletGateway.walletBinary, "--wallet", gateway.wallet,
             "--claims", "given_name age_over_18", "--auth-method", authMethod, "--id-token-alg", alg,
@@ -73,14 +73,14 @@ import Testing
     @Test func idpyoidcVerifiesTheIDTokenAndUserInfoForES256AndRS256Clients() async throws {
         let gateway = try await startGateway()
         do {
-            try expectVerifiedFlow(try relyingParty(gateway, clientID: "idpyoidc-es256", authMethod: "client_secret_basic", alg: "ES256"),
+            try await expectVerifiedFlow(try relyingParty(gateway, clientID: "idpyoidc-es256", authMethod: "client_secret_basic", alg: "ES256"),
                                    gateway: gateway, clientID: "idpyoidc-es256", authMethod: "client_secret_basic", alg: "ES256")
-            try expectVerifiedFlow(try relyingParty(gateway, clientID: "idpyoidc-rs256", authMethod: "client_secret_post", alg: "RS256"),
+            try await expectVerifiedFlow(try relyingParty(gateway, clientID: "idpyoidc-rs256", authMethod: "client_secret_post", alg: "RS256"),
                                    gateway: gateway, clientID: "idpyoidc-rs256", authMethod: "client_secret_post", alg: "RS256")
 
             // A relying party registered for ES256 must refuse the RS256 ID token this client gets: idpyoidc really
             // pins the alg, and the script fails with a reason rather than a report.
-            let wrongAlg = try relyingParty(gateway, clientID: "idpyoidc-rs256", authMethod: "client_secret_basic", alg: "ES256")
+            let wrongAlg = try await relyingParty(gateway, clientID: "idpyoidc-rs256", authMethod: "client_secret_basic", alg: "ES256")
             #expect(wrongAlg.status == 1 && wrongAlg.stdout.isEmpty)
             #expect(wrongAlg.stderr.contains("FAILED") && wrongAlg.stderr.contains("Wrong signing algorithm, expected ES256 got RS256"),
                     "\(wrongAlg.stderr)")

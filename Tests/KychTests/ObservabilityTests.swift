@@ -12,7 +12,7 @@ import Testing
     @Test func metricsCountAWholeFlowAndNoLabelCarriesAClaimOrSecret() async throws {
         let db = try await TestDatabase.create(installSchema: false)
         let directory = try VerifierTestConfig.temporaryDirectory()
-        let walletCommand = try WalletCommand(in: directory)
+        let walletCommand = try await WalletCommand(in: directory)
         let issuer = walletCommand.issuerDID
 
         let gatewayPort = TestPorts.next(), verifierPort = TestPorts.next()
@@ -30,20 +30,20 @@ import Testing
             port: verifierPort, database: db.connectionString, keyFile: directory.appendingPathComponent("verifier.pem").path,
             webhook: "http://127.0.0.1:\(gatewayPort)/notification",
             extra: "METRICS_HOST = 127.0.0.1\nMETRICS_PORT = \(verifierMetrics)\nLOG_FORMAT = json"))
-        #expect(try Run.program("kych-dbinit", ["-c", config]).status == 0)
-        #expect(try Run.program("kych-client-management", ["-c", config, "sync"]).status == 0)
+        #expect(try await Run.program("kych-dbinit", ["-c", config]).status == 0)
+        #expect(try await Run.program("kych-client-management", ["-c", config, "sync"]).status == 0)
         let verifier = try await GatewayProcess(configPath: config, baseURL: "http://127.0.0.1:\(verifierPort)", executable: "kych-verifier")
         let gateway = try await GatewayProcess(configPath: config, baseURL: "http://127.0.0.1:\(gatewayPort)")
         let browser = GatewayBrowser(baseURL: gateway.baseURL)
 
         let verified = try await browser.start()
-        #expect(try walletCommand(["present", verified.deeplink]).status == 0)
+        await #expect(try walletCommand(["present", verified.deeplink]).status == 0)
         #expect(try await browser.status(verified) == "verified")
         let code = try #require(try await browser.finalize(verified)["code"])
         let info = try await browser.info(code: code)
         #expect(info.status == 200)
         let declined = try await browser.start()
-        #expect(try walletCommand(["present", declined.deeplink, "--decline"]).status == 0)
+        await #expect(try walletCommand(["present", declined.deeplink, "--decline"]).status == 0)
         #expect(try await browser.status(declined) == "failed")
         // The code again: a replay.
         let form = "grant_type=authorization_code&code=\(code.urlEscaped)&client_id=\(GatewayBrowser.clientID)"

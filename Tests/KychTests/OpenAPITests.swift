@@ -14,9 +14,9 @@ import Testing
     static let document = TestEnvironment.packageRoot.appendingPathComponent("Sources/KychHTTP/openapi.json")
     static let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/api/schemathesis_run.py")
 
-    @Test func theDocumentIsValidOpenAPI31() throws {
+    @Test func theDocumentIsValidOpenAPI31() async throws {
         let python = try #require(Run.which("python3"), "python3 is missing")
-        let result = try Run.program(python, ["-m", "openapi_spec_validator", Self.document.path])
+        let result = try await Run.program(python, ["-m", "openapi_spec_validator", Self.document.path])
         #expect(result.status == 0, "\(result.stdout) \(result.stderr)")
         #expect(APIDescription.complete["openapi"] == "3.1.0")
     }
@@ -86,7 +86,7 @@ import Testing
         let python = try #require(Run.which("python3"), "python3 is missing")
         let result: ProcessResult
         do {
-            result = try Run.program(python, [
+            result = try await Run.program(python, [
                 Self.script.path, "--base-url", gateway.process.baseURL, "--client-id", "api-client", "--redirect-uri", redirect,
                 "--wallet-bin", WalletGateway.walletBinary, "--wallet", gateway.wallet,
             ], environment: ["KYCH_API_CLIENT_SECRET": secret, "KYCH_API_MANAGEMENT_TOKEN": gateway.managementToken])

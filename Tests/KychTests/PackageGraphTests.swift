@@ -6,20 +6,13 @@ import Testing
 /// authorization-server domain stays free of networking.
 @Suite struct PackageGraphTests {
     /// Each target's direct dependencies: our targets by name, products as `package/product`.
-    static func graph() throws -> [String: [String]] {
+    static func graph() async throws -> [String: [String]] {
         let root = TestEnvironment.packageRoot
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // Its own scratch path: the package's .build is locked by the `swift test` running this.
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kych-dump-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        process.arguments = ["swift", "package", "--package-path", root.path, "--scratch-path", scratch.path, "dump-package"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = Data(try await Run.program("/usr/bin/env", ["swift", "package", "--package-path", root.path, "--scratch-path", scratch.path,
+                                                               "dump-package"]).stdout.utf8)
         let package = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let targets = try #require(package["targets"] as? [[String: Any]])
         var graph: [String: [String]] = [:]
@@ -47,8 +40,8 @@ import Testing
         return seen
     }
 
-    @Test func productionExecutablesDoNotLinkTheTestWallet() throws {
-        let graph = try Self.graph()
+    @Test func productionExecutablesDoNotLinkTheTestWallet() async throws {
+        let graph = try await Self.graph()
         for executable in ["kych-oauth2-gateway", "kych-verifier", "kych-client-management", "kych-dbinit"] {
             #expect(graph[executable] != nil, "\(executable) is not a target")
             #expect(!Self.closure(executable, in: graph).contains("KychWallet"), "\(executable) links KychWallet")
@@ -56,16 +49,16 @@ import Testing
         #expect(Self.closure("kych-demo", in: graph).contains("KychWallet"))
     }
 
-    @Test func storageDoesNotDependOnTheVerifierService() throws {
-        let graph = try Self.graph()
+    @Test func storageDoesNotDependOnTheVerifierService() async throws {
+        let graph = try await Self.graph()
         for storage in ["KychPostgres", "KychSQLite", "KychStorage"] {
             let closure = Self.closure(storage, in: graph)
             #expect(!closure.contains("KychVerifier") && !closure.contains("KychVerifierServer"), "\(storage): \(closure.sorted())")
         }
     }
 
-    @Test func theDomainImportsNoNetworking() throws {
-        let graph = try Self.graph()
+    @Test func theDomainImportsNoNetworking() async throws {
+        let graph = try await Self.graph()
         let closure = Self.closure("KychOAuth", in: graph)
         let networking = closure.filter { $0.hasPrefix("swift-nio") || $0.hasPrefix("async-http-client") || $0.hasPrefix("hummingbird/")
             || $0.hasPrefix("postgres-nio") || $0.hasPrefix("sqlite-nio") }
@@ -75,8 +68,8 @@ import Testing
     }
 
     /// One module links the metrics backend and binds each server's registry; the others use swift-metrics' API only.
-    @Test func onlyKychHTTPLinksPrometheus() throws {
-        let graph = try Self.graph()
+    @Test func onlyKychHTTPLinksPrometheus() async throws {
+        let graph = try await Self.graph()
         let direct = graph.filter { $0.value.contains("swift-prometheus/Prometheus") }.keys
         #expect(Array(direct) == ["KychHTTP"], "\(direct.sorted())")
     }

@@ -33,7 +33,7 @@ import Testing
         #expect(script.contains("offer.hidden = false") && script.contains("window.top.location.assign(d.finalizeUrl)"))
         // The wallet's QR code comes first (what the person scans now).
         let svg = try #require(waiting.captures(#"<figure class="qr">(<svg .*?</svg>)"#).first)
-        #expect(try PageQRDecodeTests.decode(svg) == PageFixture.shortDeeplink)
+        await #expect(try PageQRDecodeTests.decode(svg) == PageFixture.shortDeeplink)
     }
 
     @Test(arguments: [("en", "Add a reusable KyCH attestation to your wallet"), ("de", "Wiederverwendbare KyCH-Bestätigung in Ihre Wallet aufnehmen"),
@@ -47,6 +47,6 @@ import Testing
         #expect(html.contains(#"id="continue-to-service" href="\#(Self.finalize)\#(lang)""#))
         #expect(!html.contains("http-equiv=\"refresh\"") && !html.contains("<script"), "the offer page must not move on by itself")
         let svg = try #require(html.captures(#"<figure class="qr">(<svg .*?</svg>)"#).first)
-        #expect(try PageQRDecodeTests.decode(svg) == Self.offer)
+        await #expect(try PageQRDecodeTests.decode(svg) == Self.offer)
     }
 }

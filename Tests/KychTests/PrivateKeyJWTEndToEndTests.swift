@@ -18,9 +18,9 @@ import Testing
     static let inlineSecret = "secret-token:pk-inline-also-has-a-secret-0123456"
 
     /// Runs `client_assertion.py command` with `request` on standard input; its JSON answer.
-    static func joserfc(_ command: String, _ request: JSON) throws -> JSON {
+    static func joserfc(_ command: String, _ request: JSON) async throws -> JSON {
         let python = try #require(Run.which("python3"), "python3 is missing")
-        let result = try Run.program(python, [script.path, command], input: JSONText.serialize(request))
+        let result = try await Run.program(python, [script.path, command], input: JSONText.serialize(request))
         try #require(result.status == 0, "client_assertion.py \(command) failed: \(result.stderr)")
         return try JSON.parse(Data(result.stdout.utf8))
     }
@@ -39,8 +39,8 @@ import Testing
         }
     }
 
-    static func sign(_ assertions: [Assertion]) throws -> [String] {
-        let signed = try joserfc("sign", .array(assertions.map(\.request))).arrayValue?.compactMap(\.stringValue) ?? []
+    static func sign(_ assertions: [Assertion]) async throws -> [String] {
+        let signed = try await joserfc("sign", .array(assertions.map(\.request))).arrayValue?.compactMap(\.stringValue) ?? []
         try #require(signed.count == assertions.count)
         return signed
     }
@@ -107,7 +107,7 @@ import Testing
     }
 
     @Test func joserfcAssertionsAuthenticateAndForgeriesReplaysAndWrongMethodsDoNot() async throws {
-        let keys = try Self.joserfc("keys", ["inline": "EC", "fetched": "RSA", "rotated": "EC", "other": "EC"])
+        let keys = try await Self.joserfc("keys", ["inline": "EC", "fetched": "RSA", "rotated": "EC", "other": "EC"])
         @Sendable func key(_ name: String, _ part: String = "private") throws -> JSON { try #require(keys[name]?[part]) }
         let jwksServer = try await LoopbackServer()
         defer { jwksServer.stop() }
@@ -132,7 +132,7 @@ import Testing
             // The inline JWKS client: a token, then introspection with another assertion (aud: the issuer).
             var toToken = inline
             toToken.aud = .string(Self.issuer + "/token")
-            let first = try Self.sign([toToken, inline])
+            let first = try await Self.sign([toToken, inline])
             let accessToken = try await Self.token(flow, code: try await Self.code(flow, for: "pk-inline"), assertion: first[0])
             let introspection = try await Self.post(flow.client, "/introspect", Self.assertionForm(first[1]) + [("token", accessToken)])
             #expect(introspection.status == .ok && introspection.json["active"] == true, "\(introspection.text)")
@@ -146,7 +146,7 @@ import Testing
             expired.claims = ["iat": .integer(Int64(Date().timeIntervalSince1970) - 300), "exp": .integer(Int64(Date().timeIntervalSince1970) - 120)]
             none.alg = "none"
             hs256.alg = "HS256"
-            let forged = try Self.sign([otherKey, issNotSub, wrongAud, expired, none, hs256])
+            let forged = try await Self.sign([otherKey, issNotSub, wrongAud, expired, none, hs256])
             for (assertion, reason) in zip(forged, ["kid", "iss and sub", "aud", "expired", "alg none", "alg HS256"]) {
                 let description = try await Self.refused(flow.client, Self.assertionForm(assertion))
                 #expect(description.contains(reason), "\(description)")
@@ -162,14 +162,14 @@ import Testing
             // A jti is single use across instances: used at this one, replayed to a second one on the same database.
             var atRevoke = inline
             atRevoke.aud = .string(Self.issuer + "/revoke")
-            let once = try Self.sign([atRevoke])[0]
+            let once = try await Self.sign([atRevoke])[0]
             #expect(try await Self.post(flow.client, "/revoke", Self.assertionForm(once) + [("token", "no-such-token")]).status == .ok)
             let second = try await buildApplication(harness.config, logger: TestEnvironment.logger)
             let replayed = try await second.test(.router) { other in try await Self.refused(other, Self.assertionForm(once), at: "/revoke") }
             #expect(replayed.contains("jti"))
 
             // The JWKS_URI client: fetched once, then from the cache; a new kid makes the gateway fetch the set again.
-            let fetchedTwice = try Self.sign([uri, uri])
+            let fetchedTwice = try await Self.sign([uri, uri])
             _ = try await Self.token(flow, code: try await Self.code(flow, for: "pk-uri"), assertion: fetchedTwice[0])
             let cached = try await Self.post(flow.client, "/introspect", Self.assertionForm(fetchedTwice[1]) + [("token", "no-such-token")])
             #expect(cached.status == .ok && cached.json["active"] == false, "\(cached.text)")
@@ -180,7 +180,7 @@ import Testing
             rotated.alg = "ES256"
             unknown.key = try key("other")
             unknown.alg = "ES256"
-            let afterRotation = try Self.sign([rotated, unknown])
+            let afterRotation = try await Self.sign([rotated, unknown])
             let rotatedAnswer = try await Self.post(flow.client, "/introspect", Self.assertionForm(afterRotation[0]) + [("token", "x")])
             #expect(rotatedAnswer.status == .ok, "\(rotatedAnswer.text)")
             #expect(jwksServer.fetchedPaths.filter { $0 == "/jwks.json" }.count == 2)

@@ -48,18 +48,18 @@ import Testing
             #expect(try await flow.token(code: code).status == .ok)   // a token, never used
         }
         let values = ["Helvetia", "National", "1848-09-12"]
-        func gatewayDump() throws -> String {
-            let dump = try Run.program("/usr/bin/pg_dump", ["--no-owner", "-n", "oauth2gw", harness.db.connectionString])
+        func gatewayDump() async throws -> String {
+            let dump = try await Run.program("/usr/bin/pg_dump", ["--no-owner", "-n", "oauth2gw", harness.db.connectionString])
             try #require(dump.status == 0, "\(dump.stderr)")
             return dump.stdout
         }
-        #expect(values.allSatisfy(try gatewayDump().contains), "the claims are stored while a code or token can reach them")
+        await #expect(values.allSatisfy(try gatewayDump().contains), "the claims are stored while a code or token can reach them")
         try await harness.db.execute("UPDATE oauth2gw.verification_sessions SET expires_at = now() - interval '1 minute'")
         try await harness.db.execute("UPDATE oauth2gw.authorization_codes SET expires_at = now() - interval '1 minute'")
         try await harness.db.execute("UPDATE oauth2gw.access_tokens SET expires_at = now() - interval '1 minute'")
         let report = try await harness.db.withPool { pool in try await harness.purge(pool) }
         #expect(report.erasedClaims == 2)
-        let dump = try gatewayDump()
+        let dump = try await gatewayDump()
         for value in values { #expect(!dump.contains(value), "\(value) is still in the gateway's tables") }
     }
 }

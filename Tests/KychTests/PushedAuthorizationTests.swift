@@ -23,12 +23,12 @@ import Testing
     }
 
     /// joserfc makes the client's key and signs each object: `(name, signer, claims)`, signer `client`, `other` or `none`.
-    static func sign(_ objects: [(String, String, [String: JSON])]) throws -> Signed {
+    static func sign(_ objects: [(String, String, [String: JSON])]) async throws -> Signed {
         let python = try #require(Run.which("python3"), "python3 is missing")
         let job = JSON.object(["objects": .array(objects.map { name, signer, claims in
             .object(["name": .string(name), "signer": .string(signer), "claims": .object(claims), "typ": "oauth-authz-req+jwt"])
         })])
-        let result = try Run.program(python, [script.path], stdin: job.serialized())
+        let result = try await Run.program(python, [script.path], stdin: job.serialized())
         try #require(result.status == 0, "request_objects.py failed: \(result.stderr)")
         let output = try JSON.parse(Data(result.stdout.utf8))
         let signed = (output["objects"]?.objectValue ?? [:]).compactMapValues { $0.stringValue }
@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func aPushedSignedRequestRunsToATokenAndEveryMisuseIsRefused() async throws {
-        let signed = try Self.sign([
+        let signed = try await Self.sign([
             ("flow", "client", Self.claims()),
             ("other-key", "other", Self.claims()),
             ("none", "none", Self.claims()),

@@ -13,17 +13,17 @@ struct QRCodeDecodeTests {
         + "&request_uri=https%3A%2F%2Fkych.example.ch%2Foid4vp%2Frequest-object%2F7f3c9a2e-5b1d-4c8e-9f60-2a4b8d1e3c57"
 
     @Test("Short text decodes exactly")
-    func shortText() throws {
-        try Self.expectRoundTrip("KyCH", errorCorrection: .medium)
+    func shortText() async throws {
+        try await Self.expectRoundTrip("KyCH", errorCorrection: .medium)
     }
 
     @Test("A swiyu verification deeplink of 300+ characters decodes exactly", arguments: QRErrorCorrection.allCases)
-    func swiyuDeeplink(level: QRErrorCorrection) throws {
+    func swiyuDeeplink(level: QRErrorCorrection) async throws {
         try #require(Self.swiyuDeeplink.utf8.count >= 300)
-        try Self.expectRoundTrip(Self.swiyuDeeplink, errorCorrection: level)
+        try await Self.expectRoundTrip(Self.swiyuDeeplink, errorCorrection: level)
     }
 
-    private static func expectRoundTrip(_ text: String, errorCorrection: QRErrorCorrection) throws {
+    private static func expectRoundTrip(_ text: String, errorCorrection: QRErrorCorrection) async throws {
         let rsvgConvert = try #require(Run.which("rsvg-convert"),
                                        "rsvg-convert not found in PATH: install it (Debian: apt-get install librsvg2-bin)")
         let zbarimg = try #require(Run.which("zbarimg"),
@@ -36,19 +36,19 @@ struct QRCodeDecodeTests {
 
         let code = try QRCode(text: text, errorCorrection: errorCorrection)
         try code.svg().write(to: svgFile, atomically: true, encoding: .utf8)
-        _ = try run(rsvgConvert, ["--format", "png", "--output", pngFile.path, svgFile.path])
-        let decoded = try run(zbarimg, ["--raw", "-q", pngFile.path])
+        _ = try await run(rsvgConvert, ["--format", "png", "--output", pngFile.path, svgFile.path])
+        let decoded = try await run(zbarimg, ["--raw", "-q", pngFile.path])
         #expect(decoded == text + "\n", "zbarimg decoded a version \(code.version) symbol differently")
     }
 
     /// The PNG KyCH writes itself (`kych-client-management credential-offer --qr`), at two module sizes, decodes exactly.
     @Test("Our own PNG decodes exactly", arguments: [3, 8])
-    func ownPNG(moduleSize: Int) throws {
+    func ownPNG(moduleSize: Int) async throws {
         let zbarimg = try #require(Run.which("zbarimg"), "zbarimg not found in PATH: install it (Debian: apt-get install zbar-tools)")
         let png = try temporaryFile("", suffix: ".png")
         defer { try? FileManager.default.removeItem(atPath: png) }
         try Data(try QRCode(text: Self.swiyuDeeplink).png(moduleSize: moduleSize)).write(to: URL(fileURLWithPath: png))
-        #expect(try Self.run(zbarimg, ["--raw", "-q", png]) == Self.swiyuDeeplink + "\n")
+        #expect(try await Self.run(zbarimg, ["--raw", "-q", png]) == Self.swiyuDeeplink + "\n")
     }
 
     /// The terminal text (`--qr-text`) is the symbol, light modules drawn as half blocks, two rows a line, 2-module quiet zone.
@@ -67,8 +67,8 @@ struct QRCodeDecodeTests {
     }
 
     /// Runs `executable` to completion and returns its standard output; a non-zero exit fails the test.
-    private static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let result = try Run.program(executable, arguments)
+    private static func run(_ executable: String, _ arguments: [String]) async throws -> String {
+        let result = try await Run.program(executable, arguments)
         try #require(result.status == 0, "\(executable) exited with \(result.status): \(result.stderr)")
         return result.stdout
     }

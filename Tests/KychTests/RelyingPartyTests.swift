@@ -32,9 +32,9 @@ import Testing
     }
 
     /// Runs the relying party; the secret goes through the environment, not the command line.
-    private func relyingParty(_ gateway: WalletGateway, clientID: String, secret: String?, redirect: String) throws -> ProcessResult {
+    private func relyingParty(_ gateway: WalletGateway, clientID: String, secret: String?, redirect: String) async throws -> ProcessResult {
         let python = try #require(Run.which("python3"), "python3 is missing")
-        return try Run.program(python, [
+        return try await Run.program(python, [
             Self.script.path, "--base-url", gateway.process.baseURL, "--client-id", clientID, "--redirect-uri", redirect,
             "--wallet-bin", WalletGateway.walletBinary, "--wallet", gateway.wallet,
             "--scope", "given_name age_over_18",
@@ -60,7 +60,7 @@ import Testing
     @Test func authlibCompletesTheFlowAsConfidentialAndAsPublicClient() async throws {
         let gateway = try await startGateway()
         do {
-            let confidential = try expectCompleteFlow(
+            let confidential = try await expectCompleteFlow(
                 try relyingParty(gateway, clientID: "authlib-confidential", secret: Self.secret, redirect: Self.confidentialRedirect),
                 gateway: gateway, clientType: "confidential")
             let introspection = try #require(confidential["introspection"])
@@ -72,14 +72,14 @@ import Testing
 
             // RFC 8252 §7.3: the public client listens on a port of its own choosing.
             let loopback = "http://127.0.0.1:\(TestPorts.next())/callback"
-            let publicReport = try expectCompleteFlow(
+            let publicReport = try await expectCompleteFlow(
                 try relyingParty(gateway, clientID: "authlib-public", secret: nil, redirect: loopback),
                 gateway: gateway, clientType: "public")
             #expect(publicReport["redirect_uri"] == .string(loopback))
             #expect(publicReport["introspection"] == nil, "public clients may not introspect")
 
             // The confidential client's id alone (auth method none) gets no token, and the script says so.
-            let unauthenticated = try relyingParty(gateway, clientID: "authlib-confidential", secret: nil,
+            let unauthenticated = try await relyingParty(gateway, clientID: "authlib-confidential", secret: nil,
                                                    redirect: Self.confidentialRedirect)
             #expect(unauthenticated.status == 1 && unauthenticated.stdout.isEmpty)
             #expect(unauthenticated.stderr.contains("FAILED") && unauthenticated.stderr.contains("invalid_client"),

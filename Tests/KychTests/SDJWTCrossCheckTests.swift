@@ -16,7 +16,7 @@ struct SDJWTCrossCheckTests {
             "family_name": "National",
             "age_over_18": true,
         ]
-        let presentation = try PythonHelper.run("sdjwt_crosscheck.py", "issue_and_present", [
+        let presentation = try await PythonHelper.run("sdjwt_crosscheck.py", "issue_and_present", [
             "issuer_jwk": privateJWK(P256PublicJWK(scenario.issuerKey.publicKey), d: scenario.issuerKey.rawRepresentation),
             "issuer_did": .string(scenario.issuerDID),
             "holder_jwk": privateJWK(P256PublicJWK(scenario.holderKey.publicKey), d: scenario.holderKey.rawRepresentation),
@@ -49,12 +49,12 @@ struct SDJWTCrossCheckTests {
         #expect(failure?.errorCode == .missingNonce)
     }
 
-    @Test func theReferenceImplementationVerifiesOurPresentation() throws {
+    @Test func theReferenceImplementationVerifiesOurPresentation() async throws {
         let issuance = try scenario.issue(status: nil)
         let presentation = try scenario.present(
             issuance, disclosing: ["given_name", "age_birth_year", "address", "street", "nationalities"],
             iat: Date())
-        let result = try referenceVerify(presentation)
+        let result = try await referenceVerify(presentation)
         let claims = try #require(result["verified"]?.objectValue, "rejected: \(result)")
 
         #expect(claims["iss"] == .string(scenario.issuerDID))
@@ -67,16 +67,16 @@ struct SDJWTCrossCheckTests {
         #expect(claims["birth_date"] == nil)
     }
 
-    @Test func theReferenceImplementationRejectsAPresentationForAnotherAudience() throws {
+    @Test func theReferenceImplementationRejectsAPresentationForAnotherAudience() async throws {
         let presentation = try scenario.present(try scenario.issue(), audience: "did:example:someone-else")
-        let result = try referenceVerify(presentation)
+        let result = try await referenceVerify(presentation)
         #expect(result["verified"] == nil)
         #expect(result["rejected"]?.stringValue?.contains("aud") == true)
     }
 
     /// Runs the reference verifier expecting the scenario's audience and nonce.
-    private func referenceVerify(_ presentation: String) throws -> [String: JSONValue] {
-        let output = try PythonHelper.run("sdjwt_crosscheck.py", "verify", [
+    private func referenceVerify(_ presentation: String) async throws -> [String: JSONValue] {
+        let output = try await PythonHelper.run("sdjwt_crosscheck.py", "verify", [
             "presentation": .string(presentation),
             "aud": .string(scenario.audience),
             "nonce": .string(scenario.nonce),

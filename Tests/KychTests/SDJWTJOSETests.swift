@@ -52,9 +52,9 @@ struct SDJWTJOSETests {
         }
     }
 
-    @Test func thumbprintMatchesJoserfc() throws {
+    @Test func thumbprintMatchesJoserfc() async throws {
         let jwk = P256PublicJWK(P256.Signing.PrivateKey().publicKey)
-        let python = try PythonHelper.run("jose_crosscheck.py", "thumbprint", ["jwk": .object(jwk.jsonObject)])
+        let python = try await PythonHelper.run("jose_crosscheck.py", "thumbprint", ["jwk": .object(jwk.jsonObject)])
         #expect(jwk.thumbprint == python)
     }
 
@@ -147,10 +147,10 @@ struct SDJWTJOSETests {
     }
 
     @Test(arguments: [[:], ["apu": "QWxpY2U", "apv": "Qm9i"], ["zip": "DEF"]] as [[String: JSONValue]])
-    func jweDecryptsWhatJoserfcEncrypts(extraHeader: [String: JSONValue]) throws {
+    func jweDecryptsWhatJoserfcEncrypts(extraHeader: [String: JSONValue]) async throws {
         let recipient = P256.KeyAgreement.PrivateKey()
         let plaintext = Data(String(repeating: "swiyu presentation ", count: 50).utf8)
-        let compact = try PythonHelper.run("jose_crosscheck.py", "encrypt", [
+        let compact = try await PythonHelper.run("jose_crosscheck.py", "encrypt", [
             "jwk": .object(P256PublicJWK(recipient.publicKey).jsonObject),
             "kid": "verification-key",
             "plaintext": .string(Base64URL.encode(plaintext)),
@@ -163,9 +163,9 @@ struct SDJWTJOSETests {
 
     /// A compressed plaintext may not inflate beyond what a presentation needs (issue 12, finding 7: 3 MiB of zeros
     /// deflate to a few KiB, and anyone can encrypt to a verification's key).
-    @Test func jweRefusesAnInflationBomb() throws {
+    @Test func jweRefusesAnInflationBomb() async throws {
         let recipient = P256.KeyAgreement.PrivateKey()
-        let compact = try PythonHelper.run("jose_crosscheck.py", "encrypt", [
+        let compact = try await PythonHelper.run("jose_crosscheck.py", "encrypt", [
             "jwk": .object(P256PublicJWK(recipient.publicKey).jsonObject),
             "kid": "verification-key",
             "plaintext": .string(Base64URL.encode(Data(count: 3 << 20))),
@@ -178,12 +178,12 @@ struct SDJWTJOSETests {
     }
 
     @Test(arguments: [[:], ["apu": "QWxpY2U", "apv": "Qm9i"]] as [[String: JSONValue]])
-    func joserfcDecryptsWhatWeEncrypt(extraHeader: [String: JSONValue]) throws {
+    func joserfcDecryptsWhatWeEncrypt(extraHeader: [String: JSONValue]) async throws {
         let recipient = P256.KeyAgreement.PrivateKey()
         let plaintext = Data(#"{"state":"äöü ✓"}"#.utf8)
         let compact = try CompactJWE.encrypt(
             plaintext, to: recipient.publicKey, keyID: "verification-key", additionalHeader: extraHeader)
-        let decrypted = try PythonHelper.run("jose_crosscheck.py", "decrypt", [
+        let decrypted = try await PythonHelper.run("jose_crosscheck.py", "decrypt", [
             "jwk": privateJWK(P256PublicJWK(recipient.publicKey), d: recipient.rawRepresentation),
             "jwe": .string(compact),
         ])

@@ -14,11 +14,11 @@ struct SDJWTStatusListTests {
         return [("empty", Data()), ("short", Data("a".utf8)), ("random", random), ("text", text), ("sparse", sparse)]
     }()
 
-    @Test func inflatesWhatPythonZlibCompresses() throws {
+    @Test func inflatesWhatPythonZlibCompresses() async throws {
         for sample in Self.samples {
             for level in [0, 1, 6, 9] {
                 for wbits in [15, -15] {
-                    let compressed = try #require(Base64URL.decode(try PythonHelper.run(
+                    let compressed = try await #require(Base64URL.decode(try PythonHelper.run(
                         "zlib_crosscheck.py", "compress",
                         ["data": .string(Base64URL.encode(sample.data)), "level": .integer(Int64(level)),
                          "wbits": .integer(Int64(wbits))])))
@@ -29,10 +29,10 @@ struct SDJWTStatusListTests {
         }
     }
 
-    @Test func pythonZlibInflatesWhatWeDeflate() throws {
+    @Test func pythonZlibInflatesWhatWeDeflate() async throws {
         for sample in Self.samples {
             for (wbits, compressed) in [(15, Deflate.deflateZlib(sample.data)), (-15, Deflate.deflate(sample.data))] {
-                let output = try PythonHelper.run(
+                let output = try await PythonHelper.run(
                     "zlib_crosscheck.py", "decompress",
                     ["data": .string(Base64URL.encode(compressed)), "wbits": .integer(Int64(wbits))])
                 #expect(Base64URL.decode(output) == sample.data, "\(sample.name), wbits \(wbits)")

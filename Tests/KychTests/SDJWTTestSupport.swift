@@ -14,10 +14,10 @@ enum PythonHelper {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
 
-    static func run(_ script: String, _ command: String, _ request: [String: JSONValue]) throws -> String {
+    static func run(_ script: String, _ command: String, _ request: [String: JSONValue]) async throws -> String {
         let result: ProcessResult
         do {
-            result = try Run.program("/usr/bin/env", ["python3", fixtures.appendingPathComponent(script).path, command],
+            result = try await Run.program("/usr/bin/env", ["python3", fixtures.appendingPathComponent(script).path, command],
                                      input: JSONText.serialize(request))
         } catch {
             throw Failure(description: "cannot start python3 for \(script): \(error)")

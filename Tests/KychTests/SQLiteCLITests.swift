@@ -39,26 +39,26 @@ import Testing
 
     @Test func dbinitCreatesTheFileAndResetsAfterConfirmation() async throws {
         let (conf, database) = try setUp()
-        let created = try Run.program("kych-dbinit", ["-c", conf])
+        let created = try await Run.program("kych-dbinit", ["-c", conf])
         #expect(created.status == 0, "\(created.stderr)")
         #expect(created.stdout.contains("Applied: sqlite://\(database) (tables"), "\(created.stdout)")
         #expect(try await tables(database) == ["access_tokens", "attestations", "authorization_codes", "clients", "pushed_authorization_requests", "seen_jwt_ids",
                                                "server_secrets",
                                                "signing_keys", "verification_sessions",
                                                "verifier_verifications", "verifier_webhook_events"])
-        #expect(try Run.program("kych-dbinit", ["-c", conf]).stdout.contains("Database is up to date."))
+        #expect(try await Run.program("kych-dbinit", ["-c", conf]).stdout.contains("Database is up to date."))
 
-        #expect(try Run.program("kych-client-management", ["-c", conf, "sync"]).status == 0)
-        #expect(try Run.program("kych-client-management", ["-c", conf, "list"]).stdout.contains("exchange_production"))
+        #expect(try await Run.program("kych-client-management", ["-c", conf, "sync"]).status == 0)
+        #expect(try await Run.program("kych-client-management", ["-c", conf, "list"]).stdout.contains("exchange_production"))
 
         // Without -y and without a terminal, --reset refuses and keeps the data.
-        let refused = try Run.program("kych-dbinit", ["-c", conf, "--reset"])
+        let refused = try await Run.program("kych-dbinit", ["-c", conf, "--reset"])
         #expect(refused.status != 0 && refused.stderr.contains("standard input is not a terminal"))
-        #expect(try Run.program("kych-client-management", ["-c", conf, "list"]).stdout.contains("exchange_production"))
+        #expect(try await Run.program("kych-client-management", ["-c", conf, "list"]).stdout.contains("exchange_production"))
 
-        let reset = try Run.program("kych-dbinit", ["-c", conf, "--reset", "-y"])
+        let reset = try await Run.program("kych-dbinit", ["-c", conf, "--reset", "-y"])
         #expect(reset.status == 0 && reset.stdout.contains("clients") && reset.stdout.contains("verifier_verifications"), "\(reset)")
-        #expect(!(try Run.program("kych-client-management", ["-c", conf, "list"]).stdout.contains("exchange_production")))
+        #expect(!(try await Run.program("kych-client-management", ["-c", conf, "list"]).stdout.contains("exchange_production")))
     }
 
     @Test func standaloneVerifierKeepsItsWebhookAcrossARestart() async throws {
@@ -102,26 +102,26 @@ import Testing
         #expect(waiting == 0)
     }
 
-    @Test func clientManagementWorksOnSQLite() throws {
+    @Test func clientManagementWorksOnSQLite() async throws {
         let (conf, _) = try setUp()
-        let create = try Run.program("kych-client-management", ["-c", conf, "create", "--client-id", "exchange_prod",
+        let create = try await Run.program("kych-client-management", ["-c", conf, "create", "--client-id", "exchange_prod",
             "--secret", "secret-token:your-secure-secret", "--verifier-url", "https://swiyu-verifier.example.com",
             "--redirect-uri", "https://exchange.example.com/kyc/kych-redirect", "--accepted-issuer-dids", "{did:tdw:trusted_issuer}"])
         #expect(create.status == 0, "\(create.stderr)")
-        let show = try Run.program("kych-client-management", ["-c", conf, "show", "exchange_prod"])
+        let show = try await Run.program("kych-client-management", ["-c", conf, "show", "exchange_prod"])
         #expect(show.stdout.contains("accepted_issuer_dids          {did:tdw:trusted_issuer}"), "\(show.stdout)")
         #expect(!show.stdout.contains("your-secure-secret") && !show.stdout.contains("$2"))
-        let update = try Run.program("kych-client-management", ["-c", conf, "update", "exchange_prod",
+        let update = try await Run.program("kych-client-management", ["-c", conf, "update", "exchange_prod",
                                                                 "--redirect-uri", "https://new-exchange.example.com/kyc/kych-redirect"])
         #expect(update.status == 0, "\(update.stderr)")
-        #expect(try Run.program("kych-client-management", ["-c", conf, "show", "exchange_prod"]).stdout
+        #expect(try await Run.program("kych-client-management", ["-c", conf, "show", "exchange_prod"]).stdout
             .contains("https://new-exchange.example.com/kyc/kych-redirect"))
-        let prune = try Run.program("kych-client-management", ["-c", conf, "sync", "--prune"])
+        let prune = try await Run.program("kych-client-management", ["-c", conf, "sync", "--prune"])
         #expect(prune.status == 0 && prune.stdout.contains("created exchange_production") && prune.stdout.contains("deleted exchange_prod"))
-        let duplicate = try Run.program("kych-client-management", ["-c", conf, "create", "--client-id", "exchange_production",
+        let duplicate = try await Run.program("kych-client-management", ["-c", conf, "create", "--client-id", "exchange_production",
             "--secret", "s", "--verifier-url", "https://v.example", "--redirect-uri", "https://r.example/cb"])
         #expect(duplicate.status != 0 && duplicate.stderr.contains("a client with id \"exchange_production\" already exists"))
-        #expect(try Run.program("kych-client-management", ["-c", conf, "delete", "exchange_production", "-y"]).status == 0)
-        #expect(!(try Run.program("kych-client-management", ["-c", conf, "list"]).stdout.contains("exchange_production")))
+        #expect(try await Run.program("kych-client-management", ["-c", conf, "delete", "exchange_production", "-y"]).status == 0)
+        #expect(!(try await Run.program("kych-client-management", ["-c", conf, "list"]).stdout.contains("exchange_production")))
     }
 }

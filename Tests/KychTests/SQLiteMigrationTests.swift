@@ -149,7 +149,7 @@ import Testing
         #expect("\(SQLiteSchemaError.newerThanKnown(version: newer, latest: SQLiteDatabase.schemaVersion))"
             .contains("schema version \(newer), newer than this KyCH knows (\(SQLiteDatabase.schemaVersion))"))
         let conf = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 1\nDATABASE = sqlite://\(path)\n")
-        let dbinit = try Run.program("kych-dbinit", ["-c", conf])
+        let dbinit = try await Run.program("kych-dbinit", ["-c", conf])
         #expect(dbinit.status != 0 && dbinit.stderr.contains("newer than this KyCH knows"), "\(dbinit)")
 
         // Nothing was applied to it.

@@ -21,12 +21,12 @@ import Testing
         let server = try TestEnvironment.serverURL()
         guard case .tcp(let host, let port) = server.endpoint else { Issue.record("expected TCP"); return }
         let env = ["PGHOST": host, "PGPORT": "\(port)"]
-        func run(_ command: String) throws -> ProcessResult {
+        func run(_ command: String) async throws -> ProcessResult {
             let args = Array(command.split(separator: " ").dropFirst().map(String.init))
-            return try Run.program(psql, args, environment: env, currentDirectory: TestEnvironment.packageRoot)
+            return try await Run.program(psql, args, environment: env, currentDirectory: TestEnvironment.packageRoot)
         }
-        #expect(try run("psql -U kych -d kych -f oauth2_gatewaydb/versioning.sql").status == 0)
-        #expect(try run("psql -U kych -d kych -f oauth2_gatewaydb/oauth2gw-0001.sql").status == 0)
+        await #expect(try run("psql -U kych -d kych -f oauth2_gatewaydb/versioning.sql").status == 0)
+        await #expect(try run("psql -U kych -d kych -f oauth2_gatewaydb/oauth2gw-0001.sql").status == 0)
 
         let db = TestDatabase(name: "kych", url: server.with(database: "kych"))
         let tables = try await db.strings("""
@@ -41,8 +41,8 @@ import Testing
             """)
 
         // A second run of either file changes nothing.
-        #expect(try run("psql -U kych -d kych -f oauth2_gatewaydb/versioning.sql").status == 0)
-        let again = try run("psql -U kych -d kych -f oauth2_gatewaydb/oauth2gw-0001.sql")
+        await #expect(try run("psql -U kych -d kych -f oauth2_gatewaydb/versioning.sql").status == 0)
+        let again = try await run("psql -U kych -d kych -f oauth2_gatewaydb/oauth2gw-0001.sql")
         #expect(again.stderr.contains("Patch oauth2gw-0001 is already applied"))
         #expect(try await db.strings("SELECT patch_name FROM _v.patches ORDER BY 1") == ["oauth2gw-0001"])
         #expect(try await db.strings("SELECT client_id FROM oauth2gw.clients") == ["keep"])
@@ -50,28 +50,28 @@ import Testing
         // The first KyCH program that opens it (here the manual's kych-client-management list) applies the
         // later patches; kych-dbinit then sees nothing to do.
         let conf = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 1\nDATABASE = postgres://kych@\(host):\(port)/kych\n")
-        let list = try Run.program("kych-client-management", ["-c", conf, "list"], environment: ["KYCH_SQL_DIR": TestEnvironment.sqlDirectory.path])
+        let list = try await Run.program("kych-client-management", ["-c", conf, "list"], environment: ["KYCH_SQL_DIR": TestEnvironment.sqlDirectory.path])
         #expect(list.status == 0 && list.stdout.contains("keep"), "\(list.stderr)")
         #expect(try await db.strings("SELECT patch_name FROM _v.patches ORDER BY 1") == SchemaInstaller.gatewayPatches)
         #expect(try await db.strings("SELECT require_pkce::text || ' ' || cardinality(redirect_uris)::text FROM oauth2gw.clients") == ["false 0"])
         #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.signing_keys") == ["0"])
-        let dbinit = try Run.program("kych-dbinit", ["-c", conf, "--sql-dir", TestEnvironment.sqlDirectory.path])
+        let dbinit = try await Run.program("kych-dbinit", ["-c", conf, "--sql-dir", TestEnvironment.sqlDirectory.path])
         #expect(dbinit.status == 0 && dbinit.stdout == "Database is up to date.\n", "\(dbinit.stderr)")
     }
 
     @Test func dbinitIsIdempotentAndResetNeedsConfirmation() async throws {
         let db = try await TestDatabase.create(installSchema: false)
         let conf = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 1\nDATABASE = \(db.connectionString)\n")
-        let first = try Run.program("kych-dbinit", ["-c", conf])
+        let first = try await Run.program("kych-dbinit", ["-c", conf])
         #expect(first.status == 0 && first.stdout == "Applied: \(SchemaInstaller.gatewayPatches.joined(separator: ", "))\n", "\(first.stderr)")
-        #expect(try Run.program("kych-dbinit", ["-c", conf]).stdout == "Database is up to date.\n")
+        #expect(try await Run.program("kych-dbinit", ["-c", conf]).stdout == "Database is up to date.\n")
         try await db.execute("INSERT INTO oauth2gw.clients (client_id, secret_hash, verifier_url, redirect_uri) VALUES ('c', 'x', 'https://v', 'https://r')")
 
-        let refused = try Run.program("kych-dbinit", ["-c", conf, "--reset"])
+        let refused = try await Run.program("kych-dbinit", ["-c", conf, "--reset"])
         #expect(refused.status != 0 && refused.stderr.contains("refusing to reset without confirmation"))
         #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.clients") == ["1"])
 
-        let reset = try Run.program("kych-dbinit", ["-c", conf, "--reset", "-y"])
+        let reset = try await Run.program("kych-dbinit", ["-c", conf, "--reset", "-y"])
         #expect(reset.status == 0 && reset.stdout == "Applied: \(SchemaInstaller.gatewayPatches.joined(separator: ", "))\n", "\(reset.stderr)")
         #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.clients") == ["0"])
     }
@@ -97,12 +97,12 @@ import Testing
 
         let systemWide = ["/usr/local/share/kych/oauth2_gatewaydb", "/usr/share/kych/oauth2_gatewaydb"].filter(fm.fileExists(atPath:))
         if systemWide.isEmpty {
-            let lost = try Run.program(dbinit.path, ["-c", conf], environment: noEnvironment, currentDirectory: work)
+            let lost = try await Run.program(dbinit.path, ["-c", conf], environment: noEnvironment, currentDirectory: work)
             #expect(lost.status != 0 && lost.stderr.contains("pass --sql-dir or set KYCH_SQL_DIR"), "\(lost.stdout)\(lost.stderr)")
         }
 
         try fm.copyItem(at: TestEnvironment.sqlDirectory, to: work.appendingPathComponent("oauth2_gatewaydb"))
-        let found = try Run.program(dbinit.path, ["-c", conf], environment: noEnvironment, currentDirectory: work)
+        let found = try await Run.program(dbinit.path, ["-c", conf], environment: noEnvironment, currentDirectory: work)
         #expect(found.status == 0 && found.stdout == "Applied: \(SchemaInstaller.gatewayPatches.joined(separator: ", "))\n", "\(found.stderr)")
     }
 
@@ -115,7 +115,7 @@ import Testing
         }
         try await db.execute("INSERT INTO oauth2gw.clients (client_id, secret_hash, verifier_url, redirect_uri) VALUES ('c', 'x', 'https://v', 'https://r')")
         let conf = try temporaryFile("[kych-oauth2-gateway]\nHOST = 127.0.0.1\nPORT = 1\nDATABASE = \(db.connectionString)\n")
-        let upgrade = try Run.program("kych-dbinit", ["-c", conf])
+        let upgrade = try await Run.program("kych-dbinit", ["-c", conf])
         #expect(upgrade.status == 0 && upgrade.stdout == "Applied: \(SchemaInstaller.gatewayPatches.dropFirst().joined(separator: ", "))\n", "\(upgrade.stderr)")
         #expect(try await db.strings("SELECT count(*)::text FROM oauth2gw.signing_keys") == ["0"])
         #expect(try await db.strings("SELECT client_id FROM oauth2gw.clients") == ["c"])

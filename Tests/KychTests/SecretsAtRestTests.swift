@@ -42,8 +42,8 @@ import Testing
             """)
     }
 
-    static func sync(_ config: String) throws {
-        let sync = try Run.program("kych-client-management", ["-c", config, "sync"])
+    static func sync(_ config: String) async throws {
+        let sync = try await Run.program("kych-client-management", ["-c", config, "sync"])
         #expect(sync.status == 0, "\(sync.stderr)")
     }
 
@@ -61,7 +61,7 @@ import Testing
     @Test(arguments: Backend.allCases)
     func syncStoresTheClientsSecretsSealedAndBoundToTheirRow(_ backend: Backend) async throws {
         let store = try await RawStore.fresh(backend)
-        try Self.sync(try Self.config(database: store.database, secret: Self.secret))
+        try await Self.sync(try Self.config(database: store.database, secret: Self.secret))
         for id in ["exchange", "other"] {
             let (token, key) = try await Self.stored(store, id)
             #expect(token.hasPrefix("kych-sealed:v1:") && !token.contains(Self.token(id)), "\(token)")
@@ -96,12 +96,12 @@ import Testing
     func clientsStoredInClearStillReadAndTheNextSyncSealsThem(_ backend: Backend) async throws {
         let store = try await RawStore.fresh(backend)
         // As earlier releases (or a gateway without KEY_ENCRYPTION_SECRET) stored them.
-        try Self.sync(try Self.config(database: store.database, secret: nil))
+        try await Self.sync(try Self.config(database: store.database, secret: nil))
         #expect(try await Self.stored(store, "exchange") == (Self.token("exchange"), Self.webhookKey("exchange")))
         let opened = try await Self.clients(store.database, sealing: Self.sealing)
         #expect(opened.first?.verifierBearerToken == Self.token("exchange") && opened.first?.webhookAPIKeyValue == Self.webhookKey("exchange"))
 
-        try Self.sync(try Self.config(database: store.database, secret: Self.secret))
+        try await Self.sync(try Self.config(database: store.database, secret: Self.secret))
         let (token, key) = try await Self.stored(store, "exchange")
         #expect(token.hasPrefix("kych-sealed:v1:") && key.hasPrefix("kych-sealed:v1:"))
         #expect(try await Self.clients(store.database, sealing: Self.sealing).map(\.verifierBearerToken) == opened.map(\.verifierBearerToken))
@@ -110,18 +110,18 @@ import Testing
     @Test func theGatewayWarnsWithoutASecretAndRefusesToStartOnClientSecretsItCannotOpen() async throws {
         let store = try await RawStore.fresh(.sqlite)
         let unset = try Self.config(database: store.database, secret: nil, port: Int.random(in: 20_000..<60_000))
-        let check = try Run.program("kych-oauth2-gateway", ["-c", unset, "--check-config"])
+        let check = try await Run.program("kych-oauth2-gateway", ["-c", unset, "--check-config"])
         #expect(check.status == 0 && check.stderr.contains(
             "warning: KEY_ENCRYPTION_SECRET is not set: the private signing keys, the clients' verifier bearer tokens and webhook keys are stored unencrypted in the database"),
             "\(check.stderr)")
-        let set = try Run.program("kych-oauth2-gateway", ["-c", try Self.config(database: store.database, secret: Self.secret), "--check-config"])
+        let set = try await Run.program("kych-oauth2-gateway", ["-c", try Self.config(database: store.database, secret: Self.secret), "--check-config"])
         #expect(set.status == 0 && !set.stderr.contains("KEY_ENCRYPTION_SECRET"), "\(set.stderr)")
 
-        try Self.sync(try Self.config(database: store.database, secret: Self.secret))
+        try await Self.sync(try Self.config(database: store.database, secret: Self.secret))
         // The program says which value it cannot open and exits, rather than sending the sealed text as a token (a
         // gateway that serves instead is stopped after a minute: status 124).
         let binary = TestEnvironment.binDirectory.appendingPathComponent("kych-oauth2-gateway").path
-        let gateway = try Run.program("/usr/bin/timeout", ["60", binary, "-c", unset])
+        let gateway = try await Run.program("/usr/bin/timeout", ["60", binary, "-c", unset])
         let refusal = SecretSealingError.secretMissing(SealBinding(column: "clients.verifier_bearer_token", row: "exchange")).description
         #expect(gateway.status != 0 && gateway.stderr.contains(refusal), "\(gateway)")
         #expect(!gateway.stderr.contains(Self.secret) && !gateway.stderr.contains(Self.token("exchange")))
@@ -172,7 +172,7 @@ import Testing
 
     /// A standalone verifier's own `KEY_ENCRYPTION_SECRET` (at least 32 bytes; warned about when unset); an embedded
     /// one's keys are sealed with the gateway's, so its own is ignored with a warning.
-    @Test func theStandaloneVerifierHasItsOwnKeyEncryptionSecret() throws {
+    @Test func theStandaloneVerifierHasItsOwnKeyEncryptionSecret() async throws {
         let secret = "KEY_ENCRYPTION_SECRET = verifier-key-encryption-secret-0123456789\n"
         #expect(try VerifierConfigTests.validate(VerifierConfigTests.minimal + "\n" + secret).keyEncryptionSecret
             == "verifier-key-encryption-secret-0123456789")
@@ -196,9 +196,9 @@ import Testing
             == ["test.conf:6: [kych-verifier] KEY_ENCRYPTION_SECRET: ignored: an embedded verifier's keys are sealed with the gateway's KEY_ENCRYPTION_SECRET"])
 
         let warning = "warning: KEY_ENCRYPTION_SECRET is not set in [kych-verifier]: the private response-encryption keys are stored unencrypted in the database"
-        let unset = try Run.program("kych-verifier", ["-c", try temporaryFile(VerifierConfigTests.minimal), "--check-config"])
+        let unset = try await Run.program("kych-verifier", ["-c", try temporaryFile(VerifierConfigTests.minimal), "--check-config"])
         #expect(unset.status == 0 && unset.stderr.contains(warning), "\(unset.stderr)")
-        let set = try Run.program("kych-verifier", ["-c", try temporaryFile(VerifierConfigTests.minimal + "\n" + secret), "--check-config"])
+        let set = try await Run.program("kych-verifier", ["-c", try temporaryFile(VerifierConfigTests.minimal + "\n" + secret), "--check-config"])
         #expect(set.status == 0 && !set.stderr.contains("KEY_ENCRYPTION_SECRET"), "\(set.stderr)")
     }
 

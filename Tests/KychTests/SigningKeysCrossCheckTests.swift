@@ -30,8 +30,8 @@ import Testing
     }
 
     /// joserfc's verdict on `jws` with the key its kid names in `jwks`.
-    static func joserfcVerify(_ jws: String, jwks: String) throws -> [String: JSONValue] {
-        try JSONText.parseObject(Data(try PythonHelper.run("jose_crosscheck.py", "verify", [
+    static func joserfcVerify(_ jws: String, jwks: String) async throws -> [String: JSONValue] {
+        try await JSONText.parseObject(Data(try PythonHelper.run("jose_crosscheck.py", "verify", [
             "jwks": try JSONText.parse(Data(jwks.utf8)), "jws": .string(jws),
         ]).utf8))
     }
@@ -59,7 +59,7 @@ import Testing
             #expect(!jwks.contains("\"d\"") && !jwks.contains("\"p\""), "a private member is published: \(jwks)")
 
             for (alg, typ, token) in tokens {
-                let verified = try #require(try Self.joserfcVerify(token, jwks: jwks)["verified"]?.objectValue, "\(alg) rejected")
+                let verified = try await #require(try Self.joserfcVerify(token, jwks: jwks)["verified"]?.objectValue, "\(alg) rejected")
                 #expect(verified["payload"] == .object(claims))
                 #expect(verified["header"]?["alg"] == .string(alg) && verified["header"]?["typ"] == .string(typ))
 
@@ -67,7 +67,7 @@ import Testing
                 altered["sub"] = "session-2"
                 let parts = token.split(separator: ".").map(String.init)
                 let forged = [parts[0], Base64URL.encode(JSONText.serialize(altered)), parts[2]].joined(separator: ".")
-                let rejected = try Self.joserfcVerify(forged, jwks: jwks)
+                let rejected = try await Self.joserfcVerify(forged, jwks: jwks)
                 #expect(rejected["verified"] == nil && rejected["rejected"]?.stringValue?.contains("BadSignature") == true, "\(alg): \(rejected)")
             }
         }
@@ -82,7 +82,7 @@ import Testing
         let wrong = try Self.config(secret: "another-secret-that-is-32-bytes-or-longer", database: database,
                                     port: Int.random(in: 20_000..<60_000))
         // The program says so and exits, rather than serving without its keys.
-        let gateway = try Run.program("kych-oauth2-gateway", ["-c", wrong.file])
+        let gateway = try await Run.program("kych-oauth2-gateway", ["-c", wrong.file])
         let refusal = SigningKeyError.undecryptable(kid: try #require(kid)).description
         #expect(gateway.status != 0 && gateway.stderr.contains(refusal), "\(gateway)")
         #expect(!gateway.stderr.contains("another-secret") && !gateway.stdout.contains("another-secret"))
@@ -99,10 +99,10 @@ import Testing
         func jwks() async throws -> String { JSONValue.object(try await keys.jwks()).serialized() }
         clock.withLock { $0 += 3600 + 60 }   // the new key signs now; the old one is retained
         let new = try await keys.sign(payload: JSONText.serialize(claims), algorithm: .es256, type: "JWT")
-        #expect(try Self.joserfcVerify(old, jwks: try await jwks())["verified"] != nil)
-        #expect(try Self.joserfcVerify(new, jwks: try await jwks())["verified"] != nil)
+        await #expect(try Self.joserfcVerify(old, jwks: try await jwks())["verified"] != nil)
+        await #expect(try Self.joserfcVerify(new, jwks: try await jwks())["verified"] != nil)
         clock.withLock { $0 += 7200 }        // past the retention: the old key is gone from the set
-        #expect(try Self.joserfcVerify(old, jwks: try await jwks())["rejected"] != nil)
-        #expect(try Self.joserfcVerify(new, jwks: try await jwks())["verified"] != nil)
+        await #expect(try Self.joserfcVerify(old, jwks: try await jwks())["rejected"] != nil)
+        await #expect(try Self.joserfcVerify(new, jwks: try await jwks())["verified"] != nil)
     }
 }

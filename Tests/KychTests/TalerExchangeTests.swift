@@ -136,7 +136,7 @@ struct TalerExchange {
         let accessToken = try #require(token.json["access_token"]?.stringValue)
         let info = try await flow.request("/info", headers: [.authorization: "Bearer \(accessToken)"])
         #expect(info.status == .ok && TalerExchange.acceptsJSON(info))
-        let converted = try Converter.run(String(buffer: info.body))
+        let converted = try await Converter.run(String(buffer: info.body))
         #expect(converted.status == 0, "\(converted.stderr)")
         return try JSON.parse(Data(converted.stdout.utf8))
     }
@@ -239,24 +239,24 @@ struct TalerExchange {
 /// Runs contrib/taler-exchange-kyc-kych-converter.sh as the exchange does: JSON on stdin, no arguments.
 enum Converter {
     static let path = TestEnvironment.packageRoot.appendingPathComponent("contrib/taler-exchange-kyc-kych-converter.sh").path
-    static func run(_ input: String) throws -> ProcessResult { try Run.program(path, [], stdin: input) }
+    static func run(_ input: String) async throws -> ProcessResult { try await Run.program(path, [], stdin: input) }
 }
 
 @Suite struct ConverterTests {
-    @Test func mapsBetaIDClaimsToTalerAttributes() throws {
-        let result = try Converter.run(#"{"id":"4f1c","status":"success","claims":{"given_name":"Helvetia","family_name":"National","birth_date":"1848-09-12","nationality":"CH","age_over_18":true},"credential":{"vct":"betaid-sdjwt","issuer":"did:x"},"verified_at":"2026-01-01T00:00:00Z"}"#)
+    @Test func mapsBetaIDClaimsToTalerAttributes() async throws {
+        let result = try await Converter.run(#"{"id":"4f1c","status":"success","claims":{"given_name":"Helvetia","family_name":"National","birth_date":"1848-09-12","nationality":"CH","age_over_18":true},"credential":{"vct":"betaid-sdjwt","issuer":"did:x"},"verified_at":"2026-01-01T00:00:00Z"}"#)
         #expect(result.status == 0)
         #expect(try JSON.parse(Data(result.stdout.utf8)) == ["id": "4f1c", "full_name": "Helvetia National", "birthdate": "1848-09-12", "nationalities": "CH"])
-        let year = try Converter.run(#"{"id":"x","status":"success","claims":{"age_birth_year":1848}}"#)
+        let year = try await Converter.run(#"{"id":"x","status":"success","claims":{"age_birth_year":1848}}"#)
         #expect(try JSON.parse(Data(year.stdout.utf8)) == ["id": "x", "birthdate": "1848-00-00"])
     }
 
-    @Test func refusesWhatItCannotMap() throws {
+    @Test func refusesWhatItCannotMap() async throws {
         for (input, message) in [("not json", "cannot convert"), (#"{"status":"success","claims":{}}"#, "no string field id"),
                                  (#"{"id":"x","status":"failed"}"#, "did not succeed"),
                                  (#"{"id":"x","status":"success","claims":{"birth_date":"12.09.1848"}}"#, "birth_date is not YYYY-MM-DD"),
                                  ("[1,2]", "not a JSON object")] {
-            let result = try Converter.run(input)
+            let result = try await Converter.run(input)
             #expect(result.status != 0 && result.stdout.isEmpty, "\(input)")
             #expect(result.stderr.contains(message), "\(input): \(result.stderr)")
         }

@@ -36,7 +36,7 @@ import Testing
     @Test func anIndependentWalletGetsATokenAndTheGatewayRefusesWhatItMust() async throws {
         let python = try #require(Run.which("python3"), "python3 is missing")
         let keys = try VerifierTestConfig.temporaryDirectory()
-        let made = try Run.program(python, [Self.script.path, "keys", keys.path])
+        let made = try await Run.program(python, [Self.script.path, "keys", keys.path])
         try #require(made.status == 0, "\(made.stderr)")
         let issuerDID = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let gateway = try await Self.startGateway(issuerDID: issuerDID) { verifierSettings in
@@ -54,7 +54,7 @@ import Testing
         }
         let result: ProcessResult
         do {
-            result = try Run.program(python, [Self.script.path, "run", keys.path, "--base-url", gateway.process.baseURL,
+            result = try await Run.program(python, [Self.script.path, "run", keys.path, "--base-url", gateway.process.baseURL,
                                               "--client-id", "care_org", "--other-client-id", "exchange"],
                                      environment: ["KYCH_VP_CLIENT_SECRET": Self.secret])
         } catch {
@@ -100,15 +100,15 @@ import Testing
     /// `kych-wallet present-at-token` demonstrates the grant from the command line: an organisation credential issued
     /// with `issue --organisation`, presented for a scope, then the token reads its claims at `/info`.
     @Test func kychWalletPresentsAnOrganisationCredentialAtToken() async throws {
-        let organisation = try WalletCommand(in: try VerifierTestConfig.temporaryDirectory())
-        let issued = try organisation(["issue", "--organisation", "--name", "organisation", "--claim", "organisation_name=Zorg BV"])
+        let organisation = try await WalletCommand(in: try VerifierTestConfig.temporaryDirectory())
+        let issued = try await organisation(["issue", "--organisation", "--name", "organisation", "--claim", "organisation_name=Zorg BV"])
         try #require(issued.status == 0, "\(issued.stderr)")
         #expect(issued.stdout.contains("vct OrganisationCredential, 1 claims"), "\(issued.stdout)")
         let gateway = try await Self.startGateway(issuerDID: organisation.issuerDID)
-        let presented = try Run.program("kych-wallet", ["present-at-token", "--wallet", organisation.path, "--gateway", gateway.process.baseURL,
+        let presented = try await Run.program("kych-wallet", ["present-at-token", "--wallet", organisation.path, "--gateway", gateway.process.baseURL,
                                                         "--client-id", "care_org", "--scope", "care"],
                                         environment: ["KYCH_CLIENT_SECRET": Self.secret])
-        let refused = try Run.program("kych-wallet", ["present-at-token", "--wallet", organisation.path, "--gateway", gateway.process.baseURL,
+        let refused = try await Run.program("kych-wallet", ["present-at-token", "--wallet", organisation.path, "--gateway", gateway.process.baseURL,
                                                       "--client-id", "care_org", "--scope", "billing"],
                                       environment: ["KYCH_CLIENT_SECRET": Self.secret])
         var info: JSON?

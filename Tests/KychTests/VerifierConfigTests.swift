@@ -164,19 +164,19 @@ import Testing
 
     @Test func checkConfigAndDBInitWorkWithAVerifierOnlyFile() async throws {
         let bad = try temporaryFile(Self.minimal.replacingOccurrences(of: "https://verifier.example.com/", with: "ftp://x"))
-        let check = try Run.program("kych-verifier", ["-c", bad, "--check-config"])
+        let check = try await Run.program("kych-verifier", ["-c", bad, "--check-config"])
         #expect(check.status != 0 && check.stderr.contains("[kych-verifier] EXTERNAL_URL: must be an https URL"), "\(check.stderr)")
-        #expect(try Run.program("kych-verifier", ["-c", try temporaryFile(Self.minimal), "--check-config"]).status == 0)
+        #expect(try await Run.program("kych-verifier", ["-c", try temporaryFile(Self.minimal), "--check-config"]).status == 0)
 
         let db = try await TestDatabase.create(installSchema: false)
         let file = try temporaryFile(Self.minimal.replacingOccurrences(of: "postgres://kych@localhost/kych", with: db.connectionString))
-        #expect(try Run.program("kych-dbinit", ["-c", file]).stdout.contains("Applied: verifier-0001"))
-        #expect(try Run.program("kych-dbinit", ["-c", file]).stdout.contains("Database is up to date."))
+        #expect(try await Run.program("kych-dbinit", ["-c", file]).stdout.contains("Applied: verifier-0001"))
+        #expect(try await Run.program("kych-dbinit", ["-c", file]).stdout.contains("Database is up to date."))
         #expect(try await db.strings("SELECT patch_name FROM _v.patches ORDER BY 1") == SchemaInstaller.verifierPatches)
-        let reset = try Run.program("kych-dbinit", ["-c", file, "--reset", "-y"])
+        let reset = try await Run.program("kych-dbinit", ["-c", file, "--reset", "-y"])
         #expect(reset.stdout.contains("Applied: verifier-0001"), "\(reset.stderr)")
         // Applying the patch file by hand a second time is refused and changes nothing.
-        let psql = try Run.program(try #require(Run.which("psql"), "psql not on PATH"), [
+        let psql = try await Run.program(try #require(Run.which("psql"), "psql not on PATH"), [
             "-X", "-q", "-v", "ON_ERROR_STOP=1", db.connectionString,
             "-f", TestEnvironment.sqlDirectory.appendingPathComponent("verifier-0001.sql").path])
         #expect(psql.status != 0 && psql.stderr.contains("Patch verifier-0001 is already applied"), "\(psql.stderr)")

@@ -64,9 +64,9 @@ import Testing
             port: port, database: db.connectionString, keyFile: directory.appendingPathComponent("verifier.pem").path,
             webhook: receiver.baseURL + "/notification"))
         let walletDir = directory.appendingPathComponent("wallet").path
-        #expect(try Run.program("kych-dbinit", ["-c", config]).stdout.contains("Applied: verifier-0001"))
-        #expect(try Run.program("kych-wallet", ["issue", "--wallet", walletDir]).status == 0)
-        let issuer = try Run.program("kych-wallet", ["issuer-did", "--wallet", walletDir]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try await Run.program("kych-dbinit", ["-c", config]).stdout.contains("Applied: verifier-0001"))
+        #expect(try await Run.program("kych-wallet", ["issue", "--wallet", walletDir]).status == 0)
+        let issuer = try await Run.program("kych-wallet", ["issuer-did", "--wallet", walletDir]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let baseURL = "http://127.0.0.1:\(port)"
 
         let first = try await GatewayProcess(configPath: config, baseURL: baseURL, executable: "kych-verifier")
@@ -76,7 +76,7 @@ import Testing
             """
         let created = try await HTTP.post(baseURL + "/management/api/verifications", headers: [("Content-Type", "application/json")], body: body)
         let id = try #require(created.json["id"]?.stringValue)
-        let present = try Run.program("kych-wallet", ["present", "--wallet", walletDir, try #require(created.json["verification_deeplink"]?.stringValue)])
+        let present = try await Run.program("kych-wallet", ["present", "--wallet", walletDir, try #require(created.json["verification_deeplink"]?.stringValue)])
         #expect(present.status == 0, "\(present.stderr)")
         #expect(try await Self.eventually { !receiver.posts.isEmpty })   // tried, refused
         #expect(await first.terminate() == 0)

@@ -108,7 +108,7 @@ import Testing
         #expect(Set(try presented.disclosures.map { try Disclosure(parsing: $0).name }) == ["given_name", "age_over_18"])
         #expect(presented.keyBindingJWT != nil)
 
-        let output = try PythonHelper.run("sdjwt_crosscheck.py", "verify", [
+        let output = try await PythonHelper.run("sdjwt_crosscheck.py", "verify", [
             "presentation": .string(token), "aud": .string(request.clientID), "nonce": .string(request.nonce),
         ])
         let verified = try #require(try JSONText.parseObject(Data(output.utf8))["verified"]?.objectValue, "\(output)")
@@ -144,9 +144,9 @@ import Testing
         #expect(try chosen(wallet, sets: false) == ["kych:betaid", "kych_attestation:kych-attestation"])
     }
 
-    @Test func commandLineIssuesAndRefusesBadInput() throws {
+    @Test func commandLineIssuesAndRefusesBadInput() async throws {
         let directory = try VerifierTestConfig.temporaryDirectory().appendingPathComponent("wallet").path
-        let issue = try Run.program("kych-wallet", [
+        let issue = try await Run.program("kych-wallet", [
             "issue", "--wallet", directory, "--name", "card", "--vct", "urn:vct:example", "--without", "portrait",
             "--claim", "nickname=Helvi", "--status-uri", "https://status.example.ch/1.jwt", "--status-index", "4", "--expires-in", "60",
         ])
@@ -162,7 +162,7 @@ import Testing
             (["present", "not a link"], "Error:"),
             (["present", "swiyu-verify://?client_id=x&request_uri=http%3A%2F%2Fverifier.example.com%2Fr"], "neither https nor http on a loopback host"),
         ] {
-            let result = try Run.program("kych-wallet", [arguments[0], "--wallet", directory] + arguments.dropFirst())
+            let result = try await Run.program("kych-wallet", [arguments[0], "--wallet", directory] + arguments.dropFirst())
             #expect(result.status != 0 && result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }
     }

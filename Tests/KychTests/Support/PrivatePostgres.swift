@@ -12,7 +12,7 @@ final class PrivatePostgres: Sendable {
     let port: Int
     private let bin: String
 
-    init() throws {
+    init() async throws {
         guard let bin = ProcessInfo.processInfo.environment["KYCH_PG_BIN"] else {
             throw TestSetupError("KYCH_PG_BIN is not set: run the tests with scripts/test, which finds PostgreSQL")
         }
@@ -20,7 +20,7 @@ final class PrivatePostgres: Sendable {
         port = TestPorts.next()
         root = FileManager.default.temporaryDirectory.appendingPathComponent("kych-pg-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        if getuid() == 0 { _ = try Run.program("/bin/chown", ["postgres:postgres", root.path]) }
+        if getuid() == 0 { _ = try await Run.program("/bin/chown", ["postgres:postgres", root.path]) }
         let initdb = try run("initdb", ["-D", root.path + "/data", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"])
         guard initdb.status == 0 else { throw TestSetupError("initdb failed: \(initdb.output)") }
         try start()

@@ -96,13 +96,16 @@ struct ProcessResult {
 enum Run {
     /// Runs `executable` (a path, or a name in the build's bin directory) with `arguments`. Standard input is
     /// `stdin` or /dev/null; output goes through temporary files, so no pipe can fill up or be interrupted.
+    /// Waits for the program without holding a thread: Swift's pool has one thread per core (two here), and a test
+    /// blocked in `waitUntilExit` there stalls every in-process server of the suite (a loopback issuer, a gateway
+    /// harness) until it ends, or for good when the program waits for such a server.
     static func program(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                        currentDirectory: URL? = nil, stdin: String? = nil) throws -> ProcessResult {
-        try program(executable, arguments, environment: environment, currentDirectory: currentDirectory, input: stdin.map { Data($0.utf8) })
+                        currentDirectory: URL? = nil, stdin: String? = nil) async throws -> ProcessResult {
+        try await program(executable, arguments, environment: environment, currentDirectory: currentDirectory, input: stdin.map { Data($0.utf8) })
     }
 
     static func program(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                        currentDirectory: URL? = nil, input: Data?) throws -> ProcessResult {
+                        currentDirectory: URL? = nil, input: Data?) async throws -> ProcessResult {
         let process = Process()
         process.executableURL = executable.hasPrefix("/")
             ? URL(fileURLWithPath: executable) : TestEnvironment.binDirectory.appendingPathComponent(executable)
@@ -120,8 +123,7 @@ enum Run {
         process.standardInput = input == nil ? FileHandle.nullDevice : handles[0]
         process.standardOutput = handles[1]
         process.standardError = handles[2]
-        try process.run()
-        process.waitUntilExit()
+        try await process.runUntilExit()
         return ProcessResult(status: process.terminationStatus,
                              stdout: String(decoding: try Data(contentsOf: files[1]), as: UTF8.self),
                              stderr: String(decoding: try Data(contentsOf: files[2]), as: UTF8.self))
@@ -142,4 +144,14 @@ func temporaryFile(_ text: String, suffix: String = ".conf") throws -> String {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("kych-\(UUID().uuidString)\(suffix)")
     try text.write(to: url, atomically: true, encoding: .utf8)
     return url.path
+}
+
+extension Process {
+    /// Runs the process and returns when it has exited, suspended meanwhile (no thread waits for it).
+    func runUntilExit() async throws {
+        let exited = AsyncStream<Void>.makeStream()
+        terminationHandler = { _ in exited.continuation.finish() }
+        try run()
+        for await _ in exited.stream {}
+    }
 }

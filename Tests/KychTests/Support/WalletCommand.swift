@@ -8,16 +8,16 @@ struct WalletCommand {
     let issuerDID: String
 
     /// Issues the credential into `directory/wallet`.
-    init(in directory: URL) throws {
+    init(in directory: URL) async throws {
         path = directory.appendingPathComponent("wallet").path
-        let issued = try Run.program("kych-wallet", ["issue", "--wallet", path])
+        let issued = try await Run.program("kych-wallet", ["issue", "--wallet", path])
         try #require(issued.status == 0, "\(issued.stderr)")
-        issuerDID = try Run.program("kych-wallet", ["issuer-did", "--wallet", path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        issuerDID = try await Run.program("kych-wallet", ["issuer-did", "--wallet", path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try #require(issuerDID.hasPrefix("did:jwk:"))
     }
 
     /// `kych-wallet SUBCOMMAND --wallet PATH ARGUMENTS…`.
-    func callAsFunction(_ arguments: [String]) throws -> ProcessResult {
-        try Run.program("kych-wallet", [arguments[0], "--wallet", path] + arguments.dropFirst())
+    func callAsFunction(_ arguments: [String]) async throws -> ProcessResult {
+        try await Run.program("kych-wallet", [arguments[0], "--wallet", path] + arguments.dropFirst())
     }
 }

@@ -22,7 +22,7 @@ struct WalletGateway {
     static func start(mainSettings: String = "", database: String? = nil,
                       clients: (_ verifierSettings: String) -> String) async throws -> WalletGateway {
         let directory = try VerifierTestConfig.temporaryDirectory()
-        let walletCommand = try WalletCommand(in: directory)
+        let walletCommand = try await WalletCommand(in: directory)
         let wallet = walletCommand.path, issuerDID = walletCommand.issuerDID
 
         let port = TestPorts.next(), baseURL = "http://127.0.0.1:\(port)"
@@ -49,9 +49,9 @@ struct WalletGateway {
 
             \(VerifierTestConfig.embeddedVerifierSection(baseURL: baseURL, directory: directory, token: token))
             """)
-        let dbinit = try Run.program("kych-dbinit", ["-c", config])
+        let dbinit = try await Run.program("kych-dbinit", ["-c", config])
         try #require(dbinit.status == 0, "\(dbinit.stderr)")
-        let sync = try Run.program("kych-client-management", ["-c", config, "sync"])
+        let sync = try await Run.program("kych-client-management", ["-c", config, "sync"])
         try #require(sync.status == 0 && sync.stdout.contains("Sync complete"), "\(sync.stdout) \(sync.stderr)")
         return WalletGateway(process: try await GatewayProcess(configPath: config, baseURL: baseURL), port: port, wallet: wallet,
                              issuerDID: issuerDID, managementToken: token, database: database, settings: settings)
