@@ -130,4 +130,15 @@ import Testing
         #expect(RedactingLogHandler.redact("nothing to hide") == "nothing to hide")
         #expect(RedactingLogHandler.redact("a secret-token:x b secret-token:y") == "a secret-token:<redacted> b secret-token:<redacted>")
     }
+
+    /// The byte scan that lets a log line without credentials through untouched finds the same words Foundation's
+    /// search did: `secret-token:` as written, `bearer ` and `basic ` in any case, anywhere.
+    @Test func theScanFindsEveryCredentialMarker() {
+        for text in ["secret-token:", "x secret-token:abc", "BEARER x", "auth: bEaReR x", "Basic ", "a basic b", "ßé Bearer é"] {
+            #expect(RedactingLogHandler.mayHoldCredential(text), "\(text)")
+        }
+        for text in ["", "Secret-Token:x", "secret-token", "bearer", "bearers", "basi", "bäsic x", "nothing to hide", "b"] {
+            #expect(!RedactingLogHandler.mayHoldCredential(text), "\(text)")
+        }
+    }
 }
