@@ -43,6 +43,20 @@ import Testing
         #expect(FormURLEncoding.decode("a=%ZZ") == nil)
     }
 
+    /// The byte-wise unescaping answers what Foundation's `replacingOccurrences` + `removingPercentEncoding` did
+    /// (the fuzz target `form` compares the two on every input too), but refuses all invalid UTF-8 alike: Foundation
+    /// refused a truncated sequence and replaced a lone continuation byte by U+FFFD.
+    @Test func formUnescapingAnswersAsFoundationDid() {
+        let table = ["", "a+b", "%2B", "%2b+%20", "%C3%A9", "é raw", "%00", "%", "%4", "%4G", "%%41", "%e9", "%C3", "%F0%9F%98%80",
+                     "a%2", "+%2B+", "%ED%A0%80", "%FF", "%41%42%43", "~!*()'"]
+        for text in table {
+            #expect(FormURLEncoding.unescape(text) == text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding, "\(text)")
+        }
+        #expect(FormURLEncoding.unescape("%C3%A9+x") == "é x")
+        #expect(FormURLEncoding.unescape("%e9") == nil && FormURLEncoding.unescape("%4") == nil)
+        #expect(FormURLEncoding.unescape("a%A9") == nil && "a%A9".removingPercentEncoding == "a\u{FFFD}")
+    }
+
     @Test func dcqlQueriesKeepWhatTheyAskFor() throws {
         let json: JSONValue = ["credentials": [[
             "id": "kych", "format": "dc+sd-jwt", "meta": ["vct_values": ["betaid-sdjwt"]],
