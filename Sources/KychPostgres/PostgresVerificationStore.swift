@@ -76,26 +76,24 @@ package struct PostgresVerificationStore: VerificationStore {
     package func finish(id: String, claim: Int, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool {
         let data = outcome.credentialSubjectData.map(JSONText.string)
         let issuers = outcome.credentialIssuerDIDs.map(JSONText.string)
-        return try await client.withTransaction(logger: logger) { connection in
-            let rows = try await connection.query("""
-                UPDATE verifier.verifications SET status = \(status.rawValue), error_code = \(outcome.errorCode),
-                  error_description = \(outcome.errorDescription), credential_subject_data = \(data)::jsonb,
-                  credential_issuer_dids = \(issuers)::jsonb, finished_at = now()
-                WHERE verification_id = \(id) AND status = \(VerificationStatus.inProgress.rawValue)
-                  AND claim_count = \(Int32(clamping: claim))
-                RETURNING 1
-                """, logger: logger)
-            var finished = false
-            for try await _ in rows { finished = true }
-            if finished && notify {
-                // The notification goes out when the transaction commits, with the event.
-                for try await _ in try await connection.query("""
-                    WITH event AS (INSERT INTO verifier.webhook_events (verification_id) VALUES (\(id)) RETURNING 1)
-                    SELECT pg_notify(\(Self.outboxChannel), '') FROM event
-                    """, logger: logger) {}
-            }
-            return finished
-        }
+        // One statement, so one round trip and one commit: the result, its webhook event (when asked for and the
+        // result was recorded) and the notification, which goes out when the statement commits.
+        let rows = try await client.query("""
+            WITH finished AS (
+              UPDATE verifier.verifications SET status = \(status.rawValue), error_code = \(outcome.errorCode),
+                error_description = \(outcome.errorDescription), credential_subject_data = \(data)::jsonb,
+                credential_issuer_dids = \(issuers)::jsonb, finished_at = now()
+              WHERE verification_id = \(id) AND status = \(VerificationStatus.inProgress.rawValue)
+                AND claim_count = \(Int32(clamping: claim))
+              RETURNING verification_id),
+            event AS (
+              INSERT INTO verifier.webhook_events (verification_id) SELECT verification_id FROM finished WHERE \(notify)
+              RETURNING 1)
+            SELECT 1, (SELECT pg_notify(\(Self.outboxChannel), '') FROM event) FROM finished
+            """, logger: logger)
+        var finished = false
+        for try await _ in rows { finished = true }
+        return finished
     }
 
     package func enqueueEvent(verificationID: String) async throws {
