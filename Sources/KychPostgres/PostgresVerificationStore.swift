@@ -73,11 +73,13 @@ package struct PostgresVerificationStore: VerificationStore {
         return nil
     }
 
-    package func finish(id: String, claim: Int, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool {
+    package func finish(id: String, claim: Int, status: VerificationStatus, outcome: VerificationOutcome,
+                        eventLease: Duration?) async throws -> FinishedVerification {
         let data = outcome.credentialSubjectData.map(JSONText.string)
         let issuers = outcome.credentialIssuerDIDs.map(JSONText.string)
+        let lease = eventLease?.seconds ?? 0
         // One statement, so one round trip and one commit: the result, its webhook event (when asked for and the
-        // result was recorded) and the notification, which goes out when the statement commits.
+        // result was recorded) and, for an event due at once, the notification, which goes out at the commit.
         let rows = try await client.query("""
             WITH finished AS (
               UPDATE verifier.verifications SET status = \(status.rawValue), error_code = \(outcome.errorCode),
@@ -87,13 +89,20 @@ package struct PostgresVerificationStore: VerificationStore {
                 AND claim_count = \(Int32(clamping: claim))
               RETURNING verification_id),
             event AS (
-              INSERT INTO verifier.webhook_events (verification_id) SELECT verification_id FROM finished WHERE \(notify)
-              RETURNING 1)
-            SELECT 1, (SELECT pg_notify(\(Self.outboxChannel), '') FROM event) FROM finished
+              INSERT INTO verifier.webhook_events (verification_id, next_attempt_at)
+              SELECT verification_id, CASE WHEN \(lease) > 0 THEN now() + make_interval(secs => \(lease)) END
+              FROM finished WHERE \(eventLease != nil)
+              RETURNING event_serial, verification_id, created_at, attempts)
+            SELECT event.event_serial, event.verification_id, event.created_at, event.attempts,
+              (SELECT pg_notify(\(Self.outboxChannel), '') FROM event WHERE \(lease) <= 0)::text
+            FROM finished LEFT JOIN event ON true
             """, logger: logger)
-        var finished = false
-        for try await _ in rows { finished = true }
-        return finished
+        for try await (serial, verificationID, created, attempts, _) in rows.decode((Int64?, String?, Date?, Int32?, String?).self) {
+            guard let serial, let verificationID, let created, let attempts else { return FinishedVerification(recorded: true) }
+            return FinishedVerification(recorded: true, event: WebhookEvent(serial: serial, verificationID: verificationID,
+                                                                           createdAt: created, attempts: Int(attempts)))
+        }
+        return FinishedVerification(recorded: false)
     }
 
     package func enqueueEvent(verificationID: String) async throws {

@@ -62,22 +62,27 @@ package struct SQLiteVerificationStore: VerificationStore {
         return rows.first?.int("claim_count").map(Int.init)
     }
 
-    package func finish(id: String, claim: Int, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool {
+    package func finish(id: String, claim: Int, status: VerificationStatus, outcome: VerificationOutcome,
+                        eventLease: Duration?) async throws -> FinishedVerification {
         let data = outcome.credentialSubjectData.map(JSONText.string)
         let issuers = outcome.credentialIssuerDIDs.map(JSONText.string)
         return try await db.transaction { tx in
             let now = Date()
-            let finished = try await !tx.rows("""
+            let recorded = try await !tx.rows("""
                 UPDATE verifier_verifications SET status = ?, error_code = ?, error_description = ?, credential_subject_data = ?,
                   credential_issuer_dids = ?, finished_at = ?
                 WHERE verification_id = ? AND status = ? AND claim_count = ?
                 RETURNING 1
                 """, [.text(status.rawValue), .text(outcome.errorCode), .text(outcome.errorDescription), .text(data), .text(issuers),
                       .date(now), .text(id), .text(VerificationStatus.inProgress.rawValue), .integer(claim)]).isEmpty
-            if finished && notify {
-                try await tx.rows("INSERT INTO verifier_webhook_events (verification_id, created_at) VALUES (?, ?)", [.text(id), .date(now)])
-            }
-            return finished
+            guard recorded, let eventLease else { return FinishedVerification(recorded: recorded) }
+            let leasedUntil: SQLiteData = eventLease > .zero ? .date(now.addingTimeInterval(eventLease.seconds)) : .null
+            let rows = try await tx.rows("""
+                INSERT INTO verifier_webhook_events (verification_id, created_at, next_attempt_at) VALUES (?, ?, ?)
+                RETURNING event_serial
+                """, [.text(id), .date(now), leasedUntil])
+            guard let serial = rows.first?.int("event_serial") else { return FinishedVerification(recorded: true) }
+            return FinishedVerification(recorded: true, event: WebhookEvent(serial: serial, verificationID: id, createdAt: now, attempts: 0))
         }
     }
 

@@ -112,10 +112,10 @@ package struct VerifierService: Sendable {
         }
 
         let (status, outcome, failure) = await evaluate(answer, for: verification, now: now)
-        guard try await store.finish(id: id, claim: claim, status: status, outcome: outcome, notify: settings.webhookEnabled) else {
-            throw VerifierAPIError.closed
-        }
-        if settings.webhookEnabled { outbox.signal() }
+        let finished = try await store.finish(id: id, claim: claim, status: status, outcome: outcome,
+                                              eventLease: settings.webhookEnabled ? WebhookEvent.deliveryLease : nil)
+        guard finished.recorded else { throw VerifierAPIError.closed }
+        if let event = finished.event { outbox.hand(event) }
         var metadata: Logger.Metadata = ["verification_id": "\(id)", "state": "\(status.managementState)"]
         if let code = outcome.errorCode { metadata["error_code"] = "\(code)" }
         logger.info("wallet response processed", metadata: metadata)

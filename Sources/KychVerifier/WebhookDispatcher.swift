@@ -8,8 +8,9 @@ import Synchronization
 /// Delivers the webhook outbox: posts each due event as `{"verification_id", "timestamp"}` to the callback, with
 /// the optional API-key header. A reply below 400 removes the event (2xx and, as in swiyu, 3xx); anything else
 /// leaves it due again after `interval` (`WEBHOOK_INTERVAL`), forever (at-least-once delivery). ``run(signal:)``
-/// delivers as soon as ``OutboxSignal`` says an event was committed, and every `interval` for retries and missed
-/// signals; up to ``maxInFlight`` events at once, so a slow or failing callback holds only its own event.
+/// delivers an event this process recorded as soon as it is handed over, another's as soon as ``OutboxSignal`` says
+/// one was committed, and every `interval` for retries and missed signals; up to ``maxInFlight`` events at once, so a
+/// slow or failing callback holds only its own event.
 package struct WebhookDispatcher: Sendable {
     /// Hands an event to a recipient in this process instead of the callback: the gateway embedding the verifier.
     /// Returns `false` when the recipient does not know the verification (the callback then gets it as usual);
@@ -23,9 +24,8 @@ package struct WebhookDispatcher: Sendable {
     package let interval: Duration
     package let logger: Logger
     package var localRecipient: LocalRecipient?
-    /// How long a process owns an event it is delivering (longer than one request may take);
-    /// if the process stops meanwhile, the event is due again after this.
-    package var lease: Duration = .seconds(20)
+    /// How long a process owns an event it is delivering (``WebhookEvent/deliveryLease``).
+    package var lease: Duration = WebhookEvent.deliveryLease
     /// How many events are delivered at once.
     package var maxInFlight = 16
     /// How a store failure is logged (no query text, no bound values).
@@ -41,19 +41,26 @@ package struct WebhookDispatcher: Sendable {
         self.localRecipient = localRecipient
     }
 
-    /// Delivers due events whenever `signal` fires and at least every `interval`, while `continuing()` holds. When
-    /// it stops, the deliveries under way complete, so no event stays leased.
+    /// Delivers the events handed over to `signal` at once, and due events whenever `signal` fires and at least every
+    /// `interval`, while `continuing()` holds. When it stops, the deliveries under way complete, so no event stays
+    /// leased (one handed over and not yet started is due again once its lease lapses).
     package func run(signal: OutboxSignal, continuing: () -> Bool) async {
         let inFlight = InFlight()
+        // Whether the outbox may hold due events: at the start, after a signal and after each interval. Events handed
+        // over are already leased to this process, so they need no lease query (nor an empty one after them).
+        var mayHoldDue = true
         await withDiscardingTaskGroup { group in
             while continuing() {
-                if inFlight.count.load(ordering: .acquiring) < maxInFlight {
-                    let event: WebhookEvent?
-                    do {
-                        event = try await store.leaseDueEvent(lease: lease)
-                    } catch {
-                        logger.warning("webhook delivery failed", metadata: ["error": "\(describe(error))"])
-                        event = nil
+                let free = inFlight.count.load(ordering: .acquiring) < maxInFlight
+                if free {
+                    var event = signal.nextHanded()
+                    if event == nil && mayHoldDue {
+                        do {
+                            event = try await store.leaseDueEvent(lease: lease)
+                        } catch {
+                            logger.warning("webhook delivery failed", metadata: ["error": "\(describe(error))"])
+                        }
+                        mayHoldDue = event != nil
                     }
                     if let event {
                         inFlight.count.add(1, ordering: .acquiringAndReleasing)
@@ -65,7 +72,7 @@ package struct WebhookDispatcher: Sendable {
                         continue
                     }
                 }
-                await signal.wait(until: .now + interval)
+                if await signal.wait(until: .now + interval, takingHanded: free) != .handed { mayHoldDue = true }
             }
         }
     }

@@ -4,10 +4,22 @@ import Synchronization
 /// the next `WEBHOOK_INTERVAL`. One process's delivery loop waits on it; the verifier signals it after its commits,
 /// and on a shared PostgreSQL database ``OutboxNotifications`` signals it for the commits of other processes.
 /// A signal given while nobody waits is kept (one pending flag), so an event committed during a delivery run is
-/// picked up by the next; a lost signal costs latency only: the loop also runs every `WEBHOOK_INTERVAL`.
+/// picked up by the next; a lost signal costs latency only: the loop also runs every `WEBHOOK_INTERVAL`. The events
+/// this process records itself are handed over with ``hand(_:)`` instead: already leased, they need no query to find.
 package final class OutboxSignal: Sendable {
+    /// Why ``wait(until:takingHanded:)`` returned.
+    package enum Wake: Sendable, Equatable {
+        /// A signal: the outbox may hold due events.
+        case signalled
+        /// Only events handed over (``hand(_:)``), which need no lease.
+        case handed
+        /// The deadline passed (or the task was cancelled).
+        case deadline
+    }
+
     private struct State {
         var pending = false
+        var handed: [WebhookEvent] = []
         var waiter: CheckedContinuation<Void, Never>?
     }
 
@@ -15,40 +27,54 @@ package final class OutboxSignal: Sendable {
 
     package init() {}
 
-    /// Wakes the waiting loop, or makes its next ``wait(until:)`` return at once.
+    /// Wakes the waiting loop, or makes its next ``wait(until:takingHanded:)`` return at once.
     package func signal() {
         state.withLock { s -> CheckedContinuation<Void, Never>? in
-            guard let waiter = s.waiter else {
-                s.pending = true
-                return nil
-            }
-            s.waiter = nil
-            return waiter
+            s.pending = true
+            defer { s.waiter = nil }
+            return s.waiter
         }?.resume()
     }
 
-    /// Returns when signalled (or at once if a signal is pending), at `deadline`, or when the task is cancelled.
-    /// One waiter at a time.
-    package func wait(until deadline: ContinuousClock.Instant) async {
-        if state.withLock({ s in defer { s.pending = false }; return s.pending }) { return }
-        // Whichever ends first, the signal or the timer, cancels the other: nothing stays parked.
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.park() }
-            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
-            await group.next()
-            group.cancelAll()
+    /// Hands the loop an event this process just recorded and leased to itself
+    /// (``VerificationStore/finish(id:claim:status:outcome:eventLease:)``): delivered without a lease query.
+    package func hand(_ event: WebhookEvent) {
+        state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.handed.append(event)
+            defer { s.waiter = nil }
+            return s.waiter
+        }?.resume()
+    }
+
+    /// The oldest event handed over and not yet taken.
+    package func nextHanded() -> WebhookEvent? {
+        state.withLock { s in s.handed.isEmpty ? nil : s.handed.removeFirst() }
+    }
+
+    /// Returns when signalled (or at once if a signal is pending), when an event is handed over (or at once if one
+    /// waits) if `takingHanded`, at `deadline`, or when the task is cancelled. One waiter at a time.
+    package func wait(until deadline: ContinuousClock.Instant, takingHanded: Bool) async -> Wake {
+        if !state.withLock({ s in s.pending || (takingHanded && !s.handed.isEmpty) }) {
+            // Whichever ends first, the wake-up or the timer, cancels the other: nothing stays parked.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.park(takingHanded: takingHanded) }
+                group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        return state.withLock { s in
+            defer { s.pending = false }
+            return s.pending ? .signalled : takingHanded && !s.handed.isEmpty ? .handed : .deadline
         }
     }
 
-    /// Parks until signalled or cancelled; the lock orders parking against cancellation, so neither is missed.
-    private func park() async {
+    /// Parks until woken or cancelled; the lock orders parking against cancellation, so neither is missed.
+    private func park(takingHanded: Bool) async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let parked = state.withLock { s in
-                    guard !Task.isCancelled, !s.pending else {
-                        s.pending = false
-                        return false
-                    }
+                    guard !Task.isCancelled, !s.pending, !(takingHanded && !s.handed.isEmpty) else { return false }
                     s.waiter = continuation
                     return true
                 }

@@ -18,10 +18,13 @@ package protocol VerificationStore: Sendable {
     /// concurrent callers wins; it gets the new claim count, the others `nil`.
     func claim(_ verification: Verification, leaseUntil: Date) async throws -> Int?
 
-    /// Records the result of a verification still `inProgress` under claim number `claim` and, when
-    /// `notify` is set, its webhook event, in one transaction. `false` otherwise (the lease lapsed and
-    /// another process claimed it, or it is finished).
-    func finish(id: String, claim: Int, status: VerificationStatus, outcome: VerificationOutcome, notify: Bool) async throws -> Bool
+    /// Records the result of a verification still `inProgress` under claim number `claim` and, when `eventLease` is
+    /// given, its webhook event, in one transaction. The event is leased to the caller for `eventLease`, which delivers
+    /// it at once (another process takes it only once that lapses); with a lease of zero it is due for any process at
+    /// once, and announced to them. Not recorded if the claim lapsed and another process claimed it, or the
+    /// verification is finished.
+    func finish(id: String, claim: Int, status: VerificationStatus, outcome: VerificationOutcome,
+                eventLease: Duration?) async throws -> FinishedVerification
 
     /// Records a webhook event without changing the verification (a late wallet submission),
     /// unless one for that verification is still waiting: the payload would be the same.
@@ -43,8 +46,25 @@ package protocol VerificationStore: Sendable {
     func purgeExpired(now: Date) async throws -> Int
 }
 
+/// What ``VerificationStore/finish(id:claim:status:outcome:eventLease:)`` recorded.
+package struct FinishedVerification: Sendable, Equatable {
+    /// Whether the result was recorded.
+    package var recorded: Bool
+    /// The webhook event recorded with it.
+    package var event: WebhookEvent?
+
+    package init(recorded: Bool, event: WebhookEvent? = nil) {
+        self.recorded = recorded
+        self.event = event
+    }
+}
+
 /// A pending webhook callback.
 package struct WebhookEvent: Sendable, Equatable {
+    /// How long a process owns an event it delivers (longer than one delivery may take); if the process stops
+    /// meanwhile, the event is due again after this.
+    package static let deliveryLease: Duration = .seconds(20)
+
     package var serial: Int64
     package var verificationID: String
     /// When the event was recorded, sent as `timestamp`.

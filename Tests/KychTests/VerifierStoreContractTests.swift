@@ -3,6 +3,8 @@ import KychSDJWT
 import KychStorage
 import KychVerifier
 import KychVerifierModel
+import Logging
+import Synchronization
 import Testing
 
 extension Backend {
@@ -81,7 +83,7 @@ extension Backend {
 
             let finishes = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for _ in 0..<4 {
-                    group.addTask { try await store.finish(id: verification.id, claim: 1, status: .success, outcome: Self.success, notify: true) }
+                    group.addTask { try await store.finish(id: verification.id, claim: 1, status: .success, outcome: Self.success, eventLease: .zero).recorded }
                 }
                 return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
             }
@@ -99,7 +101,7 @@ extension Backend {
             let declined = try await Self.created(store, mode: .directPost)
             #expect(try await store.claim(declined, leaseUntil: Date() + 60) == 1)
             let refusal = VerificationOutcome(errorCode: "access_denied", errorDescription: "The owner has declined.")
-            #expect(try await store.finish(id: declined.id, claim: 1, status: .failed, outcome: refusal, notify: false))
+            #expect(try await store.finish(id: declined.id, claim: 1, status: .failed, outcome: refusal, eventLease: nil).recorded)
             #expect(try await store.verification(id: declined.id)?.outcome == refusal)
             #expect(try await store.leaseDueEvent(lease: .seconds(60)) == nil)
         }
@@ -136,8 +138,8 @@ extension Backend {
 
             // The stale holder comes back late: its result is refused; the current holder's is recorded.
             let refusal = VerificationOutcome(errorCode: "access_denied", errorDescription: nil)
-            #expect(!(try await store.finish(id: verification.id, claim: stale, status: .failed, outcome: refusal, notify: true)))
-            #expect(try await store.finish(id: verification.id, claim: current, status: .success, outcome: Self.success, notify: true))
+            #expect(!(try await store.finish(id: verification.id, claim: stale, status: .failed, outcome: refusal, eventLease: .zero).recorded))
+            #expect(try await store.finish(id: verification.id, claim: current, status: .success, outcome: Self.success, eventLease: .zero).recorded)
             let finished = try #require(try await store.verification(id: verification.id))
             #expect(finished.status == .success && finished.outcome == Self.success && !finished.awaitsAnswer(at: now + 200))
             #expect(try await store.leaseDueEvent(lease: .seconds(60))?.verificationID == verification.id)
@@ -153,7 +155,7 @@ extension Backend {
             let claim = try #require(try await store.claim(verification, leaseUntil: Date() + 60))
             var outcome = Self.success
             outcome.credentialIssuerDIDs = ["kych": ["did:jwk:issuer"]]
-            #expect(try await store.finish(id: verification.id, claim: claim, status: .success, outcome: outcome, notify: false))
+            #expect(try await store.finish(id: verification.id, claim: claim, status: .success, outcome: outcome, eventLease: nil).recorded)
             let read = try #require(try await store.verification(id: verification.id))
             #expect(read.outcome == outcome)
             #expect(read.outcome?.json["credential_issuer_dids"] == ["kych": ["did:jwk:issuer"]])
@@ -166,7 +168,7 @@ extension Backend {
             let first = try await Self.created(store), second = try await Self.created(store)
             for verification in [first, second] {
                 #expect(try await store.claim(verification, leaseUntil: Date() + 60) == 1)
-                #expect(try await store.finish(id: verification.id, claim: 1, status: .success, outcome: Self.success, notify: true))
+                #expect(try await store.finish(id: verification.id, claim: 1, status: .success, outcome: Self.success, eventLease: .zero).recorded)
             }
             // A late answer adds no second event while one is waiting.
             try await store.enqueueEvent(verificationID: first.id)
@@ -200,13 +202,71 @@ extension Backend {
         }
     }
 
+    /// Issue 13: the event recorded with a result is leased to the process that recorded it, which delivers it at
+    /// once; another process takes it only if that lease lapses (the recorder stopped).
+    @Test(arguments: Backend.allCases)
+    func anEventRecordedWithItsResultIsLeasedToItsRecorder(_ backend: Backend) async throws {
+        try await withStore(try await backend.freshVerifierDatabase()) { store in
+            let verification = try await Self.created(store)
+            #expect(try await store.claim(verification, leaseUntil: Date() + 60) == 1)
+            let finished = try await store.finish(id: verification.id, claim: 1, status: .success, outcome: Self.success,
+                                                  eventLease: .seconds(1))
+            let event = try #require(finished.event)
+            #expect(finished.recorded && event.verificationID == verification.id && event.attempts == 0)
+            #expect(try await store.leaseDueEvent(lease: .seconds(60)) == nil)
+            #expect(try await store.pendingEventCount() == 1)
+            try await Task.sleep(for: .milliseconds(1200))
+            let taken = try #require(try await store.leaseDueEvent(lease: .seconds(60)))
+            #expect(taken.serial == event.serial && taken.verificationID == verification.id)
+            try await store.eventDelivered(taken)
+            #expect(try await store.pendingEventCount() == 0)
+            // A result that is not recorded has no event.
+            let late = try await store.finish(id: verification.id, claim: 1, status: .failed, outcome: Self.success, eventLease: .seconds(1))
+            #expect(late == FinishedVerification(recorded: false))
+        }
+    }
+
+    /// Issue 13: the delivery loop gets an event its process recorded handed over, without a lease query to find it
+    /// (before: one that found it and one that found the outbox empty, per result).
+    @Test(arguments: Backend.allCases)
+    func anEventHandedOverIsDeliveredWithoutALeaseQuery(_ backend: Backend) async throws {
+        try await withStore(try await backend.freshVerifierDatabase()) { store in
+            let counting = LeaseCountingStore(store)
+            let (delivered, deliveries) = AsyncStream.makeStream(of: String.self)
+            let dispatcher = WebhookDispatcher(store: counting, callbackURI: "http://127.0.0.1:9/unused", apiKey: nil,
+                                               interval: .seconds(600), logger: TestEnvironment.logger) { id in
+                deliveries.yield(id)
+                return true
+            }
+            let signal = OutboxSignal()
+            let loop = Task { await dispatcher.run(signal: signal) { !Task.isCancelled } }
+            // The loop starts with one lease query (the outbox might hold events from before), then waits.
+            #expect(try await VerifierWebhookTests.eventually { counting.leases.load(ordering: .relaxed) == 1 })
+
+            let verification = try await Self.created(store)
+            #expect(try await store.claim(verification, leaseUntil: Date() + 60) == 1)
+            let finished = try await store.finish(id: verification.id, claim: 1, status: .success, outcome: Self.success,
+                                                  eventLease: WebhookEvent.deliveryLease)
+            signal.hand(try #require(finished.event))
+            for await id in delivered { #expect(id == verification.id); break }
+            #expect(try await VerifierWebhookTests.eventually { try await store.pendingEventCount() == 0 })
+            #expect(counting.leases.load(ordering: .relaxed) == 1)
+
+            // A signal (another process's commit) still makes it look for due events.
+            signal.signal()
+            #expect(try await VerifierWebhookTests.eventually { counting.leases.load(ordering: .relaxed) == 2 })
+            loop.cancel()
+            await loop.value
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func outboxSurvivesARestart(_ backend: Backend) async throws {
         let database = try await backend.freshVerifierDatabase()
         let id = try await withStore(database) { store in
             let verification = try await Self.created(store)
             #expect(try await store.claim(verification, leaseUntil: Date() + 60) == 1)
-            #expect(try await store.finish(id: verification.id, claim: 1, status: .success, outcome: Self.success, notify: true))
+            #expect(try await store.finish(id: verification.id, claim: 1, status: .success, outcome: Self.success, eventLease: .zero).recorded)
             // Leased by a process that then stops: the lease lapses.
             #expect(try await store.leaseDueEvent(lease: .milliseconds(300)) != nil)
             return verification.id
@@ -220,4 +280,33 @@ extension Backend {
             #expect(try await store.leaseDueEvent(lease: .zero) == nil)
         }
     }
+}
+
+/// A verification store that counts the delivery loop's lease queries.
+private final class LeaseCountingStore: VerificationStore {
+    let store: any VerificationStore
+    let leases = Atomic(0)
+
+    init(_ store: any VerificationStore) { self.store = store }
+
+    func leaseDueEvent(lease: Duration) async throws -> WebhookEvent? {
+        leases.add(1, ordering: .relaxed)
+        return try await store.leaseDueEvent(lease: lease)
+    }
+
+    func create(_ verification: Verification) async throws { try await store.create(verification) }
+    func verification(id: String) async throws -> Verification? { try await store.verification(id: id) }
+    func deleteIfExpired(id: String, now: Date) async throws -> Bool { try await store.deleteIfExpired(id: id, now: now) }
+    func claim(_ verification: Verification, leaseUntil: Date) async throws -> Int? { try await store.claim(verification, leaseUntil: leaseUntil) }
+    func finish(id: String, claim: Int, status: VerificationStatus, outcome: VerificationOutcome,
+                eventLease: Duration?) async throws -> FinishedVerification {
+        try await store.finish(id: id, claim: claim, status: status, outcome: outcome, eventLease: eventLease)
+    }
+    func enqueueEvent(verificationID: String) async throws { try await store.enqueueEvent(verificationID: verificationID) }
+    func eventDelivered(_ event: WebhookEvent) async throws { try await store.eventDelivered(event) }
+    func eventFailed(_ event: WebhookEvent, reason: String, retryAfter: Duration) async throws {
+        try await store.eventFailed(event, reason: reason, retryAfter: retryAfter)
+    }
+    func pendingEventCount() async throws -> Int { try await store.pendingEventCount() }
+    func purgeExpired(now: Date) async throws -> Int { try await store.purgeExpired(now: now) }
 }
