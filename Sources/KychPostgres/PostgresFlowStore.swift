@@ -131,22 +131,41 @@ package struct PostgresFlowStore: FlowStore {
     }
 
     package func createSession(_ new: NewSession) async throws -> VerificationSession? {
-        try await firstSession(Self.returningSessions("""
-            INSERT INTO oauth2gw.verification_sessions (client_serial, session_id, nonce, created_at, expires_at, without_setup)
-            SELECT client_serial, \(new.sessionID), \(new.nonce), \(new.createdAt), \(new.expiresAt), \(new.withoutSetup)
-            FROM oauth2gw.clients WHERE client_id = \(new.clientID)
-            RETURNING *
-            """))
+        try await client.rows(CreateSession.self, """
+            \(new.sessionID)\(new.nonce)\(new.createdAt)\(new.expiresAt)\(new.withoutSetup)\(new.clientID)
+            """, logger: logger).first.map(Self.decodeSession)
     }
 
-    /// The hot reads, prepared once per pooled connection (``PreparedRead``).
-    enum SessionByNonce: PreparedRead {
+    /// The statements of every flow with a fixed text, prepared once per pooled connection (``HotStatement``); each
+    /// parameter is cast to the type its value is bound as, since a prepared statement's parameter types are
+    /// PostgreSQL's guess. (The transitions' `SET` lists depend on the event: those are sent as they are.)
+    enum CreateSession: HotStatement {
+        static let sql = returningSessions("""
+            INSERT INTO oauth2gw.verification_sessions (client_serial, session_id, nonce, created_at, expires_at, without_setup)
+            SELECT client_serial, $1::text, $2::text, $3::timestamptz, $4::timestamptz, $5::boolean
+            FROM oauth2gw.clients WHERE client_id = $6::text
+            RETURNING *
+            """).sql
+    }
+    enum RedeemCode: HotStatement {
+        static let sql = """
+            WITH used AS (
+              UPDATE oauth2gw.authorization_codes SET used_at = $1::timestamptz
+              WHERE code_serial = $2::int8 AND used_at IS NULL
+              RETURNING code_serial, session_serial, client_serial)
+            INSERT INTO oauth2gw.access_tokens (client_serial, session_serial, code_serial, token_hash, created_at, expires_at, dpop_jkt)
+            SELECT client_serial, session_serial, code_serial, $3::bytea, $4::timestamptz, $5::timestamptz, $6::text
+            FROM used
+            RETURNING 1
+            """
+    }
+    enum SessionByNonce: HotStatement {
         static let sql = "SELECT \(PostgresFlowStore.sessionColumns) FROM \(PostgresFlowStore.sessionFrom) WHERE s.nonce = $1"
     }
-    enum SessionByVerification: PreparedRead {
+    enum SessionByVerification: HotStatement {
         static let sql = "SELECT \(PostgresFlowStore.sessionColumns) FROM \(PostgresFlowStore.sessionFrom) WHERE s.verification_id = $1"
     }
-    enum CodeByHash: PreparedRead {
+    enum CodeByHash: HotStatement {
         static let sql = """
             SELECT \(PostgresFlowStore.sessionColumns), k.code_serial, k.redirect_uri, k.code_challenge, k.expires_at, k.used_at
             FROM oauth2gw.authorization_codes k JOIN oauth2gw.verification_sessions s ON s.session_serial = k.session_serial
@@ -154,7 +173,7 @@ package struct PostgresFlowStore: FlowStore {
             WHERE k.code_hash = $1
             """
     }
-    enum TokenByHash: PreparedRead {
+    enum TokenByHash: HotStatement {
         static let sql = """
             SELECT s.session_id, c.client_id, s.scope, s.claims::text, s.credential_vct, s.credential_issuer, s.verified_at,
               t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject, t.dpop_jkt,
@@ -167,7 +186,7 @@ package struct PostgresFlowStore: FlowStore {
     }
 
     /// The first row of the prepared `read` with the one value `key`.
-    private func firstRow<Read: PreparedRead>(_ read: Read.Type, _ key: some PostgresThrowingDynamicTypeEncodable) async throws -> PostgresRow? {
+    private func firstRow<Read: HotStatement>(_ read: Read.Type, _ key: some PostgresThrowingDynamicTypeEncodable) async throws -> PostgresRow? {
         var bindings = PostgresBindings()
         try bindings.append(key)
         return try await client.rows(read, bindings, logger: logger).first
@@ -230,16 +249,9 @@ package struct PostgresFlowStore: FlowStore {
     }
 
     package func redeemCode(serial: Int64, usedAt: Date, issuing token: NewAccessToken) async throws -> Bool {
-        try await exists("""
-            WITH used AS (
-              UPDATE oauth2gw.authorization_codes SET used_at = \(usedAt)
-              WHERE code_serial = \(serial) AND used_at IS NULL
-              RETURNING code_serial, session_serial, client_serial)
-            INSERT INTO oauth2gw.access_tokens (client_serial, session_serial, code_serial, token_hash, created_at, expires_at, dpop_jkt)
-            SELECT client_serial, session_serial, code_serial, \(token.tokenHash), \(token.createdAt), \(token.expiresAt), \(token.dpopJKT)
-            FROM used
-            RETURNING 1
-            """)
+        try await !client.rows(RedeemCode.self, """
+            \(usedAt)\(serial)\(token.tokenHash)\(token.createdAt)\(token.expiresAt)\(token.dpopJKT)
+            """, logger: logger).isEmpty
     }
 
     package func storePresentedGrant(_ grant: PresentedGrant, issuing token: NewAccessToken) async throws -> Bool {

@@ -44,14 +44,23 @@ package struct PostgresPool: Sendable {
         try await bounded { _ in try await client.query(query, logger: logger) }
     }
 
-    /// Runs the prepared statement of `Read` with `bindings` on a pooled connection (prepared there at its first use,
-    /// so PostgreSQL parses and plans it once per connection, not per request); its rows.
-    package func rows<Read: PreparedRead>(_ read: Read.Type, _ bindings: PostgresBindings, logger: Logger) async throws -> [PostgresRow] {
+    /// Runs the prepared statement of `Statement` with `bindings` on a pooled connection (prepared there at its first
+    /// use, so PostgreSQL parses and plans it once per connection, not per request); its rows.
+    package func rows<Statement: HotStatement>(_ statement: Statement.Type, _ bindings: PostgresBindings,
+                                               logger: Logger) async throws -> [PostgresRow] {
         try await bounded { _ in
             var rows: [PostgresRow] = []
-            for try await row in try await client.execute(Prepared<Read>(bindings: bindings), logger: logger) { rows.append(row) }
+            for try await row in try await client.execute(Prepared<Statement>(bindings: bindings), logger: logger) { rows.append(row) }
             return rows
         }
+    }
+
+    /// ``rows(_:_:logger:)`` with the values of `values`, a query of placeholders only (`"\(a)\(b)"`, in the order of
+    /// the statement's `$1`, `$2`, …), so each value is bound as in an ad hoc query.
+    @discardableResult
+    package func rows<Statement: HotStatement>(_ statement: Statement.Type, _ values: PostgresQuery,
+                                               logger: Logger) async throws -> [PostgresRow] {
+        try await rows(statement, values.binds, logger: logger)
     }
 
     /// Runs `body` with a leased connection.
@@ -166,14 +175,16 @@ package final class AcquisitionDeadlines: Sendable {
     }
 }
 
-/// A read the hot paths run on every request (a token at `/info`, a code at `/token`, a session at `/status`): its SQL
-/// becomes a server-side prepared statement of each pooled connection (``PostgresPool/rows(_:_:logger:)``).
-package protocol PreparedRead {
+/// A statement the hot paths run on every request (a token at `/info`, a code at `/token`, a session at `/status`, a
+/// wallet's answer): its SQL becomes a server-side prepared statement of each pooled connection
+/// (``PostgresPool/rows(_:_:logger:)``), parsed and planned once instead of per request (issue 13: parsing and planning
+/// were about a quarter of PostgreSQL's CPU per flow).
+package protocol HotStatement {
     static var sql: String { get }
 }
 
-/// ``PreparedRead`` as PostgresNIO's prepared statement, named after the read, its rows left to the caller to decode.
-struct Prepared<Read: PreparedRead>: PostgresPreparedStatement {
+/// ``HotStatement`` as PostgresNIO's prepared statement, named after the statement, its rows left to the caller to decode.
+struct Prepared<Read: HotStatement>: PostgresPreparedStatement {
     typealias Row = PostgresRow
     static var sql: String { Read.sql }
     let bindings: PostgresBindings

@@ -20,27 +20,65 @@ package struct PostgresVerificationStore: VerificationStore {
         self.logger = logger
     }
 
+    /// The statements of every wallet's answer, prepared once per pooled connection (``HotStatement``); each parameter
+    /// is cast to the type its value is bound as, since a prepared statement's parameter types are PostgreSQL's guess.
+    enum Create: HotStatement {
+        static let sql = """
+            INSERT INTO verifier.verifications (verification_id, request_nonce, oauth_state, status, response_mode,
+              dcql_query, accepted_issuer_dids, encryption_key, encryption_key_id, created_at, expires_at)
+            VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text::jsonb, $7::text[], $8::bytea, $9::text,
+              $10::timestamptz, $11::timestamptz)
+            """
+    }
+    enum ByID: HotStatement {
+        static let sql = """
+            SELECT verification_id, request_nonce, oauth_state, status, response_mode, dcql_query::text, accepted_issuer_dids,
+              encryption_key, encryption_key_id, error_code, error_description, credential_subject_data::text,
+              created_at, expires_at, claim_count, claimed_until, credential_issuer_dids::text
+            FROM verifier.verifications WHERE verification_id = $1::text
+            """
+    }
+    enum Claim: HotStatement {
+        static let sql = """
+            UPDATE verifier.verifications SET status = $1::text, claimed_until = $2::timestamptz, claim_count = claim_count + 1
+            WHERE verification_id = $3::text AND status = $4::text AND claim_count = $5::int4 AND status IN ($6::text, $7::text)
+            RETURNING claim_count
+            """
+    }
+    /// The result, its webhook event (when asked for and the result was recorded) and, for an event due at once, the
+    /// notification, which goes out at the commit: one statement, so one round trip and one commit.
+    enum Finish: HotStatement {
+        static let sql = """
+            WITH finished AS (
+              UPDATE verifier.verifications SET status = $1::text, error_code = $2::text, error_description = $3::text,
+                credential_subject_data = $4::text::jsonb, credential_issuer_dids = $5::text::jsonb, finished_at = now()
+              WHERE verification_id = $6::text AND status = $7::text AND claim_count = $8::int4
+              RETURNING verification_id),
+            event AS (
+              INSERT INTO verifier.webhook_events (verification_id, next_attempt_at)
+              SELECT verification_id, CASE WHEN $10::float8 > 0 THEN now() + make_interval(secs => $10::float8) END
+              FROM finished WHERE $9::boolean
+              RETURNING event_serial, verification_id, created_at, attempts)
+            SELECT event.event_serial, event.verification_id, event.created_at, event.attempts,
+              (SELECT pg_notify($11::text, '') FROM event WHERE $10::float8 <= 0)::text
+            FROM finished LEFT JOIN event ON true
+            """
+    }
+    enum Delivered: HotStatement {
+        static let sql = "DELETE FROM verifier.webhook_events WHERE event_serial = $1::int8"
+    }
+
     package func create(_ v: Verification) async throws {
         let query = JSONText.string(v.request.query.json)
         let (key, keyID) = try StoredVerification.encryptionKeyColumns(of: v, sealing: sealing)
-        try await client.query("""
-            INSERT INTO verifier.verifications (verification_id, request_nonce, oauth_state, status, response_mode,
-              dcql_query, accepted_issuer_dids, encryption_key, encryption_key_id, created_at, expires_at)
-            VALUES (\(v.id), \(v.requestNonce), \(v.state), \(v.status.rawValue), \(v.request.responseMode.rawValue),
-              \(query)::jsonb, \(v.request.acceptedIssuerDIDs), \(key),
-              \(keyID), \(v.createdAt), \(v.expiresAt))
+        try await client.rows(Create.self, """
+            \(v.id)\(v.requestNonce)\(v.state)\(v.status.rawValue)\(v.request.responseMode.rawValue)\(query)\(v.request.acceptedIssuerDIDs)\
+            \(key)\(keyID)\(v.createdAt)\(v.expiresAt)
             """, logger: logger)
     }
 
     package func verification(id: String) async throws -> Verification? {
-        let rows = try await client.query("""
-            SELECT verification_id, request_nonce, oauth_state, status, response_mode, dcql_query::text, accepted_issuer_dids,
-              encryption_key, encryption_key_id, error_code, error_description, credential_subject_data::text,
-              created_at, expires_at, claim_count, claimed_until, credential_issuer_dids::text
-            FROM verifier.verifications WHERE verification_id = \(id)
-            """, logger: logger)
-        for try await row in rows { return try Self.decode(row, sealing: sealing) }
-        return nil
+        try await client.rows(ByID.self, "\(id)", logger: logger).first.map { try Self.decode($0, sealing: sealing) }
     }
 
     static func decode(_ row: PostgresRow, sealing: SecretSealing) throws -> Verification {
@@ -62,47 +100,27 @@ package struct PostgresVerificationStore: VerificationStore {
     }
 
     package func claim(_ v: Verification, leaseUntil: Date) async throws -> Int? {
-        let rows = try await client.query("""
-            UPDATE verifier.verifications
-            SET status = \(VerificationStatus.inProgress.rawValue), claimed_until = \(leaseUntil), claim_count = claim_count + 1
-            WHERE verification_id = \(v.id) AND status = \(v.status.rawValue) AND claim_count = \(Int32(clamping: v.claimCount))
-              AND status IN (\(VerificationStatus.pending.rawValue), \(VerificationStatus.inProgress.rawValue))
-            RETURNING claim_count
+        let rows = try await client.rows(Claim.self, """
+            \(VerificationStatus.inProgress.rawValue)\(leaseUntil)\(v.id)\(v.status.rawValue)\(Int32(clamping: v.claimCount))\
+            \(VerificationStatus.pending.rawValue)\(VerificationStatus.inProgress.rawValue)
             """, logger: logger)
-        for try await count in rows.decode(Int32.self) { return Int(count) }
-        return nil
+        return try rows.first.map { Int(try $0.decode(Int32.self)) }
     }
 
     package func finish(id: String, claim: Int, status: VerificationStatus, outcome: VerificationOutcome,
                         eventLease: Duration?) async throws -> FinishedVerification {
         let data = outcome.credentialSubjectData.map(JSONText.string)
         let issuers = outcome.credentialIssuerDIDs.map(JSONText.string)
-        let lease = eventLease?.seconds ?? 0
-        // One statement, so one round trip and one commit: the result, its webhook event (when asked for and the
-        // result was recorded) and, for an event due at once, the notification, which goes out at the commit.
-        let rows = try await client.query("""
-            WITH finished AS (
-              UPDATE verifier.verifications SET status = \(status.rawValue), error_code = \(outcome.errorCode),
-                error_description = \(outcome.errorDescription), credential_subject_data = \(data)::jsonb,
-                credential_issuer_dids = \(issuers)::jsonb, finished_at = now()
-              WHERE verification_id = \(id) AND status = \(VerificationStatus.inProgress.rawValue)
-                AND claim_count = \(Int32(clamping: claim))
-              RETURNING verification_id),
-            event AS (
-              INSERT INTO verifier.webhook_events (verification_id, next_attempt_at)
-              SELECT verification_id, CASE WHEN \(lease) > 0 THEN now() + make_interval(secs => \(lease)) END
-              FROM finished WHERE \(eventLease != nil)
-              RETURNING event_serial, verification_id, created_at, attempts)
-            SELECT event.event_serial, event.verification_id, event.created_at, event.attempts,
-              (SELECT pg_notify(\(Self.outboxChannel), '') FROM event WHERE \(lease) <= 0)::text
-            FROM finished LEFT JOIN event ON true
+        let rows = try await client.rows(Finish.self, """
+            \(status.rawValue)\(outcome.errorCode)\(outcome.errorDescription)\(data)\(issuers)\
+            \(id)\(VerificationStatus.inProgress.rawValue)\(Int32(clamping: claim))\(eventLease != nil)\(eventLease?.seconds ?? 0)\
+            \(Self.outboxChannel)
             """, logger: logger)
-        for try await (serial, verificationID, created, attempts, _) in rows.decode((Int64?, String?, Date?, Int32?, String?).self) {
-            guard let serial, let verificationID, let created, let attempts else { return FinishedVerification(recorded: true) }
-            return FinishedVerification(recorded: true, event: WebhookEvent(serial: serial, verificationID: verificationID,
-                                                                           createdAt: created, attempts: Int(attempts)))
-        }
-        return FinishedVerification(recorded: false)
+        guard let row = rows.first else { return FinishedVerification(recorded: false) }
+        let (serial, verificationID, created, attempts, _) = try row.decode((Int64?, String?, Date?, Int32?, String?).self)
+        guard let serial, let verificationID, let created, let attempts else { return FinishedVerification(recorded: true) }
+        return FinishedVerification(recorded: true, event: WebhookEvent(serial: serial, verificationID: verificationID,
+                                                                       createdAt: created, attempts: Int(attempts)))
     }
 
     package func enqueueEvent(verificationID: String) async throws {
@@ -132,7 +150,7 @@ package struct PostgresVerificationStore: VerificationStore {
     }
 
     package func eventDelivered(_ event: WebhookEvent) async throws {
-        try await client.query("DELETE FROM verifier.webhook_events WHERE event_serial = \(event.serial)", logger: logger)
+        try await client.rows(Delivered.self, "\(event.serial)", logger: logger)
     }
 
     package func pendingEventCount() async throws -> Int {
