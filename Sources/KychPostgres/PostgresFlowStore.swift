@@ -25,14 +25,12 @@ package struct PostgresFlowStore: FlowStore {
     static let sessionFrom = "oauth2gw.verification_sessions s JOIN oauth2gw.clients c ON c.client_serial = s.client_serial"
 
     /// `statement` (an `INSERT` or `UPDATE … RETURNING *` of sessions) as one statement that returns the written rows as
-    /// ``decodeSession(_:)`` reads them; with `announcing`, the same statement sends each row's verification id on
-    /// ``PostgresSessionWakeups/channel`` (delivered at its commit, only for rows it wrote).
-    static func returningSessions(_ statement: PostgresQuery, announcing: Bool = false) -> PostgresQuery {
-        let announcement = announcing ? ", \(announcement(of: "s"))" : ""
-        return PostgresQuery(unsafeSQL: """
-            WITH s AS (\(statement.sql))
-            SELECT \(sessionColumns)\(announcement) FROM s JOIN oauth2gw.clients c ON c.client_serial = s.client_serial
-            """, binds: statement.binds)
+    /// ``decodeSession(_:)`` reads them, followed by `extra` columns.
+    static func returningSessions(_ statement: String, extra: String = "") -> String {
+        """
+        WITH s AS (\(statement))
+        SELECT \(sessionColumns)\(extra) FROM s JOIN oauth2gw.clients c ON c.client_serial = s.client_serial
+        """
     }
 
     /// The SQL expression that announces the session row `alias` to every process's `/status` long polls.
@@ -80,54 +78,85 @@ package struct PostgresFlowStore: FlowStore {
         return false
     }
 
-    /// `UPDATE … SET status, <changed fields> WHERE <target> AND status = ANY($from) [AND expires_at > $t]`.
-    static func update(_ transition: SessionTransition, _ target: SessionTarget, returning: String = "1") throws -> PostgresQuery {
-        var binds = PostgresBindings()
-        let sql = try update(transition, target, returning: returning, binds: &binds)
-        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    /// The `UPDATE` of a transition, one text for every event: a flag per group of columns (the request's, the
+    /// verification's, the credential's, the failure's) sets the group's columns to its values, NULLs included, and a
+    /// date is set only when given (`COALESCE`: a transition never clears one). So the statement for one session is
+    /// prepared once per connection (``ApplyTransition``) however the events differ. Its values: ``transitionValues(_:)``
+    /// ($1–$31), then the target's ($32: the serial or date of `target`, whose own value is not used here).
+    static func transitionUpdate(_ target: SessionTarget, returning: String) -> String {
+        let condition = switch target {
+        case .session: "session_serial = $32::int8"
+        case .expiredBy: "expires_at <= $32::timestamptz"
+        case .idleWithoutSetup: "without_setup AND COALESCE(last_checked_at, created_at) <= $32::timestamptz"
+        }
+        func group(_ flag: Int, _ columns: [(String, String)]) -> [String] {
+            columns.map { column, value in "\(column) = CASE WHEN $\(flag)::boolean THEN \(value) ELSE \(column) END" }
+        }
+        let set = ["status = $1::text"]
+            + group(2, [("redirect_uri", "$3::text"), ("state", "$4::text"), ("scope", "$5::text[]"), ("browser_binding_hash", "$6::bytea"),
+                        ("code_challenge", "$7::text"), ("code_challenge_method", "$8::text"), ("openid", "$9::boolean"),
+                        ("oidc_nonce", "$10::text"), ("dpop_jkt", "$11::text")])
+            + group(12, [("verification_id", "$13::text"), ("request_nonce", "$14::text"), ("verification_url", "$15::text"),
+                         ("verification_deeplink", "$16::text")])
+            + group(17, [("claims", "$18::text::jsonb"), ("credential_vct", "$19::text"), ("credential_issuer", "$20::text")])
+            + group(21, [("failure_kind", "$22::text"), ("failure_code", "$23::text"), ("failure_description", "$24::text")])
+            + zip(["expires_at", "authorized_at", "verified_at", "finished_at", "last_checked_at"], 25...29)
+                .map { column, n in "\(column) = COALESCE($\(n)::timestamptz, \(column))" }
+        return """
+            UPDATE oauth2gw.verification_sessions SET \(set.joined(separator: ", "))
+            WHERE \(condition) AND status = ANY($30::text[]) AND ($31::timestamptz IS NULL OR expires_at > $31::timestamptz)
+            RETURNING \(returning)
+            """
     }
 
-    /// Appends `value` to `binds`; its placeholder.
-    static func bind<T: PostgresThrowingDynamicTypeEncodable>(_ value: T?, to binds: inout PostgresBindings) throws -> String {
-        try binds.append(value)
-        return "$\(binds.count)"
+    /// The values of ``transitionUpdate(_:returning:)`` for `transition` ($1–$31, a query of placeholders only).
+    static func transitionValues(_ transition: SessionTransition) throws -> PostgresQuery {
+        let c = transition.change, r = c.request, v = c.verification, f = c.failure
+        let claims = c.credential.map { JSON.object($0.claims).serialized() }
+        return try """
+            \(transition.to.rawValue)\
+            \(r != nil)\(r?.redirectURI)\(r?.state)\(r?.scope)\(r?.browserBindingHash)\(r?.codeChallenge)\
+            \(r?.codeChallenge.map { _ in "S256" })\(r?.openid)\(r?.oidcNonce)\(r?.dpopJKT)\
+            \(v != nil)\(v?.id)\(v?.requestNonce)\(v?.verificationURL)\(v?.deeplink)\
+            \(c.credential != nil)\(claims)\(c.credential?.vct)\(c.credential?.issuer)\
+            \(f != nil)\(f?.kind.rawValue)\(f?.code)\(f?.description)\
+            \(c.expiresAt)\(c.authorizedAt)\(c.verifiedAt)\(c.finishedAt)\(c.lastCheckedAt)\
+            \(transition.from.map(\.rawValue).sorted())\(transition.unexpiredAt)
+            """
     }
 
-    /// The update's SQL, its values appended to `binds` (so it can open a longer statement).
-    static func update(_ transition: SessionTransition, _ target: SessionTarget, returning: String,
-                       binds: inout PostgresBindings) throws -> String {
-        func bind<T: PostgresThrowingDynamicTypeEncodable>(_ value: T?) throws -> String { try Self.bind(value, to: &binds) }
-        let c = transition.change
-        var set = ["status = \(try bind(transition.to.rawValue))"]
-        if let r = c.request {
-            set += ["redirect_uri = \(try bind(r.redirectURI))", "state = \(try bind(r.state))", "scope = \(try bind(r.scope))",
-                    "browser_binding_hash = \(try bind(r.browserBindingHash))", "code_challenge = \(try bind(r.codeChallenge))",
-                    "code_challenge_method = \(try bind(r.codeChallenge.map { _ in "S256" }))",
-                    "openid = \(try bind(r.openid))", "oidc_nonce = \(try bind(r.oidcNonce))", "dpop_jkt = \(try bind(r.dpopJKT))"]
+    /// `transition` applied to `target` as an ad hoc statement (the purge's, not prepared), returning 1 per row.
+    static func transition(_ transition: SessionTransition, _ target: SessionTarget) throws -> PostgresQuery {
+        var values = try transitionValues(transition)
+        switch target {
+        case .session(let serial): try values.binds.append(serial)
+        case .expiredBy(let date), .idleWithoutSetup(let date): try values.binds.append(date)
         }
-        if let v = c.verification {
-            set += ["verification_id = \(try bind(v.id))", "request_nonce = \(try bind(v.requestNonce))",
-                    "verification_url = \(try bind(v.verificationURL))", "verification_deeplink = \(try bind(v.deeplink))"]
-        }
-        if let credential = c.credential {
-            set += ["claims = \(try bind(JSON.object(credential.claims).serialized()))::jsonb", "credential_vct = \(try bind(credential.vct))",
-                    "credential_issuer = \(try bind(credential.issuer))"]
-        }
-        if let f = c.failure {
-            set += ["failure_kind = \(try bind(f.kind.rawValue))", "failure_code = \(try bind(f.code))",
-                    "failure_description = \(try bind(f.description))"]
-        }
-        let dates: [(String, Date?)] = [("expires_at", c.expiresAt), ("authorized_at", c.authorizedAt), ("verified_at", c.verifiedAt),
-                                        ("finished_at", c.finishedAt), ("last_checked_at", c.lastCheckedAt)]
-        for (column, date) in dates { if let date { set.append("\(column) = \(try bind(date))") } }
-        var condition = switch target {
-        case .session(let serial): "session_serial = \(try bind(serial))"
-        case .expiredBy(let date): "expires_at <= \(try bind(date))"
-        case .idleWithoutSetup(let date): "without_setup AND COALESCE(last_checked_at, created_at) <= \(try bind(date))"
-        }
-        condition += " AND status = ANY(\(try bind(transition.from.map(\.rawValue).sorted())))"
-        if let unexpired = transition.unexpiredAt { condition += " AND expires_at > \(try bind(unexpired))" }
-        return "UPDATE oauth2gw.verification_sessions SET \(set.joined(separator: ", ")) WHERE \(condition) RETURNING \(returning)"
+        return PostgresQuery(unsafeSQL: transitionUpdate(target, returning: "1"), binds: values.binds)
+    }
+
+    /// A transition of one session, returning it as written, and announcing it when `$33` is set.
+    enum ApplyTransition: HotStatement {
+        static let name = "kych_apply_transition"
+        static let sql = returningSessions(transitionUpdate(.session(0), returning: "*"),
+                                           extra: ", CASE WHEN $33::boolean THEN \(announcement(of: "s"))::text END")
+    }
+
+    /// A transition of one session and the authorization code it issues, in one statement, so atomic without a
+    /// transaction's three extra round trips: the code row exists iff the update applied, and only then is the change
+    /// announced (when `$33` is set).
+    enum ApplyTransitionIssuingCode: HotStatement {
+        static let name = "kych_apply_transition_issuing_code"
+        static let sql = """
+            WITH s AS (\(transitionUpdate(.session(0), returning: "session_serial, client_serial, verification_id"))),
+            k AS (
+              INSERT INTO oauth2gw.authorization_codes (client_serial, session_serial, code_hash, redirect_uri, code_challenge,
+                code_challenge_method, created_at, expires_at)
+              SELECT client_serial, session_serial, $34::bytea, $35::text, $36::text, $37::text, $38::timestamptz, $39::timestamptz
+              FROM s
+              RETURNING 1)
+            SELECT CASE WHEN $33::boolean THEN \(announcement(of: "s"))::text END FROM s, k
+            """
     }
 
     package func createSession(_ new: NewSession) async throws -> VerificationSession? {
@@ -140,14 +169,16 @@ package struct PostgresFlowStore: FlowStore {
     /// parameter is cast to the type its value is bound as, since a prepared statement's parameter types are
     /// PostgreSQL's guess. (The transitions' `SET` lists depend on the event: those are sent as they are.)
     enum CreateSession: HotStatement {
+        static let name = "kych_create_session"
         static let sql = returningSessions("""
             INSERT INTO oauth2gw.verification_sessions (client_serial, session_id, nonce, created_at, expires_at, without_setup)
             SELECT client_serial, $1::text, $2::text, $3::timestamptz, $4::timestamptz, $5::boolean
             FROM oauth2gw.clients WHERE client_id = $6::text
             RETURNING *
-            """).sql
+            """)
     }
     enum RedeemCode: HotStatement {
+        static let name = "kych_redeem_code"
         static let sql = """
             WITH used AS (
               UPDATE oauth2gw.authorization_codes SET used_at = $1::timestamptz
@@ -160,12 +191,15 @@ package struct PostgresFlowStore: FlowStore {
             """
     }
     enum SessionByNonce: HotStatement {
+        static let name = "kych_session_by_nonce"
         static let sql = "SELECT \(PostgresFlowStore.sessionColumns) FROM \(PostgresFlowStore.sessionFrom) WHERE s.nonce = $1"
     }
     enum SessionByVerification: HotStatement {
+        static let name = "kych_session_by_verification"
         static let sql = "SELECT \(PostgresFlowStore.sessionColumns) FROM \(PostgresFlowStore.sessionFrom) WHERE s.verification_id = $1"
     }
     enum CodeByHash: HotStatement {
+        static let name = "kych_code_by_hash"
         static let sql = """
             SELECT \(PostgresFlowStore.sessionColumns), k.code_serial, k.redirect_uri, k.code_challenge, k.expires_at, k.used_at
             FROM oauth2gw.authorization_codes k JOIN oauth2gw.verification_sessions s ON s.session_serial = k.session_serial
@@ -174,6 +208,7 @@ package struct PostgresFlowStore: FlowStore {
             """
     }
     enum TokenByHash: HotStatement {
+        static let name = "kych_token_by_hash"
         static let sql = """
             SELECT s.session_id, c.client_id, s.scope, s.claims::text, s.credential_vct, s.credential_issuer, s.verified_at,
               t.created_at, t.expires_at, t.revoked_at, s.openid, s.oidc_nonce, s.claims_erased_at, s.claims_subject, t.dpop_jkt,
@@ -205,8 +240,10 @@ package struct PostgresFlowStore: FlowStore {
     }
 
     package func apply(_ transition: SessionTransition, toSession serial: Int64) async throws -> VerificationSession? {
-        try await firstSession(Self.returningSessions(try Self.update(transition, .session(serial), returning: "*"),
-                                                      announcing: transition.event.wakesPolls))
+        var values = try Self.transitionValues(transition)
+        try values.binds.append(serial)
+        try values.binds.append(transition.event.wakesPolls)
+        return try await client.rows(ApplyTransition.self, values, logger: logger).first.map(Self.decodeSession)
     }
 
     package func claimVerifierCheck(session serial: Int64, status: SessionStatus, checkedBefore: Date, now: Date) async throws -> Bool {
@@ -218,23 +255,17 @@ package struct PostgresFlowStore: FlowStore {
             """)
     }
 
-    /// One statement, so atomic without a transaction's three extra round trips: the code row exists iff the update applied,
-    /// and only then is the change announced (when the transition wakes polls).
     package func apply(_ transition: SessionTransition, toSession serial: Int64, issuing code: NewAuthorizationCode) async throws -> Bool {
-        var binds = PostgresBindings()
-        func bind<T: PostgresThrowingDynamicTypeEncodable>(_ value: T?) throws -> String { try Self.bind(value, to: &binds) }
-        let update = try Self.update(transition, .session(serial), returning: "session_serial, client_serial, verification_id", binds: &binds)
-        let sql = """
-            WITH s AS (\(update)),
-            k AS (
-              INSERT INTO oauth2gw.authorization_codes (client_serial, session_serial, code_hash, redirect_uri, code_challenge,
-                code_challenge_method, created_at, expires_at)
-              SELECT client_serial, session_serial, \(try bind(code.codeHash)), \(try bind(code.redirectURI)), \(try bind(code.codeChallenge)),
-                \(try bind(code.codeChallenge.map { _ in "S256" })), \(try bind(code.createdAt)), \(try bind(code.expiresAt)) FROM s
-              RETURNING 1)
-            SELECT \(transition.event.wakesPolls ? Self.announcement(of: "s") : "1") FROM s, k
-            """
-        return try await exists(PostgresQuery(unsafeSQL: sql, binds: binds))
+        var values = try Self.transitionValues(transition)
+        try values.binds.append(serial)
+        try values.binds.append(transition.event.wakesPolls)
+        try values.binds.append(code.codeHash)
+        try values.binds.append(code.redirectURI)
+        try values.binds.append(code.codeChallenge)
+        try values.binds.append(code.codeChallenge.map { _ in "S256" })
+        try values.binds.append(code.createdAt)
+        try values.binds.append(code.expiresAt)
+        return try await !client.rows(ApplyTransitionIssuingCode.self, values, logger: logger).isEmpty
     }
 
     package func authorizationCode(hash: Data) async throws -> StoredAuthorizationCode? {
@@ -312,13 +343,13 @@ package struct PostgresFlowStore: FlowStore {
 
     package func applyToExpiredSessions(_ transition: SessionTransition, expiredBy: Date) async throws -> Int {
         var count = 0
-        for try await _ in try await client.query(try Self.update(transition, .expiredBy(expiredBy)), logger: logger) { count += 1 }
+        for try await _ in try await client.query(try Self.transition(transition, .expiredBy(expiredBy)), logger: logger) { count += 1 }
         return count
     }
 
     package func applyToIdleSessionsWithoutSetup(_ transition: SessionTransition, idleSince: Date) async throws -> Int {
         var count = 0
-        for try await _ in try await client.query(try Self.update(transition, .idleWithoutSetup(idleSince)), logger: logger) { count += 1 }
+        for try await _ in try await client.query(try Self.transition(transition, .idleWithoutSetup(idleSince)), logger: logger) { count += 1 }
         return count
     }
 

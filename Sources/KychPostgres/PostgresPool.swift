@@ -180,15 +180,30 @@ package final class AcquisitionDeadlines: Sendable {
 /// (``PostgresPool/rows(_:_:logger:)``), parsed and planned once instead of per request (issue 13: parsing and planning
 /// were about a quarter of PostgreSQL's CPU per flow).
 package protocol HotStatement {
+    /// The prepared statement's name: unique, and at most 63 bytes, since PostgreSQL cuts longer names short (two
+    /// statements whose names begin alike would then be one; ``HotStatementTests`` checks both).
+    static var name: String { get }
     static var sql: String { get }
 }
 
 /// ``HotStatement`` as PostgresNIO's prepared statement, named after the statement, its rows left to the caller to decode.
 struct Prepared<Read: HotStatement>: PostgresPreparedStatement {
     typealias Row = PostgresRow
+    static var name: String { Read.name }
     static var sql: String { Read.sql }
     let bindings: PostgresBindings
 
     func makeBindings() -> PostgresBindings { bindings }
     func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
+}
+
+extension PostgresDatabase {
+    /// Every ``HotStatement`` of the stores, whose names must differ within PostgreSQL's 63 bytes.
+    package static let hotStatements: [any HotStatement.Type] = [
+        PostgresFlowStore.CreateSession.self, PostgresFlowStore.RedeemCode.self, PostgresFlowStore.SessionByNonce.self,
+        PostgresFlowStore.SessionByVerification.self, PostgresFlowStore.CodeByHash.self, PostgresFlowStore.TokenByHash.self,
+        PostgresFlowStore.ApplyTransition.self, PostgresFlowStore.ApplyTransitionIssuingCode.self,
+        PostgresVerificationStore.Create.self, PostgresVerificationStore.ByID.self, PostgresVerificationStore.Claim.self,
+        PostgresVerificationStore.Finish.self, PostgresVerificationStore.Delivered.self,
+    ]
 }

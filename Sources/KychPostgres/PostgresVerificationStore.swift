@@ -23,6 +23,7 @@ package struct PostgresVerificationStore: VerificationStore {
     /// The statements of every wallet's answer, prepared once per pooled connection (``HotStatement``); each parameter
     /// is cast to the type its value is bound as, since a prepared statement's parameter types are PostgreSQL's guess.
     enum Create: HotStatement {
+        static let name = "kych_verification_create"
         static let sql = """
             INSERT INTO verifier.verifications (verification_id, request_nonce, oauth_state, status, response_mode,
               dcql_query, accepted_issuer_dids, encryption_key, encryption_key_id, created_at, expires_at)
@@ -31,6 +32,7 @@ package struct PostgresVerificationStore: VerificationStore {
             """
     }
     enum ByID: HotStatement {
+        static let name = "kych_verification_by_id"
         static let sql = """
             SELECT verification_id, request_nonce, oauth_state, status, response_mode, dcql_query::text, accepted_issuer_dids,
               encryption_key, encryption_key_id, error_code, error_description, credential_subject_data::text,
@@ -39,6 +41,7 @@ package struct PostgresVerificationStore: VerificationStore {
             """
     }
     enum Claim: HotStatement {
+        static let name = "kych_verification_claim"
         static let sql = """
             UPDATE verifier.verifications SET status = $1::text, claimed_until = $2::timestamptz, claim_count = claim_count + 1
             WHERE verification_id = $3::text AND status = $4::text AND claim_count = $5::int4 AND status IN ($6::text, $7::text)
@@ -48,6 +51,7 @@ package struct PostgresVerificationStore: VerificationStore {
     /// The result, its webhook event (when asked for and the result was recorded) and, for an event due at once, the
     /// notification, which goes out at the commit: one statement, so one round trip and one commit.
     enum Finish: HotStatement {
+        static let name = "kych_verification_finish"
         static let sql = """
             WITH finished AS (
               UPDATE verifier.verifications SET status = $1::text, error_code = $2::text, error_description = $3::text,
@@ -65,6 +69,7 @@ package struct PostgresVerificationStore: VerificationStore {
             """
     }
     enum Delivered: HotStatement {
+        static let name = "kych_webhook_event_delivered"
         static let sql = "DELETE FROM verifier.webhook_events WHERE event_serial = $1::int8"
     }
 
