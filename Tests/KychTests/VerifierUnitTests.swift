@@ -57,6 +57,16 @@ import Testing
         #expect(FormURLEncoding.unescape("a%A9") == nil && "a%A9".removingPercentEncoding == "a\u{FFFD}")
     }
 
+    /// The byte-wise escaping writes what Foundation's `addingPercentEncoding` + `replacingOccurrences` did.
+    @Test func formEscapingAnswersAsFoundationDid() {
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-._ ")
+        for text in ["", "a b", "a+b&c=d", "é ß 😀", "~!'()%/?#[]@$,;:", "\u{0}\u{7F}\u{80}", "eyJhbGciOiJFQ0RILUVTIn0..x.y.z", "\t\r\n"] {
+            let foundation = text.addingPercentEncoding(withAllowedCharacters: unreserved)?.replacingOccurrences(of: " ", with: "+")
+            #expect(FormURLEncoding.escape(text) == foundation, "\(text)")
+            #expect(FormURLEncoding.unescape(FormURLEncoding.escape(text)) == text)
+        }
+    }
+
     @Test func dcqlQueriesKeepWhatTheyAskFor() throws {
         let json: JSONValue = ["credentials": [[
             "id": "kych", "format": "dc+sd-jwt", "meta": ["vct_values": ["betaid-sdjwt"]],

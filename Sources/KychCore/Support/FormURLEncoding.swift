@@ -27,11 +27,22 @@ package enum FormURLEncoding {
         fields.map { escape($0.0) + "=" + escape($0.1) }.joined(separator: "&")
     }
 
-    private static let unescaped = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-._")
-
-    private static func escape(_ text: String) -> String {
-        (text.addingPercentEncoding(withAllowedCharacters: unescaped.union([" "])) ?? "")
-            .replacingOccurrences(of: " ", with: "+")
+    /// `text` form-encoded: the bytes of `A-Z a-z 0-9 * - . _` as they are, a space as `+`, every other UTF-8 byte as
+    /// `%XX`. One pass over the bytes (a wallet's answer carries a JWE of some kilobytes).
+    package static func escape(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "*"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"):
+                bytes.append(byte)
+            case UInt8(ascii: " "): bytes.append(UInt8(ascii: "+"))
+            default: bytes += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// One form-encoded name or value (`+` is a space); nil if it is not valid percent-encoded UTF-8. One pass over
