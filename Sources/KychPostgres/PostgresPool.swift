@@ -88,7 +88,7 @@ package struct PostgresPool: Sendable {
     /// then on the timeout no longer applies; after the timeout `leased` throws, so a late connection goes back unused.
     /// Without that call (``query(_:logger:)``) the timeout cancels the operation, which PostgresNIO honours only
     /// while it waits for a connection. The operation runs in a task of its own so that it can be cancelled; its
-    /// deadline is kept by ``AcquisitionDeadlines``, one timer for all statements (a timer per statement cost about a
+    /// deadline is kept by ``Deadlines``, one timer for all of them (a timer per statement cost about a
     /// fifth of the gateway's CPU per `/info`, docs/performance.md).
     private func bounded<R: Sendable>(
         _ operation: @escaping @Sendable (_ leased: @escaping @Sendable () throws -> Void) async throws -> R
@@ -105,7 +105,7 @@ package struct PostgresPool: Sendable {
             Metrics.Timer(label: "kych_db_pool_wait_seconds").record(duration: ContinuousClock.now - requested)
         }
         let task = Task { try await operation(leased) }
-        let deadline = AcquisitionDeadlines.shared.add(requested + timeout) {
+        let deadline = Deadlines.shared.add(requested + timeout) {
             // Give up the wait unless the operation already holds its connection.
             let expired = state.withLockedValue { state in
                 if state == .waiting { state = .timedOut }
@@ -113,7 +113,7 @@ package struct PostgresPool: Sendable {
             }
             if expired { task.cancel() }
         }
-        defer { AcquisitionDeadlines.shared.remove(deadline) }
+        defer { Deadlines.shared.remove(deadline) }
         do {
             return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
         } catch {
@@ -124,55 +124,6 @@ package struct PostgresPool: Sendable {
     }
 
     private enum Acquisition { case waiting, leased, timedOut }
-}
-
-/// The acquisition deadlines of every pending database statement of the process, checked by one timer task that runs
-/// while there are any (``PostgresPool``): a deadline fires at most ``tick`` late.
-package final class AcquisitionDeadlines: Sendable {
-    package static let shared = AcquisitionDeadlines()
-    package static let tick: Duration = .milliseconds(100)
-
-    private struct Deadline {
-        let instant: ContinuousClock.Instant
-        let expire: @Sendable () -> Void
-    }
-    private struct State {
-        var pending: [UInt64: Deadline] = [:]
-        var nextID: UInt64 = 0
-        var watching = false
-    }
-    private let state = NIOLockedValueBox(State())
-
-    /// Calls `expire` once `instant` has passed, unless ``remove(_:)`` came first.
-    package func add(_ instant: ContinuousClock.Instant, expire: @escaping @Sendable () -> Void) -> UInt64 {
-        let (id, startWatching) = state.withLockedValue { state in
-            state.nextID &+= 1
-            state.pending[state.nextID] = Deadline(instant: instant, expire: expire)
-            defer { state.watching = true }
-            return (state.nextID, !state.watching)
-        }
-        if startWatching { Task.detached { await self.watch() } }
-        return id
-    }
-
-    package func remove(_ id: UInt64) {
-        _ = state.withLockedValue { $0.pending.removeValue(forKey: id) }
-    }
-
-    private func watch() async {
-        while true {
-            try? await Task.sleep(for: Self.tick)
-            let now = ContinuousClock.now
-            let (expired, idle) = state.withLockedValue { state in
-                let expired = state.pending.filter { $0.value.instant <= now }
-                for id in expired.keys { state.pending.removeValue(forKey: id) }
-                if state.pending.isEmpty { state.watching = false }
-                return (expired.values, state.pending.isEmpty)
-            }
-            for deadline in expired { deadline.expire() }
-            if idle { return }
-        }
-    }
 }
 
 /// A statement the hot paths run on every request (a token at `/info`, a code at `/token`, a session at `/status`, a

@@ -1,3 +1,4 @@
+import KychCore
 import Synchronization
 
 /// Wakes the webhook outbox's delivery when an event was committed, so a result goes out at once instead of at
@@ -55,13 +56,10 @@ package final class OutboxSignal: Sendable {
     /// waits) if `takingHanded`, at `deadline`, or when the task is cancelled. One waiter at a time.
     package func wait(until deadline: ContinuousClock.Instant, takingHanded: Bool) async -> Wake {
         if !state.withLock({ s in s.pending || (takingHanded && !s.handed.isEmpty) }) {
-            // Whichever ends first, the wake-up or the timer, cancels the other: nothing stays parked.
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.park(takingHanded: takingHanded) }
-                group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
-                await group.next()
-                group.cancelAll()
-            }
+            // The process's one deadline timer ends the wait, not a timer of its own (``Deadlines``).
+            let timer = Deadlines.shared.add(deadline) { [self] in state.withLock { s in defer { s.waiter = nil }; return s.waiter }?.resume() }
+            defer { Deadlines.shared.remove(timer) }
+            await park(takingHanded: takingHanded, until: deadline)
         }
         return state.withLock { s in
             defer { s.pending = false }
@@ -69,12 +67,15 @@ package final class OutboxSignal: Sendable {
         }
     }
 
-    /// Parks until woken or cancelled; the lock orders parking against cancellation, so neither is missed.
-    private func park(takingHanded: Bool) async {
+    /// Parks until woken, cancelled or expired; the lock orders parking against cancellation and the deadline (which
+    /// fires only once it has passed), so neither is missed.
+    private func park(takingHanded: Bool, until deadline: ContinuousClock.Instant) async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let parked = state.withLock { s in
-                    guard !Task.isCancelled, !s.pending, !(takingHanded && !s.handed.isEmpty) else { return false }
+                    guard !Task.isCancelled, !s.pending, !(takingHanded && !s.handed.isEmpty), ContinuousClock.now < deadline else {
+                        return false
+                    }
                     s.waiter = continuation
                     return true
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import KychCore
 import Synchronization
 
 /// Wakes the long polls of `/status` when a session's status changes, so a waiting poll reads the store once
@@ -62,13 +63,14 @@ package final class LocalSessionWakeups: SessionWakeups {
     }
 
     package func wait(verificationID: String, after seen: UInt64, until deadline: ContinuousClock.Instant) async {
-        // Whichever ends first, the signal or the timer, cancels the other: nothing stays parked.
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.park(verificationID, after: seen) }
-            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
-            await group.next()
-            group.cancelAll()
+        let ticket = waiters.withLock { w in
+            w.lastTicket += 1
+            return w.lastTicket
         }
+        // The process's one deadline timer ends the wait, not a timer of its own (``Deadlines``).
+        let timer = Deadlines.shared.add(deadline) { [self] in waiters.withLock { $0.remove(verificationID, ticket) }?.resume() }
+        defer { Deadlines.shared.remove(timer) }
+        await park(verificationID, ticket: ticket, after: seen, until: deadline)
     }
 
     package func signal(verificationID: String) async {
@@ -96,17 +98,15 @@ package final class LocalSessionWakeups: SessionWakeups {
         for continuation in continuations { continuation.resume() }
     }
 
-    /// Parks until signalled or cancelled, unless signalled since `seen`. The cancellation handler and the parking both
-    /// hold the lock, and cancellation is flagged before its handler runs, so a cancellation is never missed.
-    private func park(_ verificationID: String, after seen: UInt64) async {
-        let ticket = waiters.withLock { w in
-            w.lastTicket += 1
-            return w.lastTicket
-        }
+    /// Parks until signalled, cancelled or expired, unless signalled since `seen` or past `deadline`. The cancellation
+    /// handler, the deadline and the parking all hold the lock, cancellation is flagged before its handler runs, and the
+    /// deadline fires only once it has passed, so neither is missed.
+    private func park(_ verificationID: String, ticket: Int, after seen: UInt64, until deadline: ContinuousClock.Instant) async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let parked = waiters.withLock { w in
-                    guard !Task.isCancelled, (w.watched[verificationID]?.signals ?? 0) == seen else { return false }
+                    guard !Task.isCancelled, (w.watched[verificationID]?.signals ?? 0) == seen,
+                          ContinuousClock.now < deadline else { return false }
                     w.byVerification[verificationID, default: [:]][ticket] = continuation
                     return true
                 }
