@@ -7,9 +7,13 @@ import KychSDJWT
 package enum Secrets {
     /// `count` cryptographically random bytes, base64url without padding (URL-path safe).
     package static func randomToken(bytes count: Int) -> String {
+        // Eight bytes per draw of the system's generator (one `getrandom` call each), not one: a flow draws some
+        // fifteen tokens and request ids.
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Base64URL.encode(bytes)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count + 7)
+        while bytes.count < count { withUnsafeBytes(of: generator.next() as UInt64) { bytes += $0 } }
+        return Base64URL.encode(bytes.prefix(count))
     }
 
     /// SHA-256 of the UTF-8 bytes of `value`: how codes and tokens are stored.
