@@ -46,11 +46,12 @@ import Testing
 
     @Test(.enabled(if: ProcessInfo.processInfo.environment["KYCH_TEST_DATABASE_URL"] != nil))
     func aStatementThatHoldsItsConnectionOutlivesTheTimeout() async throws {
-        try await withPool(try TestEnvironment.serverURL(), acquisitionTimeout: .milliseconds(100)) { pool in
-            // A connection first (opening one may take longer than the timeout on a busy machine), then the statement.
-            try await PostgresPool(pool.client).query("SELECT 1", logger: TestEnvironment.logger)
+        try await withPool(try TestEnvironment.serverURL(), acquisitionTimeout: .seconds(2)) { pool in
+            // A connection first, with time to spare (a loaded machine may take seconds to open one or to run the
+            // pool's task), then a statement that holds it three times as long as the bound.
+            try await PostgresPool(pool.client, acquisitionTimeout: .seconds(120)).query("SELECT 1", logger: TestEnvironment.logger)
             let slept = try await pool.withConnection { connection in
-                let rows = try await connection.query("SELECT pg_sleep(0.4)::text, 42", logger: TestEnvironment.logger)
+                let rows = try await connection.query("SELECT pg_sleep(6)::text, 42", logger: TestEnvironment.logger)
                 var answers: [Int] = []
                 for try await (_, answer) in rows.decode((String, Int).self) { answers.append(answer) }
                 return answers
