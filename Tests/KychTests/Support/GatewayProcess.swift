@@ -36,7 +36,14 @@ final class GatewayProcess: @unchecked Sendable {
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(100))
         }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         throw TestSetupError("\(executable) did not start: \(log)")
+    }
+
+    /// A test that ends early (a failed `#require`, a thrown error) never reaches its ``terminate(signal:)``: the
+    /// process goes with the last reference instead of outliving the test run.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
