@@ -222,9 +222,7 @@ package struct PostgresFlowStore: FlowStore {
 
     /// The first row of the prepared `read` with the one value `key`.
     private func firstRow<Read: HotStatement>(_ read: Read.Type, _ key: some PostgresThrowingDynamicTypeEncodable) async throws -> PostgresRow? {
-        var bindings = PostgresBindings()
-        try bindings.append(key)
-        return try await client.rows(read, bindings, logger: logger).first
+        try await client.rows(read, "\(key)", logger: logger).first
     }
 
     package func session(nonce: String) async throws -> VerificationSession? {

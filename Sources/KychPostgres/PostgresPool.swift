@@ -44,23 +44,20 @@ package struct PostgresPool: Sendable {
         try await bounded { _ in try await client.query(query, logger: logger) }
     }
 
-    /// Runs the prepared statement of `Statement` with `bindings` on a pooled connection (prepared there at its first
-    /// use, so PostgreSQL parses and plans it once per connection, not per request); its rows.
-    package func rows<Statement: HotStatement>(_ statement: Statement.Type, _ bindings: PostgresBindings,
-                                               logger: Logger) async throws -> [PostgresRow] {
-        try await bounded { _ in
-            var rows: [PostgresRow] = []
-            for try await row in try await client.execute(Prepared<Statement>(bindings: bindings), logger: logger) { rows.append(row) }
-            return rows
-        }
-    }
-
-    /// ``rows(_:_:logger:)`` with the values of `values`, a query of placeholders only (`"\(a)\(b)"`, in the order of
-    /// the statement's `$1`, `$2`, …), so each value is bound as in an ad hoc query.
+    /// Runs the prepared statement of `Statement` on a pooled connection (prepared there at its first use, so
+    /// PostgreSQL parses and plans it once per connection, not per request) with the values of `values`, a query of
+    /// placeholders only (`"\(a)\(b)"`, in the order of the statement's `$1`, `$2`, …), so each value is bound as in an
+    /// ad hoc query; its rows.
     @discardableResult
     package func rows<Statement: HotStatement>(_ statement: Statement.Type, _ values: PostgresQuery,
                                                logger: Logger) async throws -> [PostgresRow] {
-        try await rows(statement, values.binds, logger: logger)
+        try await bounded { _ in
+            var rows: [PostgresRow] = []
+            for try await row in try await client.execute(Prepared<Statement>(bindings: values.binds), logger: logger) {
+                rows.append(row)
+            }
+            return rows
+        }
     }
 
     /// Runs `body` with a leased connection.
